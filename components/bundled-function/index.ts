@@ -1,0 +1,92 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { kmsUse, logWriting, policyDocument, serviceTrustPolicy, type PolicyStatement } from "../policies";
+import { defaultLogRetentionDays, defaultMemoryMb, defaultTimeoutSeconds, lambdaArchitecture, lambdaRuntime } from "./defaults";
+
+export interface BundledFunctionArgs {
+    readonly description: string;
+    /** The bundled handler: an archive with `index.js` exporting `handler`. */
+    readonly code: pulumi.asset.Archive;
+    /** What the function may do besides writing its own logs and using the project key. */
+    readonly policyStatements: readonly PolicyStatement[];
+    readonly environment?: Record<string, pulumi.Input<string>>;
+    /** Encrypts logs and environment variables; the role may use it. */
+    readonly kmsKeyArn: pulumi.Input<string>;
+    /** Receives events from failed asynchronous invocations (Checkov CKV_AWS_116). */
+    readonly deadLetterQueueArn: pulumi.Input<string>;
+    /** Defaults to 30 seconds. */
+    readonly timeoutSeconds?: number;
+    /** Defaults to 256 MB. */
+    readonly memoryMb?: number;
+    /** Defaults to 90 days. */
+    readonly logRetentionDays?: number;
+}
+
+/**
+ * A Lambda function from an esbuild bundle, with its own role (only the statements given, plus its
+ * log group and the project key), a KMS-encrypted log group with retention, JSON logs, encrypted
+ * environment variables and a dead-letter queue.
+ */
+export class BundledFunction extends pulumi.ComponentResource {
+    readonly role: aws.iam.Role;
+    readonly logGroup: aws.cloudwatch.LogGroup;
+    readonly function: aws.lambda.Function;
+    readonly arn: pulumi.Output<string>;
+    readonly functionName: pulumi.Output<string>;
+
+    constructor(name: string, args: BundledFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ingestion:lambda:BundledFunction", name, {}, opts);
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+
+        this.logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-logs`,
+            { retentionInDays: args.logRetentionDays ?? defaultLogRetentionDays, kmsKeyId: args.kmsKeyArn },
+            { parent: this },
+        );
+        this.role = new aws.iam.Role(
+            `${name}-role`,
+            { description: args.description, assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com", identity.accountId) },
+            { parent: this },
+        );
+        const policy = new aws.iam.RolePolicy(
+            `${name}-policy`,
+            {
+                role: this.role.id,
+                policy: policyDocument([
+                    logWriting(this.logGroup.arn),
+                    kmsUse(args.kmsKeyArn),
+                    {
+                        Sid: "SendFailedInvocationsToDeadLetterQueue",
+                        Effect: "Allow",
+                        Action: ["sqs:SendMessage"],
+                        Resource: args.deadLetterQueueArn,
+                    },
+                    ...args.policyStatements,
+                ]),
+            },
+            { parent: this },
+        );
+        this.function = new aws.lambda.Function(
+            name,
+            {
+                description: args.description,
+                runtime: lambdaRuntime,
+                architectures: [lambdaArchitecture],
+                handler: "index.handler",
+                code: args.code,
+                role: this.role.arn,
+                timeout: args.timeoutSeconds ?? defaultTimeoutSeconds,
+                memorySize: args.memoryMb ?? defaultMemoryMb,
+                kmsKeyArn: args.kmsKeyArn,
+                environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...(args.environment ?? {}) } },
+                loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
+                deadLetterConfig: { targetArn: args.deadLetterQueueArn },
+            },
+            { parent: this, dependsOn: [policy] },
+        );
+        this.arn = this.function.arn;
+        this.functionName = this.function.name;
+
+        this.registerOutputs({ arn: this.arn, functionName: this.functionName });
+    }
+}

@@ -1,0 +1,177 @@
+import * as pulumi from "@pulumi/pulumi";
+import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
+
+export interface BucketRef {
+    readonly name: pulumi.Input<string>;
+    readonly arn: pulumi.Input<string>;
+}
+
+export interface AccountScope {
+    readonly partition: pulumi.Input<string>;
+    readonly region: pulumi.Input<string>;
+    readonly accountId: pulumi.Input<string>;
+}
+
+export interface JobRoleScope extends AccountScope {
+    readonly pipeline: string;
+    readonly landingPrefix: string;
+    readonly landing: BucketRef;
+    readonly lake: BucketRef;
+    readonly quarantine: BucketRef;
+    readonly glueAssets: BucketRef;
+    readonly databaseName: pulumi.Input<string>;
+    readonly itemsTableArn: pulumi.Input<string>;
+    readonly runLedgerArn: pulumi.Input<string>;
+    readonly topicArn: pulumi.Input<string>;
+    readonly kmsKeyArn: pulumi.Input<string>;
+}
+
+/** Namespace of the metrics the job publishes (run counts, rows, items). */
+export const jobMetricsNamespace = "Ingestion";
+
+/** Everything the Glue job does, each statement scoped to this pipeline's ARNs and prefixes. */
+export function jobRoleStatements(scope: JobRoleScope): PolicyStatement[] {
+    const { pipeline } = scope;
+    const glueArn = (resource: pulumi.Input<string>) =>
+        pulumi.interpolate`arn:${scope.partition}:glue:${scope.region}:${scope.accountId}:${resource}`;
+    return [
+        {
+            Sid: "ReadAndTagLandedArchives",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+            Resource: objectsUnder(scope.landing.arn, scope.landingPrefix),
+        },
+        {
+            Sid: "ListOwnPrefixes",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: [scope.lake.arn, scope.quarantine.arn, scope.glueAssets.arn],
+            Condition: { StringLike: { "s3:prefix": [`${pipeline}/*`, `temporary/${pipeline}/*`] } },
+        },
+        {
+            Sid: "WriteLakeQuarantineAndTemporaryFiles",
+            Effect: "Allow",
+            Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            Resource: [
+                objectsUnder(scope.lake.arn, `${pipeline}/`),
+                objectsUnder(scope.quarantine.arn, `${pipeline}/`),
+                objectsUnder(scope.glueAssets.arn, `temporary/${pipeline}/`),
+            ],
+        },
+        {
+            Sid: "ReadJobCodeAndPlan",
+            Effect: "Allow",
+            Action: ["s3:GetObject"],
+            Resource: [objectsUnder(scope.glueAssets.arn, `jobs/${pipeline}/`)],
+        },
+        {
+            Sid: "RegisterLakePartitions",
+            Effect: "Allow",
+            Action: [
+                "glue:BatchCreatePartition",
+                "glue:BatchGetPartition",
+                "glue:CreatePartition",
+                "glue:GetDatabase",
+                "glue:GetPartition",
+                "glue:GetPartitions",
+                "glue:GetTable",
+                "glue:GetTables",
+                "glue:UpdatePartition",
+            ],
+            Resource: [
+                glueArn("catalog"),
+                glueArn(pulumi.interpolate`database/${scope.databaseName}`),
+                glueArn(pulumi.interpolate`table/${scope.databaseName}/${pipeline.replace(/-/g, "_")}_*`),
+            ],
+        },
+        {
+            Sid: "WriteItems",
+            Effect: "Allow",
+            Action: [
+                "dynamodb:BatchGetItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+            ],
+            Resource: scope.itemsTableArn,
+        },
+        {
+            Sid: "CommitExtractsInRunLedger",
+            Effect: "Allow",
+            Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
+            Resource: scope.runLedgerArn,
+        },
+        {
+            Sid: "PublishRunNotifications",
+            Effect: "Allow",
+            Action: ["sns:Publish"],
+            Resource: scope.topicArn,
+        },
+        kmsUse(scope.kmsKeyArn),
+        {
+            Sid: "WriteGlueLogs",
+            Effect: "Allow",
+            Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: pulumi.interpolate`arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:/aws-glue/*`,
+        },
+        {
+            // PutMetricData has no resource-level permissions, so Resource must be "*"; the
+            // namespace condition is the scoping AWS offers for it.
+            Sid: "PublishJobMetrics",
+            Effect: "Allow",
+            Action: ["cloudwatch:PutMetricData"],
+            Resource: "*",
+            Condition: { StringEquals: { "cloudwatch:namespace": ["Glue", jobMetricsNamespace] } },
+        },
+    ];
+}
+
+export interface TriggerScope {
+    readonly jobArn: pulumi.Input<string>;
+    readonly runLedgerArn: pulumi.Input<string>;
+    readonly queueArn: pulumi.Input<string>;
+}
+
+/** The trigger reads its queue, claims archives in the run ledger and starts this pipeline's job. */
+export function triggerStatements(scope: TriggerScope): PolicyStatement[] {
+    return [
+        {
+            Sid: "ConsumeTriggerQueue",
+            Effect: "Allow",
+            Action: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+            Resource: scope.queueArn,
+        },
+        {
+            Sid: "ClaimArchivesInRunLedger",
+            Effect: "Allow",
+            Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            Resource: scope.runLedgerArn,
+        },
+        {
+            Sid: "StartExtractJob",
+            Effect: "Allow",
+            Action: ["glue:StartJobRun"],
+            Resource: scope.jobArn,
+        },
+    ];
+}
+
+/** Lets one AWS service principal deliver to a topic or queue, only from the given source ARNs. */
+export function serviceDelivery(
+    sid: string,
+    service: string | string[],
+    action: string,
+    resource: pulumi.Input<string>,
+    sourceArns: pulumi.Input<string>[],
+): PolicyStatement {
+    return {
+        Sid: sid,
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: [action],
+        Resource: resource,
+        Condition: { ArnEquals: { "aws:SourceArn": sourceArns } },
+    };
+}

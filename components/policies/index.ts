@@ -1,0 +1,71 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Pure builders for IAM and resource policy documents. Components never write policy JSON by
+ * hand: they describe statements here, so tests can check them exactly and the security walk
+ * can read them back.
+ */
+
+export interface PolicyStatement {
+    Sid: string;
+    Effect: "Allow" | "Deny";
+    Principal?: "*" | { AWS?: pulumi.Input<string> | pulumi.Input<string>[]; Service?: pulumi.Input<string> | pulumi.Input<string>[] };
+    Action: string[];
+    Resource: pulumi.Input<string> | pulumi.Input<string>[];
+    Condition?: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
+}
+
+export function policyDocument(statements: PolicyStatement[]): pulumi.Output<string> {
+    return pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/** Trust policy letting one AWS service assume a role, limited to this account. */
+export function serviceTrustPolicy(service: string, accountId: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "AssumedByService",
+                Effect: "Allow",
+                Principal: { Service: service },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+            },
+        ],
+    });
+}
+
+/** Denies every request that does not use TLS (AWS Config rule s3-bucket-ssl-requests-only). */
+export function denyInsecureTransport(bucketArn: pulumi.Input<string>): PolicyStatement {
+    return {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["s3:*"],
+        Resource: [bucketArn, pulumi.interpolate`${bucketArn}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+    };
+}
+
+/** Object-level ARN pattern for keys under a prefix (the whole bucket when prefix is empty). */
+export function objectsUnder(bucketArn: pulumi.Input<string>, prefix = ""): pulumi.Output<string> {
+    return pulumi.interpolate`${bucketArn}/${prefix}*`;
+}
+
+export function kmsUse(keyArn: pulumi.Input<string>, sid = "UseProjectKey"): PolicyStatement {
+    return {
+        Sid: sid,
+        Effect: "Allow",
+        Action: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+        Resource: keyArn,
+    };
+}
+
+export function logWriting(logGroupArn: pulumi.Input<string>): PolicyStatement {
+    return {
+        Sid: "WriteOwnLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: pulumi.interpolate`${logGroupArn}:*`,
+    };
+}

@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { ConfigError, formatPath } from "./yaml-source";
+
+/** Config namespace of the platform's stack settings (`ingestion:<key>` in Pulumi.<stack>.yaml). */
+export const configNamespace = "ingestion";
+
+const glueWorkerTypes = ["G.1X", "G.2X", "G.4X", "G.8X"] as const;
+
+export const stackSettingsSchema = z
+    .strictObject({
+        /** Names of the mappings in config/mappings/ this stack deploys. */
+        mappings: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "must be a mapping file name without .yaml" })).min(1),
+        glue: z
+            .strictObject({
+                workerType: z.enum(glueWorkerTypes).default("G.1X"),
+                maxWorkers: z.int().min(2).max(299).default(10),
+                flex: z.boolean().default(false),
+                timeoutMinutes: z.int().min(1).max(2880).default(60),
+                maxRetries: z.int().min(0).max(10).default(1),
+                maxConcurrentRuns: z.int().min(1).max(100).default(2),
+            })
+            .prefault({}),
+        notificationEmail: z.email({ error: "must be an e-mail address" }).optional(),
+        /** Days the lake, quarantine and landed archives are kept. */
+        retentionDays: z.int().min(1).max(3650).default(400),
+        /** Alarm when no run succeeded within this many hours. */
+        freshnessHours: z.int().min(1).max(168, { error: "must be at most 168 hours (CloudWatch evaluates at most 7 days)" }).default(24),
+        /** Let `pulumi destroy` delete buckets and workgroups that still hold data. */
+        allowDataDeletion: z.boolean().default(false),
+        /** Refuse to delete DynamoDB tables (turn on in production). */
+        deletionProtection: z.boolean().default(true),
+        /** Bytes one Athena query may scan. */
+        athenaBytesScannedCutoff: z
+            .int()
+            .min(10 * 1024 ** 2)
+            .default(10 * 1024 ** 3),
+        logRetentionDays: z
+            .union([
+                z.literal(1),
+                z.literal(3),
+                z.literal(5),
+                z.literal(7),
+                z.literal(14),
+                z.literal(30),
+                z.literal(60),
+                z.literal(90),
+                z.literal(120),
+                z.literal(150),
+                z.literal(180),
+                z.literal(365),
+                z.literal(400),
+                z.literal(545),
+                z.literal(731),
+                z.literal(1096),
+                z.literal(1827),
+                z.literal(2192),
+                z.literal(2557),
+                z.literal(2922),
+                z.literal(3288),
+                z.literal(3653),
+            ])
+            .default(90),
+    })
+    .superRefine((settings, context) => {
+        if (settings.glue.flex && settings.glue.workerType !== "G.1X" && settings.glue.workerType !== "G.2X") {
+            context.addIssue({
+                code: "custom",
+                path: ["glue", "flex"],
+                message: `Flex runs only on G.1X and G.2X workers, not ${settings.glue.workerType}`,
+            });
+        }
+        if (settings.allowDataDeletion && settings.deletionProtection) {
+            context.addIssue({ code: "custom", path: ["allowDataDeletion"], message: "contradicts deletionProtection: true; choose one" });
+        }
+    });
+
+export type StackSettings = z.output<typeof stackSettingsSchema>;
+
+/**
+ * Validates the stack's `ingestion:*` settings. `raw` maps each key to its parsed value, as
+ * Pulumi config holds them; errors name the stack file and the key.
+ */
+export function parseStackSettings(stack: string, raw: Record<string, unknown>): StackSettings {
+    const parsed = stackSettingsSchema.safeParse(raw);
+    if (parsed.success) {
+        return parsed.data;
+    }
+    throw new ConfigError(
+        parsed.error.issues.flatMap((issue) => {
+            const keys = issue.code === "unrecognized_keys" ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+            return keys.map((path) => {
+                const message = issue.code === "unrecognized_keys" ? "unknown setting" : issue.message;
+                return `Pulumi.${stack}.yaml: ${configNamespace}:${formatPath(path)}: ${message}`;
+            });
+        }),
+    );
+}

@@ -1,0 +1,293 @@
+"""One run of the batch extract job, step by step. The entry script only wires Glue (or local Spark) to `run`."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import urlparse
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+
+from ingest.archive import ArchiveLimits, ArchiveRejected, TableFilePattern, extract_archive
+from ingest.assembly import ItemTree, build_items, latest_versions, orphan_counts, root_key_index, touched_root_keys
+from ingest.dynamodb_writer import ItemTooLarge, WriterSettings, item_size, to_item, write_partition
+from ingest.lake import (
+    commit_extract,
+    committed_extracts,
+    lake_schema,
+    read_committed,
+    register_partitions,
+    table_uri,
+    write_extract_partition,
+)
+from ingest.report import RunFailure, RunReport
+from ingest.staging import HeaderMismatch, stage_file
+from ingest.typed_read import ExtractInfo, classify, read_staged_lines
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    s3: object
+    glue: object
+    dynamodb: object
+    sns: object
+
+
+def load_plan(s3, plan_uri: str) -> dict:
+    location = urlparse(plan_uri)
+    if location.scheme == "s3":
+        body = s3.get_object(Bucket=location.netloc, Key=location.path.lstrip("/"))["Body"].read()
+        return json.loads(body)
+    with open(location.path if location.scheme == "file" else plan_uri, encoding="utf-8") as plan_file:
+        return json.load(plan_file)
+
+
+def run(
+    spark: SparkSession,
+    arguments: dict[str, str],
+    clients: AwsClients,
+    *,
+    work_dir: str,
+    progress: Callable[[str], None] = print,
+) -> RunReport:
+    """Runs one extract end to end. Always writes the report and notifies, then returns it (or raises RunFailure)."""
+    plan = load_plan(clients.s3, arguments["plan_uri"])
+    archive_uri = f"s3://{arguments['archive_bucket']}/{arguments['archive_key']}?versionId={arguments['archive_version_id']}"
+    report = RunReport(
+        pipeline=plan["pipeline"],
+        extract_id=arguments["extract_id"],
+        extract_version=int(arguments["extract_version"]),
+        archive=archive_uri,
+    )
+    try:
+        _load_extract(spark, plan, arguments, clients, report, work_dir, progress)
+        report.succeed()
+    except RunFailure as failure:
+        report.fail(failure)
+    finally:
+        _publish(plan, arguments, clients, report, progress)
+    if report.failure:
+        raise RunFailure(report.failure["reason"], report.failure["detail"])
+    return report
+
+
+def _load_extract(spark, plan, arguments, clients, report: RunReport, work_dir: str, progress) -> None:
+    extract = ExtractInfo(
+        extract_id=arguments["extract_id"],
+        extract_version=int(arguments["extract_version"]),
+        extract_time=_extract_time(arguments["extract_version"]),
+    )
+    archive_path = os.path.join(work_dir, "archive.zip")
+    with report.step("download", progress):
+        clients.s3.download_file(
+            arguments["archive_bucket"],
+            arguments["archive_key"],
+            archive_path,
+            ExtraArgs={"VersionId": arguments["archive_version_id"]} if arguments["archive_version_id"] != "null" else None,
+        )
+    tables = plan["tables"]
+    with report.step("unzip", progress):
+        try:
+            extracted = extract_archive(
+                archive_path,
+                os.path.join(work_dir, "extracted"),
+                [TableFilePattern(table=t["name"], file_regex=t["fileRegex"], required=t["required"]) for t in tables],
+                ArchiveLimits(
+                    max_entries=plan["extract"]["limits"]["maxEntries"],
+                    max_uncompressed_bytes=plan["extract"]["limits"]["maxUncompressedBytes"],
+                    max_compression_ratio=plan["extract"]["limits"]["maxCompressionRatio"],
+                ),
+                plan["extract"]["unknownFiles"],
+            )
+        except ArchiveRejected as rejected:
+            _quarantine_archive(plan, arguments, clients, report, rejected.reason, rejected.detail)
+        report.ignored_files = list(extracted.ignored)
+    with report.step("stage", progress):
+        staged_by_table = _stage(plan, arguments, clients, report, extracted, work_dir)
+    entry_names = [extracted_file.entry_name for extracted_file in extracted.files]
+    with report.step("typed-read", progress):
+        accepted = _typed_read(spark, plan, arguments, report, staged_by_table, entry_names, extract)
+    with report.step("lake", progress):
+        for table in tables:
+            if not staged_by_table[table["name"]]:
+                continue
+            uri = table_uri(arguments["lake_bucket"], table)
+            write_extract_partition(accepted[table["name"]], uri, extract.extract_id)
+            register_partitions(clients.glue, arguments["glue_database"], table["catalogTable"], uri, [extract.extract_id])
+        commit_extract(clients.dynamodb, arguments["run_ledger_table"], extract.extract_id, extract.extract_version)
+    with report.step("assemble", progress):
+        items = _assemble(spark, plan, arguments, clients, report, accepted, extract)
+    with report.step("write-items", progress):
+        _write_items(spark, plan, arguments, clients, report, items)
+    for frame in accepted.values():
+        frame.unpersist()
+
+
+def _stage(plan, arguments, clients, report, extracted, work_dir) -> dict[str, list]:
+    """Numbers and uploads every extracted file; a header that does not match the mapping rejects the archive."""
+    columns_of = {table["name"]: [column["name"] for column in table["columns"]] for table in plan["tables"]}
+    staging = urlparse(arguments["staging_uri"])
+    staged_by_table: dict[str, list] = {table["name"]: [] for table in plan["tables"]}
+    for index, extracted_file in enumerate(extracted.files):
+        local_path = os.path.join(work_dir, "staged", extracted_file.table, f"{index}.txt")
+        try:
+            staged = stage_file(
+                extracted_file.path,
+                local_path,
+                table=extracted_file.table,
+                file_index=index,
+                entry_name=extracted_file.entry_name,
+                columns=columns_of[extracted_file.table],
+                csv_options=plan["extract"]["csv"],
+            )
+        except HeaderMismatch as mismatch:
+            _quarantine_archive(plan, arguments, clients, report, "header-mismatch", str(mismatch))
+        key = posixpath.join(staging.path.lstrip("/"), arguments["extract_id"], extracted_file.table, f"{index}.txt")
+        clients.s3.upload_file(local_path, staging.netloc, key)
+        staged_by_table[extracted_file.table].append((f"s3://{staging.netloc}/{key}", staged))
+        report.table(extracted_file.table).files.append(extracted_file.entry_name)
+    return staged_by_table
+
+
+def _typed_read(spark, plan, arguments, report, staged_by_table, entry_names, extract) -> dict[str, DataFrame]:
+    """Types every table; quarantines bad rows with file, line and reason; fails past the mapping's threshold."""
+    accepted: dict[str, DataFrame] = {}
+    rejected_frames: list[DataFrame] = []
+    for table in plan["tables"]:
+        staged_files = staged_by_table[table["name"]]
+        counts = report.table(table["name"])
+        counts.read = sum(staged.data_lines for _, staged in staged_files)
+        if not staged_files:
+            accepted[table["name"]] = spark.createDataFrame([], lake_schema(table, plan["lake"]["metadataColumns"]))
+            continue
+        lines = read_staged_lines(spark, [uri for uri, _ in staged_files], entry_names)
+        classified = classify(lines, table, plan["extract"]["csv"], extract)
+        accepted_rows = classified.accepted.persist(StorageLevel.MEMORY_AND_DISK)
+        rejected_rows = classified.rejected.persist(StorageLevel.MEMORY_AND_DISK)
+        counts.accepted = accepted_rows.count()
+        counts.quarantined_by_reason = {row["reason"]: row["count"] for row in rejected_rows.groupBy("reason").count().collect()}
+        counts.quarantined = sum(counts.quarantined_by_reason.values())
+        accepted[table["name"]] = accepted_rows
+        rejected_frames.append(rejected_rows)
+    report.check_row_counts()
+    if rejected_frames and any(report.table(name).quarantined for name in report.tables):
+        location = f"s3://{arguments['quarantine_bucket']}/{plan['pipeline']}/rows/ingest_extract_id={extract.extract_id}/"
+        combined = rejected_frames[0]
+        for frame in rejected_frames[1:]:
+            combined = combined.unionByName(frame)
+        combined.coalesce(1).write.mode("overwrite").json(location)
+        report.quarantine_location = location
+    for frame in rejected_frames:
+        frame.unpersist()
+    threshold = plan["quarantine"]["maxRejectedFraction"]
+    for name, counts in sorted(report.tables.items()):
+        if counts.read and counts.quarantined / counts.read > threshold:
+            raise RunFailure(
+                "too-many-rejected-rows",
+                f"{name}: {counts.quarantined} of {counts.read} rows rejected "
+                f"({counts.quarantined / counts.read:.2%}, the mapping allows {threshold:.2%}); nothing was loaded",
+            )
+    return accepted
+
+
+def _assemble(spark, plan, arguments, clients, report, accepted, extract) -> DataFrame:
+    tree = ItemTree(plan)
+    committed = committed_extracts(clients.dynamodb, arguments["run_ledger_table"])
+    report.lake_snapshot = max(committed.values())
+    extract_ids = sorted(committed)
+    metadata = plan["lake"]["metadataColumns"]
+    latest = {}
+    for name in tree.tables():
+        table = tree.table(name)
+        rows = read_committed(spark, table_uri(arguments["lake_bucket"], table), lake_schema(table, metadata), extract_ids)
+        latest[name] = latest_versions(rows, table["primaryKey"])
+    index = root_key_index(latest, tree)
+    extract_rows = {name: accepted[name] for name in tree.tables()}
+    for name, orphans in orphan_counts(extract_rows, index, tree).items():
+        report.table(name).orphans = orphans
+    touched = touched_root_keys(extract_rows, index, tree)
+    return build_items(latest, index, touched, tree, snapshot=report.lake_snapshot, fallback_activity=extract.extract_time)
+
+
+def _write_items(spark, plan, arguments, clients, report, items: DataFrame) -> None:
+    item_plan = plan["item"]
+    keys = [item_plan["partitionKey"]["attribute"]] + ([item_plan["sortKey"]["attribute"]] if "sortKey" in item_plan else [])
+    settings = WriterSettings(
+        table_name=arguments["items_table"],
+        partition_key=keys[0],
+        sort_key=keys[1] if len(keys) > 1 else None,
+        snapshot_attribute=item_plan["snapshotAttribute"],
+        max_item_bytes=plan["oversize"]["maxItemBytes"],
+        oversize_policy=plan["oversize"]["policy"],
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
+        region=clients.dynamodb.meta.region_name,
+    )
+    items = items.persist(StorageLevel.MEMORY_AND_DISK)
+    touched = items.count()
+    if settings.oversize_policy == "fail":
+        max_bytes = settings.max_item_bytes
+        too_large = items.rdd.map(lambda row: item_size(to_item(row.asDict(recursive=True), keys))).filter(lambda size: size > max_bytes)
+        oversize = too_large.count()
+        if oversize:
+            raise RunFailure(
+                "item-too-large",
+                f"{oversize} item(s) exceed {max_bytes} bytes and the mapping's oversize policy is fail; nothing was written",
+            )
+    try:
+        outcomes = items.rdd.mapPartitions(lambda rows: write_partition((row.asDict(recursive=True) for row in rows), settings)).collect()
+    except ItemTooLarge as too_large:
+        raise RunFailure("item-too-large", str(too_large)) from too_large
+    finally:
+        items.unpersist()
+    totals: dict[str, int] = {"touched": touched}
+    oversize_items: list[dict] = []
+    for outcome in outcomes:
+        for key, value in outcome.items():
+            if isinstance(value, int):
+                totals[key] = totals.get(key, 0) + value
+        oversize_items.extend(outcome.get("oversize_items", []))
+    report.items = totals
+    if oversize_items:
+        key = f"{plan['pipeline']}/oversize/{report.extract_id}.jsonl"
+        body = "\n".join(json.dumps(item, default=str, sort_keys=True) for item in oversize_items) + "\n"
+        clients.s3.put_object(Bucket=arguments["quarantine_bucket"], Key=key, Body=body.encode("utf-8"))
+
+
+def _quarantine_archive(plan, arguments, clients, report, reason: str, detail: str) -> None:
+    """Copies the rejected archive to the quarantine bucket with its reason, tags the landed object, and fails the run."""
+    name = posixpath.basename(arguments["archive_key"])
+    prefix = f"{plan['pipeline']}/archives/{arguments['extract_id']}/"
+    source = {"Bucket": arguments["archive_bucket"], "Key": arguments["archive_key"]}
+    if arguments["archive_version_id"] != "null":
+        source["VersionId"] = arguments["archive_version_id"]
+    clients.s3.copy_object(Bucket=arguments["quarantine_bucket"], Key=prefix + name, CopySource=source)
+    clients.s3.put_object(
+        Bucket=arguments["quarantine_bucket"],
+        Key=prefix + "reason.json",
+        Body=json.dumps({"reason": reason, "detail": detail, "archive": report.archive}).encode("utf-8"),
+    )
+    tagging = {"TagSet": [{"Key": "ingest-status", "Value": "quarantined"}, {"Key": "ingest-reason", "Value": reason}]}
+    tag_arguments = {"Bucket": arguments["archive_bucket"], "Key": arguments["archive_key"], "Tagging": tagging}
+    if "VersionId" in source:
+        tag_arguments["VersionId"] = source["VersionId"]
+    clients.s3.put_object_tagging(**tag_arguments)
+    report.quarantine_location = f"s3://{arguments['quarantine_bucket']}/{prefix}"
+    raise RunFailure(f"archive-{reason}", detail)
+
+
+def _publish(plan, arguments, clients, report: RunReport, progress) -> None:
+    body = json.dumps(report.to_dict(), indent=2, default=str).encode("utf-8")
+    report_key = f"{plan['pipeline']}/_reports/{report.extract_id}.json"
+    clients.s3.put_object(Bucket=arguments["lake_bucket"], Key=report_key, Body=body)
+    clients.sns.publish(TopicArn=arguments["notification_topic_arn"], Subject=report.subject(), Message=report.message())
+    progress(json.dumps({"level": "INFO" if report.status == "succeeded" else "ERROR", "message": "run finished", **report.to_dict()}))
+
+
+def _extract_time(extract_version: str) -> str:
+    seconds = int(extract_version) // 1_000_000
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,147 @@
+"""The run report: what one run read, accepted, rejected and wrote, and how long each step took."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+SNS_MESSAGE_LIMIT = 250_000
+SNS_SUBJECT_LIMIT = 100
+
+
+class RunFailure(Exception):
+    """Ends a run unsuccessfully with a reason code a person can look up, and a detail."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass
+class TableCounts:
+    files: list[str] = field(default_factory=list)
+    read: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    orphans: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "files": self.files,
+            "read": self.read,
+            "accepted": self.accepted,
+            "quarantined": self.quarantined,
+            "quarantinedByReason": dict(sorted(self.quarantined_by_reason.items())),
+            "orphans": self.orphans,
+        }
+
+
+@dataclass
+class RunReport:
+    pipeline: str
+    extract_id: str
+    extract_version: int
+    archive: str
+    started_at: str = field(default_factory=lambda: _now())
+    finished_at: str | None = None
+    status: str = "running"
+    failure: dict | None = None
+    tables: dict[str, TableCounts] = field(default_factory=dict)
+    ignored_files: list[str] = field(default_factory=list)
+    lake_snapshot: int | None = None
+    items: dict[str, int] = field(default_factory=dict)
+    quarantine_location: str | None = None
+    durations: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def step(self, name: str, progress=print) -> Iterator[None]:
+        """Times a step and logs its start and end as structured lines."""
+        progress(json.dumps({"level": "INFO", "message": "step started", "step": name, "extract": self.extract_id}))
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.durations[name] = round(time.monotonic() - started, 3)
+            progress(
+                json.dumps(
+                    {"level": "INFO", "message": "step finished", "step": name, "seconds": self.durations[name], "extract": self.extract_id}
+                )
+            )
+
+    def table(self, name: str) -> TableCounts:
+        return self.tables.setdefault(name, TableCounts())
+
+    def succeed(self) -> None:
+        self.status = "succeeded"
+        self.finished_at = _now()
+
+    def fail(self, failure: RunFailure) -> None:
+        self.status = "failed"
+        self.failure = {"reason": failure.reason, "detail": failure.detail}
+        self.finished_at = _now()
+
+    def to_dict(self) -> dict:
+        return {
+            "pipeline": self.pipeline,
+            "extractId": self.extract_id,
+            "extractVersion": self.extract_version,
+            "archive": self.archive,
+            "status": self.status,
+            "failure": self.failure,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "tables": {name: counts.to_dict() for name, counts in sorted(self.tables.items())},
+            "ignoredFiles": self.ignored_files,
+            "lakeSnapshot": self.lake_snapshot,
+            "items": self.items,
+            "quarantineLocation": self.quarantine_location,
+            "durationsSeconds": self.durations,
+        }
+
+    def subject(self) -> str:
+        if self.status == "succeeded":
+            rows = sum(counts.accepted for counts in self.tables.values())
+            text = f"[{self.pipeline}] extract {self.extract_id} loaded: {rows} rows, {self.items.get('written', 0)} items"
+        else:
+            reason = (self.failure or {}).get("reason", "unknown")
+            text = f"[{self.pipeline}] extract {self.extract_id} FAILED: {reason}"
+        return text[:SNS_SUBJECT_LIMIT]
+
+    def message(self) -> str:
+        """A short summary for people, then the full report as JSON (trimmed to fit an SNS message)."""
+        lines = [self.subject(), f"Archive: {self.archive}"]
+        if self.failure:
+            lines.append(f"Reason: {self.failure['reason']}: {self.failure['detail']}")
+        for name, counts in sorted(self.tables.items()):
+            reasons = ", ".join(f"{reason} {count}" for reason, count in sorted(counts.quarantined_by_reason.items()))
+            lines.append(
+                f"  {name}: read {counts.read}, accepted {counts.accepted}, quarantined {counts.quarantined}"
+                + (f" ({reasons})" if reasons else "")
+                + (f", orphans {counts.orphans}" if counts.orphans else "")
+            )
+        if self.items:
+            lines.append("Items: " + ", ".join(f"{key} {value}" for key, value in self.items.items()))
+        body = "\n".join(lines)
+        report = json.dumps(self.to_dict(), indent=2, default=str)
+        if len(body) + len(report) + 2 > SNS_MESSAGE_LIMIT:
+            return body + "\n\n(full report in the lake, too large for a notification)"
+        return f"{body}\n\n{report}"
+
+    def check_row_counts(self) -> None:
+        """Rows read = rows accepted + rows quarantined, per table; anything else is a bug, never ignored."""
+        for name, counts in self.tables.items():
+            if counts.read != counts.accepted + counts.quarantined:
+                raise RunFailure(
+                    "row-count-mismatch",
+                    f"{name}: read {counts.read} but accepted {counts.accepted} + quarantined {counts.quarantined}",
+                )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,106 @@
+/**
+ * The shapes a trigger queue message can take: an S3 "Object Created" event delivered by
+ * EventBridge, an S3 event notification (one or more records), or the test event S3 sends when a
+ * notification is configured.
+ */
+
+/** One object version that landed. */
+export interface LandedObject {
+    readonly bucket: string;
+    /** Decoded object key. */
+    readonly key: string;
+    /** "null" for an object written while versioning was off, as S3 itself names it. */
+    readonly versionId: string;
+}
+
+export type QueueMessage = { readonly kind: "objects"; readonly objects: LandedObject[] } | { readonly kind: "test-event" };
+
+export class MalformedMessage extends Error {
+    override readonly name = "MalformedMessage";
+}
+
+export function parseQueueMessage(body: string): QueueMessage {
+    let message: unknown;
+    try {
+        message = JSON.parse(body);
+    } catch {
+        throw new MalformedMessage(`the message body is not JSON: ${preview(body)}`);
+    }
+    if (!isRecord(message)) {
+        throw new MalformedMessage(`the message body is not a JSON object: ${preview(body)}`);
+    }
+    if (message.Event === "s3:TestEvent") {
+        return { kind: "test-event" };
+    }
+    if (message.source === "aws.s3" && message["detail-type"] === "Object Created") {
+        return { kind: "objects", objects: [eventBridgeObject(message.detail)] };
+    }
+    if (Array.isArray(message.Records)) {
+        return { kind: "objects", objects: message.Records.map((record, index) => notificationObject(record, index)) };
+    }
+    throw new MalformedMessage(`the message is neither an S3 "Object Created" event nor an S3 event notification: ${preview(body)}`);
+}
+
+function eventBridgeObject(detail: unknown): LandedObject {
+    const bucket = field(detail, ["bucket", "name"], "detail.bucket.name");
+    const key = field(detail, ["object", "key"], "detail.object.key");
+    const versionId = optionalField(detail, ["object", "version-id"], "detail.object.version-id");
+    return { bucket, key: decodeObjectKey(key), versionId: versionId ?? "null" };
+}
+
+function notificationObject(record: unknown, index: number): LandedObject {
+    const where = `Records[${index}]`;
+    const eventName = field(record, ["eventName"], `${where}.eventName`);
+    if (!eventName.startsWith("ObjectCreated:")) {
+        throw new MalformedMessage(`${where}.eventName is "${eventName}"; the trigger handles only ObjectCreated events`);
+    }
+    const bucket = field(record, ["s3", "bucket", "name"], `${where}.s3.bucket.name`);
+    const key = field(record, ["s3", "object", "key"], `${where}.s3.object.key`);
+    const versionId = optionalField(record, ["s3", "object", "versionId"], `${where}.s3.object.versionId`);
+    return { bucket, key: decodeObjectKey(key), versionId: versionId ?? "null" };
+}
+
+/**
+ * S3 sends object keys URL-encoded, with spaces as "+", in notifications and in EventBridge
+ * events alike; a literal "+" in a key arrives as "%2B".
+ */
+export function decodeObjectKey(encoded: string): string {
+    try {
+        return decodeURIComponent(encoded.replace(/\+/g, " "));
+    } catch {
+        throw new MalformedMessage(`object key "${encoded}" is not valid URL encoding`);
+    }
+}
+
+function field(value: unknown, path: string[], name: string): string {
+    const found = optionalField(value, path, name);
+    if (found === undefined || found === "") {
+        throw new MalformedMessage(`${name} is missing`);
+    }
+    return found;
+}
+
+function optionalField(value: unknown, path: string[], name: string): string | undefined {
+    let current = value;
+    for (const step of path) {
+        if (!isRecord(current)) {
+            return undefined;
+        }
+        current = current[step];
+    }
+    if (current === undefined || current === null) {
+        return undefined;
+    }
+    if (typeof current !== "string") {
+        throw new MalformedMessage(`${name} is not a string`);
+    }
+    return current;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function preview(text: string): string {
+    return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}

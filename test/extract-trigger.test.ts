@@ -1,0 +1,446 @@
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { ConcurrentRunsExceededException, CreateJobCommand, GetJobRunsCommand, GlueClient, type JobRun } from "@aws-sdk/client-glue";
+import type { SQSEvent } from "aws-lambda";
+import { expect } from "chai";
+import { parseQueueMessage } from "../lambdas/extract-trigger/events";
+import { parseTimestamp, readExtractName } from "../lambdas/extract-trigger/extract-name";
+import { createHandler, settingsFromEnvironment, type LogEntry, type TriggerSettings } from "../lambdas/extract-trigger/handler";
+import { useMotoServer } from "./support/moto";
+
+const archiveNaming = {
+    regex: "^crm_customers_(\\d{4}\\d{2}\\d{2}T\\d{2}\\d{2}\\d{2}Z)_(\\d+)\\.zip$",
+    groups: ["timestamp", "sequence"] as ("timestamp" | "sequence")[],
+    timestampFormat: "yyyyMMdd'T'HHmmss'Z'",
+};
+const landingPrefix = "incoming/customers/";
+const fixedNow = new Date("2026-11-23T10:00:00Z");
+
+function eventBridgeBody(bucket: string, encodedKey: string, versionId?: string): string {
+    return JSON.stringify({
+        version: "0",
+        id: "17793124-05d4-b198-2fde-7ededc63b103",
+        "detail-type": "Object Created",
+        source: "aws.s3",
+        account: "123456789012",
+        time: "2026-11-23T09:59:58Z",
+        region: "us-east-1",
+        resources: [`arn:aws:s3:::${bucket}`],
+        detail: {
+            version: "0",
+            bucket: { name: bucket },
+            object: {
+                key: encodedKey,
+                size: 1024,
+                etag: "d41d8cd98f00b204e9800998ecf8427e",
+                ...(versionId ? { "version-id": versionId } : {}),
+                sequencer: "0064D3901D00059242",
+            },
+            "request-id": "XRRTKJXSZQCWNQR1",
+            requester: "123456789012",
+            reason: "PutObject",
+        },
+    });
+}
+
+function notificationBody(bucket: string, objects: { key: string; versionId?: string }[]): string {
+    return JSON.stringify({
+        Records: objects.map((object) => ({
+            eventVersion: "2.1",
+            eventSource: "aws:s3",
+            awsRegion: "us-east-1",
+            eventTime: "2026-11-23T09:59:58.000Z",
+            eventName: "ObjectCreated:Put",
+            s3: {
+                s3SchemaVersion: "1.0",
+                bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
+                object: {
+                    key: object.key,
+                    size: 1024,
+                    ...(object.versionId ? { versionId: object.versionId } : {}),
+                    sequencer: "0055AED6DCD90281E5",
+                },
+            },
+        })),
+    });
+}
+
+function sqsEvent(...bodies: string[]): SQSEvent {
+    return {
+        Records: bodies.map((body, index) => ({
+            messageId: `message-${index}`,
+            receiptHandle: `receipt-${index}`,
+            body,
+            attributes: {
+                ApproximateReceiveCount: "1",
+                SentTimestamp: "1700000000000",
+                SenderId: "AIDAEXAMPLE",
+                ApproximateFirstReceiveTimestamp: "1700000000000",
+            },
+            messageAttributes: {},
+            md5OfBody: "",
+            eventSource: "aws:sqs",
+            eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:ingest-dev-customers-archives",
+            awsRegion: "us-east-1",
+        })),
+    };
+}
+
+describe("extract trigger: archive names", () => {
+    it("reads the extract id and version from the archive name", () => {
+        expect(readExtractName(`${landingPrefix}crm_customers_20261122T031500Z_7.zip`, landingPrefix, archiveNaming)).to.deep.equal({
+            accepted: true,
+            extract: { extractId: "20261122T031500Z-000007", extractVersion: 1795317300_000007 },
+        });
+    });
+
+    it("orders extracts by timestamp, then sequence", () => {
+        const versions = ["20261122T031500Z_2", "20261122T031500Z_10", "20261121T235959Z_99"].map((stamp) => {
+            const name = readExtractName(`${landingPrefix}crm_customers_${stamp}.zip`, landingPrefix, archiveNaming);
+            return name.accepted ? name.extract.extractVersion : -1;
+        });
+        expect(versions[2]).to.be.lessThan(versions[0]!);
+        expect(versions[0]).to.be.lessThan(versions[1]!);
+    });
+
+    const rejected: [string, string][] = [
+        [
+            "other/crm_customers_20261122T031500Z_1.zip",
+            'key "other/crm_customers_20261122T031500Z_1.zip" is outside the landing prefix "incoming/customers/"',
+        ],
+        [`${landingPrefix}notes.txt`, `"notes.txt" does not match the archive naming ${archiveNaming.regex}`],
+        [
+            `${landingPrefix}nested/crm_customers_20261122T031500Z_1.zip`,
+            `"nested/crm_customers_20261122T031500Z_1.zip" does not match the archive naming ${archiveNaming.regex}`,
+        ],
+        [
+            `${landingPrefix}crm_customers_20261332T031500Z_1.zip`,
+            `"crm_customers_20261332T031500Z_1.zip" has no valid timestamp in the format yyyyMMdd'T'HHmmss'Z'`,
+        ],
+        [
+            `${landingPrefix}crm_customers_20260230T031500Z_1.zip`,
+            `"crm_customers_20260230T031500Z_1.zip" has no valid timestamp in the format yyyyMMdd'T'HHmmss'Z'`,
+        ],
+        [
+            `${landingPrefix}crm_customers_20261122T031500Z_1000000.zip`,
+            `"crm_customers_20261122T031500Z_1000000.zip" has sequence 1000000; the largest supported is 999999`,
+        ],
+    ];
+    for (const [key, reason] of rejected) {
+        it(`ignores ${key}`, () => {
+            expect(readExtractName(key, landingPrefix, archiveNaming)).to.deep.equal({ accepted: false, reason });
+        });
+    }
+
+    it("parses timestamps with separators and literals, and rejects text that does not fit", () => {
+        expect(parseTimestamp("2026-11-22_03.15", "yyyy-MM-dd_HH.mm")).to.equal(Date.UTC(2026, 10, 22, 3, 15) / 1000);
+        expect(parseTimestamp("20261122", "yyyyMMdd")).to.equal(Date.UTC(2026, 10, 22) / 1000);
+        expect(parseTimestamp("2026-11-22", "yyyyMMdd")).to.equal(undefined);
+        expect(parseTimestamp("20261122X", "yyyyMMdd")).to.equal(undefined);
+        expect(parseTimestamp("20261122T241500Z", "yyyyMMdd'T'HHmmss'Z'")).to.equal(undefined);
+    });
+});
+
+describe("extract trigger: messages", () => {
+    it("decodes keys: '+' is a space and %2B a plus, in both event shapes", () => {
+        const key = "incoming/customers/crm customers+extra%2Bv2 (1).zip";
+        const encoded = "incoming/customers/crm+customers%2Bextra%252Bv2+%281%29.zip";
+        expect(parseQueueMessage(eventBridgeBody("landing", encoded, "v1"))).to.deep.equal({
+            kind: "objects",
+            objects: [{ bucket: "landing", key, versionId: "v1" }],
+        });
+        expect(parseQueueMessage(notificationBody("landing", [{ key: encoded }]))).to.deep.equal({
+            kind: "objects",
+            objects: [{ bucket: "landing", key, versionId: "null" }],
+        });
+    });
+
+    it("recognises the S3 test event", () => {
+        expect(parseQueueMessage(JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: "landing" }))).to.deep.equal({
+            kind: "test-event",
+        });
+    });
+
+    const malformed: [string, string][] = [
+        ["not json", "the message body is not JSON: not json"],
+        ["[1]", "the message body is not a JSON object: [1]"],
+        ['{"hello":"world"}', 'the message is neither an S3 "Object Created" event nor an S3 event notification: {"hello":"world"}'],
+        ['{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"}}}', "detail.object.key is missing"],
+        [
+            '{"Records":[{"eventName":"ObjectRemoved:Delete"}]}',
+            'Records[0].eventName is "ObjectRemoved:Delete"; the trigger handles only ObjectCreated events',
+        ],
+        [
+            '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":7}}}]}',
+            "Records[0].s3.object.key is not a string",
+        ],
+        [
+            '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"a%zz"}}}]}',
+            'object key "a%zz" is not valid URL encoding',
+        ],
+    ];
+    for (const [body, message] of malformed) {
+        it(`rejects ${body.slice(0, 60)}`, () => {
+            expect(() => parseQueueMessage(body)).to.throw(message);
+        });
+    }
+});
+
+describe("extract trigger: settings", () => {
+    it("names every missing variable", () => {
+        expect(() => settingsFromEnvironment({ JOB_NAME: "job", LANDING_PREFIX: "" })).to.throw(
+            "the trigger's environment lacks RUN_LEDGER_TABLE, LANDING_BUCKET, LANDING_PREFIX, ARCHIVE_NAMING",
+        );
+    });
+
+    it("rejects archive naming that is not the plan's shape", () => {
+        const environment = { JOB_NAME: "job", RUN_LEDGER_TABLE: "runs", LANDING_BUCKET: "landing", LANDING_PREFIX: "in/" };
+        expect(() => settingsFromEnvironment({ ...environment, ARCHIVE_NAMING: "{" })).to.throw("ARCHIVE_NAMING is not JSON");
+        expect(() => settingsFromEnvironment({ ...environment, ARCHIVE_NAMING: '{"regex":"x"}' })).to.throw(
+            "ARCHIVE_NAMING must hold regex, groups and timestampFormat",
+        );
+        expect(settingsFromEnvironment({ ...environment, ARCHIVE_NAMING: JSON.stringify(archiveNaming) })).to.deep.equal({
+            jobName: "job",
+            runLedgerTable: "runs",
+            landingBucket: "landing",
+            landingPrefix: "in/",
+            archiveNaming,
+        });
+    });
+});
+
+describe("extract trigger against moto", function () {
+    this.timeout(60_000);
+    const moto = useMotoServer();
+    let glue: GlueClient;
+    let dynamodb: DynamoDBClient;
+    let tableCount = 0;
+
+    before(() => {
+        glue = new GlueClient(moto.clientConfig);
+        dynamodb = new DynamoDBClient(moto.clientConfig);
+    });
+
+    /** A fresh job and run ledger per test, so runs and claims never leak between tests. */
+    async function pipeline(): Promise<{
+        settings: TriggerSettings;
+        logs: LogEntry[];
+        handle: (event: SQSEvent) => ReturnType<ReturnType<typeof createHandler>>;
+    }> {
+        tableCount += 1;
+        const settings: TriggerSettings = {
+            jobName: `extract-${tableCount}`,
+            runLedgerTable: `runs-${tableCount}`,
+            landingBucket: "landing",
+            landingPrefix,
+            archiveNaming,
+        };
+        await glue.send(
+            new CreateJobCommand({
+                Name: settings.jobName,
+                Role: "arn:aws:iam::123456789012:role/job",
+                Command: { Name: "glueetl", ScriptLocation: "s3://assets/extract_job.py" },
+                ExecutionProperty: { MaxConcurrentRuns: 10 },
+            }),
+        );
+        await dynamodb.send(
+            new CreateTableCommand({
+                TableName: settings.runLedgerTable,
+                KeySchema: [{ AttributeName: "archive", KeyType: "HASH" }],
+                AttributeDefinitions: [{ AttributeName: "archive", AttributeType: "S" }],
+                BillingMode: "PAY_PER_REQUEST",
+            }),
+        );
+        const logs: LogEntry[] = [];
+        const handle = createHandler({ glue, dynamodb, settings, now: () => fixedNow, log: (entry) => logs.push(entry) });
+        return { settings, logs, handle };
+    }
+
+    async function runsOf(jobName: string): Promise<JobRun[]> {
+        return (await glue.send(new GetJobRunsCommand({ JobName: jobName }))).JobRuns ?? [];
+    }
+
+    async function ledger(table: string): Promise<Record<string, string>[]> {
+        const scanned = await dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
+        return (scanned.Items ?? []).map((item) =>
+            Object.fromEntries(Object.entries(item).map(([name, value]) => [name, value.S ?? value.N ?? ""])),
+        );
+    }
+
+    it("starts the job with the archive location and extract id from an EventBridge event", async () => {
+        const { settings, handle } = await pipeline();
+        const result = await handle(sqsEvent(eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T031500Z_7.zip", "v-1")));
+        expect(result).to.deep.equal({ batchItemFailures: [] });
+        const runs = await runsOf(settings.jobName);
+        expect(runs.map((run) => run.Arguments)).to.deep.equal([
+            {
+                "--archive_bucket": "landing",
+                "--archive_key": "incoming/customers/crm_customers_20261122T031500Z_7.zip",
+                "--archive_version_id": "v-1",
+                "--extract_id": "20261122T031500Z-000007",
+                "--extract_version": "1795317300000007",
+            },
+        ]);
+        const [claim] = await ledger(settings.runLedgerTable);
+        expect(claim).to.deep.equal({
+            archive: "archive#s3://landing/incoming/customers/crm_customers_20261122T031500Z_7.zip#v-1",
+            status: "STARTED",
+            claimToken: claim?.claimToken,
+            extractId: "20261122T031500Z-000007",
+            claimedAt: "2026-11-23T10:00:00.000Z",
+            startedAt: "2026-11-23T10:00:00.000Z",
+            jobRunId: runs[0]?.Id,
+            expiresAt: String(fixedNow.getTime() / 1000 + 90 * 24 * 3600),
+        });
+    });
+
+    it("starts one run per record of an S3 notification and decodes their keys", async () => {
+        const { settings, handle } = await pipeline();
+        const result = await handle(
+            sqsEvent(
+                notificationBody("landing", [
+                    { key: "incoming/customers/crm_customers_20261122T031500Z_1.zip", versionId: "a" },
+                    { key: "incoming/customers/crm_customers_20261122T041500Z_2.zip", versionId: "b" },
+                ]),
+            ),
+        );
+        expect(result.batchItemFailures).to.deep.equal([]);
+        expect((await runsOf(settings.jobName)).map((run) => run.Arguments?.["--extract_id"]).sort()).to.deep.equal([
+            "20261122T031500Z-000001",
+            "20261122T041500Z-000002",
+        ]);
+    });
+
+    it("acknowledges test events and objects that are not archives of this pipeline, without starting runs", async () => {
+        const { settings, logs, handle } = await pipeline();
+        const result = await handle(
+            sqsEvent(
+                JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: "landing" }),
+                eventBridgeBody("landing", "elsewhere/crm_customers_20261122T031500Z_1.zip", "v"),
+                eventBridgeBody("landing", "incoming/customers/readme.txt", "v"),
+                eventBridgeBody("another-bucket", "incoming/customers/crm_customers_20261122T031500Z_1.zip", "v"),
+            ),
+        );
+        expect(result.batchItemFailures).to.deep.equal([]);
+        expect(await runsOf(settings.jobName)).to.deep.equal([]);
+        expect(logs.map((entry) => [entry.level, entry.message])).to.deep.equal([
+            ["info", "S3 test event acknowledged"],
+            ["warn", 'ignored: key "elsewhere/crm_customers_20261122T031500Z_1.zip" is outside the landing prefix "incoming/customers/"'],
+            ["warn", `ignored: "readme.txt" does not match the archive naming ${archiveNaming.regex}`],
+            ["warn", "ignored: bucket is not the landing bucket landing"],
+        ]);
+    });
+
+    it("treats a duplicate event for the same object version as handled, and a new version as a new extract delivery", async () => {
+        const { settings, logs, handle } = await pipeline();
+        const key = "incoming/customers/crm_customers_20261122T031500Z_1.zip";
+        const first = await handle(sqsEvent(eventBridgeBody("landing", key, "v1"), eventBridgeBody("landing", key, "v1")));
+        const again = await handle(sqsEvent(notificationBody("landing", [{ key, versionId: "v1" }])));
+        const newVersion = await handle(sqsEvent(eventBridgeBody("landing", key, "v2")));
+        expect([first, again, newVersion].map((result) => result.batchItemFailures)).to.deep.equal([[], [], []]);
+        const runs = await runsOf(settings.jobName);
+        expect(runs.map((run) => run.Arguments?.["--archive_version_id"]).sort()).to.deep.equal(["v1", "v2"]);
+        expect(logs.filter((entry) => entry.message.startsWith("duplicate event")).length).to.equal(2);
+    });
+
+    it("starts exactly one run when concurrent invocations receive the same object version", async () => {
+        const { settings, handle } = await pipeline();
+        const body = eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T031500Z_1.zip", "v1");
+        const results = await Promise.all(Array.from({ length: 6 }, () => handle(sqsEvent(body))));
+        expect(await runsOf(settings.jobName)).to.have.length(1);
+        const failures = results.flatMap((result) => result.batchItemFailures);
+        // An invocation that lost the race either saw the run started or is told to retry later;
+        // a retry then finds the run started. Either way no second run starts.
+        const retried = await Promise.all(failures.map(() => handle(sqsEvent(body))));
+        expect(retried.flatMap((result) => result.batchItemFailures)).to.deep.equal([]);
+        expect(await runsOf(settings.jobName)).to.have.length(1);
+    });
+
+    it("returns the message to the queue when Glue reports too many concurrent runs, and starts the run on redelivery", async () => {
+        const { settings, logs, handle } = await pipeline();
+        let refusals = 1;
+        glue.middlewareStack.add(
+            (next, context) => async (args) => {
+                if (context.commandName === "StartJobRunCommand" && refusals > 0) {
+                    refusals -= 1;
+                    throw new ConcurrentRunsExceededException({ message: "Concurrent runs exceeded for extract", $metadata: {} });
+                }
+                return next(args);
+            },
+            { step: "initialize", name: "refuseFirstStart" },
+        );
+        try {
+            const body = eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T031500Z_1.zip", "v1");
+            const refused = await handle(
+                sqsEvent(eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T041500Z_2.zip", "v1"), body),
+            );
+            expect(refused.batchItemFailures).to.deep.equal([{ itemIdentifier: "message-0" }]);
+            expect(logs.find((entry) => entry.level === "warn")).to.include({
+                message: "Glue could not start the run now; the message returns to the queue",
+                error: "ConcurrentRunsExceededException: Concurrent runs exceeded for extract",
+            });
+            expect((await ledger(settings.runLedgerTable)).map((claim) => [claim.extractId, claim.status])).to.deep.equal([
+                ["20261122T031500Z-000001", "STARTED"],
+            ]);
+
+            const redelivered = await handle(
+                sqsEvent(eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T041500Z_2.zip", "v1")),
+            );
+            expect(redelivered.batchItemFailures).to.deep.equal([]);
+            expect(await runsOf(settings.jobName)).to.have.length(2);
+        } finally {
+            glue.middlewareStack.remove("refuseFirstStart");
+        }
+    });
+
+    it("keeps failing a message Glue refuses outright (it ends in the dead-letter queue), releasing its claim each time", async () => {
+        const { settings, logs, handle } = await pipeline();
+        const broken = createHandler({
+            glue,
+            dynamodb,
+            settings: { ...settings, jobName: "no-such-job" },
+            now: () => fixedNow,
+            log: (entry) => logs.push(entry),
+        });
+        const body = eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T031500Z_1.zip", "v1");
+        expect((await broken(sqsEvent(body))).batchItemFailures).to.deep.equal([{ itemIdentifier: "message-0" }]);
+        expect(logs[0]).to.include({
+            level: "error",
+            message: "Glue refused the run; the message returns to the queue and reaches the dead-letter queue if this persists",
+        });
+        expect(String(logs[0]?.error)).to.match(/^EntityNotFoundException: /);
+        expect(await ledger(settings.runLedgerTable)).to.deep.equal([]);
+        expect((await handle(sqsEvent(body))).batchItemFailures).to.deep.equal([]);
+    });
+
+    it("reports a malformed message as a failure without holding back the rest of the batch", async () => {
+        const { settings, handle } = await pipeline();
+        const result = await handle(
+            sqsEvent("{not json", eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T031500Z_1.zip", "v1")),
+        );
+        expect(result.batchItemFailures).to.deep.equal([{ itemIdentifier: "message-0" }]);
+        expect(await runsOf(settings.jobName)).to.have.length(1);
+    });
+
+    it("lets a claim whose lease ran out be taken over", async () => {
+        const { settings, handle } = await pipeline();
+        const archive = "archive#s3://landing/incoming/customers/crm_customers_20261122T031500Z_1.zip#v1";
+        await dynamodb.send(
+            new PutItemCommand({
+                TableName: settings.runLedgerTable,
+                Item: {
+                    archive: { S: archive },
+                    status: { S: "STARTING" },
+                    claimToken: { S: "crashed" },
+                    leaseExpiresAt: { N: String(fixedNow.getTime() / 1000 - 1) },
+                },
+            }),
+        );
+        expect(
+            (await handle(sqsEvent(eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T031500Z_1.zip", "v1"))))
+                .batchItemFailures,
+        ).to.deep.equal([]);
+        const claim = await dynamodb.send(new GetItemCommand({ TableName: settings.runLedgerTable, Key: { archive: { S: archive } } }));
+        expect(claim.Item?.status?.S).to.equal("STARTED");
+        expect(await runsOf(settings.jobName)).to.have.length(1);
+    });
+});

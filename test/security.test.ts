@@ -1,0 +1,389 @@
+import { expect } from "chai";
+import { policyOf, type PolicyStatementJson, type RecordedResource, type RecordingMocks } from "./support/pulumi-mocks";
+import { runProgram } from "./support/program";
+
+/**
+ * The security walk: every resource the whole program declares, for every stack, is checked
+ * against the platform's secure defaults. Each check names the equivalent Checkov rule where one
+ * exists. A resource type without an entry in `checksByType` fails the walk, so a new kind of
+ * resource cannot slip in unchecked.
+ */
+
+type Check = (resource: RecordedResource, program: ProgramView) => string[];
+
+interface ProgramView {
+    readonly stack: string;
+    readonly keyArn: string;
+    readonly resources: readonly RecordedResource[];
+    attachedTo(type: string, bucketId: string): RecordedResource[];
+}
+
+/**
+ * Actions AWS does not allow to be scoped to a resource ARN, so `Resource: "*"` is the only
+ * possible value (the statement must then carry a condition).
+ */
+const actionsWithoutResourceScope = new Set(["cloudwatch:PutMetricData"]);
+
+/** Buckets that, by design, differ from the data-bucket defaults, with the reason. */
+const bucketExemptions: Record<string, { kms?: string; versioning?: string; logging?: string }> = {
+    "access-logs": {
+        kms: "S3 server access logging delivers only to SSE-S3 buckets",
+        versioning: "logs are written once and never overwritten",
+        logging: "a log bucket that logs to itself loops",
+    },
+    "athena-results": { versioning: "query results are scratch data, recomputable and expired after days" },
+};
+
+function bucketRole(resource: RecordedResource): string {
+    return resource.name.replace(/^ingest-[a-z]+-/, "");
+}
+
+function asArray<T>(value: T | T[] | undefined): T[] {
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+function statementProblems(owner: string, statements: PolicyStatementJson[], isKeyPolicy: boolean): string[] {
+    const problems: string[] = [];
+    for (const statement of statements) {
+        const label = `${owner} statement ${statement.Sid ?? "(no Sid)"}`;
+        if (statement.Effect !== "Allow") {
+            continue;
+        }
+        const actions = asArray(statement.Action);
+        const resources = asArray(statement.Resource);
+        // The account-root delegation is AWS's default key policy; kms:* there hands control to IAM.
+        const isRootDelegation = isKeyPolicy && statement.Sid === "DelegateToAccountIam";
+        for (const action of actions) {
+            // CKV_AWS_62 / CKV_AWS_63 / CKV_AWS_1: no "*" or "service:*" actions.
+            if ((action === "*" || action.endsWith(":*")) && !isRootDelegation) {
+                problems.push(`${label}: wildcard action ${action}`);
+            }
+        }
+        // In a key policy, Resource "*" means the key itself.
+        if (resources.includes("*") && !isKeyPolicy) {
+            const unscoped = actions.filter((action) => !actionsWithoutResourceScope.has(action));
+            // CKV_AWS_355: no "*" resource for actions that can be scoped.
+            if (unscoped.length > 0) {
+                problems.push(`${label}: Resource "*" for scopable actions ${unscoped.join(", ")}`);
+            }
+            if (!statement.Condition) {
+                problems.push(`${label}: Resource "*" without a condition`);
+            }
+        }
+        // CKV_AWS_33 / CKV_AWS_70: no Allow to any principal.
+        if (statement.Principal === "*" || asArray(statement.Principal?.AWS).includes("*")) {
+            problems.push(`${label}: allows any principal`);
+        }
+        if (statement.Principal && typeof statement.Principal === "object" && statement.Principal.Service && !statement.Condition) {
+            problems.push(`${label}: service principal without a source condition (confused deputy)`);
+        }
+    }
+    return problems;
+}
+
+const policyCheck =
+    (field: string, isKeyPolicy = false): Check =>
+    (resource) =>
+        statementProblems(`${resource.type} ${resource.name}`, policyOf(resource, field).Statement, isKeyPolicy);
+
+const noSecuritySettings =
+    (why: string): Check =>
+    () =>
+        why.length > 0 ? [] : ["exemption without a reason"];
+
+const usesProjectKey =
+    (field: string, checkov: string): Check =>
+    (resource, program) =>
+        resource.inputs[field] === program.keyArn
+            ? []
+            : [`${resource.type} ${resource.name}: ${field} is not the project key (${checkov})`];
+
+const checksByType: Record<string, Check> = {
+    "aws:kms/key:Key": (resource) => [
+        // CKV_AWS_7
+        ...(resource.inputs.enableKeyRotation === true ? [] : [`${resource.name}: key rotation off (CKV_AWS_7)`]),
+        ...policyCheck("policy", true)(resource, undefined as never),
+    ],
+    "aws:kms/alias:Alias": noSecuritySettings("an alias only names the key"),
+    "aws:s3/bucket:Bucket": (resource, program) => {
+        const problems: string[] = [];
+        const bucketId = `${resource.name}-id`;
+        const exemption = bucketExemptions[bucketRole(resource)] ?? {};
+        const encryption = program.attachedTo(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            bucketId,
+        );
+        const rule = (
+            encryption[0]?.inputs.rules as
+                { applyServerSideEncryptionByDefault: { sseAlgorithm: string; kmsMasterKeyId?: string } }[] | undefined
+        )?.[0];
+        const byDefault = rule?.applyServerSideEncryptionByDefault;
+        // CKV_AWS_145: encrypted with the project's KMS key.
+        if (exemption.kms) {
+            if (byDefault?.sseAlgorithm !== "AES256") {
+                problems.push(`${resource.name}: must use SSE-S3 (${exemption.kms})`);
+            }
+        } else if (byDefault?.sseAlgorithm !== "aws:kms" || byDefault.kmsMasterKeyId !== program.keyArn) {
+            problems.push(`${resource.name}: not encrypted with the project key (CKV_AWS_145)`);
+        }
+        // CKV_AWS_53, CKV_AWS_54, CKV_AWS_55, CKV_AWS_56 (and CKV2_AWS_6).
+        const publicAccess = program.attachedTo("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucketId)[0]?.inputs;
+        for (const setting of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) {
+            if (publicAccess?.[setting] !== true) {
+                problems.push(`${resource.name}: ${setting} is not on (CKV_AWS_53-56)`);
+            }
+        }
+        // AWS Config s3-bucket-ssl-requests-only (Checkov has no single rule for it).
+        const policies = program.attachedTo("aws:s3/bucketPolicy:BucketPolicy", bucketId);
+        const tlsOnly = policies.some((policy) =>
+            policyOf(policy).Statement.some(
+                (statement) =>
+                    statement.Effect === "Deny" &&
+                    statement.Principal === "*" &&
+                    statement.Condition?.Bool?.["aws:SecureTransport"] === "false",
+            ),
+        );
+        if (policies.length !== 1 || !tlsOnly) {
+            problems.push(`${resource.name}: needs exactly one bucket policy, denying requests without TLS`);
+        }
+        // CKV_AWS_21: versioning where data lands.
+        const versioning = program.attachedTo("aws:s3/bucketVersioning:BucketVersioning", bucketId)[0];
+        const versioned = (versioning?.inputs.versioningConfiguration as { status?: string } | undefined)?.status === "Enabled";
+        if (!versioned && !exemption.versioning) {
+            problems.push(`${resource.name}: versioning is off (CKV_AWS_21)`);
+        }
+        // CKV_AWS_18: access logging.
+        if (program.attachedTo("aws:s3/bucketLogging:BucketLogging", bucketId).length !== 1 && !exemption.logging) {
+            problems.push(`${resource.name}: access logging is off (CKV_AWS_18)`);
+        }
+        // CKV2_AWS_61: a lifecycle configuration.
+        if (program.attachedTo("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", bucketId).length !== 1) {
+            problems.push(`${resource.name}: no lifecycle configuration (CKV2_AWS_61)`);
+        }
+        // Object ownership enforced: ACLs off (CKV2_AWS_65).
+        const ownership = program.attachedTo("aws:s3/bucketOwnershipControls:BucketOwnershipControls", bucketId)[0];
+        if ((ownership?.inputs.rule as { objectOwnership?: string } | undefined)?.objectOwnership !== "BucketOwnerEnforced") {
+            problems.push(`${resource.name}: object ownership is not BucketOwnerEnforced (CKV2_AWS_65)`);
+        }
+        // Data is retained unless the stack explicitly allows deletion.
+        if (program.stack === "prod" && resource.inputs.forceDestroy !== false) {
+            problems.push(`${resource.name}: forceDestroy in production`);
+        }
+        return problems;
+    },
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": noSecuritySettings("checked with its bucket"),
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": noSecuritySettings("checked with its bucket"),
+    "aws:s3/bucketVersioning:BucketVersioning": noSecuritySettings("checked with its bucket"),
+    "aws:s3/bucketLogging:BucketLogging": noSecuritySettings("checked with its bucket"),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": noSecuritySettings("checked with its bucket"),
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": noSecuritySettings("checked with its bucket"),
+    "aws:s3/bucketNotification:BucketNotification": noSecuritySettings("sends object events to EventBridge in the same account"),
+    "aws:s3/bucketPolicy:BucketPolicy": policyCheck("policy"),
+    "aws:s3/bucketObjectv2:BucketObjectv2": (resource, program) =>
+        resource.inputs.serverSideEncryption === "aws:kms" && resource.inputs.kmsKeyId === program.keyArn
+            ? []
+            : [`${resource.name}: object not encrypted with the project key`],
+    "aws:glue/catalogDatabase:CatalogDatabase": noSecuritySettings("metadata only; table data is in the encrypted lake bucket"),
+    "aws:glue/catalogTable:CatalogTable": noSecuritySettings("metadata only; table data is in the encrypted lake bucket"),
+    // CKV_AWS_99: S3, CloudWatch and job bookmark encryption.
+    "aws:glue/securityConfiguration:SecurityConfiguration": (resource, program) => {
+        const configuration = resource.inputs.encryptionConfiguration as {
+            s3Encryption: { s3EncryptionMode: string; kmsKeyArn: string };
+            cloudwatchEncryption: { cloudwatchEncryptionMode: string; kmsKeyArn: string };
+            jobBookmarksEncryption: { jobBookmarksEncryptionMode: string; kmsKeyArn: string };
+        };
+        const ok =
+            configuration.s3Encryption.s3EncryptionMode === "SSE-KMS" &&
+            configuration.cloudwatchEncryption.cloudwatchEncryptionMode === "SSE-KMS" &&
+            configuration.jobBookmarksEncryption.jobBookmarksEncryptionMode === "CSE-KMS" &&
+            [configuration.s3Encryption, configuration.cloudwatchEncryption, configuration.jobBookmarksEncryption].every(
+                (setting) => setting.kmsKeyArn === program.keyArn,
+            );
+        return ok ? [] : [`${resource.name}: security configuration does not encrypt everything with the project key (CKV_AWS_99)`];
+    },
+    // CKV_AWS_195: a Glue job runs under a security configuration.
+    "aws:glue/job:Job": (resource, program) => {
+        const configurations = program.resources.filter(
+            (candidate) => candidate.type === "aws:glue/securityConfiguration:SecurityConfiguration",
+        );
+        return configurations.some((configuration) => configuration.inputs.name === resource.inputs.securityConfiguration)
+            ? []
+            : [`${resource.name}: no Glue security configuration attached (CKV_AWS_195)`];
+    },
+    // CKV_AWS_82 (enforced) and CKV_AWS_159 (encrypted results).
+    "aws:athena/workgroup:Workgroup": (resource, program) => {
+        const configuration = resource.inputs.configuration as {
+            enforceWorkgroupConfiguration?: boolean;
+            resultConfiguration?: { encryptionConfiguration?: { encryptionOption?: string; kmsKeyArn?: string } };
+        };
+        const encryption = configuration.resultConfiguration?.encryptionConfiguration;
+        return [
+            ...(configuration.enforceWorkgroupConfiguration === true ? [] : [`${resource.name}: configuration not enforced (CKV_AWS_82)`]),
+            ...(encryption?.encryptionOption === "SSE_KMS" && encryption.kmsKeyArn === program.keyArn
+                ? []
+                : [`${resource.name}: results not encrypted with the project key (CKV_AWS_159)`]),
+        ];
+    },
+    // CKV_AWS_28 (point-in-time recovery) and CKV_AWS_119 (customer-managed KMS key).
+    "aws:dynamodb/table:Table": (resource, program) => {
+        const encryption = resource.inputs.serverSideEncryption as { enabled?: boolean; kmsKeyArn?: string } | undefined;
+        return [
+            ...((resource.inputs.pointInTimeRecovery as { enabled?: boolean } | undefined)?.enabled === true
+                ? []
+                : [`${resource.name}: PITR off (CKV_AWS_28)`]),
+            ...(encryption?.enabled === true && encryption.kmsKeyArn === program.keyArn
+                ? []
+                : [`${resource.name}: not encrypted with the project key (CKV_AWS_119)`]),
+            ...(program.stack === "prod" && resource.inputs.deletionProtectionEnabled !== true
+                ? [`${resource.name}: deletion protection off in production`]
+                : []),
+        ];
+    },
+    "aws:sns/topic:Topic": usesProjectKey("kmsMasterKeyId", "CKV_AWS_26"),
+    "aws:sns/topicPolicy:TopicPolicy": policyCheck("policy"),
+    "aws:sns/topicSubscription:TopicSubscription": noSecuritySettings("e-mail delivery of an encrypted topic; confirmed by the recipient"),
+    "aws:sqs/queue:Queue": usesProjectKey("kmsMasterKeyId", "CKV_AWS_27"),
+    "aws:sqs/queuePolicy:QueuePolicy": policyCheck("policy"),
+    "aws:cloudwatch/eventRule:EventRule": noSecuritySettings("a pattern over the account's default bus"),
+    "aws:cloudwatch/eventTarget:EventTarget": noSecuritySettings("delivery is authorized by the target's resource policy, checked there"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (resource) =>
+        asArray(resource.inputs.alarmActions as string[] | undefined).length > 0 ? [] : [`${resource.name}: alarm notifies nobody`],
+    // CKV_AWS_158 (KMS) and CKV_AWS_66 (retention).
+    "aws:cloudwatch/logGroup:LogGroup": (resource, program) => [
+        ...usesProjectKey("kmsKeyId", "CKV_AWS_158")(resource, program),
+        ...(typeof resource.inputs.retentionInDays === "number" ? [] : [`${resource.name}: no retention (CKV_AWS_66)`]),
+    ],
+    "aws:iam/role:Role": policyCheck("assumeRolePolicy"),
+    "aws:iam/rolePolicy:RolePolicy": policyCheck("policy"),
+    // CKV_AWS_116 (dead-letter queue) and CKV_AWS_173 (environment encrypted with a CMK).
+    "aws:lambda/function:Function": (resource, program) => [
+        ...((resource.inputs.deadLetterConfig as { targetArn?: string } | undefined)?.targetArn
+            ? []
+            : [`${resource.name}: no dead-letter queue (CKV_AWS_116)`]),
+        ...usesProjectKey("kmsKeyArn", "CKV_AWS_173")(resource, program),
+    ],
+    "aws:lambda/eventSourceMapping:EventSourceMapping": (resource) =>
+        asArray(resource.inputs.functionResponseTypes as string[] | undefined).includes("ReportBatchItemFailures")
+            ? []
+            : [`${resource.name}: one failed message would fail the whole batch`],
+};
+
+for (const stack of ["dev", "prod"]) {
+    describe(`security walk over every resource of the ${stack} stack`, () => {
+        let program: RecordingMocks;
+        let view: ProgramView;
+
+        before(async () => {
+            program = await runProgram(stack);
+            const keys = program.ofType("aws:kms/key:Key");
+            expect(keys, "the program declares exactly one project key").to.have.length(1);
+            view = {
+                stack,
+                keyArn: keys[0]!.arn,
+                resources: program.resources,
+                attachedTo: (type, bucketId) => program.ofType(type).filter((resource) => resource.inputs.bucket === bucketId),
+            };
+        });
+
+        it("declares only resource types the walk knows how to check", () => {
+            const unknown = [...new Set(program.resources.map((resource) => resource.type))].filter(
+                (type) => !type.startsWith("ingestion:") && !(type in checksByType),
+            );
+            expect(unknown).to.deep.equal([]);
+        });
+
+        it("finds no problem in any resource", () => {
+            const problems = program.resources
+                .filter((resource) => !resource.type.startsWith("ingestion:"))
+                .flatMap((resource) => checksByType[resource.type]!(resource, view));
+            expect(problems).to.deep.equal([]);
+        });
+
+        it("walks every resource the program declared", () => {
+            expect(program.resources.length).to.be.greaterThan(80);
+        });
+    });
+}
+
+describe("the security walk itself", () => {
+    const key = "arn:aws:kms:eu-west-1:123456789012:key/project";
+    const view: ProgramView = { stack: "prod", keyArn: key, resources: [], attachedTo: () => [] };
+    const resource = (type: string, inputs: Record<string, unknown>): RecordedResource => ({
+        type,
+        name: "bad",
+        inputs,
+        arn: "arn:aws:mock",
+    });
+    const statement = (extra: Partial<PolicyStatementJson>): string =>
+        JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Sid: "S", Effect: "Allow", Action: ["s3:GetObject"], Resource: "arn:aws:s3:::b/*", ...extra }],
+        });
+
+    const cases: [string, RecordedResource, string[]][] = [
+        [
+            "wildcard action",
+            resource("aws:iam/rolePolicy:RolePolicy", { policy: statement({ Action: ["s3:*"] }) }),
+            ["aws:iam/rolePolicy:RolePolicy bad statement S: wildcard action s3:*"],
+        ],
+        [
+            "unscoped resource",
+            resource("aws:iam/rolePolicy:RolePolicy", { policy: statement({ Resource: "*" }) }),
+            [
+                'aws:iam/rolePolicy:RolePolicy bad statement S: Resource "*" for scopable actions s3:GetObject',
+                'aws:iam/rolePolicy:RolePolicy bad statement S: Resource "*" without a condition',
+            ],
+        ],
+        [
+            "any principal",
+            resource("aws:sqs/queuePolicy:QueuePolicy", { policy: statement({ Principal: "*" }) }),
+            ["aws:sqs/queuePolicy:QueuePolicy bad statement S: allows any principal"],
+        ],
+        [
+            "service principal without condition",
+            resource("aws:sns/topicPolicy:TopicPolicy", { policy: statement({ Principal: { Service: "events.amazonaws.com" } }) }),
+            ["aws:sns/topicPolicy:TopicPolicy bad statement S: service principal without a source condition (confused deputy)"],
+        ],
+        [
+            "key without rotation",
+            resource("aws:kms/key:Key", { enableKeyRotation: false, policy: statement({}) }),
+            ["bad: key rotation off (CKV_AWS_7)"],
+        ],
+        [
+            "table without PITR",
+            resource("aws:dynamodb/table:Table", {
+                serverSideEncryption: { enabled: true, kmsKeyArn: key },
+                deletionProtectionEnabled: true,
+            }),
+            ["bad: PITR off (CKV_AWS_28)"],
+        ],
+        [
+            "queue with another key",
+            resource("aws:sqs/queue:Queue", { kmsMasterKeyId: "alias/aws/sqs" }),
+            ["aws:sqs/queue:Queue bad: kmsMasterKeyId is not the project key (CKV_AWS_27)"],
+        ],
+        ["function without DLQ", resource("aws:lambda/function:Function", { kmsKeyArn: key }), ["bad: no dead-letter queue (CKV_AWS_116)"]],
+        [
+            "bucket without anything",
+            resource("aws:s3/bucket:Bucket", { forceDestroy: true }),
+            [
+                "bad: not encrypted with the project key (CKV_AWS_145)",
+                "bad: blockPublicAcls is not on (CKV_AWS_53-56)",
+                "bad: blockPublicPolicy is not on (CKV_AWS_53-56)",
+                "bad: ignorePublicAcls is not on (CKV_AWS_53-56)",
+                "bad: restrictPublicBuckets is not on (CKV_AWS_53-56)",
+                "bad: needs exactly one bucket policy, denying requests without TLS",
+                "bad: versioning is off (CKV_AWS_21)",
+                "bad: access logging is off (CKV_AWS_18)",
+                "bad: no lifecycle configuration (CKV2_AWS_61)",
+                "bad: object ownership is not BucketOwnerEnforced (CKV2_AWS_65)",
+                "bad: forceDestroy in production",
+            ],
+        ],
+    ];
+    for (const [label, bad, expected] of cases) {
+        it(`reports ${label}`, () => {
+            expect(checksByType[bad.type]!(bad, view)).to.deep.equal(expected);
+        });
+    }
+});

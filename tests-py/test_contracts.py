@@ -1,0 +1,103 @@
+"""The contracts between the Pulumi program and the Glue job, checked from the job's side.
+
+The job plan schema is generated from the TypeScript `jobPlanSchema`; the plan checked here is the
+one the TypeScript code really builds (printed by scripts/print-plan.ts), not a copy of it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from jsonschema.validators import validator_for
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS = REPO_ROOT / "glue-scripts" / "ingest" / "contracts"
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+
+
+@pytest.fixture(scope="module")
+def plan_schema() -> dict[str, Any]:
+    return json.loads((CONTRACTS / "job_plan.schema.json").read_text(encoding="utf-8"))
+
+
+def errors_of(schema: dict[str, Any], plan: Any) -> list[tuple[str, str, str]]:
+    """Every validation error as (JSON path, failed keyword, message), in a stable order."""
+    errors = Draft202012Validator(schema).iter_errors(plan)
+    return sorted((error.json_path, str(error.validator), error.message) for error in errors)
+
+
+def test_plan_schema_is_a_valid_draft_2020_12_schema(plan_schema: dict[str, Any]) -> None:
+    assert validator_for(plan_schema) is Draft202012Validator
+    Draft202012Validator.check_schema(plan_schema)
+
+
+def test_customers_plan_is_valid(plan_schema: dict[str, Any], customers_plan: dict[str, Any]) -> None:
+    assert errors_of(plan_schema, customers_plan) == []
+    # Guards against validating an empty or wrong plan: these are the tables the job will read.
+    assert [table["name"] for table in customers_plan["tables"]] == ["customers", "addresses", "orders", "order_lines"]
+
+
+def _set_plan_version(plan: dict[str, Any]) -> None:
+    plan["planVersion"] = 2
+
+
+def _drop_tables(plan: dict[str, Any]) -> None:
+    del plan["tables"]
+
+
+def _add_unknown_field(plan: dict[str, Any]) -> None:
+    plan["item"]["ttlDays"] = 270
+
+
+def _empty_nested_order_by(plan: dict[str, Any]) -> None:
+    # Two collections deep: the recursive item node must be enforced through its $ref too.
+    plan["item"]["root"]["collections"][0]["node"]["collections"][0]["orderBy"] = []
+
+
+def _unknown_key_type(plan: dict[str, Any]) -> None:
+    plan["item"]["partitionKey"]["type"] = "B"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (_set_plan_version, [("$.planVersion", "const", "1 was expected")]),
+        (_drop_tables, [("$", "required", "'tables' is a required property")]),
+        (
+            _add_unknown_field,
+            [("$.item", "additionalProperties", "Additional properties are not allowed ('ttlDays' was unexpected)")],
+        ),
+        (
+            _empty_nested_order_by,
+            [("$.item.root.collections[0].node.collections[0].orderBy", "minItems", "[] should be non-empty")],
+        ),
+        (_unknown_key_type, [("$.item.partitionKey.type", "enum", "'B' is not one of ['S', 'N']")]),
+    ],
+    ids=["wrong planVersion", "missing tables", "unknown field", "empty nested orderBy", "unknown key type"],
+)
+def test_broken_plan_is_rejected(
+    plan_schema: dict[str, Any],
+    customers_plan: dict[str, Any],
+    mutate: Any,
+    expected: list[tuple[str, str, str]],
+) -> None:
+    plan = copy.deepcopy(customers_plan)
+    mutate(plan)
+    assert errors_of(plan_schema, plan) == expected
+
+
+def test_job_arguments_are_disjoint_snake_case_names() -> None:
+    contract = json.loads((CONTRACTS / "job_arguments.json").read_text(encoding="utf-8"))
+    deploy = set(contract["deployArguments"])
+    run = set(contract["runArguments"])
+    assert deploy, "deployArguments is empty"
+    assert run, "runArguments is empty"
+    # A name in both would be set at deploy time and again per run, and Glue keeps only one.
+    assert deploy & run == set()
+    assert sorted(name for name in deploy | run if not SNAKE_CASE.match(name)) == []

@@ -1,0 +1,148 @@
+"""Typed read: header checks, staging, and the classification of every bad-row kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from ingest.staging import HeaderMismatch, check_header, stage_file
+from ingest.typed_read import ExtractInfo, classify, read_staged_lines
+
+CSV = {"delimiter": ",", "quote": '"', "escape": '"', "header": True, "encoding": "UTF-8", "nullValue": ""}
+
+ORDERS = {
+    "name": "orders",
+    "primaryKey": ["order_id"],
+    "columns": [
+        {"name": "order_id", "type": "string", "nullable": False},
+        {"name": "customer_id", "type": "string", "nullable": False},
+        {"name": "order_date", "type": "date", "nullable": False, "format": "yyyy-MM-dd"},
+        {"name": "total", "type": "decimal(6,2)", "nullable": True},
+        {"name": "items", "type": "int", "nullable": True},
+        {"name": "paid", "type": "boolean", "nullable": True},
+        {"name": "updated_at", "type": "timestamp", "nullable": True, "format": "yyyy-MM-dd HH:mm:ss"},
+    ],
+}
+HEADER = "order_id,customer_id,order_date,total,items,paid,updated_at"
+EXTRACT = ExtractInfo(extract_id="20261122T101500Z-000001", extract_version=1795342500000001, extract_time="2026-11-22T10:15:00Z")
+
+# (line text, expected reason, expected detail); line numbers follow from the order (header is line 1).
+LINES = [
+    ("O1,C1,2026-11-01,12.50,3,true,2026-11-01 10:00:00", None, None),
+    ("O2,C1,2026-11-02,,,,", None, None),
+    ('"O3","C,2",2026-11-03,0.5,1,0,2026-11-03 00:00:00', None, None),
+    ("O4,C1,2026-11-04,1.00", "malformed", "expected 7 fields separated by ',', with balanced quotes"),
+    ("O5,C1,2026-11-05,1,2,true,2026-11-05 00:00:00,extra", "malformed", "expected 7 fields separated by ',', with balanced quotes"),
+    ('"O6,C1,2026-11-06,1,2,true,2026-11-06 00:00:00', "malformed", "expected 7 fields separated by ',', with balanced quotes"),
+    (",C1,2026-11-07,1,2,true,2026-11-07 00:00:00", "null-primary-key", "primary key column order_id is empty"),
+    ("O8,,2026-11-08,1,2,true,2026-11-08 00:00:00", "null-required", "column customer_id must not be empty"),
+    ("O9,C1,2026-13-09,1,2,true,2026-11-09 00:00:00", "bad-date", 'column order_date: ["2026-13-09"] is not a date like yyyy-MM-dd'),
+    (
+        "O10,C1,2026-11-10,12345.6,2,true,",
+        "bad-decimal",
+        'column total: ["12345.6"] is not a decimal with at most 4 digits before and 2 after the point',
+    ),
+    (
+        "O11,C1,2026-11-11,1.234,2,true,",
+        "bad-decimal",
+        'column total: ["1.234"] is not a decimal with at most 4 digits before and 2 after the point',
+    ),
+    ("O12,C1,2026-11-12,1,two,true,", "bad-number", 'column items: ["two"] is not a whole number that fits int'),
+    ("O13,C1,2026-11-13,1,1.5,true,", "bad-number", 'column items: ["1.5"] is not a whole number that fits int'),
+    ("O14,C1,2026-11-14,1,99999999999,true,", "bad-number", 'column items: ["99999999999"] is not a whole number that fits int'),
+    ("O15,C1,2026-11-15,1,2,maybe,", "bad-boolean", 'column paid: ["maybe"] is not true/false, t/f, yes/no, y/n or 1/0'),
+    (
+        "O16,C1,2026-11-16,1,2,true,16/11/2026 10:00",
+        "bad-timestamp",
+        'column updated_at: ["16/11/2026 10:00"] is not a timestamp like yyyy-MM-dd HH:mm:ss',
+    ),
+    ("", "empty-line", "the line is empty"),
+    ("O18,C1,2026-11-18,1,2,true,", "duplicate-primary-key", "primary key (order_id) appears 2 times"),
+    ("O18,C2,2026-11-18,1,2,true,", "duplicate-primary-key", "primary key (order_id) appears 2 times"),
+    ("O19,C1,2026-11-19,-1.5,-2,no,2026-11-19 23:59:59", None, None),
+]
+
+
+@pytest.fixture(scope="module")
+def classified(spark, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("typed")
+    source = directory / "orders.csv"
+    body = "\n".join([HEADER, *(line for line, _, _ in LINES)]) + "\n"
+    source.write_bytes(body.encode("utf-8") + b"O20,C1,2026-11-20,1,2,caf\xe9,\n")
+    staged = stage_file(
+        str(source),
+        str(directory / "staged" / "orders" / "0.txt"),
+        table="orders",
+        file_index=0,
+        entry_name="orders.csv",
+        columns=[column["name"] for column in ORDERS["columns"]],
+        csv_options=CSV,
+    )
+    lines = read_staged_lines(spark, [staged.path], ["orders.csv"])
+    result = classify(lines, ORDERS, CSV, EXTRACT)
+    return staged, result.accepted.collect(), result.rejected.collect()
+
+
+def test_every_bad_row_kind_is_rejected_with_its_reason_file_and_line(classified):
+    _, _, rejected = classified
+    expected = [
+        ("orders", "orders.csv", index + 2, reason, detail, line)
+        for index, (line, reason, detail) in enumerate(LINES)
+        if reason is not None
+    ]
+    expected.append(
+        ("orders", "orders.csv", 22, "bad-encoding", "not valid UTF-8", "4f32302c43312c323032362d31312d32302c312c322c636166e92c")
+    )
+    actual = sorted((row.table, row.file, row.line, row.reason, row.detail, row.raw) for row in rejected)
+    assert actual == sorted(expected)
+
+
+def test_accepted_rows_are_typed_and_carry_their_source(classified):
+    _, accepted, _ = classified
+    extract_time = dt.datetime(2026, 11, 22, 10, 15)
+    version = 1795342500000001
+    expected = [
+        ("O1", "C1", dt.date(2026, 11, 1), Decimal("12.50"), 3, True, dt.datetime(2026, 11, 1, 10), version, extract_time, "orders.csv", 2),
+        (
+            "O19",
+            "C1",
+            dt.date(2026, 11, 19),
+            Decimal("-1.50"),
+            -2,
+            False,
+            dt.datetime(2026, 11, 19, 23, 59, 59),
+            version,
+            extract_time,
+            "orders.csv",
+            21,
+        ),
+        ("O2", "C1", dt.date(2026, 11, 2), None, None, None, None, version, extract_time, "orders.csv", 3),
+        ("O3", "C,2", dt.date(2026, 11, 3), Decimal("0.50"), 1, False, dt.datetime(2026, 11, 3), version, extract_time, "orders.csv", 4),
+    ]
+    assert sorted(tuple(row) for row in accepted) == expected
+
+
+def test_rows_read_equal_rows_accepted_plus_rows_rejected(classified):
+    staged, accepted, rejected = classified
+    assert staged.data_lines == len(LINES) + 1
+    assert len(accepted) + len(rejected) == staged.data_lines
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (["order_id", "total"], "orders.csv: header lacks column(s) ['customer_id']"),
+        (["order_id", "customer_id", "total", "x"], "orders.csv: header has unexpected column(s) ['x']"),
+        (["order_id", "client_id", "total"], "orders.csv: header has ['client_id'] where the mapping expects ['customer_id']"),
+        (
+            ["customer_id", "order_id", "total"],
+            "orders.csv: column 1 is 'customer_id' but the mapping expects 'order_id' (columns reordered)",
+        ),
+    ],
+)
+def test_header_must_name_the_mapping_columns_in_order(header, message):
+    with pytest.raises(HeaderMismatch) as raised:
+        check_header("orders.csv", header, ["order_id", "customer_id", "total"])
+    assert str(raised.value) == message
