@@ -11,8 +11,8 @@ npx tsc --noEmit -p .
 echo "== lint" >&2
 npx eslint .
 npx prettier --check . >/dev/null
-.venv/bin/ruff check glue-scripts tests-py scripts
-.venv/bin/ruff format --check glue-scripts tests-py scripts
+.venv/bin/ruff check glue-scripts tests-py scripts local
+.venv/bin/ruff format --check glue-scripts tests-py scripts local
 echo "== TypeScript tests" >&2
 npx mocha
 echo "== Python tests" >&2

@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from ingest.archive import ArchiveLimits, ArchiveRejected, TableFilePattern, extract_archive
 from ingest.assembly import ItemTree, build_items, latest_versions, orphan_counts, root_key_index, touched_root_keys
-from ingest.dynamodb_writer import ItemTooLarge, WriterSettings, item_size, to_item, write_partition
+from ingest.dynamodb_writer import WRITE_COUNTS, ItemValueError, WriterSettings, item_size, plain_value, to_item, write_partition
 from ingest.lake import (
     commit_extract,
     committed_extracts,
@@ -69,6 +69,9 @@ def run(
         report.succeed()
     except RunFailure as failure:
         report.fail(failure)
+    except Exception as error:
+        report.fail(RunFailure("unexpected-error", f"{type(error).__name__}: {error}"))
+        raise
     finally:
         _publish(plan, arguments, clients, report, progress)
     if report.failure:
@@ -216,46 +219,54 @@ def _assemble(spark, plan, arguments, clients, report, accepted, extract) -> Dat
 
 def _write_items(spark, plan, arguments, clients, report, items: DataFrame) -> None:
     item_plan = plan["item"]
-    keys = [item_plan["partitionKey"]["attribute"]] + ([item_plan["sortKey"]["attribute"]] if "sortKey" in item_plan else [])
+    oversize = plan["oversize"]
     settings = WriterSettings(
         table_name=arguments["items_table"],
-        partition_key=keys[0],
-        sort_key=keys[1] if len(keys) > 1 else None,
+        partition_key=item_plan["partitionKey"]["attribute"],
+        sort_key=item_plan["sortKey"]["attribute"] if "sortKey" in item_plan else None,
         snapshot_attribute=item_plan["snapshotAttribute"],
-        max_item_bytes=plan["oversize"]["maxItemBytes"],
-        oversize_policy=plan["oversize"]["policy"],
+        max_item_bytes=oversize["maxItemBytes"],
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
         region=clients.dynamodb.meta.region_name,
     )
+    keys = settings.keys
+    max_bytes = settings.max_item_bytes
     items = items.persist(StorageLevel.MEMORY_AND_DISK)
-    touched = items.count()
-    if settings.oversize_policy == "fail":
-        max_bytes = settings.max_item_bytes
-        too_large = items.rdd.map(lambda row: item_size(to_item(row.asDict(recursive=True), keys))).filter(lambda size: size > max_bytes)
-        oversize = too_large.count()
-        if oversize:
-            raise RunFailure(
-                "item-too-large",
-                f"{oversize} item(s) exceed {max_bytes} bytes and the mapping's oversize policy is fail; nothing was written",
-            )
     try:
+        touched = items.count()
+        oversize_rows = items.rdd.map(lambda row: row.asDict(recursive=True)).filter(lambda row: _oversize(row, keys, max_bytes))
+        if oversize["policy"] == "fail":
+            too_large = oversize_rows.count()
+            if too_large:
+                raise RunFailure(
+                    "item-too-large",
+                    f"{too_large} item(s) exceed {max_bytes} bytes and the mapping's oversize policy is fail; nothing was written",
+                )
         outcomes = items.rdd.mapPartitions(lambda rows: write_partition((row.asDict(recursive=True) for row in rows), settings)).collect()
-    except ItemTooLarge as too_large:
-        raise RunFailure("item-too-large", str(too_large)) from too_large
+        totals = {"touched": touched, **{name: sum(outcome[name] for outcome in outcomes) for name in WRITE_COUNTS}}
+        if totals["oversize"] and oversize["policy"] == "quarantine":
+            location = f"s3://{arguments['quarantine_bucket']}/{plan['pipeline']}/oversize/ingest_extract_id={report.extract_id}/"
+            spark.createDataFrame(
+                oversize_rows.map(lambda row: (json.dumps(plain_value(row), sort_keys=True),)), "value STRING"
+            ).write.mode("overwrite").text(location)
+            report.oversize_location = location
     finally:
         items.unpersist()
-    totals: dict[str, int] = {"touched": touched}
-    oversize_items: list[dict] = []
-    for outcome in outcomes:
-        for key, value in outcome.items():
-            if isinstance(value, int):
-                totals[key] = totals.get(key, 0) + value
-        oversize_items.extend(outcome.get("oversize_items", []))
     report.items = totals
-    if oversize_items:
-        key = f"{plan['pipeline']}/oversize/{report.extract_id}.jsonl"
-        body = "\n".join(json.dumps(item, default=str, sort_keys=True) for item in oversize_items) + "\n"
-        clients.s3.put_object(Bucket=arguments["quarantine_bucket"], Key=key, Body=body.encode("utf-8"))
+    report.oversize_items = [entry for outcome in outcomes for entry in outcome["oversize_items"]][:100]
+    failures = [entry for outcome in outcomes for entry in outcome["failures"]]
+    if totals["failed"]:
+        raise RunFailure(
+            "items-not-written",
+            f"{totals['failed']} item(s) could not be written to {settings.table_name}; first: {failures[0]['key']}: {failures[0]['error']}",
+        )
+
+
+def _oversize(row: dict, keys: list[str], max_bytes: int) -> bool:
+    try:
+        return item_size(to_item(row, keys)) > max_bytes
+    except ItemValueError:
+        return False
 
 
 def _quarantine_archive(plan, arguments, clients, report, reason: str, detail: str) -> None:

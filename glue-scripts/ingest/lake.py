@@ -88,7 +88,8 @@ def committed_extracts(dynamodb, ledger_table: str) -> dict[str, int]:
     for page in paginator.paginate(
         TableName=ledger_table,
         ConsistentRead=True,
-        FilterExpression="begins_with(archive, :prefix)",
+        FilterExpression="begins_with(#archive, :prefix)",
+        ExpressionAttributeNames={"#archive": "archive"},
         ExpressionAttributeValues={":prefix": {"S": COMMIT_PREFIX}},
     ):
         for item in page["Items"]:

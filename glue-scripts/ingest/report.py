@@ -56,7 +56,9 @@ class RunReport:
     ignored_files: list[str] = field(default_factory=list)
     lake_snapshot: int | None = None
     items: dict[str, int] = field(default_factory=dict)
+    oversize_items: list[dict] = field(default_factory=list)
     quarantine_location: str | None = None
+    oversize_location: str | None = None
     durations: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
@@ -100,7 +102,9 @@ class RunReport:
             "ignoredFiles": self.ignored_files,
             "lakeSnapshot": self.lake_snapshot,
             "items": self.items,
+            "oversizeItems": self.oversize_items,
             "quarantineLocation": self.quarantine_location,
+            "oversizeLocation": self.oversize_location,
             "durationsSeconds": self.durations,
         }
 

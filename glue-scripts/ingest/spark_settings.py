@@ -30,10 +30,14 @@ def apply_job_settings(spark: SparkSession) -> None:
 def local_session(*, app_name: str, shuffle_partitions: int = 8, s3_endpoint: str | None = None, master: str = "local[2]") -> SparkSession:
     """A local session bound to loopback; with `s3_endpoint` (an S3 emulator such as moto) s3:// paths go there."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers import the job's package as Glue's --extra-py-files would make them.
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
@@ -42,7 +46,7 @@ def local_session(*, app_name: str, shuffle_partitions: int = 8, s3_endpoint: st
     for key, value in JOB_SQL_SETTINGS.items():
         builder = builder.config(key, value)
     if s3_endpoint:
-        repository = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        repository = os.path.dirname(package_root)
         builder = (
             builder.config("spark.jars.packages", HADOOP_AWS_PACKAGE)
             .config("spark.jars.ivy", os.path.join(repository, ".venv", "ivy"))

@@ -1,0 +1,325 @@
+"""The whole job against moto on local Spark: incremental loads, ordering, reruns, reports and failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from decimal import Decimal
+
+import boto3
+import pytest
+
+from ingest.job import AwsClients
+from pipeline_harness import HEADERS, Pipeline, csv_archive, extract_version, zip_bytes
+
+REGION = "us-east-1"
+
+EXTRACT_1 = csv_archive(
+    {
+        "customers": [
+            "C1,ada@example.com,Ada,gold,1000.00,2026-01-01 09:00:00,2026-11-01 09:00:00",
+            "C2,bob@example.com,Bob,,,2026-01-02 09:00:00,2026-11-01 10:00:00",
+        ],
+        "orders": [
+            "O1,C1,2026-10-30,shipped,30.00,2026-10-30 12:00:00",
+            "O2,C2,2026-10-31,open,12.50,2026-10-31 12:00:00",
+        ],
+        "order_lines": ["O1,2,SKU-B,1,10.00", "O1,1,SKU-A,2,10.00"],
+        "addresses": ["A1,C1,home,1 Main St,Oslo,0150,NO,true"],
+    }
+)
+EXTRACT_2 = csv_archive(
+    {
+        "customers": [
+            "C1,ada@example.com,Ada Lovelace,gold,1500.00,2026-01-01 09:00:00,2026-11-02 09:00:00",
+            "C3,cy@example.com,Cy,silver,50.00,2026-11-02 08:00:00,2026-11-02 08:00:00",
+        ],
+        "orders": ["O3,C3,2026-11-02,open,5.00,2026-11-02 08:30:00"],
+        "order_lines": ["O2,1,SKU-C,1,12.50", "O3,1,SKU-D,1,5.00", "O99,1,SKU-Z,1,1.00"],
+    }
+)
+_, V1 = extract_version(1)
+_, V2 = extract_version(2)
+DAY = 86_400
+
+
+def expected_items() -> list[dict]:
+    """The items after extracts 1 and 2, in any order (lake_snapshot is checked separately)."""
+    return [
+        {
+            "pk": "C1",
+            "sk": "PROFILE",
+            "customer_id": "C1",
+            "email": "ada@example.com",
+            "name": "Ada Lovelace",
+            "segment": "gold",
+            "credit_limit": Decimal("1500"),
+            "created_at": "2026-01-01T09:00:00Z",
+            "updated_at": "2026-11-02T09:00:00Z",
+            "orders": [
+                {
+                    "order_id": "O1",
+                    "order_date": "2026-10-30",
+                    "status": "shipped",
+                    "total_amount": Decimal("30"),
+                    "updated_at": "2026-10-30T12:00:00Z",
+                    "lines": [
+                        {"line_number": Decimal("1"), "sku": "SKU-A", "quantity": Decimal("2"), "unit_price": Decimal("10")},
+                        {"line_number": Decimal("2"), "sku": "SKU-B", "quantity": Decimal("1"), "unit_price": Decimal("10")},
+                    ],
+                }
+            ],
+            "addresses": [
+                {
+                    "address_id": "A1",
+                    "kind": "home",
+                    "line1": "1 Main St",
+                    "city": "Oslo",
+                    "postcode": "0150",
+                    "country": "NO",
+                    "is_primary": True,
+                }
+            ],
+            "extract_version": Decimal(V2),
+            "expires_at": Decimal(int(dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC).timestamp()) + 270 * DAY),
+        },
+        {
+            "pk": "C2",
+            "sk": "PROFILE",
+            "customer_id": "C2",
+            "email": "bob@example.com",
+            "name": "Bob",
+            "created_at": "2026-01-02T09:00:00Z",
+            "updated_at": "2026-11-01T10:00:00Z",
+            "orders": [
+                {
+                    "order_id": "O2",
+                    "order_date": "2026-10-31",
+                    "status": "open",
+                    "total_amount": Decimal("12.5"),
+                    "updated_at": "2026-10-31T12:00:00Z",
+                    "lines": [{"line_number": Decimal("1"), "sku": "SKU-C", "quantity": Decimal("1"), "unit_price": Decimal("12.5")}],
+                }
+            ],
+            "addresses": [],
+            "extract_version": Decimal(V2),
+            "expires_at": Decimal(int(dt.datetime(2026, 11, 1, 10, tzinfo=dt.UTC).timestamp()) + 270 * DAY),
+        },
+        {
+            "pk": "C3",
+            "sk": "PROFILE",
+            "customer_id": "C3",
+            "email": "cy@example.com",
+            "name": "Cy",
+            "segment": "silver",
+            "credit_limit": Decimal("50"),
+            "created_at": "2026-11-02T08:00:00Z",
+            "updated_at": "2026-11-02T08:00:00Z",
+            "orders": [
+                {
+                    "order_id": "O3",
+                    "order_date": "2026-11-02",
+                    "status": "open",
+                    "total_amount": Decimal("5"),
+                    "updated_at": "2026-11-02T08:30:00Z",
+                    "lines": [{"line_number": Decimal("1"), "sku": "SKU-D", "quantity": Decimal("1"), "unit_price": Decimal("5")}],
+                }
+            ],
+            "addresses": [],
+            "extract_version": Decimal(V2),
+            "expires_at": Decimal(int(dt.datetime(2026, 11, 2, 8, 30, tzinfo=dt.UTC).timestamp()) + 270 * DAY),
+        },
+    ]
+
+
+@pytest.fixture
+def pipeline(customers_plan, moto_endpoint, aws_environment):
+    def client(service: str):
+        return boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION)
+
+    clients = AwsClients(s3=client("s3"), glue=client("glue"), dynamodb=client("dynamodb"), sns=client("sns"))
+    return Pipeline(plan=customers_plan, clients=clients, sqs=client("sqs"))
+
+
+def without_snapshot(items: list[dict]) -> list[dict]:
+    return [{key: value for key, value in item.items() if key != "lake_snapshot"} for item in items]
+
+
+def test_incremental_extracts_build_complete_items_and_report_exact_counts(pipeline, spark, tmp_path):
+    first, failure = pipeline.run_extract(spark, tmp_path, 1, EXTRACT_1)
+    assert failure is None
+    assert first["items"]["written"] == 2
+    second, failure = pipeline.run_extract(spark, tmp_path, 2, EXTRACT_2)
+    assert failure is None
+
+    assert without_snapshot(pipeline.items()) == expected_items()
+    assert [item["lake_snapshot"] for item in pipeline.items()] == [2, 2, 2]
+    assert second["status"] == "succeeded"
+    assert second["lakeSnapshot"] == 2
+    assert second["tables"] == {
+        "addresses": {"files": ["addresses.csv"], "read": 0, "accepted": 0, "quarantined": 0, "quarantinedByReason": {}, "orphans": 0},
+        "customers": {"files": ["customers.csv"], "read": 2, "accepted": 2, "quarantined": 0, "quarantinedByReason": {}, "orphans": 0},
+        "order_lines": {"files": ["order_lines.csv"], "read": 3, "accepted": 3, "quarantined": 0, "quarantinedByReason": {}, "orphans": 1},
+        "orders": {"files": ["orders.csv"], "read": 1, "accepted": 1, "quarantined": 0, "quarantinedByReason": {}, "orphans": 0},
+    }
+    assert {key: second["items"][key] for key in ("touched", "written", "stale", "oversize")} == {
+        "touched": 3,
+        "written": 3,
+        "stale": 0,
+        "oversize": 0,
+    }
+    report_object = pipeline.clients.s3.get_object(Bucket=pipeline.lake, Key=f"customers/_reports/{second['extractId']}.json")
+    assert json.loads(report_object["Body"].read())["tables"] == second["tables"]
+    subjects = [message.splitlines()[0] for message in pipeline.notifications()]
+    assert subjects == [
+        "[customers] extract 20261101T101500Z-000001 loaded: 7 rows, 2 items",
+        "[customers] extract 20261102T101500Z-000001 loaded: 6 rows, 3 items",
+    ]
+
+
+def test_extracts_in_the_opposite_order_and_reruns_give_the_same_items(pipeline, spark, tmp_path):
+    assert pipeline.run_extract(spark, tmp_path, 2, EXTRACT_2)[1] is None
+    assert pipeline.run_extract(spark, tmp_path, 1, EXTRACT_1)[1] is None
+    assert without_snapshot(pipeline.items()) == expected_items()
+
+    before = pipeline.items()
+    rerun, failure = pipeline.run_extract(spark, tmp_path, 1, EXTRACT_1)
+    assert failure is None
+    assert rerun["lakeSnapshot"] == 2
+    assert pipeline.items() == before
+
+
+def test_an_older_snapshot_never_overwrites_a_newer_item(pipeline, spark, tmp_path):
+    assert pipeline.run_extract(spark, tmp_path, 1, EXTRACT_1)[1] is None
+    assert pipeline.run_extract(spark, tmp_path, 2, EXTRACT_2)[1] is None
+    stale = {"pk": {"S": "C1"}, "sk": {"S": "PROFILE"}, "name": {"S": "stale"}, "lake_snapshot": {"N": "99"}}
+    pipeline.clients.dynamodb.put_item(TableName=pipeline.items_table, Item=stale)
+    report, failure = pipeline.run_extract(
+        spark, tmp_path, 3, csv_archive({"customers": ["C1,a@x.io,Ada L,gold,1.00,2026-01-01 09:00:00,2026-11-03 09:00:00"]})
+    )
+    assert failure is None
+    assert report["items"]["stale"] == 1
+    assert pipeline.items()[0]["name"] == "stale"
+
+
+def _symlink_archive() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        link = zipfile.ZipInfo("customers.csv")
+        link.external_attr = (0o120777) << 16
+        archive.writestr(link, "/etc/passwd")
+    return buffer.getvalue()
+
+
+BAD_ARCHIVES = [
+    ("zip-slip", zip_bytes({"../customers.csv": "x"}), "archive-path-traversal"),
+    ("absolute path", zip_bytes({"/customers.csv": "x"}), "archive-absolute-path"),
+    ("symlink", _symlink_archive(), "archive-symlink"),
+    ("nested zip", zip_bytes({"customers.zip": "x"}), "archive-nested-archive"),
+    ("too many entries", zip_bytes({f"customers{index}.csv": "x" for index in range(65)}), "archive-too-many-entries"),
+    ("ratio bomb", zip_bytes({"customers.csv": "0" * 5_000_000}), "archive-compression-ratio"),
+    ("truncated", csv_archive({})[:40], "archive-corrupt"),
+    ("empty", zip_bytes({}), "archive-empty"),
+    ("missing table", zip_bytes({"customers.csv": "customer_id\n"}), "archive-missing-table"),
+    (
+        "unknown file",
+        zip_bytes({"customers.csv": "x", "orders.csv": "x", "order_lines.csv": "x", "notes.txt": "x"}),
+        "archive-unknown-file",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "body", "reason"), BAD_ARCHIVES, ids=[case[0] for case in BAD_ARCHIVES])
+def test_a_bad_archive_is_quarantined_with_its_reason_and_nothing_is_written(pipeline, spark, tmp_path, label, body, reason):
+    report, failure = pipeline.run_extract(spark, tmp_path, 5, body)
+    assert report is None
+    assert failure.reason == reason
+    extract_id = "20261105T101500Z-000001"
+    quarantined = pipeline.clients.s3.get_object(Bucket=pipeline.quarantine, Key=f"customers/archives/{extract_id}/reason.json")
+    assert json.loads(quarantined["Body"].read())["reason"] == reason.removeprefix("archive-")
+    key = "incoming/customers/crm_customers_20261105T101500Z_1.zip"
+    tags = pipeline.clients.s3.get_object_tagging(Bucket=pipeline.landing, Key=key)["TagSet"]
+    assert sorted((tag["Key"], tag["Value"]) for tag in tags) == [
+        ("ingest-reason", reason.removeprefix("archive-")),
+        ("ingest-status", "quarantined"),
+    ]
+    assert pipeline.items() == []
+    [message] = pipeline.notifications()
+    assert message.splitlines()[0] == f"[customers] extract {extract_id} FAILED: {reason}"
+
+
+def test_a_renamed_header_column_rejects_the_archive(pipeline, spark, tmp_path):
+    headers = {**HEADERS, "customers": HEADERS["customers"].replace("customer_id,email", "customer_id,e_mail")}
+    body = zip_bytes({f"{table}.csv": f"{header}\n" for table, header in headers.items()})
+    report, failure = pipeline.run_extract(spark, tmp_path, 6, body)
+    assert (report, failure.reason) == (None, "archive-header-mismatch")
+    assert failure.detail == "customers.csv: header has ['e_mail'] where the mapping expects ['email']"
+
+
+def test_too_many_bad_rows_fail_the_run_before_anything_is_loaded(pipeline, spark, tmp_path):
+    body = csv_archive(
+        {
+            "customers": [
+                "C1,a@x.io,Ada,gold,not-a-number,2026-01-01 09:00:00,2026-11-01 09:00:00",
+                "C2,b@x.io,Bob,,,2026-01-01 09:00:00,2026-11-01 09:00:00",
+            ]
+        }
+    )
+    report, failure = pipeline.run_extract(spark, tmp_path, 7, body)
+    assert report is None
+    assert failure.reason == "too-many-rejected-rows"
+    assert failure.detail == "customers: 1 of 2 rows rejected (50.00%, the mapping allows 1.00%); nothing was loaded"
+    assert pipeline.items() == []
+    lake_objects = pipeline.clients.s3.list_objects_v2(Bucket=pipeline.lake, Prefix="customers/customers/").get("KeyCount")
+    assert lake_objects == 0
+    rows = pipeline.clients.s3.list_objects_v2(Bucket=pipeline.quarantine, Prefix="customers/rows/")["Contents"]
+    quarantined = [
+        json.loads(line)
+        for entry in rows
+        if entry["Key"].endswith(".json")
+        for line in pipeline.clients.s3.get_object(Bucket=pipeline.quarantine, Key=entry["Key"])["Body"].read().decode().splitlines()
+    ]
+    assert quarantined == [
+        {
+            "table": "customers",
+            "file": "customers.csv",
+            "line": 2,
+            "reason": "bad-decimal",
+            "detail": 'column credit_limit: ["not-a-number"] is not a decimal with at most 10 digits before and 2 after the point',
+            "raw": "C1,a@x.io,Ada,gold,not-a-number,2026-01-01 09:00:00,2026-11-01 09:00:00",
+        }
+    ]
+
+
+def test_generated_extracts_with_bad_rows_of_every_kind_account_for_every_row(
+    customers_plan, moto_endpoint, aws_environment, spark, tmp_path
+):
+    from local.sample_extract import generate
+
+    def client(service: str):
+        return boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION)
+
+    lenient = {**customers_plan, "quarantine": {"maxRejectedFraction": 0.9}}
+    pipeline = Pipeline(
+        plan=lenient,
+        clients=AwsClients(s3=client("s3"), glue=client("glue"), dynamodb=client("dynamodb"), sns=client("sns")),
+        sqs=client("sqs"),
+    )
+    manifest = generate(lenient, str(tmp_path / "extracts"), roots=40, extracts=2, seed=11, children=1.5, bad_rows=1)
+    accepted_roots: set[str] = set()
+    for day, entry in enumerate(manifest, start=1):
+        with open(entry["archive"], "rb") as archive:
+            report, failure = pipeline.run_extract(spark, tmp_path, day, archive.read())
+        assert failure is None
+        for table, counts in report["tables"].items():
+            assert counts["read"] == entry["rows"][table]
+            assert counts["read"] == counts["accepted"] + counts["quarantined"]
+        assert report["tables"]["customers"]["quarantinedByReason"] == entry["expectedQuarantined"]
+        assert all(not counts["quarantinedByReason"] for table, counts in report["tables"].items() if table != "customers")
+        with zipfile.ZipFile(entry["archive"]) as archive:
+            lines = archive.read("customers.csv").decode("utf-8", errors="replace").splitlines()[1:]
+        ids = [line.split(",")[0] for line in lines if line.count(",") == 6 and not line.startswith("BAD") and line.split(",")[0]]
+        accepted_roots |= {customer for customer in ids if ids.count(customer) == 1}
+    assert sorted(item["pk"] for item in pipeline.items()) == sorted(accepted_roots)
