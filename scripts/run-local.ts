@@ -221,7 +221,7 @@ async function runPipeline(plan: JobPlan, settings: Options, moto: MotoServer, w
     const items = await scanItems(dynamodb, names.items);
     say(`\nDynamoDB table ${names.items} now holds ${items.length} items.`);
     if (items[0]) {
-        say(`A sample item:\n${JSON.stringify(items[0], null, 2).split("\n").slice(0, 40).join("\n")}`);
+        say(`A sample item:\n${JSON.stringify(JSON.parse(items[0]), null, 2).split("\n").slice(0, 40).join("\n")}`);
     }
     if (settings.out) {
         fs.mkdirSync(settings.out, { recursive: true });
@@ -229,10 +229,7 @@ async function runPipeline(plan: JobPlan, settings: Options, moto: MotoServer, w
             path.join(settings.out, "report.json"),
             `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`,
         );
-        fs.writeFileSync(
-            path.join(settings.out, "items.jsonl"),
-            items.map((item) => JSON.stringify(item)).join("\n") + (items.length ? "\n" : ""),
-        );
+        fs.writeFileSync(path.join(settings.out, "items.jsonl"), items.map((item) => `${item}\n`).join(""));
         say(`Wrote ${path.join(settings.out, "report.json")} and ${path.join(settings.out, "items.jsonl")}`);
     }
 }
@@ -400,26 +397,33 @@ async function readJson(s3: S3Client, bucket: string, key: string): Promise<unkn
     return JSON.parse(await object.Body!.transformToString("utf8"));
 }
 
-/** Every item as plain JSON (numbers as numbers, maps as objects), sorted by key. */
-async function scanItems(dynamodb: DynamoDBClient, table: string): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
+/** Every item as one line of plain JSON (not DynamoDB JSON), numbers exactly as stored, sorted. */
+async function scanItems(dynamodb: DynamoDBClient, table: string): Promise<string[]> {
+    const items: string[] = [];
     for await (const page of paginateScan({ client: dynamodb }, { TableName: table, ConsistentRead: true })) {
         for (const item of page.Items ?? []) {
-            items.push(Object.fromEntries(Object.entries(item).map(([name, value]) => [name, plain(value)])));
+            items.push(plainJson({ M: item }));
         }
     }
-    return items.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    return items.sort();
 }
 
-function plain(value: AttributeValue): unknown {
-    if (value.S !== undefined) return value.S;
-    if (value.N !== undefined) return Number(value.N);
-    if (value.BOOL !== undefined) return value.BOOL;
-    if (value.NULL !== undefined) return null;
-    if (value.L !== undefined) return value.L.map(plain);
-    if (value.M !== undefined) return Object.fromEntries(Object.entries(value.M).map(([name, inner]) => [name, plain(inner)]));
-    if (value.SS !== undefined) return value.SS;
-    if (value.NS !== undefined) return value.NS.map(Number);
+/** DynamoDB numbers carry up to 38 digits; they are written verbatim rather than through a double. */
+function plainJson(value: AttributeValue): string {
+    if (value.S !== undefined) return JSON.stringify(value.S);
+    if (value.N !== undefined) return value.N;
+    if (value.BOOL !== undefined) return String(value.BOOL);
+    if (value.NULL !== undefined) return "null";
+    if (value.B !== undefined) return JSON.stringify(Buffer.from(value.B).toString("base64"));
+    if (value.L !== undefined) return `[${value.L.map(plainJson).join(",")}]`;
+    if (value.M !== undefined) {
+        const members = Object.keys(value.M)
+            .sort()
+            .map((name) => `${JSON.stringify(name)}:${plainJson(value.M![name]!)}`);
+        return `{${members.join(",")}}`;
+    }
+    if (value.SS !== undefined) return JSON.stringify(value.SS);
+    if (value.NS !== undefined) return `[${value.NS.join(",")}]`;
     throw new Error(`unsupported attribute value ${JSON.stringify(value)}`);
 }
 
