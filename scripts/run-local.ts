@@ -419,7 +419,7 @@ function plainJson(value: AttributeValue): string {
     if (value.M !== undefined) {
         const members = Object.keys(value.M)
             .sort()
-            .map((name) => `${JSON.stringify(name)}:${plainJson(value.M![name]!)}`);
+            .map((name) => `${JSON.stringify(name)}:${plainJson(value.M[name]!)}`);
         return `{${members.join(",")}}`;
     }
     if (value.SS !== undefined) return JSON.stringify(value.SS);
