@@ -5,52 +5,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 
 import boto3
 import pytest
 
+from local.moto_server import moto_server
+
 REGION = "us-east-1"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start on {endpoint}") from None
-                time.sleep(0.1)
+    with moto_server() as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -90,11 +60,15 @@ def aws_client(moto_endpoint: str):
 
 
 @pytest.fixture(scope="session")
-def spark(moto_endpoint: str):
-    """One local Spark session for the whole run, configured like the job's, with s3:// served by moto."""
+def spark(aws_environment: str):
+    """One local Spark session for the whole run, configured like the job's, with s3:// served by moto.
+
+    It starts after the credentials are in the environment: Python workers inherit the
+    environment of the JVM, and the DynamoDB writer on the executors builds its clients from it.
+    """
     from ingest.spark_settings import local_session
 
-    session = local_session(app_name="ingest-tests", shuffle_partitions=4, s3_endpoint=moto_endpoint)
+    session = local_session(app_name="ingest-tests", shuffle_partitions=4, s3_endpoint=aws_environment)
     yield session
     session.stop()
 

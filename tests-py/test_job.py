@@ -10,9 +10,10 @@ from decimal import Decimal
 
 import boto3
 import pytest
+from test_archive import _patched as patched_entry
 
 from ingest.job import AwsClients
-from pipeline_harness import HEADERS, Pipeline, csv_archive, extract_version, zip_bytes
+from local.emulated_pipeline import HEADERS, Pipeline, csv_archive, extract_version, zip_bytes
 
 REGION = "us-east-1"
 
@@ -218,6 +219,7 @@ BAD_ARCHIVES = [
     ("absolute path", zip_bytes({"/customers.csv": "x"}), "archive-absolute-path"),
     ("symlink", _symlink_archive(), "archive-symlink"),
     ("nested zip", zip_bytes({"customers.zip": "x"}), "archive-nested-archive"),
+    ("encrypted entry", patched_entry(csv_archive({}), "orders.csv", flag_bits=0x1), "archive-encrypted-entry"),
     ("too many entries", zip_bytes({f"customers{index}.csv": "x" for index in range(65)}), "archive-too-many-entries"),
     ("ratio bomb", zip_bytes({"customers.csv": "0" * 5_000_000}), "archive-compression-ratio"),
     ("truncated", csv_archive({})[:40], "archive-corrupt"),
