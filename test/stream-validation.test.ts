@@ -1,0 +1,222 @@
+import * as fs from "fs";
+import * as path from "path";
+import { expect } from "chai";
+import { parseStream } from "../config/stream";
+import { ConfigError } from "../config/yaml-source";
+import { repositoryRoot } from "./support/program";
+
+const file = "config/streams/clickstream.yaml";
+const valid = fs.readFileSync(path.join(repositoryRoot, file), "utf8");
+
+function problemsOf(text: string, fileName = file): string[] {
+    try {
+        parseStream(fileName, text);
+    } catch (error) {
+        if (error instanceof ConfigError) {
+            return [...error.problems];
+        }
+        throw error;
+    }
+    return [];
+}
+
+/** The example with one line replaced; the replaced text must occur exactly once. */
+function variant(search: string, replacement: string): string {
+    expect(valid.split(search).length, `"${search}" occurs once in the example`).to.equal(2);
+    return valid.replace(search, replacement);
+}
+
+describe("stream definitions", () => {
+    it("accepts the example, with typed fields for the catalog", () => {
+        const stream = parseStream(file, valid);
+        expect(stream.typedFields.map((field) => [field.name, field.catalogType])).to.deep.equal([
+            ["event_id", "string"],
+            ["event_time", "timestamp"],
+            ["event_type", "string"],
+            ["user_id", "string"],
+            ["session_id", "string"],
+            ["page", "string"],
+            ["amount", "decimal(12,2)"],
+            ["item_count", "int"],
+        ]);
+        expect(stream.partitioning).to.deep.equal({ granularity: "hour", keys: ["event_type"] });
+        expect(stream.partitions).to.deep.equal({ mode: "crawler", schedule: "cron(15,45 * * * ? *)" });
+    });
+
+    it("fills in defaults: 30 days of raw backup, crawler at :15 and :45, on-demand stream, largest buffer", () => {
+        const stream = parseStream(
+            "config/streams/minimal.yaml",
+            "stream: minimal\nfields: [{ name: at, type: timestamp }]\neventTime: { field: at }\n",
+        );
+        expect({ ...stream, typedFields: undefined }).to.deep.equal({
+            stream: "minimal",
+            fields: [{ name: "at", type: "timestamp" }],
+            eventTime: { field: "at", format: "epoch-millis" },
+            partitioning: { granularity: "hour", keys: [] },
+            kinesis: { mode: "on-demand", retentionHours: 24 },
+            buffering: { sizeMiB: 128, intervalSeconds: 300 },
+            rawBackup: { retentionDays: 30 },
+            errorPrefix: "errors/",
+            partitions: { mode: "crawler", schedule: "cron(15,45 * * * ? *)" },
+            typedFields: undefined,
+        });
+    });
+
+    const cases: [string, string, string, string[]][] = [
+        [
+            "a buffer below Parquet conversion's minimum",
+            "sizeMiB: 128",
+            "sizeMiB: 32",
+            [`${file}:18:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 32`],
+        ],
+        [
+            "a buffer above Firehose's maximum",
+            "sizeMiB: 128",
+            "sizeMiB: 256",
+            [`${file}:18:14: buffering.sizeMiB: Firehose buffers 1 to 128 MiB, not 256`],
+        ],
+        [
+            "an interval above Firehose's maximum",
+            "intervalSeconds: 300",
+            "intervalSeconds: 1200",
+            [`${file}:18:28: buffering.intervalSeconds: Firehose buffers 0 to 900 seconds, not 1200`],
+        ],
+        [
+            "zero buffering with dynamic partitioning",
+            "intervalSeconds: 300",
+            "intervalSeconds: 0",
+            [
+                `${file}:18:28: buffering.intervalSeconds: dynamic partitioning (partitioning.keys) needs a buffer interval of at least 60 seconds, not 0`,
+            ],
+        ],
+        [
+            "an unknown field type",
+            "type: integer",
+            "type: int32",
+            [
+                `${file}:12:25: fields[7].type: unknown type "int32"; expected one of string, integer, long, double, boolean, date, timestamp or decimal(precision,scale)`,
+            ],
+        ],
+        [
+            "a field declared twice",
+            "name: page,",
+            "name: user_id,",
+            [`${file}:10:7: fields[5].name: field "user_id" is already declared at fields[3]`],
+        ],
+        [
+            "an event time that is not a field",
+            "field: event_time,",
+            "field: occurred_at,",
+            [`${file}:13:14: eventTime.field: "occurred_at" is not one of the declared fields`],
+        ],
+        [
+            "an event time that is not a timestamp",
+            "field: event_time,",
+            "field: page,",
+            [`${file}:13:14: eventTime.field: "page" is a string; the event time must be a timestamp field`],
+        ],
+        [
+            "a bad event time pattern",
+            `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
+            `format: "yyyy-MM-ddTHH:mm"`,
+            [
+                `${file}:13:33: eventTime.format: pattern "yyyy-MM-ddTHH:mm" has unknown letter 'T'; quote literal text, as in 'T'; or use epoch-millis or epoch-seconds`,
+            ],
+        ],
+        [
+            "a partition key that is not a field",
+            "keys: [event_type]",
+            "keys: [channel]",
+            [`${file}:16:10: partitioning.keys[0]: "channel" is not one of the declared fields`],
+        ],
+        [
+            "the event time as a partition key",
+            "keys: [event_type]",
+            "keys: [event_time]",
+            [`${file}:16:10: partitioning.keys[0]: "event_time" is the event time, which partitions by hour already`],
+        ],
+        [
+            "a decimal partition key",
+            "keys: [event_type]",
+            "keys: [amount]",
+            [
+                `${file}:16:10: partitioning.keys[0]: "amount" is a decimal(12,2); partition keys must be string, integer, long or boolean fields`,
+            ],
+        ],
+        [
+            "a partition key listed twice",
+            "keys: [event_type]",
+            "keys: [event_type, event_type]",
+            [`${file}:16:22: partitioning.keys[1]: "event_type" is listed twice`],
+        ],
+        [
+            "an unknown granularity",
+            "granularity: hour",
+            "granularity: minute",
+            [`${file}:15:3: partitioning.granularity: Invalid option: expected one of "year"|"month"|"day"|"hour"`],
+        ],
+        [
+            "a provisioned stream without shards",
+            "mode: on-demand,",
+            "mode: provisioned,",
+            [`${file}:17:1: kinesis: a provisioned stream needs shards: 1 or more`],
+        ],
+        [
+            "shards on an on-demand stream",
+            "mode: on-demand,",
+            "mode: on-demand, shards: 4,",
+            [`${file}:17:29: kinesis.shards: an on-demand stream scales by itself; remove shards or set mode: provisioned`],
+        ],
+        [
+            "a raw backup kept for no days",
+            "retentionDays: 30",
+            "retentionDays: 0",
+            [`${file}:19:14: rawBackup.retentionDays: Too small: expected number to be >=1`],
+        ],
+        [
+            "an error prefix without a trailing slash",
+            "errorPrefix: errors/",
+            "errorPrefix: errors",
+            [`${file}:20:1: errorPrefix: "errors" must be a relative S3 prefix ending in /, of letters, digits and _ - . /`],
+        ],
+        [
+            "a crawler schedule that is not cron",
+            `schedule: "cron(15,45 * * * ? *)"`,
+            `schedule: "every 30 minutes"`,
+            [
+                `${file}:21:30: partitions.schedule: "every 30 minutes" is not a Glue schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
+            ],
+        ],
+        [
+            "projection without the values of a key",
+            `partitions: { mode: crawler, schedule: "cron(15,45 * * * ? *)" }`,
+            `partitions: { mode: projection, since: "2026-01-01" }`,
+            [`${file}:21:1: partitions.keyValues: partition projection needs the values of key "event_type"`],
+        ],
+        [
+            "an unknown setting",
+            "errorPrefix: errors/",
+            "errorPrefix: errors/\nretries: 3",
+            [`${file}:21:1: retries: unknown field "retries"`],
+        ],
+    ];
+    for (const [label, search, replacement, expected] of cases) {
+        it(`rejects ${label}`, () => {
+            expect(problemsOf(variant(search, replacement))).to.deep.equal(expected);
+        });
+    }
+
+    it("rejects a definition in a file named after another stream", () => {
+        expect(problemsOf(valid, "config/streams/clicks.yaml")).to.deep.equal([
+            'config/streams/clicks.yaml:2:1: stream: stream "clickstream" must be defined in a file named clickstream.yaml',
+        ]);
+    });
+
+    it("reports every problem at once, in file order", () => {
+        const text = variant("sizeMiB: 128", "sizeMiB: 8").replace("keys: [event_type]", "keys: [channel]");
+        expect(problemsOf(text)).to.deep.equal([
+            `${file}:16:10: partitioning.keys[0]: "channel" is not one of the declared fields`,
+            `${file}:18:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 8`,
+        ]);
+    });
+});
