@@ -5,15 +5,7 @@ import { YamlSource, type FieldPath } from "./yaml-source";
 /** Parses and validates one mapping file; throws a ConfigError listing every located problem. */
 export function parseMapping(fileName: string, text: string): Mapping {
     const source = new YamlSource(fileName, text);
-    if (source.hasProblems) {
-        source.throwIfProblems();
-    }
-    const parsed = mappingSchema.safeParse(source.value, { reportInput: true });
-    if (!parsed.success) {
-        source.reportIssues(parsed.error.issues);
-        source.throwIfProblems();
-    }
-    const mapping = parsed.data as Mapping;
+    const mapping: Mapping = source.validate(mappingSchema);
     new MappingChecker(mapping, source).check();
     source.throwIfProblems();
     return mapping;

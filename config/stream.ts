@@ -95,13 +95,7 @@ export interface Stream extends StreamDefinition {
 /** Parses and validates one stream definition; throws a ConfigError listing every located problem. */
 export function parseStream(fileName: string, text: string): Stream {
     const source = new YamlSource(fileName, text);
-    source.throwIfProblems();
-    const parsed = streamSchema.safeParse(source.value, { reportInput: true });
-    if (!parsed.success) {
-        source.reportIssues(parsed.error.issues);
-        source.throwIfProblems();
-    }
-    const stream = parsed.data as StreamDefinition;
+    const stream = source.validate(streamSchema);
     const typedFields = checkStream(stream, fileName, source);
     source.throwIfProblems();
     return { ...stream, typedFields };

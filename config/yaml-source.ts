@@ -72,6 +72,20 @@ export class YamlSource {
         }
     }
 
+    /**
+     * The document validated against `schema`, with defaults applied; throws a ConfigError with every
+     * located problem when the YAML or the schema check fails.
+     */
+    validate<Schema extends z.ZodType>(schema: Schema): z.output<Schema> {
+        this.throwIfProblems();
+        const parsed = schema.safeParse(this.value, { reportInput: true });
+        if (!parsed.success) {
+            this.reportIssues(parsed.error.issues);
+            this.throwIfProblems();
+        }
+        return parsed.data as z.output<Schema>;
+    }
+
     get hasProblems(): boolean {
         return this.problems.length > 0;
     }

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
 import json
 import os
 import pathlib
@@ -27,20 +26,19 @@ import time
 import zipfile
 
 import boto3
-from botocore.awsrequest import AWSResponse
-from botocore.config import Config
 from pyspark import StorageLevel
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(REPO_ROOT, "glue-scripts"), REPO_ROOT]
 
 import ingest.job  # noqa: E402
-from ingest.dynamodb_writer import WriterSettings, item_size, to_item, write_partition  # noqa: E402
+from ingest.dynamodb_writer import item_size, to_item, write_partition, writer_settings  # noqa: E402
 from ingest.job import AwsClients  # noqa: E402
 from ingest.spark_settings import local_session  # noqa: E402
 from local.emulated_pipeline import Pipeline  # noqa: E402
 from local.moto_server import moto_server  # noqa: E402
 from local.sample_extract import generate  # noqa: E402
+from local.throttling import throttling_client_factory  # noqa: E402
 
 REGION = "us-east-1"
 ROWS_PER_ROOT = 9  # customers 1 + orders 2 + order_lines 4 + addresses 2, at two children per parent
@@ -98,7 +96,9 @@ def measure(spark, plan: dict, endpoint: str, size: int, work: str) -> dict:
         body = archive.read()
     sample: list[dict] = []
     original_write_items = ingest.job._write_items
-    ingest.job._write_items = lambda spark, plan, arguments, clients, report, items: _items_without_network(plan, report, items, sample)
+    ingest.job._write_items = lambda spark, plan, arguments, clients, report, items: _items_without_network(
+        plan, arguments["items_table"], report, items, sample
+    )
     try:
         started = time.monotonic()
         report, failure = pipeline.run_extract(spark, pathlib.Path(work), 1, body)
@@ -140,10 +140,9 @@ def spark_floor(spark, plan: dict, archive_path: str, target: str, work: str) ->
     return time.monotonic() - started
 
 
-def _items_without_network(plan: dict, report, items, sample: list[dict]) -> None:
+def _items_without_network(plan: dict, items_table: str, report, items, sample: list[dict]) -> None:
     """write-items without DynamoDB: every item converted and sized on the executors; a sample kept."""
-    item = plan["item"]
-    keys = [item["partitionKey"]["attribute"]] + ([item["sortKey"]["attribute"]] if "sortKey" in item else [])
+    keys = writer_settings(plan, items_table).keys
     items = items.persist(StorageLevel.MEMORY_AND_DISK)
     sizes = items.rdd.map(lambda row: item_size(to_item(row.asDict(recursive=True), keys))).stats()
     report.items = {"touched": sizes.count(), "bytes": int(sizes.sum())}
@@ -153,32 +152,8 @@ def _items_without_network(plan: dict, report, items, sample: list[dict]) -> Non
 
 def written_to_moto(pipeline: Pipeline, endpoint: str, rows: list[dict], *, throttle: bool) -> dict:
     """Writes the sample items to the emulated table; with `throttle`, one PutItem in four is throttled."""
-    answers = itertools.cycle(THROTTLE_PATTERN)
-
-    def client_factory(settings: WriterSettings):
-        client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION, config=Config(retries={"total_max_attempts": 1}))
-
-        def maybe_throttle(**_):
-            if next(answers):
-                error = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}}
-                return AWSResponse(endpoint, 400, {}, None), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
-            return None
-
-        if throttle:
-            client.meta.events.register("before-call.dynamodb.PutItem", maybe_throttle)
-        return client
-
-    item = pipeline.plan["item"]
-    settings = WriterSettings(
-        table_name=pipeline.items_table,
-        partition_key=item["partitionKey"]["attribute"],
-        sort_key=item["sortKey"]["attribute"] if "sortKey" in item else None,
-        snapshot_attribute=item["snapshotAttribute"],
-        max_item_bytes=pipeline.plan["oversize"]["maxItemBytes"],
-        endpoint_url=endpoint,
-        region=REGION,
-        backoff_base_seconds=0.01,
-    )
+    client_factory = throttling_client_factory(THROTTLE_PATTERN if throttle else [False])
+    settings = writer_settings(pipeline.plan, pipeline.items_table, endpoint_url=endpoint, region=REGION, backoff_base_seconds=0.01)
     started = time.monotonic()
     [outcome] = write_partition(rows, settings, client_factory)
     return {

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import uuid
 from decimal import Decimal
 
-import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
-from botocore.awsrequest import AWSResponse
-from botocore.config import Config
 
 from ingest.dynamodb_writer import ItemValueError, WriterSettings, item_size, to_attribute_value, to_item, write_partition
+from local.throttling import throttling_client_factory
 
 
 @pytest.mark.parametrize(
@@ -145,34 +142,10 @@ def test_writes_every_item_once_and_never_replaces_a_newer_snapshot(aws_client, 
     }
 
 
-def _throttling_client(pattern):
-    """Clients whose PutItem calls answer with throttling whenever the pattern says so."""
-    answers = itertools.cycle(pattern)
-
-    def factory(settings: WriterSettings):
-        client = boto3.client(
-            "dynamodb", endpoint_url=settings.endpoint_url, region_name=settings.region, config=Config(retries={"total_max_attempts": 1})
-        )
-
-        def maybe_throttle(**_):
-            if next(answers):
-                response = AWSResponse("http://moto", 400, {}, None)
-                return response, {
-                    "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"},
-                    "ResponseMetadata": {"HTTPStatusCode": 400},
-                }
-            return None
-
-        client.meta.events.register("before-call.dynamodb.PutItem", maybe_throttle)
-        return client
-
-    return factory
-
-
 def test_throttling_is_retried_with_backoff_until_every_item_is_written(aws_client, items_table, moto_endpoint):
     pauses: list[float] = []
     settings = _settings(items_table, moto_endpoint, threads=1, backoff_base_seconds=0.01)
-    [outcome] = write_partition(_items(1, 30, "x"), settings, _throttling_client([True, True, False]), sleep=pauses.append)
+    [outcome] = write_partition(_items(1, 30, "x"), settings, throttling_client_factory([True, True, False]), sleep=pauses.append)
     assert (outcome["written"], outcome["failed"], outcome["retries"], outcome["requests"]) == (30, 0, 60, 90)
     assert len(pauses) == 60
     assert all(0 <= pause <= 0.02 for pause in pauses)
@@ -186,7 +159,7 @@ def test_items_still_throttled_at_the_deadline_are_counted_and_named_not_dropped
         now[0] += seconds
 
     settings = _settings(items_table, moto_endpoint, threads=1, deadline_seconds=2.0, backoff_base_seconds=0.5, backoff_cap_seconds=1.0)
-    [outcome] = write_partition(_items(1, 3, "x"), settings, _throttling_client([True]), sleep=sleep, clock=lambda: now[0])
+    [outcome] = write_partition(_items(1, 3, "x"), settings, throttling_client_factory([True]), sleep=sleep, clock=lambda: now[0])
     assert (outcome["written"], outcome["failed"]) == (0, 3)
     assert [failure["key"] for failure in outcome["failures"]] == [
         "pk='C0000', sk='PROFILE'",

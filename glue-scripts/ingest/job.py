@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from ingest.archive import ArchiveLimits, ArchiveRejected, TableFilePattern, extract_archive
 from ingest.assembly import ItemTree, build_items, latest_versions, orphan_counts, root_key_index, touched_root_keys
-from ingest.dynamodb_writer import WRITE_COUNTS, ItemValueError, WriterSettings, item_size, plain_value, to_item, write_partition
+from ingest.dynamodb_writer import WRITE_COUNTS, ItemValueError, item_size, plain_value, to_item, write_partition, writer_settings
 from ingest.lake import (
     commit_extract,
     committed_extracts,
@@ -218,16 +218,9 @@ def _assemble(spark, plan, arguments, clients, report, accepted, extract) -> Dat
 
 
 def _write_items(spark, plan, arguments, clients, report, items: DataFrame) -> None:
-    item_plan = plan["item"]
     oversize = plan["oversize"]
-    settings = WriterSettings(
-        table_name=arguments["items_table"],
-        partition_key=item_plan["partitionKey"]["attribute"],
-        sort_key=item_plan["sortKey"]["attribute"] if "sortKey" in item_plan else None,
-        snapshot_attribute=item_plan["snapshotAttribute"],
-        max_item_bytes=oversize["maxItemBytes"],
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
-        region=clients.dynamodb.meta.region_name,
+    settings = writer_settings(
+        plan, arguments["items_table"], endpoint_url=os.environ.get("AWS_ENDPOINT_URL"), region=clients.dynamodb.meta.region_name
     )
     keys = settings.keys
     max_bytes = settings.max_item_bytes
