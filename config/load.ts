@@ -4,10 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { buildJobPlan, type JobPlan } from "./job-plan";
 import { parseMapping } from "./mapping";
 import { configNamespace, parseStackSettings, type StackSettings } from "./stack-settings";
+import { parseStream, type Stream } from "./stream";
 import { ConfigError } from "./yaml-source";
 
 export const repositoryRoot = path.resolve(__dirname, "..");
 export const mappingsDirectory = path.join(repositoryRoot, "config", "mappings");
+export const streamsDirectory = path.join(repositoryRoot, "config", "streams");
 
 /** The validated `ingestion:*` settings of the current stack. */
 export function readStackSettings(): StackSettings {
@@ -26,31 +28,17 @@ export function readStackSettings(): StackSettings {
  * ConfigError, as are pipelines that would collide (same name, or one landing prefix inside another).
  */
 export function loadJobPlans(names: readonly string[], directory = mappingsDirectory): JobPlan[] {
-    const problems: string[] = [];
-    const plans: JobPlan[] = [];
-    for (const name of names) {
-        const file = path.join(directory, `${name}.yaml`);
-        const displayName = path.relative(repositoryRoot, file);
-        if (!fs.existsSync(file)) {
-            problems.push(`${displayName}: mapping "${name}" does not exist; the stack's ${configNamespace}:mappings names it`);
-            continue;
+    const { loaded, problems } = loadNamedFiles(names, directory, "mapping", "mappings", (displayName, text, name) => {
+        const mapping = parseMapping(displayName, text);
+        if (mapping.pipeline !== name) {
+            throw new ConfigError([
+                `${displayName}: pipeline is "${mapping.pipeline}" but the file is named "${name}.yaml"; they must match`,
+            ]);
         }
-        try {
-            const mapping = parseMapping(displayName, fs.readFileSync(file, "utf8"));
-            if (mapping.pipeline !== name) {
-                problems.push(`${displayName}: pipeline is "${mapping.pipeline}" but the file is named "${name}.yaml"; they must match`);
-                continue;
-            }
-            plans.push(buildJobPlan(mapping));
-        } catch (error) {
-            if (!(error instanceof ConfigError)) {
-                throw error;
-            }
-            problems.push(...error.problems);
-        }
-    }
-    for (const [index, plan] of plans.entries()) {
-        for (const other of plans.slice(0, index)) {
+        return buildJobPlan(mapping);
+    });
+    for (const [index, plan] of loaded.entries()) {
+        for (const other of loaded.slice(0, index)) {
             const [a, b] = [plan.extract.landingPrefix, other.extract.landingPrefix];
             if (a.startsWith(b) || b.startsWith(a)) {
                 problems.push(
@@ -62,7 +50,45 @@ export function loadJobPlans(names: readonly string[], directory = mappingsDirec
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
-    return plans;
+    return loaded;
+}
+
+/** Loads and validates the named stream definitions, reporting every problem in every file at once. */
+export function loadStreams(names: readonly string[], directory = streamsDirectory): Stream[] {
+    const { loaded, problems } = loadNamedFiles(names, directory, "stream", "streams", parseStream);
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    return loaded;
+}
+
+/** Reads `<directory>/<name>.yaml` for each name the stack setting lists, collecting every ConfigError. */
+function loadNamedFiles<T>(
+    names: readonly string[],
+    directory: string,
+    noun: string,
+    setting: string,
+    parse: (displayName: string, text: string, name: string) => T,
+): { loaded: T[]; problems: string[] } {
+    const problems: string[] = [];
+    const loaded: T[] = [];
+    for (const name of names) {
+        const file = path.join(directory, `${name}.yaml`);
+        const displayName = path.relative(repositoryRoot, file);
+        if (!fs.existsSync(file)) {
+            problems.push(`${displayName}: ${noun} "${name}" does not exist; the stack's ${configNamespace}:${setting} names it`);
+            continue;
+        }
+        try {
+            loaded.push(parse(displayName, fs.readFileSync(file, "utf8"), name));
+        } catch (error) {
+            if (!(error instanceof ConfigError)) {
+                throw error;
+            }
+            problems.push(...error.problems);
+        }
+    }
+    return { loaded, problems };
 }
 
 function parseConfigValue(value: string): unknown {

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { catalogTypeName, checkDatetimePattern, parseColumnType, type ColumnType } from "./formats";
-import { YamlSource } from "./yaml-source";
+import { epochMillis, eventTimeGranularities, readEventTime, type EventTimeReading } from "./event-time";
+import { catalogTypeName, parseColumnType, type ColumnType } from "./formats";
+import { YamlSource, type FieldPath } from "./yaml-source";
 
 /**
  * A stream definition (`config/streams/<stream>.yaml`): the typed events a Kinesis stream carries
@@ -19,12 +20,12 @@ export const firehoseLimits = {
     /** Record format conversion (to Parquet) needs at least this buffer. */
     conversionMinimumBufferMiB: 64,
     maximumIntervalSeconds: 900,
-    /** Dynamic partitioning has no zero buffering. */
+    /** Dynamic partitioning, which event-time partitioning always uses, buffers at least this long. */
     dynamicPartitioningMinimumIntervalSeconds: 60,
     maximumDynamicPartitionKeys: 50,
 } as const;
 
-export const eventTimeGranularities = ["year", "month", "day", "hour"] as const;
+const arn = (service: string, resource: string) => new RegExp(`^arn:aws[a-z-]*:${service}:${resource}$`);
 
 export const streamSchema = z.strictObject({
     stream: z
@@ -43,8 +44,8 @@ export const streamSchema = z.strictObject({
         .min(1, { error: "must declare at least one field" }),
     eventTime: z.strictObject({
         field: fieldName,
-        /** `epoch-millis`, `epoch-seconds`, or a datetime pattern such as yyyy-MM-dd'T'HH:mm:ss.SSSXXX */
-        format: z.string().default("epoch-millis"),
+        /** `epoch-millis`, or a datetime pattern such as yyyy-MM-dd'T'HH:mm:ss.SSSXXX */
+        format: z.string().default(epochMillis),
     }),
     partitioning: z
         .strictObject({
@@ -77,6 +78,32 @@ export const streamSchema = z.strictObject({
             }),
         ])
         .default({ mode: "crawler", schedule: "cron(15,45 * * * ? *)" }),
+    /** Files landing in the stream's source bucket under `prefix` are put on the stream, record by record. */
+    fileSource: z.strictObject({ prefix: z.string().default("incoming/") }).optional(),
+    /**
+     * A second delivery of the stream as JSON, converted to Parquet on a schedule into a
+     * destination bucket that Snowflake's Snowpipe ingests from.
+     */
+    warehouse: z
+        .strictObject({
+            /** When the conversion job runs (Glue cron). */
+            schedule: z.string().default("cron(0/15 * * * ? *)"),
+            snowflake: z.strictObject({
+                /** The storage integration's STORAGE_AWS_EXTERNAL_ID. */
+                externalId: z.string().min(1, { error: "must not be empty" }),
+                /** The storage integration's STORAGE_AWS_IAM_USER_ARN, once Snowflake has shown it. */
+                iamUserArn: z
+                    .string()
+                    .regex(arn("iam", "\\d{12}:user/\\S+"), { error: "must be an IAM user ARN, as DESC INTEGRATION shows it" })
+                    .optional(),
+                /** The pipe's notification_channel (an SQS queue ARN), once the pipe exists. */
+                notificationChannel: z
+                    .string()
+                    .regex(arn("sqs", "[a-z0-9-]+:\\d{12}:\\S+"), { error: "must be an SQS queue ARN, as SHOW PIPES shows it" })
+                    .optional(),
+            }),
+        })
+        .optional(),
 });
 
 export type StreamDefinition = z.infer<typeof streamSchema>;
@@ -90,18 +117,23 @@ export interface StreamField {
 
 export interface Stream extends StreamDefinition {
     readonly typedFields: readonly StreamField[];
+    readonly eventTimeReading: EventTimeReading;
 }
 
 /** Parses and validates one stream definition; throws a ConfigError listing every located problem. */
 export function parseStream(fileName: string, text: string): Stream {
     const source = new YamlSource(fileName, text);
     const stream = source.validate(streamSchema);
-    const typedFields = checkStream(stream, fileName, source);
+    const checked = checkStream(stream, fileName, source);
     source.throwIfProblems();
-    return { ...stream, typedFields };
+    return { ...stream, ...checked } as Stream;
 }
 
-function checkStream(stream: StreamDefinition, fileName: string, source: YamlSource): StreamField[] {
+function checkStream(
+    stream: StreamDefinition,
+    fileName: string,
+    source: YamlSource,
+): { typedFields: StreamField[]; eventTimeReading: EventTimeReading | undefined } {
     const expectedFile = `${stream.stream}.yaml`;
     if (!fileName.endsWith(`/${expectedFile}`) && fileName !== expectedFile) {
         source.report(["stream"], `stream "${stream.stream}" must be defined in a file named ${expectedFile}`);
@@ -132,12 +164,9 @@ function checkStream(stream: StreamDefinition, fileName: string, source: YamlSou
             `"${stream.eventTime.field}" is a ${eventTimeType.kind}; the event time must be a timestamp field`,
         );
     }
-    const format = stream.eventTime.format;
-    if (format !== "epoch-millis" && format !== "epoch-seconds") {
-        const problem = checkDatetimePattern(format, "timestamp");
-        if (problem) {
-            source.report(["eventTime", "format"], `${problem}; or use epoch-millis or epoch-seconds`);
-        }
+    const reading = readEventTime(stream.eventTime.field, stream.eventTime.format, stream.partitioning.granularity);
+    if (!reading.ok) {
+        source.report(["eventTime", "format"], `${reading.error}; or use ${epochMillis}`);
     }
 
     const keys = stream.partitioning.keys;
@@ -190,23 +219,17 @@ function checkStream(stream: StreamDefinition, fileName: string, source: YamlSou
             ["buffering", "intervalSeconds"],
             `Firehose buffers 0 to ${firehoseLimits.maximumIntervalSeconds} seconds, not ${buffering.intervalSeconds}`,
         );
-    } else if (keys.length > 0 && buffering.intervalSeconds < firehoseLimits.dynamicPartitioningMinimumIntervalSeconds) {
+    } else if (buffering.intervalSeconds < firehoseLimits.dynamicPartitioningMinimumIntervalSeconds) {
         source.report(
             ["buffering", "intervalSeconds"],
-            `dynamic partitioning (partitioning.keys) needs a buffer interval of at least ${firehoseLimits.dynamicPartitioningMinimumIntervalSeconds} seconds, not ${buffering.intervalSeconds}`,
+            `partitioning by event time uses Firehose dynamic partitioning, which needs a buffer interval of at least ${firehoseLimits.dynamicPartitioningMinimumIntervalSeconds} seconds, not ${buffering.intervalSeconds}`,
         );
     }
-    if (!/^[A-Za-z0-9_\-/.]*\/$/.test(stream.errorPrefix) || stream.errorPrefix.startsWith("/")) {
-        source.report(["errorPrefix"], `"${stream.errorPrefix}" must be a relative S3 prefix ending in /, of letters, digits and _ - . /`);
+    if (!isRelativePrefix(stream.errorPrefix)) {
+        source.report(["errorPrefix"], `"${stream.errorPrefix}" ${relativePrefixRule}`);
     }
 
     const partitions = stream.partitions;
-    if (partitions.mode === "crawler" && !/^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/.test(partitions.schedule)) {
-        source.report(
-            ["partitions", "schedule"],
-            `"${partitions.schedule}" is not a Glue schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
-        );
-    }
     if (partitions.mode === "projection") {
         for (const key of keys) {
             if (!partitions.keyValues[key]) {
@@ -219,5 +242,41 @@ function checkStream(stream: StreamDefinition, fileName: string, source: YamlSou
             }
         }
     }
-    return typedFields;
+    const cronSchedules: [FieldPath, string | undefined][] = [
+        [["partitions", "schedule"], partitions.mode === "crawler" ? partitions.schedule : undefined],
+        [["warehouse", "schedule"], stream.warehouse?.schedule],
+    ];
+    for (const [path, schedule] of cronSchedules) {
+        if (schedule !== undefined && !/^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/.test(schedule)) {
+            source.report(path, `"${schedule}" is not a schedule; expected cron(minutes hours day-of-month month day-of-week year)`);
+        }
+    }
+    if (stream.fileSource && !isRelativePrefix(stream.fileSource.prefix)) {
+        source.report(["fileSource", "prefix"], `"${stream.fileSource.prefix}" ${relativePrefixRule}`);
+    }
+    return { typedFields, eventTimeReading: reading.ok ? reading.value : undefined };
+}
+
+const relativePrefixRule = "must be a relative S3 prefix ending in /, of letters, digits and _ - . /";
+
+function isRelativePrefix(prefix: string): boolean {
+    return /^[A-Za-z0-9_\-/.]*\/$/.test(prefix) && !prefix.startsWith("/");
+}
+
+/**
+ * The stream schema the runtime code reads (the producer and file-to-stream functions in
+ * STREAM_SCHEMA, the warehouse export job from S3): field names with parsed types, and the event time.
+ */
+export interface StreamSchemaDocument {
+    readonly stream: string;
+    readonly fields: readonly { readonly name: string; readonly type: ColumnType }[];
+    readonly eventTime: { readonly field: string; readonly format: string };
+}
+
+export function streamSchemaDocument(stream: Stream): StreamSchemaDocument {
+    return {
+        stream: stream.stream,
+        fields: stream.typedFields.map((field) => ({ name: field.name, type: field.type })),
+        eventTime: { field: stream.eventTime.field, format: stream.eventTime.format },
+    };
 }

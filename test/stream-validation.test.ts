@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
+import { readEventTime } from "../config/event-time";
 import { parseStream } from "../config/stream";
 import { ConfigError } from "../config/yaml-source";
 import { repositoryRoot } from "./support/program";
@@ -41,7 +42,28 @@ describe("stream definitions", () => {
         ]);
         expect(stream.partitioning).to.deep.equal({ granularity: "hour", keys: ["event_type"] });
         expect(stream.partitions).to.deep.equal({ mode: "crawler", schedule: "cron(15,45 * * * ? *)" });
+        expect(stream.eventTimeReading).to.deep.equal({
+            serdeFormat: "yyyy-MM-dd'T'HH:mm:ss.SSSZZ",
+            partitionQuery: '(.event_time[0:4] + "-" + .event_time[5:7] + "-" + .event_time[8:10] + "-" + .event_time[11:13])',
+        });
+        expect(stream.fileSource).to.deep.equal({ prefix: "incoming/" });
+        expect(stream.warehouse).to.deep.equal({
+            schedule: "cron(0/15 * * * ? *)",
+            snowflake: { externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4=" },
+        });
     });
+
+    const readings: [string, "year" | "month" | "day" | "hour", string, string][] = [
+        ["yyyy-MM-dd HH:mm:ss", "day", "yyyy-MM-dd HH:mm:ss", '(.t[0:4] + "-" + .t[5:7] + "-" + .t[8:10])'],
+        ["dd/MM/yyyy'T'HH:mm:ssXX", "month", "dd/MM/yyyy'T'HH:mm:ssZ", '(.t[6:10] + "-" + .t[3:5])'],
+        ["yyyyMMdd''HH", "hour", "yyyyMMdd''HH", '(.t[0:4] + "-" + .t[4:6] + "-" + .t[6:8] + "-" + .t[9:11])'],
+        ["epoch-millis", "year", "millis", '(.t / 1000 | floor | strftime("%Y"))'],
+    ];
+    for (const [format, granularity, serdeFormat, partitionQuery] of readings) {
+        it(`reads ${format} by ${granularity} as ${serdeFormat} and ${partitionQuery}`, () => {
+            expect(readEventTime("t", format, granularity)).to.deep.equal({ ok: true, value: { serdeFormat, partitionQuery } });
+        });
+    }
 
     it("fills in defaults: 30 days of raw backup, crawler at :15 and :45, on-demand stream, largest buffer", () => {
         const stream = parseStream(
@@ -59,6 +81,7 @@ describe("stream definitions", () => {
             errorPrefix: "errors/",
             partitions: { mode: "crawler", schedule: "cron(15,45 * * * ? *)" },
             typedFields: undefined,
+            eventTimeReading: { serdeFormat: "millis", partitionQuery: '(.at / 1000 | floor | strftime("%Y-%m-%d-%H"))' },
         });
     });
 
@@ -82,11 +105,11 @@ describe("stream definitions", () => {
             [`${file}:18:28: buffering.intervalSeconds: Firehose buffers 0 to 900 seconds, not 1200`],
         ],
         [
-            "zero buffering with dynamic partitioning",
+            "zero buffering, which dynamic partitioning does not allow",
             "intervalSeconds: 300",
             "intervalSeconds: 0",
             [
-                `${file}:18:28: buffering.intervalSeconds: dynamic partitioning (partitioning.keys) needs a buffer interval of at least 60 seconds, not 0`,
+                `${file}:18:28: buffering.intervalSeconds: partitioning by event time uses Firehose dynamic partitioning, which needs a buffer interval of at least 60 seconds, not 0`,
             ],
         ],
         [
@@ -120,7 +143,7 @@ describe("stream definitions", () => {
             `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
             `format: "yyyy-MM-ddTHH:mm"`,
             [
-                `${file}:13:33: eventTime.format: pattern "yyyy-MM-ddTHH:mm" has unknown letter 'T'; quote literal text, as in 'T'; or use epoch-millis or epoch-seconds`,
+                `${file}:13:33: eventTime.format: pattern "yyyy-MM-ddTHH:mm" has 'T', which Firehose cannot parse; use yyyy MM dd HH mm ss S, XX or XXX, quoted literals and - : . / , or space; or use epoch-millis`,
             ],
         ],
         [
@@ -184,7 +207,7 @@ describe("stream definitions", () => {
             `schedule: "cron(15,45 * * * ? *)"`,
             `schedule: "every 30 minutes"`,
             [
-                `${file}:21:30: partitions.schedule: "every 30 minutes" is not a Glue schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
+                `${file}:21:30: partitions.schedule: "every 30 minutes" is not a schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
             ],
         ],
         [
@@ -192,6 +215,72 @@ describe("stream definitions", () => {
             `partitions: { mode: crawler, schedule: "cron(15,45 * * * ? *)" }`,
             `partitions: { mode: projection, since: "2026-01-01" }`,
             [`${file}:21:1: partitions.keyValues: partition projection needs the values of key "event_type"`],
+        ],
+        [
+            "epoch seconds, which Firehose cannot parse",
+            `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
+            `format: epoch-seconds`,
+            [
+                `${file}:13:33: eventTime.format: pattern "epoch-seconds" has 'e', which Firehose cannot parse; use yyyy MM dd HH mm ss S, XX or XXX, quoted literals and - : . / , or space; or use epoch-millis`,
+            ],
+        ],
+        [
+            "an offset Firehose cannot parse",
+            `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
+            `format: "yyyy-MM-dd'T'HH:mm:ss.SSSX"`,
+            [
+                `${file}:13:33: eventTime.format: pattern "yyyy-MM-dd'T'HH:mm:ss.SSSX" has an offset Firehose cannot parse; use XX (+0100) or XXX (+01:00 or Z); or use epoch-millis`,
+            ],
+        ],
+        [
+            "an event time without the hour it is partitioned by",
+            `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
+            `format: "yyyy-MM-dd"`,
+            [`${file}:13:33: eventTime.format: pattern "yyyy-MM-dd" has no 'H', which partitioning by hour needs; or use epoch-millis`],
+        ],
+        [
+            "an event time whose hour follows the offset",
+            `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
+            `format: "yyyy-MM-ddXXX HH"`,
+            [`${file}:13:33: eventTime.format: pattern "yyyy-MM-ddXXX HH" has 'H' after a field of varying width; put the offset last; or use epoch-millis`],
+        ],
+        [
+            "a two-digit year",
+            `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
+            `format: "yy-MM-dd'T'HH"`,
+            [`${file}:13:33: eventTime.format: pattern "yy-MM-dd'T'HH" has 'yy'; expected yyyy; or use epoch-millis`],
+        ],
+        [
+            "a file source prefix that is absolute",
+            "fileSource: { prefix: incoming/ }",
+            "fileSource: { prefix: /incoming/ }",
+            [`${file}:23:15: fileSource.prefix: "/incoming/" must be a relative S3 prefix ending in /, of letters, digits and _ - . /`],
+        ],
+        [
+            "a warehouse schedule that is not cron",
+            `schedule: "cron(0/15 * * * ? *)"`,
+            `schedule: "rate(15 minutes)"`,
+            [
+                `${file}:26:3: warehouse.schedule: "rate(15 minutes)" is not a schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
+            ],
+        ],
+        [
+            "an empty Snowflake external id",
+            `externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4="`,
+            `externalId: ""`,
+            [`${file}:28:5: warehouse.snowflake.externalId: must not be empty`],
+        ],
+        [
+            "a Snowflake user that is not an IAM user ARN",
+            `externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4="`,
+            `externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4="\n    iamUserArn: "arn:aws:iam::123456789012:role/snowflake"`,
+            [`${file}:29:5: warehouse.snowflake.iamUserArn: must be an IAM user ARN, as DESC INTEGRATION shows it`],
+        ],
+        [
+            "a notification channel that is not a queue",
+            `externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4="`,
+            `externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4="\n    notificationChannel: "arn:aws:sns:eu-west-1:123456789012:pipe"`,
+            [`${file}:29:5: warehouse.snowflake.notificationChannel: must be an SQS queue ARN, as SHOW PIPES shows it`],
         ],
         [
             "an unknown setting",

@@ -1,0 +1,156 @@
+import type { Parsed } from "./formats";
+
+/**
+ * How a stream's event time is read by Firehose. Firehose partitions on the event time, not the
+ * arrival time: late or replayed events land in the partition of the hour they happened. It reads
+ * the time twice, with two small languages: a jq expression (dynamic partitioning's metadata
+ * extraction) derives the partition value, and the Hive JSON SerDe parses the column with a
+ * Joda-Time pattern. Both are derived here from the one format the stream definition declares.
+ */
+
+export const eventTimeGranularities = ["year", "month", "day", "hour"] as const;
+export type EventTimeGranularity = (typeof eventTimeGranularities)[number];
+
+/** The one format that is not a pattern: integer milliseconds since the epoch (Firehose's `millis`). */
+export const epochMillis = "epoch-millis";
+
+interface Token {
+    readonly letter: string;
+    readonly width: number;
+    /** Offset of the token in a formatted value; undefined once a variable-width token came before. */
+    readonly offset: number | undefined;
+}
+
+const fixedWidthLetters: Record<string, readonly number[]> = {
+    y: [4],
+    M: [2],
+    d: [2],
+    H: [2],
+    m: [2],
+    s: [2],
+    S: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+};
+/** Java's offset letters and the Joda-Time letters that parse the same text (XX: +0100, XXX: +01:00 or Z). */
+const jodaOffsets: Record<number, string> = { 2: "Z", 3: "ZZ" };
+const separators = new Set(["-", ":", ".", " ", "/", ","]);
+
+/** The pattern letters each granularity needs, in the order the partition value lists them. */
+const granularityLetters: Record<EventTimeGranularity, readonly string[]> = {
+    year: ["y"],
+    month: ["y", "M"],
+    day: ["y", "M", "d"],
+    hour: ["y", "M", "d", "H"],
+};
+const strftimeFormats: Record<EventTimeGranularity, string> = { year: "%Y", month: "%Y-%m", day: "%Y-%m-%d", hour: "%Y-%m-%d-%H" };
+/** Athena partition projection's date format and interval unit for each granularity. */
+export const projectionDates: Record<EventTimeGranularity, { readonly format: string; readonly unit: string }> = {
+    year: { format: "yyyy", unit: "YEARS" },
+    month: { format: "yyyy-MM", unit: "MONTHS" },
+    day: { format: "yyyy-MM-dd", unit: "DAYS" },
+    hour: { format: "yyyy-MM-dd-HH", unit: "HOURS" },
+};
+
+export interface EventTimeReading {
+    /** Firehose's HiveJsonSerDe timestamp format: `millis` or a Joda-Time pattern. */
+    readonly serdeFormat: string;
+    /** jq expression giving the event-time partition value, such as `2026-11-23-14` for hours. */
+    readonly partitionQuery: string;
+}
+
+/** The partition column of the event time, such as `event_hour`. */
+export function eventTimeColumn(granularity: EventTimeGranularity): string {
+    return `event_${granularity}`;
+}
+
+/**
+ * Derives Firehose's two readings of the event time from the declared format. Patterns are
+ * limited to fixed-width fields before the offset, so the partition value is cut from the text at
+ * known positions (the time as written: send UTC, or the partition is the writer's local hour).
+ */
+export function readEventTime(field: string, format: string, granularity: EventTimeGranularity): Parsed<EventTimeReading> {
+    if (format === epochMillis) {
+        return {
+            ok: true,
+            value: { serdeFormat: "millis", partitionQuery: `(.${field} / 1000 | floor | strftime("${strftimeFormats[granularity]}"))` },
+        };
+    }
+    const tokens = tokenize(format);
+    if (!tokens.ok) {
+        return tokens;
+    }
+    const slices: string[] = [];
+    for (const letter of granularityLetters[granularity]) {
+        const token = tokens.value.tokens.find((candidate) => candidate.letter === letter);
+        if (!token) {
+            return { ok: false, error: `pattern "${format}" has no '${letter}', which partitioning by ${granularity} needs` };
+        }
+        if (token.offset === undefined) {
+            return { ok: false, error: `pattern "${format}" has '${letter}' after a field of varying width; put the offset last` };
+        }
+        slices.push(`.${field}[${token.offset}:${token.offset + token.width}]`);
+    }
+    return { ok: true, value: { serdeFormat: tokens.value.joda, partitionQuery: `(${slices.join(' + "-" + ')})` } };
+}
+
+function tokenize(pattern: string): Parsed<{ tokens: Token[]; joda: string }> {
+    const tokens: Token[] = [];
+    let joda = "";
+    let offset: number | undefined = 0;
+    let index = 0;
+    const advance = (width: number | undefined) => {
+        offset = offset === undefined || width === undefined ? undefined : offset + width;
+    };
+    while (index < pattern.length) {
+        const character = pattern.charAt(index);
+        if (character === "'") {
+            const end = pattern.indexOf("'", index + 1);
+            if (end < 0) {
+                return { ok: false, error: `pattern "${pattern}" has an unclosed quote` };
+            }
+            joda += pattern.slice(index, end + 1);
+            advance(Math.max(end - index - 1, 1));
+            index = end + 1;
+            continue;
+        }
+        let count = 1;
+        while (pattern.charAt(index + count) === character) {
+            count++;
+        }
+        if (separators.has(character)) {
+            joda += character.repeat(count);
+            advance(count);
+        } else if (character === "X") {
+            const jodaOffset = jodaOffsets[count];
+            if (!jodaOffset) {
+                return {
+                    ok: false,
+                    error: `pattern "${pattern}" has an offset Firehose cannot parse; use XX (+0100) or XXX (+01:00 or Z)`,
+                };
+            }
+            joda += jodaOffset;
+            advance(undefined);
+        } else if (fixedWidthLetters[character]?.includes(count)) {
+            tokens.push({ letter: character, width: count, offset });
+            joda += character.repeat(count);
+            advance(count);
+        } else if (fixedWidthLetters[character]) {
+            const widths = fixedWidthLetters[character].map((width) => character.repeat(width));
+            return {
+                ok: false,
+                error: `pattern "${pattern}" has '${character.repeat(count)}'; expected ${widths.slice(0, 3).join(" or ")}`,
+            };
+        } else {
+            return {
+                ok: false,
+                error: `pattern "${pattern}" has '${character}', which Firehose cannot parse; use yyyy MM dd HH mm ss S, XX or XXX, quoted literals and - : . / , or space`,
+            };
+        }
+        index += count;
+    }
+    for (const letter of ["y", "M", "d"]) {
+        if (!tokens.some((token) => token.letter === letter)) {
+            return { ok: false, error: `pattern "${pattern}" must contain a year, month and day (yyyy, MM, dd)` };
+        }
+    }
+    return { ok: true, value: { tokens, joda } };
+}
