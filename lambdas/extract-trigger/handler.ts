@@ -2,7 +2,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GlueClient, StartJobRunCommand } from "@aws-sdk/client-glue";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
-import { MalformedMessage, parseQueueMessage, type LandedObject } from "./events";
+import { MalformedMessage, parseQueueMessage, type LandedObject } from "../shared/events";
+import type { LogEntry } from "../shared/runtime";
 import { readExtractName, type ArchiveNaming, type ExtractIdentity } from "./extract-name";
 import { RunLedger } from "./run-ledger";
 
@@ -29,11 +30,7 @@ export interface TriggerDependencies {
     readonly log?: (entry: LogEntry) => void;
 }
 
-export interface LogEntry {
-    readonly level: "info" | "warn" | "error";
-    readonly message: string;
-    readonly [detail: string]: unknown;
-}
+export type { LogEntry };
 
 type RunArgumentName = keyof typeof jobArguments.runArguments;
 

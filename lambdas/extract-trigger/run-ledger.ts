@@ -7,7 +7,7 @@ import {
     UpdateItemCommand,
     type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
-import type { LandedObject } from "./events";
+import type { LandedObject } from "../shared/events";
 import type { ExtractIdentity } from "./extract-name";
 
 /**

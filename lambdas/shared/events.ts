@@ -1,7 +1,7 @@
 /**
- * The shapes a trigger queue message can take: an S3 "Object Created" event delivered by
- * EventBridge, an S3 event notification (one or more records), or the test event S3 sends when a
- * notification is configured.
+ * The shapes a queue message about landed objects can take (the extract trigger's queue and the
+ * file-to-stream queue alike): an S3 "Object Created" event delivered by EventBridge, an S3 event
+ * notification (one or more records), or the test event S3 sends when a notification is configured.
  */
 
 /** One object version that landed. */

@@ -1,0 +1,270 @@
+/**
+ * The stream schema the deploy side hands the producer and file-to-stream functions in
+ * STREAM_SCHEMA: the declared fields with their types, and which field holds the event time in
+ * which format. Parsing checks all of it at once and names every problem, so a bad deployment
+ * fails at the first invocation with a message that says what to fix.
+ */
+
+export const simpleKinds = ["string", "integer", "long", "double", "boolean", "date", "timestamp"] as const;
+
+export type FieldType =
+    { readonly kind: (typeof simpleKinds)[number] } | { readonly kind: "decimal"; readonly precision: number; readonly scale: number };
+
+export interface StreamField {
+    readonly name: string;
+    readonly type: FieldType;
+}
+
+export interface StreamSchema {
+    readonly stream: string;
+    readonly fields: readonly StreamField[];
+    readonly eventTime: {
+        readonly field: string;
+        /** `epoch-millis`, or a pattern such as yyyy-MM-dd'T'HH:mm:ss.SSSXXX (see compileTimestampFormat). */
+        readonly format: string;
+    };
+}
+
+/** Integer milliseconds since the epoch. */
+export const epochMillis = "epoch-millis";
+
+const maximumDecimalPrecision = 38;
+
+/** Parses STREAM_SCHEMA; throws one Error naming every problem. Members it does not know are ignored. */
+export function parseStreamSchema(text: string): StreamSchema {
+    let document: unknown;
+    try {
+        document = JSON.parse(text);
+    } catch (error) {
+        throw new Error(`STREAM_SCHEMA is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!isRecord(document)) {
+        throw new Error("STREAM_SCHEMA must be a JSON object with stream, fields and eventTime");
+    }
+    const problems: string[] = [];
+    if (typeof document.stream !== "string" || document.stream === "") {
+        problems.push("stream must be a non-empty string");
+    }
+    const fields: StreamField[] = [];
+    if (!Array.isArray(document.fields) || document.fields.length === 0) {
+        problems.push("fields must be a non-empty array");
+    } else {
+        document.fields.forEach((field: unknown, index) => {
+            const parsed = parseField(field, `fields[${index}]`, problems);
+            if (parsed && fields.some((earlier) => earlier.name === parsed.name)) {
+                problems.push(`fields[${index}].name "${parsed.name}" is declared twice`);
+            } else if (parsed) {
+                fields.push(parsed);
+            }
+        });
+    }
+    const eventTime = document.eventTime;
+    if (!isRecord(eventTime) || typeof eventTime.field !== "string" || typeof eventTime.format !== "string") {
+        problems.push("eventTime must be an object with a field name and a format");
+    } else {
+        const declared = fields.find((field) => field.name === eventTime.field);
+        if (!declared && Array.isArray(document.fields)) {
+            problems.push(`eventTime.field "${eventTime.field}" is not a declared field`);
+        } else if (declared && declared.type.kind !== "timestamp") {
+            problems.push(`eventTime.field "${eventTime.field}" is a ${declared.type.kind}; the event time must be a timestamp field`);
+        }
+        const format = compileTimestampFormat(eventTime.format);
+        if (!format.ok) {
+            problems.push(`eventTime.format: ${format.error}`);
+        }
+    }
+    if (problems.length > 0) {
+        throw new Error(`STREAM_SCHEMA is invalid: ${problems.join("; ")}`);
+    }
+    const checked = document as { stream: string; eventTime: { field: string; format: string } };
+    return { stream: checked.stream, fields, eventTime: { field: checked.eventTime.field, format: checked.eventTime.format } };
+}
+
+function parseField(field: unknown, where: string, problems: string[]): StreamField | undefined {
+    if (!isRecord(field) || typeof field.name !== "string" || field.name === "") {
+        problems.push(`${where} must be an object with a non-empty name`);
+        return undefined;
+    }
+    const type = field.type;
+    if (!isRecord(type) || typeof type.kind !== "string") {
+        problems.push(`${where}.type must be an object with a kind`);
+        return undefined;
+    }
+    if ((simpleKinds as readonly string[]).includes(type.kind)) {
+        return { name: field.name, type: { kind: type.kind as (typeof simpleKinds)[number] } };
+    }
+    if (type.kind !== "decimal") {
+        problems.push(`${where}.type.kind is "${type.kind}"; expected one of ${simpleKinds.join(", ")}, decimal`);
+        return undefined;
+    }
+    const { precision, scale } = type;
+    if (!Number.isInteger(precision) || (precision as number) < 1 || (precision as number) > maximumDecimalPrecision) {
+        problems.push(`${where}.type.precision must be a whole number from 1 to ${maximumDecimalPrecision}`);
+        return undefined;
+    }
+    if (!Number.isInteger(scale) || (scale as number) < 0 || (scale as number) > (precision as number)) {
+        problems.push(`${where}.type.scale must be a whole number from 0 to the precision`);
+        return undefined;
+    }
+    return { name: field.name, type: { kind: "decimal", precision: precision as number, scale: scale as number } };
+}
+
+/** The parts of a time a pattern can hold. */
+export type TimeToken = "yyyy" | "MM" | "dd" | "HH" | "mm" | "ss" | "fraction" | "offset";
+
+export type TimestampFormat =
+    | { readonly kind: "epoch-millis" }
+    | {
+          readonly kind: "pattern";
+          readonly pattern: string;
+          /** Anchored; one group per entry of `groups`. */
+          readonly regex: RegExp;
+          readonly groups: readonly TimeToken[];
+      };
+
+export type PatternFormat = Extract<TimestampFormat, { kind: "pattern" }>;
+
+export type Compiled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+const fieldWidths: Record<string, { token: TimeToken; widths: readonly number[] }> = {
+    y: { token: "yyyy", widths: [4] },
+    M: { token: "MM", widths: [2] },
+    d: { token: "dd", widths: [2] },
+    H: { token: "HH", widths: [2] },
+    m: { token: "mm", widths: [2] },
+    s: { token: "ss", widths: [2] },
+    S: { token: "fraction", widths: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
+};
+/** Java's offset letters: X is +01 or +0130, XX is +0130, XXX is +01:30; each writes Z for a zero offset. */
+const offsetPatterns: Record<number, string> = { 1: "Z|[+-]\\d{2}(?:\\d{2})?", 2: "Z|[+-]\\d{4}", 3: "Z|[+-]\\d{2}:\\d{2}" };
+const separators = new Set(["-", ":", ".", " ", "/", ","]);
+
+/**
+ * Compiles `epoch-millis` or a Java DateTimeFormatter-style pattern (yyyy MM dd HH mm ss, S to
+ * SSSSSSSSS, X XX XXX, 'quoted' literals and - : . / , space) into a regex a value must match exactly.
+ */
+export function compileTimestampFormat(format: string): Compiled<TimestampFormat> {
+    if (format === epochMillis) {
+        return { ok: true, value: { kind: "epoch-millis" } };
+    }
+    let regex = "^";
+    const groups: TimeToken[] = [];
+    let index = 0;
+    while (index < format.length) {
+        const character = format.charAt(index);
+        if (character === "'") {
+            const end = format.indexOf("'", index + 1);
+            if (end < 0) {
+                return { ok: false, error: `pattern "${format}" has an unclosed quote` };
+            }
+            regex += escapeRegex(end === index + 1 ? "'" : format.slice(index + 1, end));
+            index = end + 1;
+            continue;
+        }
+        let count = 1;
+        while (format.charAt(index + count) === character) {
+            count++;
+        }
+        const field = fieldWidths[character];
+        let token: TimeToken;
+        if (separators.has(character)) {
+            regex += escapeRegex(character.repeat(count));
+            index += count;
+            continue;
+        } else if (character === "X" && offsetPatterns[count]) {
+            token = "offset";
+            regex += `(${offsetPatterns[count]})`;
+        } else if (field?.widths.includes(count)) {
+            token = field.token;
+            regex += `(\\d{${count}})`;
+        } else if (field || character === "X") {
+            const expected = field ? field.widths.map((width) => character.repeat(width)) : ["X", "XX", "XXX"];
+            const shown = expected.length > 3 ? `${expected[0]} to ${expected[expected.length - 1]}` : expected.join(", ");
+            return { ok: false, error: `pattern "${format}" has ${character.repeat(count)}; expected ${shown}` };
+        } else {
+            return {
+                ok: false,
+                error: `pattern "${format}" has '${character}'; use yyyy MM dd HH mm ss, S to SSSSSSSSS, X XX XXX, 'quoted' literals and - : . / , or space, or ${epochMillis}`,
+            };
+        }
+        if (groups.includes(token)) {
+            return { ok: false, error: `pattern "${format}" has ${character} twice` };
+        }
+        groups.push(token);
+        index += count;
+    }
+    if (!groups.includes("yyyy") || !groups.includes("MM") || !groups.includes("dd")) {
+        return { ok: false, error: `pattern "${format}" must contain a year, month and day (yyyy, MM, dd)` };
+    }
+    return { ok: true, value: { kind: "pattern", pattern: format, regex: new RegExp(`${regex}$`), groups } };
+}
+
+/** Date-only values: the one format a date field takes. */
+export const dateFormat: PatternFormat = {
+    kind: "pattern",
+    pattern: "yyyy-MM-dd",
+    regex: /^(\d{4})-(\d{2})-(\d{2})$/,
+    groups: ["yyyy", "MM", "dd"],
+};
+
+/**
+ * Whether `text` matches the pattern and names a real time: undefined when it does, otherwise
+ * what is wrong ("does not match", or the part out of range).
+ */
+export function checkTime(text: string, format: PatternFormat): string | undefined {
+    const match = format.regex.exec(text);
+    if (!match) {
+        return "does not match";
+    }
+    const part = (token: TimeToken): string | undefined => {
+        const position = format.groups.indexOf(token);
+        return position < 0 ? undefined : match[position + 1];
+    };
+    for (const [token, name, lowest, highest] of timeRanges) {
+        const value = part(token);
+        if (value !== undefined && (Number(value) < lowest || Number(value) > highest)) {
+            return `has ${name} ${value} (expected ${pad(lowest)} to ${highest})`;
+        }
+    }
+    const [year = "", month = "", day = ""] = [part("yyyy"), part("MM"), part("dd")];
+    const days = daysInMonth(Number(year), Number(month));
+    if (Number(day) > days) {
+        return `has day ${day}, but ${year}-${month} has ${days} days`;
+    }
+    const offset = part("offset");
+    if (offset !== undefined && offset !== "Z") {
+        const hours = Number(offset.slice(1, 3));
+        const minutes = Number(offset.slice(-2));
+        if (hours > 18 || (offset.length > 3 && minutes > 59)) {
+            return `has offset ${offset} (expected at most 18 hours and 59 minutes)`;
+        }
+    }
+    return undefined;
+}
+
+const timeRanges: readonly (readonly [TimeToken, string, number, number])[] = [
+    ["MM", "month", 1, 12],
+    ["dd", "day", 1, 31],
+    ["HH", "hour", 0, 23],
+    ["mm", "minute", 0, 59],
+    ["ss", "second", 0, 59],
+];
+
+function daysInMonth(year: number, month: number): number {
+    if (month === 2) {
+        return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+    }
+    return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+function pad(value: number): string {
+    return String(value).padStart(2, "0");
+}
+
+function escapeRegex(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
