@@ -13,14 +13,14 @@ import tempfile
 
 import boto3
 
-from ingest.arguments import load_contract, resolve_arguments
+from ingest.arguments import EXTRACT_JOB_CONTRACT, load_contract, resolve_arguments
 from ingest.job import AwsClients, run
 from ingest.report import RunFailure
 from ingest.spark_settings import apply_job_settings, local_session
 
 
 def job_arguments(argv: list[str]) -> dict[str, str]:
-    contract = load_contract()
+    contract = load_contract(EXTRACT_JOB_CONTRACT)
     try:
         from awsglue.utils import getResolvedOptions
     except ImportError:

@@ -16,6 +16,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
+from ingest.arguments import EXPORT_JOB_CONTRACT, EXTRACT_JOB_CONTRACT, load_contract
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = REPO_ROOT / "glue-scripts" / "ingest" / "contracts"
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -101,3 +103,52 @@ def test_job_arguments_are_disjoint_snake_case_names() -> None:
     # A name in both would be set at deploy time and again per run, and Glue keeps only one.
     assert deploy & run == set()
     assert sorted(name for name in deploy | run if not SNAKE_CASE.match(name)) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "deploy", "run"),
+    [
+        (
+            EXTRACT_JOB_CONTRACT,
+            (
+                "plan_uri",
+                "lake_bucket",
+                "quarantine_bucket",
+                "items_table",
+                "glue_database",
+                "notification_topic_arn",
+                "run_ledger_table",
+                "staging_uri",
+            ),
+            ("archive_bucket", "archive_key", "archive_version_id", "extract_id", "extract_version"),
+        ),
+        (
+            EXPORT_JOB_CONTRACT,
+            (
+                "stream_uri",
+                "delivery_bucket",
+                "delivery_prefix",
+                "destination_bucket",
+                "destination_prefix",
+                "quarantine_bucket",
+                "quarantine_prefix",
+                "staging_uri",
+            ),
+            (),
+        ),
+    ],
+    ids=["extract job", "export job"],
+)
+def test_each_job_loads_its_contract_from_the_package(name: str, deploy: tuple[str, ...], run: tuple[str, ...]) -> None:
+    # The names the entry scripts pass to getResolvedOptions; the Pulumi program imports the same JSON files.
+    contract = load_contract(name)
+    assert (contract.deploy, contract.run) == (deploy, run)
+
+
+def test_export_job_arguments_are_deploy_only_described_snake_case_names() -> None:
+    contract = json.loads((CONTRACTS / "export_job_arguments.json").read_text(encoding="utf-8"))
+    # A scheduled job gets no per-run arguments; everything is fixed at deploy time.
+    assert sorted(contract) == ["deployArguments", "version"]
+    arguments = contract["deployArguments"]
+    assert sorted(name for name in arguments if not SNAKE_CASE.match(name)) == []
+    assert sorted(name for name, description in arguments.items() if not isinstance(description, str) or not description.strip()) == []

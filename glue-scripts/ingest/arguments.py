@@ -1,10 +1,17 @@
-"""Job arguments, named once in contracts/job_arguments.json and shared with the Pulumi program."""
+"""Job arguments, named once per job in contracts/<name>.json and shared with the Pulumi program.
+
+Each contract lists `deployArguments` (fixed when the job is deployed) and, for a job started per
+event, `runArguments` (given to each run). A scheduled job has deploy arguments only.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from importlib import resources
+
+EXTRACT_JOB_CONTRACT = "job_arguments"
+EXPORT_JOB_CONTRACT = "export_job_arguments"
 
 
 @dataclass(frozen=True)
@@ -17,12 +24,13 @@ class ArgumentContract:
         return self.deploy + self.run
 
 
-def load_contract() -> ArgumentContract:
-    text = resources.files("ingest").joinpath("contracts/job_arguments.json").read_text(encoding="utf-8")
+def load_contract(name: str) -> ArgumentContract:
+    """The argument names of one job, from `contracts/<name>.json` inside the package."""
+    text = resources.files("ingest").joinpath(f"contracts/{name}.json").read_text(encoding="utf-8")
     contract = json.loads(text)
     return ArgumentContract(
         deploy=tuple(contract["deployArguments"]),
-        run=tuple(contract["runArguments"]),
+        run=tuple(contract.get("runArguments", {})),
     )
 
 

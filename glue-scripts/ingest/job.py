@@ -25,6 +25,7 @@ from ingest.lake import (
     table_uri,
     write_extract_partition,
 )
+from ingest.locations import load_json
 from ingest.report import RunFailure, RunReport
 from ingest.staging import HeaderMismatch, stage_file
 from ingest.typed_read import ExtractInfo, classify, read_staged_lines
@@ -39,12 +40,7 @@ class AwsClients:
 
 
 def load_plan(s3, plan_uri: str) -> dict:
-    location = urlparse(plan_uri)
-    if location.scheme == "s3":
-        body = s3.get_object(Bucket=location.netloc, Key=location.path.lstrip("/"))["Body"].read()
-        return json.loads(body)
-    with open(location.path if location.scheme == "file" else plan_uri, encoding="utf-8") as plan_file:
-        return json.load(plan_file)
+    return load_json(s3, plan_uri)
 
 
 def run(

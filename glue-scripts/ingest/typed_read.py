@@ -79,13 +79,16 @@ def classify(lines: DataFrame, table: dict, csv_options: dict, extract: ExtractI
     primary_key = set(table["primaryKey"])
     for column in columns:
         raw = F.col(f"ingest_fields.`{column['name']}`")
-        value, valid, expectation = _typed_value(raw, column)
-        typed[column["name"]] = value
+        try:
+            read = typed_value(raw, column["type"], column.get("format"))
+        except ValueError:
+            raise ValueError(f"column {column['name']} has unsupported type {column['type']}") from None
+        typed[column["name"]] = read.value
         if column["name"] in primary_key:
             checks.append((raw.isNull(), F.lit("null-primary-key"), F.lit(f"primary key column {column['name']} is empty")))
         elif not column["nullable"]:
             checks.append((raw.isNull(), F.lit("null-required"), F.lit(f"column {column['name']} must not be empty")))
-        checks.append((raw.isNotNull() & ~valid, F.lit(_type_reason(column["type"])), _detail(column["name"], raw, expectation)))
+        checks.append((raw.isNotNull() & ~read.valid, F.lit(_type_reason(column["type"])), _detail(column["name"], raw, read.expectation)))
     reason = F.lit(None).cast("string")
     detail = F.lit(None).cast("string")
     for condition, check_reason, check_detail in reversed(checks):
@@ -152,21 +155,44 @@ def _csv_reader_options(csv_options: dict) -> dict[str, str]:
     }
 
 
-def _typed_value(raw: Column, column: dict) -> tuple[Column, Column, str]:
-    """The typed value, whether the raw text is valid for the type, and what a valid value looks like."""
-    kind = column["type"]
+@dataclass(frozen=True)
+class TypedValue:
+    """One raw text value read as a Spark type: shared by the CSV typed read and the stream export."""
+
+    value: Column  # the typed value; null when the text is null or not valid for the type
+    valid: Column  # whether a non-null text is a valid value of the type
+    expectation: str  # what a valid value looks like, e.g. "a whole number that fits int"
+
+
+# Whole numbers since 1970-01-01T00:00:00Z, limited to what a Spark timestamp holds (years 1 to 9999):
+# beyond it Spark's conversion fails the whole job instead of giving null.
+EPOCH_FORMATS = {
+    "epoch-millis": ("milliseconds", -62_135_596_800_000, 253_402_300_799_999),
+    "epoch-seconds": ("seconds", -62_135_596_800, 253_402_300_799),
+}
+
+
+def typed_value(raw: Column, kind: str, datetime_format: str | None = None, *, type_name: str | None = None) -> TypedValue:
+    """Reads `raw` (text) as `kind`, a Spark SQL type name: string, int, bigint, double, boolean, date, timestamp, decimal(p,s).
+
+    Dates and timestamps need `datetime_format`: a Spark datetime pattern, or for timestamps also
+    epoch-millis or epoch-seconds (a whole number since 1970-01-01T00:00:00Z). `type_name` is what
+    the expectation calls an int or bigint (the stream schema says integer and long); defaults to `kind`.
+    """
     if kind == "string":
-        return raw, F.lit(True), "text"
+        return TypedValue(raw, F.lit(True), "text")
     if kind in ("int", "bigint"):
         value = raw.cast(kind)
-        return value, raw.rlike(r"^[+-]?[0-9]+$") & value.isNotNull(), f"a whole number that fits {kind}"
+        return TypedValue(value, raw.rlike(r"^[+-]?[0-9]+$") & value.isNotNull(), f"a whole number that fits {type_name or kind}")
     if kind == "double":
         value = raw.cast("double")
         pattern = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-        return value, raw.rlike(pattern) & value.isNotNull(), "a finite decimal number"
+        # Text beyond the double range (1e999) casts to infinity, which is not a finite number.
+        finite = ~value.isin(float("inf"), float("-inf"))
+        return TypedValue(value, raw.rlike(pattern) & value.isNotNull() & finite, "a finite decimal number")
     if kind == "boolean":
         value = raw.cast("boolean")
-        return value, value.isNotNull(), "true/false, t/f, yes/no, y/n or 1/0"
+        return TypedValue(value, value.isNotNull(), "true/false, t/f, yes/no, y/n or 1/0")
     decimal = _DECIMAL.match(kind)
     if decimal:
         precision, scale = int(decimal.group(1)), int(decimal.group(2))
@@ -174,14 +200,20 @@ def _typed_value(raw: Column, column: dict) -> tuple[Column, Column, str]:
         fraction = f"(\\.[0-9]{{1,{scale}}})?" if scale > 0 else ""
         pattern = f"^[+-]?[0-9]{{1,{max(integer_digits, 1)}}}{fraction}$"
         valid = raw.rlike(pattern) if integer_digits > 0 else raw.rlike(f"^[+-]?0?(\\.[0-9]{{1,{scale}}})?$")
-        return raw.cast(kind), valid, f"a decimal with at most {integer_digits} digits before and {scale} after the point"
+        return TypedValue(raw.cast(kind), valid, f"a decimal with at most {integer_digits} digits before and {scale} after the point")
     if kind == "date":
-        value = F.to_date(raw, column["format"])
-        return value, value.isNotNull(), f"a date like {column['format']}"
+        value = F.to_date(raw, datetime_format)
+        return TypedValue(value, value.isNotNull(), f"a date like {datetime_format}")
+    if kind == "timestamp" and datetime_format in EPOCH_FORMATS:
+        unit, lowest, highest = EPOCH_FORMATS[datetime_format]
+        number = F.when(raw.rlike(r"^[+-]?[0-9]{1,18}$"), raw.cast("bigint"))
+        in_range = F.coalesce(number.between(lowest, highest), F.lit(False))
+        value = F.when(in_range, F.timestamp_millis(number) if unit == "milliseconds" else F.timestamp_seconds(number))
+        return TypedValue(value, in_range, f"a whole number of {unit} since 1970-01-01T00:00:00Z, in years 1 to 9999")
     if kind == "timestamp":
-        value = F.try_to_timestamp(raw, F.lit(column["format"]))
-        return value, value.isNotNull(), f"a timestamp like {column['format']}"
-    raise ValueError(f"column {column['name']} has unsupported type {kind}")
+        value = F.try_to_timestamp(raw, F.lit(datetime_format))
+        return TypedValue(value, value.isNotNull(), f"a timestamp like {datetime_format}")
+    raise ValueError(f"unsupported type {kind}")
 
 
 def _type_reason(kind: str) -> str:
