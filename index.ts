@@ -1,14 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Catalog } from "./components/catalog";
 import { ExtractPipeline } from "./components/extract-pipeline";
+import { FileSource } from "./components/file-source";
 import { Storage } from "./components/storage";
-import { bundleHandler, extractJobScript, jobPackage } from "./config/assets";
+import { StreamLake } from "./components/stream-lake";
+import { WarehouseExport } from "./components/warehouse-export";
+import { bundleHandler, extractJobScript, jobPackage, streamExportJobScript } from "./config/assets";
 import { catalogTables } from "./config/job-plan";
-import { loadJobPlans, readStackSettings } from "./config/load";
+import { loadJobPlans, loadStreams, readStackSettings } from "./config/load";
+import type { Stream } from "./config/stream";
 
 const stack = pulumi.getStack();
 const settings = readStackSettings();
 const plans = loadJobPlans(settings.mappings);
+const streams = loadStreams(settings.streams);
 const platformName = `ingest-${stack}`;
 
 const storage = new Storage(platformName, {
@@ -49,6 +54,72 @@ const pipelines = plans.map(
         }),
 );
 
+const notificationEmail = settings.notificationEmail ? { notificationEmail: settings.notificationEmail } : {};
+/** The stream functions' bundles, built only for stacks that declare streams. */
+function bundleStreamCode() {
+    return {
+        producer: bundleHandler("lambdas/stream-producer/handler.ts"),
+        crawlerStarter: bundleHandler("lambdas/crawler-starter/handler.ts"),
+        fileLoader: bundleHandler("lambdas/file-to-stream/handler.ts"),
+    };
+}
+
+function declareStream(stream: Stream, code: ReturnType<typeof bundleStreamCode>) {
+    const streamName = `${platformName}-${stream.stream}`;
+    const lake = new StreamLake(streamName, {
+        stream,
+        kmsKeyArn: storage.keyArn,
+        lake: storage.lake,
+        accessLogsBucketName: storage.accessLogs.name,
+        databaseName: catalog.databaseName,
+        workgroupName: catalog.workgroupName,
+        securityConfigurationName: catalog.securityConfigurationName,
+        producerCode: code.producer,
+        crawlerStarterCode: code.crawlerStarter,
+        ...notificationEmail,
+        logRetentionDays: settings.logRetentionDays,
+        allowDataDeletion: settings.allowDataDeletion,
+    });
+    const files = stream.fileSource
+        ? new FileSource(streamName, {
+              stream,
+              prefix: stream.fileSource.prefix,
+              streamName: lake.streamName,
+              streamArn: lake.streamArn,
+              kmsKeyArn: storage.keyArn,
+              accessLogsBucketName: storage.accessLogs.name,
+              reports: storage.quarantine,
+              code: code.fileLoader,
+              functionDeadLetterQueueArn: lake.functionDeadLetterQueue.arn,
+              alarms: lake.alarms,
+              retentionDays: settings.retentionDays,
+              logRetentionDays: settings.logRetentionDays,
+              allowDataDeletion: settings.allowDataDeletion,
+          })
+        : undefined;
+    const warehouse = stream.warehouse
+        ? new WarehouseExport(`${streamName}-warehouse`, {
+              stream,
+              warehouse: stream.warehouse,
+              streamArn: lake.streamArn,
+              kmsKeyArn: storage.keyArn,
+              accessLogsBucketName: storage.accessLogs.name,
+              quarantine: storage.quarantine,
+              glueAssets: storage.glueAssets,
+              securityConfigurationName: catalog.securityConfigurationName,
+              jobScript: streamExportJobScript(),
+              jobPackage: jobPackage(),
+              alarms: lake.alarms,
+              retentionDays: settings.retentionDays,
+              logRetentionDays: settings.logRetentionDays,
+              allowDataDeletion: settings.allowDataDeletion,
+          })
+        : undefined;
+    return { stream, lake, files, warehouse };
+}
+const streamCode = streams.length > 0 ? bundleStreamCode() : undefined;
+const streamPipelines = streamCode ? streams.map((stream) => declareStream(stream, streamCode)) : [];
+
 export const kmsKeyArn = storage.keyArn;
 export const landingBucket = storage.landing.name;
 export const lakeBucket = storage.lake.name;
@@ -69,6 +140,33 @@ export const extractPipelines = Object.fromEntries(
             notificationTopicArn: pipeline.topicArn,
             triggerQueueUrl: pipeline.queue.url,
             deadLetterQueueUrl: pipeline.deadLetterQueue.url,
+        },
+    ]),
+);
+export const streamingLakes = Object.fromEntries(
+    streamPipelines.map(({ stream, lake, files, warehouse }) => [
+        stream.stream,
+        {
+            kinesisStream: lake.streamName,
+            table: lake.tableName,
+            rawBackupBucket: lake.rawBackup.name,
+            deliveryStream: lake.deliveryStream.name,
+            producerFunction: lake.producer.functionName,
+            alarmTopicArn: lake.alarms.topicArn,
+            ...(lake.crawler ? { crawler: lake.crawler.name } : {}),
+            ...(files ? { sourceBucket: files.bucket.name, sourcePrefix: stream.fileSource!.prefix } : {}),
+            ...(warehouse
+                ? {
+                      warehouse: {
+                          destinationBucket: warehouse.destination.name,
+                          destinationPrefix: warehouse.destinationPrefix,
+                          snowflakeRoleArn: warehouse.snowflakeRole.arn,
+                          snowflakeExternalId: stream.warehouse!.snowflake.externalId,
+                          notificationQueueArn: warehouse.notificationQueueArn ?? null,
+                          exportJob: warehouse.job.name,
+                      },
+                  }
+                : {}),
         },
     ]),
 );

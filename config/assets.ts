@@ -32,6 +32,11 @@ export function extractJobScript(): pulumi.asset.FileAsset {
     return new pulumi.asset.FileAsset(path.join(repositoryRoot, "glue-scripts", "extract_job.py"));
 }
 
+/** The Glue entry script of the warehouse export job. */
+export function streamExportJobScript(): pulumi.asset.FileAsset {
+    return new pulumi.asset.FileAsset(path.join(repositoryRoot, "glue-scripts", "stream_export_job.py"));
+}
+
 /** The job's Python package, zipped with `ingest/` at the root as `--extra-py-files` expects. */
 export function jobPackage(): pulumi.asset.AssetArchive {
     return new pulumi.asset.AssetArchive({ ingest: new pulumi.asset.FileArchive(path.join(repositoryRoot, "glue-scripts", "ingest")) });

@@ -379,6 +379,7 @@ describe("stack settings", () => {
     it("applies the secure defaults to a minimal stack", () => {
         expect(parseStackSettings("dev", { mappings })).to.deep.equal({
             mappings: ["customers"],
+            streams: [],
             glue: { workerType: "G.1X", maxWorkers: 10, flex: false, timeoutMinutes: 60, maxRetries: 1, maxConcurrentRuns: 2 },
             retentionDays: 400,
             freshnessHours: 24,

@@ -77,6 +77,11 @@ function statementProblems(owner: string, statements: PolicyStatementJson[], isK
         if (statement.Principal && typeof statement.Principal === "object" && statement.Principal.Service && !statement.Condition) {
             problems.push(`${label}: service principal without a source condition (confused deputy)`);
         }
+        // A role another party assumes names that party's external id (confused deputy across accounts).
+        const trustsAccounts = !isKeyPolicy && typeof statement.Principal === "object" && statement.Principal.AWS !== undefined;
+        if (trustsAccounts && actions.includes("sts:AssumeRole") && !statement.Condition?.StringEquals?.["sts:ExternalId"]) {
+            problems.push(`${label}: trusts another principal without an external id`);
+        }
     }
     return problems;
 }
@@ -177,7 +182,9 @@ const checksByType: Record<string, Check> = {
     "aws:s3/bucketLogging:BucketLogging": noSecuritySettings("checked with its bucket"),
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": noSecuritySettings("checked with its bucket"),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": noSecuritySettings("checked with its bucket"),
-    "aws:s3/bucketNotification:BucketNotification": noSecuritySettings("sends object events to EventBridge in the same account"),
+    "aws:s3/bucketNotification:BucketNotification": noSecuritySettings(
+        "sends object events to EventBridge in the same account, or to the queue of a Snowpipe the stack names",
+    ),
     "aws:s3/bucketPolicy:BucketPolicy": policyCheck("policy"),
     "aws:s3/bucketObjectv2:BucketObjectv2": (resource, program) =>
         resource.inputs.serverSideEncryption === "aws:kms" && resource.inputs.kmsKeyId === program.keyArn
@@ -262,6 +269,61 @@ const checksByType: Record<string, Check> = {
             : [`${resource.name}: no dead-letter queue (CKV_AWS_116)`]),
         ...usesProjectKey("kmsKeyArn", "CKV_AWS_173")(resource, program),
     ],
+    // Only the named rule may invoke: a service principal without a source ARN is a confused deputy.
+    "aws:lambda/permission:Permission": (resource) =>
+        typeof resource.inputs.sourceArn === "string" && resource.inputs.principal === "events.amazonaws.com"
+            ? []
+            : [`${resource.name}: invocation permission not limited to one EventBridge rule`],
+    // CKV_AWS_43 (encrypted) and CKV_AWS_185 (with a customer-managed key).
+    "aws:kinesis/stream:Stream": (resource, program) => [
+        ...(resource.inputs.encryptionType === "KMS" ? [] : [`${resource.name}: stream not encrypted (CKV_AWS_43)`]),
+        ...usesProjectKey("kmsKeyId", "CKV_AWS_185")(resource, program),
+    ],
+    // Firehose cannot encrypt server-side when its source is a Kinesis stream (CKV_AWS_240/241 apply
+    // to Direct PUT); the stream is encrypted with the project key and so is every object written.
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": (resource, program) => {
+        const s3 = resource.inputs.extendedS3Configuration as {
+            kmsKeyArn?: string;
+            cloudwatchLoggingOptions?: { enabled?: boolean };
+            s3BackupMode?: string;
+            s3BackupConfiguration?: { kmsKeyArn?: string };
+        };
+        const source = resource.inputs.kinesisSourceConfiguration as { kinesisStreamArn?: string } | undefined;
+        const streams = program.resources.filter((candidate) => candidate.type === "aws:kinesis/stream:Stream");
+        return [
+            ...(streams.some((stream) => stream.arn === source?.kinesisStreamArn)
+                ? []
+                : [`${resource.name}: does not read one of the program's encrypted streams (CKV_AWS_240)`]),
+            ...(s3.kmsKeyArn === program.keyArn ? [] : [`${resource.name}: objects not encrypted with the project key`]),
+            ...(s3.s3BackupMode === "Enabled" && s3.s3BackupConfiguration?.kmsKeyArn !== program.keyArn
+                ? [`${resource.name}: backup objects not encrypted with the project key`]
+                : []),
+            ...(s3.cloudwatchLoggingOptions?.enabled === true ? [] : [`${resource.name}: delivery errors not logged`]),
+        ];
+    },
+    "aws:cloudwatch/logStream:LogStream": noSecuritySettings("a stream inside a log group, which is checked"),
+    "aws:athena/namedQuery:NamedQuery": (resource, program) => {
+        const workgroups = program.resources.filter((candidate) => candidate.type === "aws:athena/workgroup:Workgroup");
+        return workgroups.some((workgroup) => (workgroup.inputs.name ?? workgroup.name) === resource.inputs.workgroup)
+            ? []
+            : [`${resource.name}: saved outside the program's enforced, encrypted workgroup`];
+    },
+    // CKV_AWS_195 for crawlers; a catalog-target crawler never rewrites the declared schema.
+    "aws:glue/crawler:Crawler": (resource, program) => {
+        const configurations = program.resources.filter(
+            (candidate) => candidate.type === "aws:glue/securityConfiguration:SecurityConfiguration",
+        );
+        const policy = resource.inputs.schemaChangePolicy as { updateBehavior?: string; deleteBehavior?: string } | undefined;
+        return [
+            ...(configurations.some((configuration) => configuration.inputs.name === resource.inputs.securityConfiguration)
+                ? []
+                : [`${resource.name}: no Glue security configuration attached (CKV_AWS_195)`]),
+            ...(policy?.updateBehavior === "LOG" && policy.deleteBehavior === "LOG"
+                ? []
+                : [`${resource.name}: may change the declared table instead of logging schema changes`]),
+        ];
+    },
+    "aws:glue/trigger:Trigger": noSecuritySettings("starts a job, which runs under the security configuration checked with the job"),
     "aws:lambda/eventSourceMapping:EventSourceMapping": (resource) =>
         asArray(resource.inputs.functionResponseTypes as string[] | undefined).includes("ReportBatchItemFailures")
             ? []
@@ -363,6 +425,48 @@ describe("the security walk itself", () => {
             ["aws:sqs/queue:Queue bad: kmsMasterKeyId is not the project key (CKV_AWS_27)"],
         ],
         ["function without DLQ", resource("aws:lambda/function:Function", { kmsKeyArn: key }), ["bad: no dead-letter queue (CKV_AWS_116)"]],
+        [
+            "role trusting another account without an external id",
+            resource("aws:iam/role:Role", {
+                assumeRolePolicy: statement({ Principal: { AWS: "arn:aws:iam::999999999999:user/x" }, Action: ["sts:AssumeRole"] }),
+            }),
+            ["aws:iam/role:Role bad statement S: trusts another principal without an external id"],
+        ],
+        [
+            "unencrypted stream",
+            resource("aws:kinesis/stream:Stream", { encryptionType: "NONE" }),
+            ["bad: stream not encrypted (CKV_AWS_43)", "aws:kinesis/stream:Stream bad: kmsKeyId is not the project key (CKV_AWS_185)"],
+        ],
+        [
+            "delivery stream without a source stream, encryption or logging",
+            resource("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", {
+                extendedS3Configuration: { s3BackupMode: "Enabled", s3BackupConfiguration: {} },
+            }),
+            [
+                "bad: does not read one of the program's encrypted streams (CKV_AWS_240)",
+                "bad: objects not encrypted with the project key",
+                "bad: backup objects not encrypted with the project key",
+                "bad: delivery errors not logged",
+            ],
+        ],
+        [
+            "crawler that rewrites the declared table",
+            resource("aws:glue/crawler:Crawler", { schemaChangePolicy: { updateBehavior: "UPDATE_IN_DATABASE", deleteBehavior: "LOG" } }),
+            [
+                "bad: no Glue security configuration attached (CKV_AWS_195)",
+                "bad: may change the declared table instead of logging schema changes",
+            ],
+        ],
+        [
+            "invocation permission for any source",
+            resource("aws:lambda/permission:Permission", { principal: "events.amazonaws.com" }),
+            ["bad: invocation permission not limited to one EventBridge rule"],
+        ],
+        [
+            "saved query outside the workgroup",
+            resource("aws:athena/namedQuery:NamedQuery", { workgroup: "primary" }),
+            ["bad: saved outside the program's enforced, encrypted workgroup"],
+        ],
         [
             "bucket without anything",
             resource("aws:s3/bucket:Bucket", { forceDestroy: true }),

@@ -1,7 +1,9 @@
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
 import { readEventTime } from "../config/event-time";
+import { loadStreams } from "../config/load";
 import { parseStream } from "../config/stream";
 import { ConfigError } from "../config/yaml-source";
 import { repositoryRoot } from "./support/program";
@@ -242,7 +244,9 @@ describe("stream definitions", () => {
             "an event time whose hour follows the offset",
             `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
             `format: "yyyy-MM-ddXXX HH"`,
-            [`${file}:13:33: eventTime.format: pattern "yyyy-MM-ddXXX HH" has 'H' after a field of varying width; put the offset last; or use epoch-millis`],
+            [
+                `${file}:13:33: eventTime.format: pattern "yyyy-MM-ddXXX HH" has 'H' after a field of varying width; put the offset last; or use epoch-millis`,
+            ],
         ],
         [
             "a two-digit year",
@@ -307,5 +311,26 @@ describe("stream definitions", () => {
             `${file}:16:10: partitioning.keys[0]: "channel" is not one of the declared fields`,
             `${file}:18:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 8`,
         ]);
+    });
+});
+
+describe("loadStreams", () => {
+    it("loads the streams a stack names", () => {
+        expect(loadStreams(["clickstream"]).map((stream) => stream.stream)).to.deep.equal(["clickstream"]);
+    });
+
+    it("reports a missing file and the problems of every other file at once", () => {
+        const directory = fs.mkdtempSync(path.join(os.tmpdir(), "streams-"));
+        fs.writeFileSync(path.join(directory, "clickstream.yaml"), valid.replace("sizeMiB: 128", "sizeMiB: 8"));
+        const relative = path.relative(repositoryRoot, directory);
+        try {
+            loadStreams(["orders", "clickstream"], directory);
+            expect.fail("loadStreams accepted a missing stream");
+        } catch (error) {
+            expect((error as ConfigError).problems).to.deep.equal([
+                `${relative}/orders.yaml: stream "orders" does not exist; the stack's ingestion:streams names it`,
+                `${relative}/clickstream.yaml:18:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 8`,
+            ]);
+        }
     });
 });

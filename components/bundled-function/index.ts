@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { kmsUse, logWriting, policyDocument, serviceTrustPolicy, type PolicyStatement } from "../policies";
+import { kmsUse, logWriting, type PolicyStatement } from "../policies";
+import { serviceRole } from "../service-role";
 import { defaultLogRetentionDays, defaultMemoryMb, defaultTimeoutSeconds, lambdaArchitecture, lambdaRuntime } from "./defaults";
 
 export interface BundledFunctionArgs {
@@ -43,16 +44,13 @@ export class BundledFunction extends pulumi.ComponentResource {
             { retentionInDays: args.logRetentionDays ?? defaultLogRetentionDays, kmsKeyId: args.kmsKeyArn },
             { parent: this },
         );
-        this.role = new aws.iam.Role(
-            `${name}-role`,
-            { description: args.description, assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com", identity.accountId) },
-            { parent: this },
-        );
-        const policy = new aws.iam.RolePolicy(
-            `${name}-policy`,
+        const { role, policy } = serviceRole(
+            name,
             {
-                role: this.role.id,
-                policy: policyDocument([
+                description: args.description,
+                service: "lambda.amazonaws.com",
+                accountId: identity.accountId,
+                statements: [
                     logWriting(this.logGroup.arn),
                     kmsUse(args.kmsKeyArn),
                     {
@@ -62,10 +60,11 @@ export class BundledFunction extends pulumi.ComponentResource {
                         Resource: args.deadLetterQueueArn,
                     },
                     ...args.policyStatements,
-                ]),
+                ],
             },
             { parent: this },
         );
+        this.role = role;
         this.function = new aws.lambda.Function(
             name,
             {

@@ -2,8 +2,10 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { JobPlan } from "../../config/job-plan";
 import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
+import { alarmPublishing } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
-import { policyDocument, serviceTrustPolicy } from "../policies";
+import { serviceRole } from "../service-role";
+import { policyDocument } from "../policies";
 import {
     defaultGlueJob,
     failedRunStates,
@@ -178,34 +180,26 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             "application/json",
         );
 
-        const jobRole = new aws.iam.Role(
-            `${name}-job-role`,
+        const { role: jobRole, policy: jobPolicy } = serviceRole(
+            `${name}-job`,
             {
                 description: `Glue extract job of ${plan.pipeline}`,
-                assumeRolePolicy: serviceTrustPolicy("glue.amazonaws.com", identity.accountId),
-            },
-            { parent: this },
-        );
-        const jobPolicy = new aws.iam.RolePolicy(
-            `${name}-job-policy`,
-            {
-                role: jobRole.id,
-                policy: policyDocument(
-                    jobRoleStatements({
-                        ...scope,
-                        pipeline: plan.pipeline,
-                        landingPrefix: plan.extract.landingPrefix,
-                        landing: args.landing,
-                        lake: args.lake,
-                        quarantine: args.quarantine,
-                        glueAssets: args.glueAssets,
-                        databaseName: args.databaseName,
-                        itemsTableArn: this.itemsTable.arn,
-                        runLedgerArn: this.runLedger.arn,
-                        topicArn: this.topic.arn,
-                        kmsKeyArn: args.kmsKeyArn,
-                    }),
-                ),
+                service: "glue.amazonaws.com",
+                accountId: identity.accountId,
+                statements: jobRoleStatements({
+                    ...scope,
+                    pipeline: plan.pipeline,
+                    landingPrefix: plan.extract.landingPrefix,
+                    landing: args.landing,
+                    lake: args.lake,
+                    quarantine: args.quarantine,
+                    glueAssets: args.glueAssets,
+                    databaseName: args.databaseName,
+                    itemsTableArn: this.itemsTable.arn,
+                    runLedgerArn: this.runLedger.arn,
+                    topicArn: this.topic.arn,
+                    kmsKeyArn: args.kmsKeyArn,
+                }),
             },
             { parent: this },
         );
@@ -314,14 +308,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                         succeeded.rule.arn,
                         failed.rule.arn,
                     ]),
-                    {
-                        Sid: "CloudWatchAlarmsPublish",
-                        Effect: "Allow",
-                        Principal: { Service: "cloudwatch.amazonaws.com" },
-                        Action: ["sns:Publish"],
-                        Resource: this.topic.arn,
-                        Condition: { StringEquals: { "aws:SourceAccount": identity.accountId } },
-                    },
+                    alarmPublishing(this.topic.arn, identity.accountId),
                 ]),
             },
             { parent: this },

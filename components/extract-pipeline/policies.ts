@@ -110,6 +110,13 @@ export function jobRoleStatements(scope: JobRoleScope): PolicyStatement[] {
             Resource: scope.topicArn,
         },
         kmsUse(scope.kmsKeyArn),
+        ...glueJobRuntimeStatements(scope),
+    ];
+}
+
+/** What every Glue job does besides its own work: write its logs and publish its metrics. */
+export function glueJobRuntimeStatements(scope: AccountScope): PolicyStatement[] {
+    return [
         {
             Sid: "WriteGlueLogs",
             Effect: "Allow",

@@ -24,6 +24,8 @@ export interface SecureBucketArgs {
     readonly receivesAccessLogsFrom?: pulumi.Input<string>;
     /** Send object events to EventBridge. Defaults to false. */
     readonly eventBridge?: boolean;
+    /** SQS queues told of objects created under a prefix, such as a Snowpipe's notification channel. */
+    readonly queueNotifications?: readonly { readonly queueArn: pulumi.Input<string>; readonly filterPrefix: string }[];
     /** Let `pulumi destroy` delete a bucket that still holds objects. Defaults to false: data is retained. */
     readonly forceDestroy?: boolean;
 }
@@ -105,8 +107,25 @@ export class SecureBucket extends pulumi.ComponentResource {
             // A policy written before the public access block could be rejected as public.
             { parent: this, dependsOn: [publicAccess] },
         );
-        if (args.eventBridge) {
-            new aws.s3.BucketNotification(`${name}-notifications`, { bucket: this.bucket.id, eventbridge: true }, { parent: this });
+        const queueNotifications = args.queueNotifications ?? [];
+        if (args.eventBridge || queueNotifications.length > 0) {
+            new aws.s3.BucketNotification(
+                `${name}-notifications`,
+                {
+                    bucket: this.bucket.id,
+                    ...(args.eventBridge ? { eventbridge: true } : {}),
+                    ...(queueNotifications.length > 0
+                        ? {
+                              queues: queueNotifications.map((notification) => ({
+                                  queueArn: notification.queueArn,
+                                  events: ["s3:ObjectCreated:*"],
+                                  filterPrefix: notification.filterPrefix,
+                              })),
+                          }
+                        : {}),
+                },
+                { parent: this },
+            );
         }
 
         this.registerOutputs({ name: this.name, arn: this.arn });

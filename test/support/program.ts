@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { settle, useMocks, type RecordingMocks } from "./pulumi-mocks";
 
@@ -19,6 +20,11 @@ export function stackConfig(stack: string): Record<string, string> {
  * declared. Program modules are loaded afresh so each stack sees its own config.
  */
 export async function runProgram(stack: string): Promise<RecordingMocks> {
+    return (await runProgramWithExports(stack)).mocks;
+}
+
+/** As `runProgram`, with the stack outputs the program exports, resolved. */
+export async function runProgramWithExports(stack: string): Promise<{ mocks: RecordingMocks; exports: Record<string, unknown> }> {
     const mocks = await useMocks(stack, stackConfig(stack));
     for (const cached of Object.keys(require.cache)) {
         if (
@@ -29,7 +35,16 @@ export async function runProgram(stack: string): Promise<RecordingMocks> {
             delete require.cache[cached];
         }
     }
-    require(path.join(repositoryRoot, "index.ts"));
+    const program = require(path.join(repositoryRoot, "index.ts")) as Record<string, unknown>;
     await settle();
-    return mocks;
+    const exports: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(program)) {
+        exports[name] = await resolved(value);
+    }
+    return { mocks, exports };
+}
+
+/** An exported value with every output inside it resolved. */
+function resolved(value: unknown): Promise<unknown> {
+    return new Promise((resolve) => (pulumi.output(value) as pulumi.Output<unknown>).apply(resolve));
 }

@@ -1,0 +1,78 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { policyDocument, type PolicyStatement } from "../policies";
+
+export interface AlarmTopicArgs {
+    readonly kmsKeyArn: pulumi.Input<string>;
+    /** Address subscribed to the topic; the subscription must be confirmed by e-mail. */
+    readonly notificationEmail?: string;
+}
+
+export type AlarmSettings = Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "alarmDescription">;
+
+/**
+ * An encrypted SNS topic that CloudWatch alarms of this account publish to, and the alarms
+ * themselves: each alarm notifies when it fires and again when it clears.
+ */
+export class AlarmTopic extends pulumi.ComponentResource {
+    readonly topic: aws.sns.Topic;
+    readonly topicArn: pulumi.Output<string>;
+    private readonly name: string;
+
+    constructor(name: string, args: AlarmTopicArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ingestion:notifications:AlarmTopic", name, {}, opts);
+        this.name = name;
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        this.topic = new aws.sns.Topic(name, { kmsMasterKeyId: args.kmsKeyArn }, { parent: this });
+        this.topicArn = this.topic.arn;
+        new aws.sns.TopicPolicy(
+            `${name}-policy`,
+            { arn: this.topic.arn, policy: policyDocument([alarmPublishing(this.topic.arn, identity.accountId)]) },
+            { parent: this },
+        );
+        if (args.notificationEmail) {
+            new aws.sns.TopicSubscription(
+                `${name}-email`,
+                { topic: this.topic.arn, protocol: "email", endpoint: args.notificationEmail },
+                { parent: this },
+            );
+        }
+        this.registerOutputs({ topicArn: this.topicArn });
+    }
+
+    /** A metric alarm named `<topic name>-<suffix>` that notifies this topic. */
+    alarm(suffix: string, description: string, settings: AlarmSettings): aws.cloudwatch.MetricAlarm {
+        return new aws.cloudwatch.MetricAlarm(
+            `${this.name}-${suffix}`,
+            { alarmDescription: description, alarmActions: [this.topic.arn], okActions: [this.topic.arn], ...settings },
+            { parent: this },
+        );
+    }
+}
+
+/** An alarm that fires while a dead-letter queue holds any message. */
+export function deadLetterAlarm(queueName: pulumi.Input<string>): AlarmSettings {
+    return {
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: queueName },
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+    };
+}
+
+/** Lets CloudWatch alarms of this account publish to a topic. */
+export function alarmPublishing(topicArn: pulumi.Input<string>, accountId: pulumi.Input<string>): PolicyStatement {
+    return {
+        Sid: "CloudWatchAlarmsPublish",
+        Effect: "Allow",
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: ["sns:Publish"],
+        Resource: topicArn,
+        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+    };
+}

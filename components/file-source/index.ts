@@ -1,0 +1,142 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { streamSchemaDocument, type Stream } from "../../config/stream";
+import { deadLetterAlarm, type AlarmTopic } from "../alarm-topic";
+import { BundledFunction } from "../bundled-function";
+import type { BucketRef } from "../extract-pipeline/policies";
+import { ObjectEventQueue } from "../object-events";
+import { objectsUnder } from "../policies";
+import { SecureBucket } from "../secure-bucket";
+import { streamWriterStatement } from "../stream-lake/policies";
+
+export interface FileSourceArgs {
+    readonly stream: Stream;
+    /** Files land under this prefix of the source bucket. */
+    readonly prefix: string;
+    readonly streamName: pulumi.Input<string>;
+    readonly streamArn: pulumi.Input<string>;
+    readonly kmsKeyArn: pulumi.Input<string>;
+    readonly accessLogsBucketName: pulumi.Input<string>;
+    /** Bucket of the per-file reports (the quarantine bucket), under `streams/<stream>/file-reports/`. */
+    readonly reports: BucketRef;
+    /** Bundle of `lambdas/file-to-stream`. */
+    readonly code: pulumi.asset.Archive;
+    /** Receives failed asynchronous invocations of the function. */
+    readonly functionDeadLetterQueueArn: pulumi.Input<string>;
+    /** Topic the dead-letter alarm notifies. */
+    readonly alarms: AlarmTopic;
+    /** Days landed files are kept. */
+    readonly retentionDays: number;
+    readonly logRetentionDays?: number;
+    readonly allowDataDeletion?: boolean;
+}
+
+/** The loader reads a file of up to hundreds of megabytes and puts it on the stream: Lambda's longest timeout. */
+export const fileLoader = { timeoutSeconds: 900, memoryMb: 1024, batchSize: 1, maxReceiveCount: 3 } as const;
+
+/**
+ * Files to a stream: a source bucket where JSON-lines or CSV files land; each new file is queued
+ * and a function validates its lines and puts the records on the stream in batches, writing a
+ * report of the lines it rejected (with line numbers) beside the batch pipeline's quarantine.
+ */
+export class FileSource extends pulumi.ComponentResource {
+    readonly bucket: SecureBucket;
+    readonly files: ObjectEventQueue;
+    readonly loader: BundledFunction;
+    readonly reportPrefix: string;
+
+    constructor(name: string, args: FileSourceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ingestion:streaming:FileSource", name, {}, opts);
+        const { stream } = args;
+        this.reportPrefix = `streams/${stream.stream}/file-reports/`;
+
+        this.bucket = new SecureBucket(
+            `${name}-source`,
+            {
+                kmsKeyArn: args.kmsKeyArn,
+                accessLogs: { bucket: args.accessLogsBucketName, prefix: `${name}-source/` },
+                eventBridge: true,
+                expirations: [{ id: "expire-loaded-files", expireAfterDays: args.retentionDays }],
+                forceDestroy: args.allowDataDeletion ?? false,
+            },
+            { parent: this },
+        );
+        this.files = new ObjectEventQueue(
+            `${name}-files`,
+            {
+                description: `Files landing under ${args.prefix} for the ${stream.stream} stream`,
+                bucketName: this.bucket.name,
+                prefix: args.prefix,
+                kmsKeyArn: args.kmsKeyArn,
+                visibilityTimeoutSeconds: 6 * fileLoader.timeoutSeconds,
+                maxReceiveCount: fileLoader.maxReceiveCount,
+            },
+            { parent: this },
+        );
+        this.loader = new BundledFunction(
+            `${name}-loader`,
+            {
+                description: `Puts the records of files landing in the source bucket on the ${stream.stream} stream`,
+                code: args.code,
+                kmsKeyArn: args.kmsKeyArn,
+                deadLetterQueueArn: args.functionDeadLetterQueueArn,
+                timeoutSeconds: fileLoader.timeoutSeconds,
+                memoryMb: fileLoader.memoryMb,
+                ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
+                environment: {
+                    STREAM_NAME: args.streamName,
+                    STREAM_SCHEMA: JSON.stringify(streamSchemaDocument(stream)),
+                    SOURCE_BUCKET: this.bucket.name,
+                    REPORT_BUCKET: args.reports.name,
+                    REPORT_PREFIX: this.reportPrefix,
+                },
+                policyStatements: [
+                    {
+                        Sid: "ConsumeFileQueue",
+                        Effect: "Allow",
+                        Action: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+                        Resource: this.files.queue.arn,
+                    },
+                    {
+                        // Without ListBucket, S3 answers a deleted file with AccessDenied, not NoSuchKey.
+                        Sid: "FindLandedFiles",
+                        Effect: "Allow",
+                        Action: ["s3:ListBucket"],
+                        Resource: this.bucket.arn,
+                        Condition: { StringLike: { "s3:prefix": [`${args.prefix}*`] } },
+                    },
+                    {
+                        Sid: "ReadLandedFiles",
+                        Effect: "Allow",
+                        Action: ["s3:GetObject", "s3:GetObjectVersion"],
+                        Resource: objectsUnder(this.bucket.arn, args.prefix),
+                    },
+                    {
+                        Sid: "WriteFileReports",
+                        Effect: "Allow",
+                        Action: ["s3:PutObject"],
+                        Resource: objectsUnder(args.reports.arn, this.reportPrefix),
+                    },
+                    streamWriterStatement(args.streamArn),
+                ],
+            },
+            { parent: this },
+        );
+        new aws.lambda.EventSourceMapping(
+            `${name}-loader-source`,
+            {
+                eventSourceArn: this.files.queue.arn,
+                functionName: this.loader.arn,
+                batchSize: fileLoader.batchSize,
+                functionResponseTypes: ["ReportBatchItemFailures"],
+            },
+            { parent: this },
+        );
+        args.alarms.alarm(
+            "file-dead-letters",
+            `Files landed for ${stream.stream} could not be put on the stream and wait in the dead-letter queue`,
+            deadLetterAlarm(this.files.deadLetterQueue.name),
+        );
+        this.registerOutputs({ bucketName: this.bucket.name });
+    }
+}

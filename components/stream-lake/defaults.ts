@@ -1,0 +1,113 @@
+import { eventTimeColumn, projectionDates, type EventTimeGranularity } from "../../config/event-time";
+import type { Stream } from "../../config/stream";
+
+/** Where a stream's data sits in the lake bucket: Parquet under `data/`, conversion failures beside it. */
+export function streamLakePrefixes(stream: Stream): { readonly root: string; readonly data: string; readonly errors: string } {
+    const root = `streams/${stream.stream}/`;
+    return { root, data: `${root}data/`, errors: `${root}${stream.errorPrefix}` };
+}
+
+/** The Glue table of a stream, such as `clickstream_events`. */
+export function streamTableName(stream: Stream): string {
+    return `${stream.stream.replace(/-/g, "_")}_events`;
+}
+
+/** Partition columns in path order: the event time first (time-bounded queries prune best), then the keys. */
+export function partitionColumns(stream: Stream): { name: string; type: string }[] {
+    const keyType = (key: string) => stream.typedFields.find((field) => field.name === key)?.catalogType ?? "string";
+    return [
+        { name: eventTimeColumn(stream.partitioning.granularity), type: "string" },
+        ...stream.partitioning.keys.map((key) => ({ name: key, type: keyType(key) })),
+    ];
+}
+
+/** Firehose's S3 prefix: Hive-style partitions filled in from the metadata extraction query. */
+export function firehoseDataPrefix(stream: Stream): string {
+    const partitions = partitionColumns(stream).map((column) => `${column.name}=!{partitionKeyFromQuery:${column.name}}/`);
+    return `${streamLakePrefixes(stream).data}${partitions.join("")}`;
+}
+
+/** The jq query that extracts every partition value of a record. */
+export function metadataExtractionQuery(stream: Stream): string {
+    const time = `${eventTimeColumn(stream.partitioning.granularity)}: ${stream.eventTimeReading.partitionQuery}`;
+    return `{${[time, ...stream.partitioning.keys.map((key) => `${key}: .${key}`)].join(", ")}}`;
+}
+
+/** Table parameters that turn on Athena partition projection, when the stream chooses it over a crawler. */
+export function projectionParameters(stream: Stream, dataLocation: string): Record<string, string> {
+    if (stream.partitions.mode !== "projection") {
+        return {};
+    }
+    const granularity: EventTimeGranularity = stream.partitioning.granularity;
+    const column = eventTimeColumn(granularity);
+    const { format, unit } = projectionDates[granularity];
+    const since = granularity === "hour" ? `${stream.partitions.since}-00` : stream.partitions.since.slice(0, format.length);
+    const parameters: Record<string, string> = {
+        "projection.enabled": "true",
+        [`projection.${column}.type`]: "date",
+        [`projection.${column}.format`]: format,
+        [`projection.${column}.range`]: `${since},NOW`,
+        [`projection.${column}.interval`]: "1",
+        [`projection.${column}.interval.unit`]: unit,
+    };
+    for (const [key, values] of Object.entries(stream.partitions.keyValues)) {
+        parameters[`projection.${key}.type`] = "enum";
+        parameters[`projection.${key}.values`] = values.join(",");
+    }
+    const template = partitionColumns(stream)
+        .map((partition) => `${partition.name}=\${${partition.name}}/`)
+        .join("");
+    parameters["storage.location.template"] = `${dataLocation}${template}`;
+    return parameters;
+}
+
+/** Alarm thresholds: Firehose holds records up to its buffer interval, so freshness allows that plus 15 minutes. */
+export function freshnessThresholdSeconds(stream: Stream): number {
+    return stream.buffering.intervalSeconds + 900;
+}
+
+/** Records older than this in the stream mean Firehose is not keeping up (an hour of lag). */
+export const iteratorAgeThresholdMs = 3_600_000;
+
+/** How the crawler starter retries a crawler that is still running: 5 tries, 30 s apart. */
+export const crawlerStart = { attempts: 5, retrySeconds: 30 } as const;
+
+/** Crawler configuration: new partitions inherit the declared table's schema, which the crawler never rewrites. */
+export const crawlerConfiguration = {
+    Version: 1.0,
+    CrawlerOutput: { Partitions: { AddOrUpdateBehavior: "InheritFromTable" } },
+    Grouping: { TableGroupingPolicy: "CombineCompatibleSchemas" },
+} as const;
+
+/** Athena saved queries of a stream table, run in the database the saved query names. */
+export function savedQueries(stream: Stream): { name: string; description: string; query: string }[] {
+    const table = `"${streamTableName(stream)}"`;
+    const column = eventTimeColumn(stream.partitioning.granularity);
+    const { format } = projectionDates[stream.partitioning.granularity];
+    const sqlFormat = format.replace("yyyy", "%Y").replace("MM", "%m").replace("dd", "%d").replace("HH", "%H");
+    const partitions = partitionColumns(stream).map((partition) => partition.name);
+    return [
+        {
+            name: "recent-events",
+            description: `The latest 100 ${stream.stream} events of the last day`,
+            query: [
+                `SELECT *`,
+                `FROM ${table}`,
+                `WHERE ${column} >= date_format(current_timestamp - interval '1' day, '${sqlFormat}')`,
+                `ORDER BY ${stream.eventTime.field} DESC`,
+                `LIMIT 100`,
+            ].join("\n"),
+        },
+        {
+            name: "events-per-partition",
+            description: `${stream.stream} events per partition over the last 7 days`,
+            query: [
+                `SELECT ${partitions.join(", ")}, count(*) AS events`,
+                `FROM ${table}`,
+                `WHERE ${column} >= date_format(current_timestamp - interval '7' day, '${sqlFormat}')`,
+                `GROUP BY ${partitions.join(", ")}`,
+                `ORDER BY ${partitions.join(", ")}`,
+            ].join("\n"),
+        },
+    ];
+}

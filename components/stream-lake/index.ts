@@ -1,0 +1,428 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { streamSchemaDocument, type Stream } from "../../config/stream";
+import { AlarmTopic, deadLetterAlarm } from "../alarm-topic";
+import { BundledFunction } from "../bundled-function";
+import { parquetStorage } from "../catalog/defaults";
+import type { BucketRef } from "../extract-pipeline/policies";
+import { SecureBucket } from "../secure-bucket";
+import { serviceRole } from "../service-role";
+import {
+    crawlerConfiguration,
+    crawlerStart,
+    firehoseDataPrefix,
+    freshnessThresholdSeconds,
+    iteratorAgeThresholdMs,
+    metadataExtractionQuery,
+    partitionColumns,
+    projectionParameters,
+    savedQueries,
+    streamLakePrefixes,
+    streamTableName,
+} from "./defaults";
+import { crawlerStatements, firehoseStatements, streamWriterStatement } from "./policies";
+
+export interface StreamLakeArgs {
+    /** The validated stream definition (`config/streams/<stream>.yaml`). */
+    readonly stream: Stream;
+    readonly kmsKeyArn: pulumi.Input<string>;
+    /** The lake bucket; the stream's Parquet goes under `streams/<stream>/data/`. */
+    readonly lake: BucketRef;
+    /** Server access logging target of the raw backup bucket. */
+    readonly accessLogsBucketName: pulumi.Input<string>;
+    readonly databaseName: pulumi.Input<string>;
+    readonly workgroupName: pulumi.Input<string>;
+    /** Glue security configuration the crawler runs under. */
+    readonly securityConfigurationName: pulumi.Input<string>;
+    /** Bundle of `lambdas/stream-producer`. */
+    readonly producerCode: pulumi.asset.Archive;
+    /** Bundle of `lambdas/crawler-starter`; used when the stream keeps partitions with a crawler. */
+    readonly crawlerStarterCode: pulumi.asset.Archive;
+    readonly notificationEmail?: string;
+    /** Days the functions' and Firehose's logs are kept. Defaults to 90. */
+    readonly logRetentionDays?: number;
+    /** Let `pulumi destroy` delete the raw backup bucket while it holds objects. Defaults to false. */
+    readonly allowDataDeletion?: boolean;
+}
+
+/**
+ * A streaming lake: a KMS-encrypted Kinesis stream, and a Firehose that converts its JSON records
+ * to Parquet through the Glue table this component declares, partitioned by event time (and the
+ * stream's partition keys), with the raw records backed up to a bucket that expires them and
+ * conversion failures under an error prefix. Partitions are kept current by a crawler started on
+ * a schedule, or by partition projection. Alarms watch freshness, delivery, conversion and lag;
+ * a test producer publishes sample events and Athena has saved queries over the table.
+ */
+export class StreamLake extends pulumi.ComponentResource {
+    readonly kinesisStream: aws.kinesis.Stream;
+    readonly streamName: pulumi.Output<string>;
+    readonly streamArn: pulumi.Output<string>;
+    readonly rawBackup: SecureBucket;
+    readonly table: aws.glue.CatalogTable;
+    readonly tableName: pulumi.Output<string>;
+    readonly deliveryStream: aws.kinesis.FirehoseDeliveryStream;
+    readonly crawler?: aws.glue.Crawler;
+    readonly producer: BundledFunction;
+    readonly alarms: AlarmTopic;
+    readonly functionDeadLetterQueue: aws.sqs.Queue;
+
+    constructor(name: string, args: StreamLakeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ingestion:streaming:StreamLake", name, {}, opts);
+        const { stream } = args;
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const partition = aws.getPartitionOutput({}, { parent: this });
+        const region = aws.getRegionOutput({}, { parent: this });
+        const scope = { accountId: identity.accountId, partition: partition.partition, region: region.region };
+        const prefixes = streamLakePrefixes(stream);
+        const logRetentionDays = args.logRetentionDays;
+
+        this.kinesisStream = new aws.kinesis.Stream(
+            `${name}-stream`,
+            {
+                retentionPeriod: stream.kinesis.retentionHours,
+                encryptionType: "KMS",
+                kmsKeyId: args.kmsKeyArn,
+                streamModeDetails: { streamMode: stream.kinesis.mode === "on-demand" ? "ON_DEMAND" : "PROVISIONED" },
+                ...(stream.kinesis.shards !== undefined ? { shardCount: stream.kinesis.shards } : {}),
+            },
+            { parent: this },
+        );
+        this.streamName = this.kinesisStream.name;
+        this.streamArn = this.kinesisStream.arn;
+
+        this.rawBackup = new SecureBucket(
+            `${name}-raw`,
+            {
+                kmsKeyArn: args.kmsKeyArn,
+                accessLogs: { bucket: args.accessLogsBucketName, prefix: `${name}-raw/` },
+                expirations: [{ id: "expire-raw-records", expireAfterDays: stream.rawBackup.retentionDays }],
+                noncurrentVersionDays: 1,
+                forceDestroy: args.allowDataDeletion ?? false,
+            },
+            { parent: this },
+        );
+
+        const dataLocation = pulumi.interpolate`s3://${args.lake.name}/${prefixes.data}`;
+        this.table = new aws.glue.CatalogTable(
+            `${name}-table`,
+            {
+                name: streamTableName(stream),
+                databaseName: args.databaseName,
+                description: stream.description ?? `Events of the ${stream.stream} stream`,
+                tableType: "EXTERNAL_TABLE",
+                parameters: dataLocation.apply((location) => ({
+                    classification: "parquet",
+                    EXTERNAL: "TRUE",
+                    "parquet.compression": "SNAPPY",
+                    ...projectionParameters(stream, location),
+                })),
+                partitionKeys: partitionColumns(stream),
+                storageDescriptor: {
+                    ...parquetStorage,
+                    location: dataLocation,
+                    columns: stream.fields.map((field, index) => ({
+                        name: field.name,
+                        type: stream.typedFields[index]!.catalogType,
+                        ...(field.description ? { comment: field.description } : {}),
+                    })),
+                },
+            },
+            { parent: this },
+        );
+        this.tableName = this.table.name;
+
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-delivery-logs`,
+            { retentionInDays: logRetentionDays ?? 90, kmsKeyId: args.kmsKeyArn },
+            { parent: this },
+        );
+        const logStream = (suffix: string, streamName: string) =>
+            new aws.cloudwatch.LogStream(`${name}-${suffix}`, { logGroupName: logGroup.name, name: streamName }, { parent: this });
+        const deliveryLog = logStream("delivery-log", "DestinationDelivery");
+        const backupLog = logStream("backup-log", "BackupDelivery");
+
+        const { role: deliveryRole, policy: deliveryPolicy } = serviceRole(
+            `${name}-delivery`,
+            {
+                description: `Firehose delivery of the ${stream.stream} stream`,
+                service: "firehose.amazonaws.com",
+                accountId: identity.accountId,
+                statements: firehoseStatements({
+                    ...scope,
+                    streamArn: this.kinesisStream.arn,
+                    destinations: [
+                        { bucket: args.lake, prefix: prefixes.root },
+                        { bucket: this.rawBackup, prefix: "" },
+                    ],
+                    schemaTable: { databaseName: args.databaseName, tableName: this.table.name },
+                    logGroupArn: logGroup.arn,
+                    kmsKeyArn: args.kmsKeyArn,
+                }),
+            },
+            { parent: this },
+        );
+
+        // Firehose cannot encrypt server-side when it reads from Kinesis: records stay encrypted in
+        // the stream with the project key, and every object is written with SSE-KMS.
+        this.deliveryStream = new aws.kinesis.FirehoseDeliveryStream(
+            `${name}-delivery`,
+            {
+                destination: "extended_s3",
+                kinesisSourceConfiguration: { kinesisStreamArn: this.kinesisStream.arn, roleArn: deliveryRole.arn },
+                extendedS3Configuration: {
+                    roleArn: deliveryRole.arn,
+                    bucketArn: args.lake.arn,
+                    prefix: firehoseDataPrefix(stream),
+                    errorOutputPrefix: `${prefixes.errors}!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/`,
+                    bufferingSize: stream.buffering.sizeMiB,
+                    bufferingInterval: stream.buffering.intervalSeconds,
+                    // Parquet compresses itself; Firehose requires no outer compression with format conversion.
+                    compressionFormat: "UNCOMPRESSED",
+                    kmsKeyArn: args.kmsKeyArn,
+                    cloudwatchLoggingOptions: { enabled: true, logGroupName: logGroup.name, logStreamName: deliveryLog.name },
+                    dynamicPartitioningConfiguration: { enabled: true, retryDuration: 300 },
+                    processingConfiguration: {
+                        enabled: true,
+                        processors: [
+                            {
+                                type: "MetadataExtraction",
+                                parameters: [
+                                    { parameterName: "JsonParsingEngine", parameterValue: "JQ-1.6" },
+                                    { parameterName: "MetadataExtractionQuery", parameterValue: metadataExtractionQuery(stream) },
+                                ],
+                            },
+                        ],
+                    },
+                    dataFormatConversionConfiguration: {
+                        enabled: true,
+                        inputFormatConfiguration: {
+                            deserializer: { hiveJsonSerDe: { timestampFormats: [stream.eventTimeReading.serdeFormat] } },
+                        },
+                        outputFormatConfiguration: { serializer: { parquetSerDe: { compression: "SNAPPY" } } },
+                        // LATEST: a schema change to the table reaches Firehose without touching it.
+                        schemaConfiguration: {
+                            databaseName: args.databaseName,
+                            tableName: this.table.name,
+                            roleArn: deliveryRole.arn,
+                            region: region.region,
+                            versionId: "LATEST",
+                        },
+                    },
+                    s3BackupMode: "Enabled",
+                    s3BackupConfiguration: {
+                        roleArn: deliveryRole.arn,
+                        bucketArn: this.rawBackup.arn,
+                        prefix: `${stream.stream}/!{timestamp:yyyy/MM/dd/HH}/`,
+                        errorOutputPrefix: `${stream.stream}-errors/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/`,
+                        bufferingSize: stream.buffering.sizeMiB,
+                        bufferingInterval: stream.buffering.intervalSeconds,
+                        compressionFormat: "GZIP",
+                        kmsKeyArn: args.kmsKeyArn,
+                        cloudwatchLoggingOptions: { enabled: true, logGroupName: logGroup.name, logStreamName: backupLog.name },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [deliveryPolicy] },
+        );
+
+        this.alarms = new AlarmTopic(
+            `${name}-alarms`,
+            { kmsKeyArn: args.kmsKeyArn, ...(args.notificationEmail ? { notificationEmail: args.notificationEmail } : {}) },
+            { parent: this },
+        );
+        const firehoseDimensions = { DeliveryStreamName: this.deliveryStream.name };
+        this.alarms.alarm("stale", `${stream.stream} records have waited in Firehose longer than its buffer plus 15 minutes`, {
+            namespace: "AWS/Firehose",
+            metricName: "DeliveryToS3.DataFreshness",
+            dimensions: firehoseDimensions,
+            statistic: "Maximum",
+            period: 300,
+            evaluationPeriods: 3,
+            threshold: freshnessThresholdSeconds(stream),
+            comparisonOperator: "GreaterThanThreshold",
+            treatMissingData: "notBreaching",
+        });
+        this.alarms.alarm("delivery-failures", `Firehose could not write ${stream.stream} records to the lake`, {
+            namespace: "AWS/Firehose",
+            metricName: "DeliveryToS3.Success",
+            dimensions: firehoseDimensions,
+            statistic: "Minimum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "LessThanThreshold",
+            treatMissingData: "notBreaching",
+        });
+        this.alarms.alarm("conversion-failures", `${stream.stream} records failed Parquet conversion and went to ${prefixes.errors}`, {
+            namespace: "AWS/Firehose",
+            metricName: "FailedConversion.Records",
+            dimensions: firehoseDimensions,
+            statistic: "Sum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+        });
+        this.alarms.alarm("consumer-lag", `Firehose reads the ${stream.stream} stream more than an hour behind`, {
+            namespace: "AWS/Kinesis",
+            metricName: "GetRecords.IteratorAgeMilliseconds",
+            dimensions: { StreamName: this.kinesisStream.name },
+            statistic: "Maximum",
+            period: 300,
+            evaluationPeriods: 3,
+            threshold: iteratorAgeThresholdMs,
+            comparisonOperator: "GreaterThanThreshold",
+            treatMissingData: "notBreaching",
+        });
+
+        this.functionDeadLetterQueue = new aws.sqs.Queue(
+            `${name}-functions-dlq`,
+            { kmsMasterKeyId: args.kmsKeyArn, messageRetentionSeconds: 14 * 24 * 3600 },
+            { parent: this },
+        );
+        this.alarms.alarm(
+            "dead-letters",
+            `Invocations of the ${stream.stream} functions failed and wait in the dead-letter queue`,
+            deadLetterAlarm(this.functionDeadLetterQueue.name),
+        );
+        const schemaEnvironment = JSON.stringify(streamSchemaDocument(stream));
+
+        this.producer = new BundledFunction(
+            `${name}-producer`,
+            {
+                description: `Publishes sample events to the ${stream.stream} stream (for testing)`,
+                code: args.producerCode,
+                kmsKeyArn: args.kmsKeyArn,
+                deadLetterQueueArn: this.functionDeadLetterQueue.arn,
+                ...(logRetentionDays ? { logRetentionDays } : {}),
+                environment: { STREAM_NAME: this.kinesisStream.name, STREAM_SCHEMA: schemaEnvironment },
+                policyStatements: [streamWriterStatement(this.kinesisStream.arn)],
+            },
+            { parent: this },
+        );
+
+        if (stream.partitions.mode === "crawler") {
+            this.crawler = this.declareCrawler(name, args, scope, prefixes.data, stream.partitions.schedule);
+        }
+
+        for (const saved of savedQueries(stream)) {
+            new aws.athena.NamedQuery(
+                `${name}-${saved.name}`,
+                {
+                    name: `${stream.stream}-${saved.name}`,
+                    description: saved.description,
+                    workgroup: args.workgroupName,
+                    database: args.databaseName,
+                    query: saved.query,
+                },
+                { parent: this },
+            );
+        }
+
+        this.registerOutputs({ streamName: this.streamName, streamArn: this.streamArn, tableName: this.tableName });
+    }
+
+    /**
+     * A crawler limited to the declared table (a catalog target: schema changes are logged, never
+     * applied), started on the stream's schedule by a function that retries while a previous crawl
+     * is still running and fails visibly (dead-letter queue, alarm) if it never gets to start.
+     */
+    private declareCrawler(
+        name: string,
+        args: StreamLakeArgs,
+        scope: { accountId: pulumi.Input<string>; partition: pulumi.Input<string>; region: pulumi.Input<string> },
+        dataPrefix: string,
+        schedule: string,
+    ): aws.glue.Crawler {
+        const { stream } = args;
+        const { role, policy } = serviceRole(
+            `${name}-crawler`,
+            {
+                description: `Crawler of the ${stream.stream} stream table`,
+                service: "glue.amazonaws.com",
+                accountId: scope.accountId,
+                statements: crawlerStatements({
+                    ...scope,
+                    lake: args.lake,
+                    dataPrefix,
+                    databaseName: args.databaseName,
+                    tableName: this.table.name,
+                    kmsKeyArn: args.kmsKeyArn,
+                }),
+            },
+            { parent: this },
+        );
+        const crawler = new aws.glue.Crawler(
+            `${name}-crawler`,
+            {
+                description: `Adds the partitions Firehose writes for ${stream.stream}`,
+                databaseName: args.databaseName,
+                role: role.arn,
+                catalogTargets: [{ databaseName: args.databaseName, tables: [this.table.name] }],
+                schemaChangePolicy: { updateBehavior: "LOG", deleteBehavior: "LOG" },
+                configuration: JSON.stringify(crawlerConfiguration),
+                securityConfiguration: args.securityConfigurationName,
+            },
+            { parent: this, dependsOn: [policy] },
+        );
+
+        const starter = new BundledFunction(
+            `${name}-crawl`,
+            {
+                description: `Starts the ${stream.stream} crawler on schedule, retrying while a crawl still runs`,
+                code: args.crawlerStarterCode,
+                kmsKeyArn: args.kmsKeyArn,
+                deadLetterQueueArn: this.functionDeadLetterQueue.arn,
+                timeoutSeconds: crawlerStart.attempts * crawlerStart.retrySeconds + 30,
+                ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
+                environment: {
+                    CRAWLER_NAME: crawler.name,
+                    START_ATTEMPTS: String(crawlerStart.attempts),
+                    START_RETRY_SECONDS: String(crawlerStart.retrySeconds),
+                },
+                policyStatements: [
+                    {
+                        Sid: "StartStreamCrawler",
+                        Effect: "Allow",
+                        Action: ["glue:StartCrawler"],
+                        Resource: pulumi.interpolate`arn:${scope.partition}:glue:${scope.region}:${scope.accountId}:crawler/${crawler.name}`,
+                    },
+                ],
+            },
+            { parent: this },
+        );
+        const scheduleRule = new aws.cloudwatch.EventRule(
+            `${name}-crawl-schedule`,
+            { description: `Crawls the ${stream.stream} table`, scheduleExpression: schedule },
+            { parent: this },
+        );
+        const permission = new aws.lambda.Permission(
+            `${name}-crawl-permission`,
+            {
+                action: "lambda:InvokeFunction",
+                function: starter.functionName,
+                principal: "events.amazonaws.com",
+                sourceArn: scheduleRule.arn,
+            },
+            { parent: this },
+        );
+        new aws.cloudwatch.EventTarget(
+            `${name}-crawl-target`,
+            { rule: scheduleRule.name, arn: starter.arn },
+            { parent: this, dependsOn: [permission] },
+        );
+        this.alarms.alarm("crawl-not-started", `A scheduled crawl of ${stream.stream} did not start`, {
+            namespace: "AWS/Lambda",
+            metricName: "Errors",
+            dimensions: { FunctionName: starter.functionName },
+            statistic: "Sum",
+            period: 3600,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+        });
+        return crawler;
+    }
+}

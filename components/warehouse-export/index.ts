@@ -1,0 +1,277 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { streamSchemaDocument, type Stream } from "../../config/stream";
+import type exportArguments from "../../glue-scripts/ingest/contracts/export_job_arguments.json";
+import type { AlarmTopic } from "../alarm-topic";
+import { failedRunStates, glueRuntimeArguments, glueVersion } from "../extract-pipeline/defaults";
+import type { BucketRef } from "../extract-pipeline/policies";
+import { policyDocument } from "../policies";
+import { SecureBucket } from "../secure-bucket";
+import { serviceRole } from "../service-role";
+import { firehoseStatements } from "../stream-lake/policies";
+import { exportJobStatements, snowflakeReadStatements, snowflakeTrustPolicy, type ExportPrefixes } from "./policies";
+
+export interface WarehouseExportArgs {
+    readonly stream: Stream;
+    /** The stream's `warehouse` section. */
+    readonly warehouse: NonNullable<Stream["warehouse"]>;
+    readonly streamArn: pulumi.Input<string>;
+    readonly kmsKeyArn: pulumi.Input<string>;
+    readonly accessLogsBucketName: pulumi.Input<string>;
+    readonly quarantine: BucketRef;
+    readonly glueAssets: BucketRef;
+    readonly securityConfigurationName: pulumi.Input<string>;
+    /** The Glue entry script (`glue-scripts/stream_export_job.py`). */
+    readonly jobScript: pulumi.asset.Asset;
+    /** Zip of the job's Python package (`glue-scripts/ingest`). */
+    readonly jobPackage: pulumi.asset.Archive;
+    /** Topic the failed-run alarm notifies. */
+    readonly alarms: AlarmTopic;
+    /** Days delivered JSON and exported Parquet are kept. */
+    readonly retentionDays: number;
+    readonly logRetentionDays?: number;
+    readonly allowDataDeletion?: boolean;
+}
+
+/** A small job: two G.1X workers convert 15 minutes of JSON; one run at a time, the next schedule retries. */
+export const exportJob = { workerType: "G.1X", workers: 2, timeoutMinutes: 30, maxRetries: 0, maxConcurrentRuns: 1 } as const;
+
+/** Where each part of the export lives, for a stream. */
+export function exportPrefixes(stream: string): ExportPrefixes {
+    return {
+        delivered: `${stream}/`,
+        exportedMarkers: `_exported/${stream}/`,
+        destination: `${stream}/`,
+        quarantine: `streams/${stream}/export/`,
+        staging: `temporary/streams/${stream}/export/`,
+        jobAssets: `jobs/streams/${stream}/`,
+    };
+}
+
+/**
+ * The file-to-warehouse leg (seed 004): a second Firehose delivers the stream's records as
+ * compressed JSON to a delivery bucket; a scheduled Glue job converts what is new to Parquet in a
+ * destination bucket, quarantining malformed records; Snowflake's Snowpipe loads the destination
+ * through a storage integration role (external id from config) and the bucket's notifications to
+ * the pipe's queue. Snowflake's own objects are not declared here: they live in Snowflake.
+ */
+export class WarehouseExport extends pulumi.ComponentResource {
+    readonly delivery: SecureBucket;
+    readonly destination: SecureBucket;
+    readonly deliveryStream: aws.kinesis.FirehoseDeliveryStream;
+    readonly job: aws.glue.Job;
+    readonly snowflakeRole: aws.iam.Role;
+    readonly destinationPrefix: string;
+    /** The Snowpipe notification channel the destination bucket notifies, once configured. */
+    readonly notificationQueueArn: string | undefined;
+
+    constructor(name: string, args: WarehouseExportArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ingestion:streaming:WarehouseExport", name, {}, opts);
+        const { stream, warehouse } = args;
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const partition = aws.getPartitionOutput({}, { parent: this });
+        const region = aws.getRegionOutput({}, { parent: this });
+        const scope = { accountId: identity.accountId, partition: partition.partition, region: region.region };
+        const prefixes = exportPrefixes(stream.stream);
+        this.destinationPrefix = prefixes.destination;
+        this.notificationQueueArn = warehouse.snowflake.notificationChannel;
+        const dataBucket = (suffix: string, extra: Partial<ConstructorParameters<typeof SecureBucket>[1]>) =>
+            new SecureBucket(
+                `${name}-${suffix}`,
+                {
+                    kmsKeyArn: args.kmsKeyArn,
+                    accessLogs: { bucket: args.accessLogsBucketName, prefix: `${name}-${suffix}/` },
+                    expirations: [{ id: `expire-${suffix}`, expireAfterDays: args.retentionDays }],
+                    forceDestroy: args.allowDataDeletion ?? false,
+                    ...extra,
+                },
+                { parent: this },
+            );
+        this.delivery = dataBucket("intermediate", {});
+        this.destination = dataBucket("destination", {
+            queueNotifications: this.notificationQueueArn
+                ? [{ queueArn: this.notificationQueueArn, filterPrefix: prefixes.destination }]
+                : [],
+        });
+
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-delivery-logs`,
+            { retentionInDays: args.logRetentionDays ?? 90, kmsKeyId: args.kmsKeyArn },
+            { parent: this },
+        );
+        const deliveryLog = new aws.cloudwatch.LogStream(
+            `${name}-delivery-log`,
+            { logGroupName: logGroup.name, name: "DestinationDelivery" },
+            { parent: this },
+        );
+        const { role: deliveryRole, policy: deliveryPolicy } = serviceRole(
+            `${name}-delivery`,
+            {
+                description: `Firehose JSON delivery of the ${stream.stream} stream for the warehouse`,
+                service: "firehose.amazonaws.com",
+                accountId: identity.accountId,
+                statements: firehoseStatements({
+                    ...scope,
+                    streamArn: args.streamArn,
+                    destinations: [{ bucket: this.delivery, prefix: "" }],
+                    logGroupArn: logGroup.arn,
+                    kmsKeyArn: args.kmsKeyArn,
+                }),
+            },
+            { parent: this },
+        );
+        this.deliveryStream = new aws.kinesis.FirehoseDeliveryStream(
+            `${name}-delivery`,
+            {
+                destination: "extended_s3",
+                kinesisSourceConfiguration: { kinesisStreamArn: args.streamArn, roleArn: deliveryRole.arn },
+                extendedS3Configuration: {
+                    roleArn: deliveryRole.arn,
+                    bucketArn: this.delivery.arn,
+                    prefix: `${prefixes.delivered}!{timestamp:yyyy/MM/dd/HH}/`,
+                    errorOutputPrefix: `${stream.stream}-errors/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/`,
+                    bufferingSize: stream.buffering.sizeMiB,
+                    bufferingInterval: stream.buffering.intervalSeconds,
+                    compressionFormat: "GZIP",
+                    kmsKeyArn: args.kmsKeyArn,
+                    cloudwatchLoggingOptions: { enabled: true, logGroupName: logGroup.name, logStreamName: deliveryLog.name },
+                },
+            },
+            { parent: this, dependsOn: [deliveryPolicy] },
+        );
+
+        const assetObject = (suffix: string, file: string, source: pulumi.asset.Asset | pulumi.asset.Archive, contentType: string) =>
+            new aws.s3.BucketObjectv2(
+                `${name}-${suffix}`,
+                {
+                    bucket: args.glueAssets.name,
+                    key: `${prefixes.jobAssets}${file}`,
+                    source,
+                    contentType,
+                    serverSideEncryption: "aws:kms",
+                    kmsKeyId: args.kmsKeyArn,
+                },
+                { parent: this },
+            );
+        const script = assetObject("job-script", "stream_export_job.py", args.jobScript, "text/x-python");
+        const jobPackage = assetObject("job-package", "ingest.zip", args.jobPackage, "application/zip");
+        const schema = assetObject(
+            "job-schema",
+            "stream.json",
+            new pulumi.asset.StringAsset(JSON.stringify(streamSchemaDocument(stream), null, 2)),
+            "application/json",
+        );
+        const { role: jobRole, policy: jobPolicy } = serviceRole(
+            `${name}-job`,
+            {
+                description: `Glue export job of the ${stream.stream} stream`,
+                service: "glue.amazonaws.com",
+                accountId: identity.accountId,
+                statements: exportJobStatements({
+                    ...scope,
+                    stream: stream.stream,
+                    delivery: this.delivery,
+                    destination: this.destination,
+                    quarantine: args.quarantine,
+                    glueAssets: args.glueAssets,
+                    prefixes,
+                    kmsKeyArn: args.kmsKeyArn,
+                }),
+            },
+            { parent: this },
+        );
+        const contract: Record<keyof typeof exportArguments.deployArguments, pulumi.Input<string>> = {
+            stream_uri: pulumi.interpolate`s3://${args.glueAssets.name}/${schema.key}`,
+            delivery_bucket: this.delivery.name,
+            delivery_prefix: prefixes.delivered,
+            destination_bucket: this.destination.name,
+            destination_prefix: prefixes.destination,
+            quarantine_bucket: args.quarantine.name,
+            quarantine_prefix: prefixes.quarantine,
+            staging_uri: pulumi.interpolate`s3://${args.glueAssets.name}/${prefixes.staging}`,
+        };
+        this.job = new aws.glue.Job(
+            `${name}-job`,
+            {
+                description: `Converts the ${stream.stream} records Firehose delivered to Parquet for the warehouse`,
+                roleArn: jobRole.arn,
+                glueVersion,
+                command: {
+                    name: "glueetl",
+                    pythonVersion: "3",
+                    scriptLocation: pulumi.interpolate`s3://${args.glueAssets.name}/${script.key}`,
+                },
+                defaultArguments: pulumi
+                    .all([args.glueAssets.name, jobPackage.key, contract])
+                    .apply(([assetsBucket, packageKey, values]) => ({
+                        ...glueRuntimeArguments(assetsBucket, `streams/${stream.stream}`),
+                        "--extra-py-files": `s3://${assetsBucket}/${packageKey}`,
+                        ...Object.fromEntries(Object.entries(values).map(([argument, value]) => [`--${argument}`, value])),
+                    })),
+                workerType: exportJob.workerType,
+                numberOfWorkers: exportJob.workers,
+                timeout: exportJob.timeoutMinutes,
+                maxRetries: exportJob.maxRetries,
+                executionProperty: { maxConcurrentRuns: exportJob.maxConcurrentRuns },
+                securityConfiguration: args.securityConfigurationName,
+            },
+            { parent: this, dependsOn: [jobPolicy, script, jobPackage, schema] },
+        );
+        new aws.glue.Trigger(
+            `${name}-schedule`,
+            {
+                description: `Exports new ${stream.stream} records on schedule`,
+                type: "SCHEDULED",
+                schedule: warehouse.schedule,
+                startOnCreation: true,
+                actions: [{ jobName: this.job.name }],
+            },
+            { parent: this },
+        );
+        const failedRuns = new aws.cloudwatch.EventRule(
+            `${name}-run-failed`,
+            {
+                description: `Failed, stopped or timed-out runs of the ${stream.stream} export job`,
+                eventPattern: pulumi.jsonStringify({
+                    source: ["aws.glue"],
+                    "detail-type": ["Glue Job State Change"],
+                    detail: { jobName: [this.job.name], state: failedRunStates },
+                }),
+            },
+            { parent: this },
+        );
+        args.alarms.alarm("export-failures", `A run of the ${stream.stream} warehouse export failed, timed out or was stopped`, {
+            namespace: "AWS/Events",
+            metricName: "MatchedEvents",
+            dimensions: { RuleName: failedRuns.name },
+            statistic: "Sum",
+            period: 900,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+        });
+
+        this.snowflakeRole = new aws.iam.Role(
+            `${name}-snowflake`,
+            {
+                description: `Assumed by the Snowflake storage integration that loads ${stream.stream}`,
+                assumeRolePolicy: snowflakeTrustPolicy(
+                    warehouse.snowflake.iamUserArn ?? pulumi.interpolate`arn:${partition.partition}:iam::${identity.accountId}:root`,
+                    warehouse.snowflake.externalId,
+                ),
+            },
+            { parent: this },
+        );
+        new aws.iam.RolePolicy(
+            `${name}-snowflake-policy`,
+            {
+                role: this.snowflakeRole.id,
+                policy: policyDocument(snowflakeReadStatements(this.destination, prefixes.destination, args.kmsKeyArn)),
+            },
+            { parent: this },
+        );
+
+        this.registerOutputs({ destinationBucket: this.destination.name, snowflakeRoleArn: this.snowflakeRole.arn });
+    }
+}

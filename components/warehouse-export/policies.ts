@@ -1,0 +1,130 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
+import { glueJobRuntimeStatements } from "../extract-pipeline/policies";
+import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
+
+export interface ExportJobScope extends AccountScope {
+    readonly stream: string;
+    readonly delivery: BucketRef;
+    readonly destination: BucketRef;
+    readonly quarantine: BucketRef;
+    readonly glueAssets: BucketRef;
+    /** Prefixes of this stream in each bucket. */
+    readonly prefixes: ExportPrefixes;
+    readonly kmsKeyArn: pulumi.Input<string>;
+}
+
+export interface ExportPrefixes {
+    readonly delivered: string;
+    readonly exportedMarkers: string;
+    readonly destination: string;
+    readonly quarantine: string;
+    readonly staging: string;
+    readonly jobAssets: string;
+}
+
+/** The export job reads what Firehose delivered, marks it exported, and writes Parquet, rejects and staging files. */
+export function exportJobStatements(scope: ExportJobScope): PolicyStatement[] {
+    const { prefixes } = scope;
+    return [
+        {
+            Sid: "ListOwnPrefixes",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: [scope.delivery.arn, scope.destination.arn, scope.glueAssets.arn],
+            Condition: {
+                StringLike: {
+                    "s3:prefix": [
+                        `${prefixes.delivered}*`,
+                        `${prefixes.exportedMarkers}*`,
+                        `${prefixes.destination}*`,
+                        `${prefixes.staging}*`,
+                    ],
+                },
+            },
+        },
+        {
+            Sid: "ReadDeliveredRecords",
+            Effect: "Allow",
+            Action: ["s3:GetObject"],
+            Resource: objectsUnder(scope.delivery.arn, prefixes.delivered),
+        },
+        {
+            Sid: "MarkExportedObjects",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:PutObject"],
+            Resource: objectsUnder(scope.delivery.arn, prefixes.exportedMarkers),
+        },
+        {
+            Sid: "WriteParquetRejectsAndStaging",
+            Effect: "Allow",
+            Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            Resource: [
+                objectsUnder(scope.destination.arn, prefixes.destination),
+                objectsUnder(scope.quarantine.arn, prefixes.quarantine),
+                objectsUnder(scope.glueAssets.arn, prefixes.staging),
+            ],
+        },
+        {
+            Sid: "ReadJobCodeAndSchema",
+            Effect: "Allow",
+            Action: ["s3:GetObject"],
+            Resource: objectsUnder(scope.glueAssets.arn, prefixes.jobAssets),
+        },
+        kmsUse(scope.kmsKeyArn),
+        ...glueJobRuntimeStatements(scope),
+    ];
+}
+
+/**
+ * What Snowflake's storage integration needs to load the destination prefix, as Snowflake documents
+ * it for reading only (no PutObject or DeleteObject: Snowpipe loads, it does not unload or purge).
+ */
+export function snowflakeReadStatements(destination: BucketRef, prefix: string, kmsKeyArn: pulumi.Input<string>): PolicyStatement[] {
+    return [
+        {
+            Sid: "ListExportedParquet",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: destination.arn,
+            Condition: { StringLike: { "s3:prefix": [`${prefix}*`] } },
+        },
+        {
+            Sid: "LocateDestinationBucket",
+            Effect: "Allow",
+            Action: ["s3:GetBucketLocation"],
+            Resource: destination.arn,
+        },
+        {
+            Sid: "ReadExportedParquet",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:GetObjectVersion"],
+            Resource: objectsUnder(destination.arn, prefix),
+        },
+        {
+            Sid: "DecryptExportedParquet",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:DescribeKey"],
+            Resource: kmsKeyArn,
+        },
+    ];
+}
+
+/**
+ * Trust for the Snowflake storage integration: its IAM user, or this account until Snowflake has
+ * shown the user (Snowflake's documented first step), always with the integration's external id.
+ */
+export function snowflakeTrustPolicy(principal: pulumi.Input<string>, externalId: string): pulumi.Output<string> {
+    return pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "AssumedBySnowflakeStorageIntegration",
+                Effect: "Allow",
+                Principal: { AWS: principal },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "sts:ExternalId": externalId } },
+            },
+        ],
+    });
+}
