@@ -1,47 +1,26 @@
 """Entry point of the batch extract Glue job.
 
 Glue runs this file with the job's arguments; the work itself lives in the `ingest` package,
-which Glue receives through --extra-py-files. `awsglue` is used only here, and only when present,
-so the same package runs on local Spark (where s3:// goes to the endpoint in AWS_ENDPOINT_URL).
+which Glue receives through --extra-py-files; `ingest.glue_entry` reads the arguments and makes
+the Spark session, on Glue or locally.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 
 import boto3
 
-from ingest.arguments import EXTRACT_JOB_CONTRACT, load_contract, resolve_arguments
+from ingest.arguments import EXTRACT_JOB_CONTRACT
+from ingest.glue_entry import job_arguments, spark_session
 from ingest.job import AwsClients, run
 from ingest.report import RunFailure
-from ingest.spark_settings import apply_job_settings, local_session
-
-
-def job_arguments(argv: list[str]) -> dict[str, str]:
-    contract = load_contract(EXTRACT_JOB_CONTRACT)
-    try:
-        from awsglue.utils import getResolvedOptions
-    except ImportError:
-        return resolve_arguments(argv, contract.all)
-    return getResolvedOptions(argv, list(contract.all))
-
-
-def spark_session():
-    try:
-        from awsglue.context import GlueContext
-        from pyspark.context import SparkContext
-    except ImportError:
-        return local_session(app_name="extract-job", s3_endpoint=os.environ.get("AWS_ENDPOINT_URL"))
-    spark = GlueContext(SparkContext.getOrCreate()).spark_session
-    apply_job_settings(spark)
-    return spark
 
 
 def main(argv: list[str]) -> int:
-    arguments = job_arguments(argv)
-    spark = spark_session()
+    arguments = job_arguments(argv, EXTRACT_JOB_CONTRACT)
+    spark = spark_session("extract-job")
     clients = AwsClients(s3=boto3.client("s3"), glue=boto3.client("glue"), dynamodb=boto3.client("dynamodb"), sns=boto3.client("sns"))
     with tempfile.TemporaryDirectory(prefix="extract-") as work_dir:
         try:

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GlueClient, StartJobRunCommand } from "@aws-sdk/client-glue";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
-import { MalformedMessage, parseQueueMessage, type LandedObject } from "../shared/events";
+import { landedObjectsHandler, type LandedObject } from "../shared/events";
 import type { LogEntry } from "../shared/runtime";
 import { readExtractName, type ArchiveNaming, type ExtractIdentity } from "./extract-name";
 import { RunLedger } from "./run-ledger";
@@ -125,52 +125,7 @@ export function createHandler(dependencies: TriggerDependencies): (event: SQSEve
         return startRun(landed, name.extract, messageId);
     }
 
-    async function handleRecord(record: SQSRecord): Promise<boolean> {
-        let message;
-        try {
-            message = parseQueueMessage(record.body);
-        } catch (error) {
-            if (error instanceof MalformedMessage) {
-                log({
-                    level: "error",
-                    message: `malformed message kept for the dead-letter queue: ${error.message}`,
-                    messageId: record.messageId,
-                });
-                return false;
-            }
-            throw error;
-        }
-        if (message.kind === "test-event") {
-            log({ level: "info", message: "S3 test event acknowledged", messageId: record.messageId });
-            return true;
-        }
-        let succeeded = true;
-        for (const landed of message.objects) {
-            succeeded = (await handleObject(landed, record.messageId)) !== "retry" && succeeded;
-        }
-        return succeeded;
-    }
-
-    return async (event) => {
-        const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
-        for (const record of event.Records) {
-            let succeeded: boolean;
-            try {
-                succeeded = await handleRecord(record);
-            } catch (error) {
-                log({
-                    level: "error",
-                    message: `message failed: ${error instanceof Error ? error.message : String(error)}`,
-                    messageId: record.messageId,
-                });
-                succeeded = false;
-            }
-            if (!succeeded) {
-                batchItemFailures.push({ itemIdentifier: record.messageId });
-            }
-        }
-        return { batchItemFailures };
-    };
+    return landedObjectsHandler(async (landed, messageId) => (await handleObject(landed, messageId)) !== "retry", log);
 }
 
 /** Reads the function's settings from its environment, naming every variable that is missing or wrong. */

@@ -3,9 +3,9 @@ import { pipeline, Readable } from "stream";
 import { createGunzip } from "zlib";
 import { KinesisClient } from "@aws-sdk/client-kinesis";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { CsvReader } from "../shared/csv";
-import { MalformedMessage, parseQueueMessage, type LandedObject } from "../shared/events";
+import { landedObjectsHandler, type LandedObject } from "../shared/events";
 import {
     maximumRecordBytes,
     recordBytes,
@@ -15,7 +15,7 @@ import {
     type PutOptions,
     type PutOutcome,
 } from "../shared/put-records";
-import { EnvironmentReader, errorText, jsonLog, sleep, type Log } from "../shared/runtime";
+import { EnvironmentReader, jsonLog, sleep, type Log } from "../shared/runtime";
 import { RecordValidator, type RecordResult } from "../shared/stream-records";
 import { parseStreamSchema, type StreamSchema } from "../shared/stream-schema";
 
@@ -264,48 +264,7 @@ export function createHandler(dependencies: FileToStreamDependencies): (event: S
         return failed.length === 0;
     }
 
-    async function handleRecord(record: SQSRecord): Promise<boolean> {
-        let message;
-        try {
-            message = parseQueueMessage(record.body);
-        } catch (error) {
-            if (error instanceof MalformedMessage) {
-                log({
-                    level: "error",
-                    message: `malformed message kept for the dead-letter queue: ${error.message}`,
-                    messageId: record.messageId,
-                });
-                return false;
-            }
-            throw error;
-        }
-        if (message.kind === "test-event") {
-            log({ level: "info", message: "S3 test event acknowledged", messageId: record.messageId });
-            return true;
-        }
-        let succeeded = true;
-        for (const landed of message.objects) {
-            succeeded = (await handleObject(landed)) && succeeded;
-        }
-        return succeeded;
-    }
-
-    return async (event) => {
-        const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
-        for (const record of event.Records) {
-            let succeeded: boolean;
-            try {
-                succeeded = await handleRecord(record);
-            } catch (error) {
-                log({ level: "error", message: `message failed: ${errorText(error)}`, messageId: record.messageId });
-                succeeded = false;
-            }
-            if (!succeeded) {
-                batchItemFailures.push({ itemIdentifier: record.messageId });
-            }
-        }
-        return { batchItemFailures };
-    };
+    return landedObjectsHandler(handleObject, log);
 }
 
 /** Reads STREAM_NAME, STREAM_SCHEMA, SOURCE_BUCKET, REPORT_BUCKET and REPORT_PREFIX. */

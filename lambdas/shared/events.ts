@@ -4,6 +4,9 @@
  * notification (one or more records), or the test event S3 sends when a notification is configured.
  */
 
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { errorText, type Log } from "./runtime";
+
 /** One object version that landed. */
 export interface LandedObject {
     readonly bucket: string;
@@ -103,4 +106,58 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function preview(text: string): string {
     return text.length > 200 ? `${text.slice(0, 200)}...` : text;
+}
+
+/**
+ * The SQS handler of a queue of landed objects: each message's objects go to `handleObject`
+ * (true when done with); a message with an object not done with, a malformed message or an
+ * unexpected error is reported as a batch item failure, so SQS delivers it again and finally keeps
+ * it in the dead-letter queue, without holding back the rest of the batch.
+ */
+export function landedObjectsHandler(
+    handleObject: (landed: LandedObject, messageId: string) => Promise<boolean>,
+    log: Log,
+): (event: SQSEvent) => Promise<SQSBatchResponse> {
+    async function handleRecord(record: SQSRecord): Promise<boolean> {
+        let message;
+        try {
+            message = parseQueueMessage(record.body);
+        } catch (error) {
+            if (error instanceof MalformedMessage) {
+                log({
+                    level: "error",
+                    message: `malformed message kept for the dead-letter queue: ${error.message}`,
+                    messageId: record.messageId,
+                });
+                return false;
+            }
+            throw error;
+        }
+        if (message.kind === "test-event") {
+            log({ level: "info", message: "S3 test event acknowledged", messageId: record.messageId });
+            return true;
+        }
+        let succeeded = true;
+        for (const landed of message.objects) {
+            succeeded = (await handleObject(landed, record.messageId)) && succeeded;
+        }
+        return succeeded;
+    }
+
+    return async (event) => {
+        const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+        for (const record of event.Records) {
+            let succeeded: boolean;
+            try {
+                succeeded = await handleRecord(record);
+            } catch (error) {
+                log({ level: "error", message: `message failed: ${errorText(error)}`, messageId: record.messageId });
+                succeeded = false;
+            }
+            if (!succeeded) {
+                batchItemFailures.push({ itemIdentifier: record.messageId });
+            }
+        }
+        return { batchItemFailures };
+    };
 }

@@ -1,0 +1,36 @@
+"""What a Glue entry script needs from Glue itself: its arguments and its Spark session.
+
+`awsglue` is used only here, and only when present, so the same jobs run on local Spark (where
+s3:// goes to the endpoint in AWS_ENDPOINT_URL) with arguments read the way Glue reads them.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pyspark.sql import SparkSession
+
+from ingest.arguments import load_contract, resolve_arguments
+from ingest.spark_settings import apply_job_settings, local_session
+
+
+def job_arguments(argv: list[str], contract_name: str) -> dict[str, str]:
+    """The arguments the named contract lists, every one required."""
+    contract = load_contract(contract_name)
+    try:
+        from awsglue.utils import getResolvedOptions
+    except ImportError:
+        return resolve_arguments(argv, contract.all)
+    return getResolvedOptions(argv, list(contract.all))
+
+
+def spark_session(app_name: str) -> SparkSession:
+    """Glue's session with the jobs' settings, or a local one when Glue is not there."""
+    try:
+        from awsglue.context import GlueContext
+        from pyspark.context import SparkContext
+    except ImportError:
+        return local_session(app_name=app_name, s3_endpoint=os.environ.get("AWS_ENDPOINT_URL"))
+    spark = GlueContext(SparkContext.getOrCreate()).spark_session
+    apply_job_settings(spark)
+    return spark
