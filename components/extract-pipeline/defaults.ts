@@ -1,3 +1,5 @@
+import * as pulumi from "@pulumi/pulumi";
+
 /** Glue 5.1: Spark 3.5.6 and Python 3.11, the versions the job is tested with locally. */
 export const glueVersion = "5.1";
 
@@ -22,6 +24,23 @@ export const defaultGlueJob: GlueJobSettings = {
     maxRetries: 1,
     maxConcurrentRuns: 2,
 };
+
+/**
+ * A job's default arguments: Glue's own (see `glueRuntimeArguments`), its Python package, and the
+ * job's contract arguments as `--name value`.
+ */
+export function glueJobArguments(
+    assetsBucket: pulumi.Input<string>,
+    packageKey: pulumi.Input<string>,
+    temporaryPrefix: string,
+    contract: Record<string, pulumi.Input<string>>,
+): pulumi.Output<Record<string, string>> {
+    return pulumi.all([assetsBucket, packageKey, contract]).apply(([bucket, key, values]): Record<string, string> => ({
+        ...glueRuntimeArguments(bucket, temporaryPrefix),
+        "--extra-py-files": `s3://${bucket}/${key}`,
+        ...Object.fromEntries(Object.entries(values).map(([argument, value]) => [`--${argument}`, value])),
+    }));
+}
 
 /** Glue arguments that configure Spark and Glue itself, beside the job's own contract arguments. */
 export function glueRuntimeArguments(assetsBucket: string, pipeline: string): Record<string, string> {

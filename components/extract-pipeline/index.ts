@@ -9,7 +9,7 @@ import { policyDocument } from "../policies";
 import {
     defaultGlueJob,
     failedRunStates,
-    glueRuntimeArguments,
+    glueJobArguments,
     glueVersion,
     triggerPolling,
     triggerQueue,
@@ -224,13 +224,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                     pythonVersion: "3",
                     scriptLocation: pulumi.interpolate`s3://${args.glueAssets.name}/${script.key}`,
                 },
-                defaultArguments: pulumi
-                    .all([args.glueAssets.name, jobPackage.key, deployArguments])
-                    .apply(([assetsBucket, packageKey, contract]) => ({
-                        ...glueRuntimeArguments(assetsBucket, plan.pipeline),
-                        "--extra-py-files": `s3://${assetsBucket}/${packageKey}`,
-                        ...Object.fromEntries(Object.entries(contract).map(([argument, value]) => [`--${argument}`, value])),
-                    })),
+                defaultArguments: glueJobArguments(args.glueAssets.name, jobPackage.key, plan.pipeline, deployArguments),
                 workerType: glue.workerType,
                 numberOfWorkers: glue.maxWorkers,
                 executionClass: glue.flex ? "FLEX" : "STANDARD",

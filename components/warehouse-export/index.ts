@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { streamSchemaDocument, type Stream } from "../../config/stream";
 import type exportArguments from "../../glue-scripts/ingest/contracts/export_job_arguments.json";
 import type { AlarmTopic } from "../alarm-topic";
-import { failedRunStates, glueRuntimeArguments, glueVersion } from "../extract-pipeline/defaults";
+import { failedRunStates, glueJobArguments, glueVersion } from "../extract-pipeline/defaults";
 import type { BucketRef } from "../extract-pipeline/policies";
 import { policyDocument } from "../policies";
 import { SecureBucket } from "../secure-bucket";
@@ -201,13 +201,7 @@ export class WarehouseExport extends pulumi.ComponentResource {
                     pythonVersion: "3",
                     scriptLocation: pulumi.interpolate`s3://${args.glueAssets.name}/${script.key}`,
                 },
-                defaultArguments: pulumi
-                    .all([args.glueAssets.name, jobPackage.key, contract])
-                    .apply(([assetsBucket, packageKey, values]) => ({
-                        ...glueRuntimeArguments(assetsBucket, `streams/${stream.stream}`),
-                        "--extra-py-files": `s3://${assetsBucket}/${packageKey}`,
-                        ...Object.fromEntries(Object.entries(values).map(([argument, value]) => [`--${argument}`, value])),
-                    })),
+                defaultArguments: glueJobArguments(args.glueAssets.name, jobPackage.key, `streams/${stream.stream}`, contract),
                 workerType: exportJob.workerType,
                 numberOfWorkers: exportJob.workers,
                 timeout: exportJob.timeoutMinutes,
