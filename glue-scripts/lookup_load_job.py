@@ -1,0 +1,43 @@
+"""Entry point of the lookup-table loader Glue job (one run at a time; on schedule, per new export, or by hand).
+
+Glue runs this file with the job's arguments; the work itself lives in `ingest.lookup_loader`, which
+Glue receives through --extra-py-files; `ingest.glue_entry` reads the arguments and makes the Spark
+session, on Glue or locally. The run id is Glue's job run id when there is one, so the report of a
+run sits under the id its state-change event names.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import boto3
+
+from ingest.glue_entry import job_arguments, spark_session
+from ingest.lookup_loader import LOOKUP_JOB_CONTRACT, LookupClients, run
+from ingest.report import RunFailure
+
+
+def glue_run_id(argv: list[str]) -> str | None:
+    """The value of --JOB_RUN_ID, which Glue passes to every run."""
+    for index, token in enumerate(argv):
+        if token.startswith("--JOB_RUN_ID="):
+            return token.split("=", 1)[1]
+        if token == "--JOB_RUN_ID" and index + 1 < len(argv):
+            return argv[index + 1]
+    return None
+
+
+def main(argv: list[str]) -> int:
+    arguments = job_arguments(argv, LOOKUP_JOB_CONTRACT)
+    spark = spark_session("lookup-load-job")
+    clients = LookupClients(s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"))
+    try:
+        run(spark, arguments, clients, run_id=glue_run_id(argv))
+    except RunFailure as failure:
+        print(f"lookup load failed: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
