@@ -2,18 +2,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { Catalog } from "./components/catalog";
 import { ExtractPipeline } from "./components/extract-pipeline";
 import { FileSource } from "./components/file-source";
+import { LookupTable } from "./components/lookup-table";
 import { Storage } from "./components/storage";
 import { StreamLake } from "./components/stream-lake";
 import { WarehouseExport } from "./components/warehouse-export";
-import { bundleHandler, extractJobScript, jobPackage, streamExportJobScript } from "./config/assets";
+import { bundleHandler, extractJobScript, jobPackage, lookupLoadJobScript, streamExportJobScript } from "./config/assets";
 import { catalogTables } from "./config/job-plan";
-import { loadJobPlans, loadStreams, readStackSettings } from "./config/load";
+import { loadJobPlans, loadLookups, loadStreams, readStackSettings } from "./config/load";
 import type { Stream } from "./config/stream";
 
 const stack = pulumi.getStack();
 const settings = readStackSettings();
 const plans = loadJobPlans(settings.mappings);
 const streams = loadStreams(settings.streams);
+const lookups = loadLookups(settings.lookups, streams);
 const platformName = `ingest-${stack}`;
 
 const storage = new Storage(platformName, {
@@ -120,6 +122,35 @@ function declareStream(stream: Stream, code: ReturnType<typeof bundleStreamCode>
 const streamCode = streams.length > 0 ? bundleStreamCode() : undefined;
 const streamPipelines = streamCode ? streams.map((stream) => declareStream(stream, streamCode)) : [];
 
+const filterCode = lookups.some((lookup) => lookup.filter) ? bundleHandler("lambdas/event-filter/handler.ts") : undefined;
+const lookupComponents = lookups.map(
+    (lookup) =>
+        new LookupTable(`${platformName}-${lookup.lookup}`, {
+            lookup,
+            kmsKeyArn: storage.keyArn,
+            accessLogsBucketName: storage.accessLogs.name,
+            reports: storage.quarantine,
+            glueAssets: storage.glueAssets,
+            securityConfigurationName: catalog.securityConfigurationName,
+            jobScript: lookupLoadJobScript(),
+            jobPackage: jobPackage(),
+            retentionDays: settings.retentionDays,
+            deletionProtection: settings.deletionProtection,
+            ...(lookup.filter && filterCode
+                ? {
+                      filter: {
+                          streamArn: streamPipelines.find((pipeline) => pipeline.stream.stream === lookup.filter!.stream)!.lake.streamArn,
+                          code: filterCode,
+                          bucket: storage.lake,
+                      },
+                  }
+                : {}),
+            ...notificationEmail,
+            logRetentionDays: settings.logRetentionDays,
+            allowDataDeletion: settings.allowDataDeletion,
+        }),
+);
+
 export const kmsKeyArn = storage.keyArn;
 export const landingBucket = storage.landing.name;
 export const lakeBucket = storage.lake.name;
@@ -167,6 +198,19 @@ export const streamingLakes = Object.fromEntries(
                       },
                   }
                 : {}),
+        },
+    ]),
+);
+export const lookupTables = Object.fromEntries(
+    lookupComponents.map((lookup, index) => [
+        lookups[index]!.lookup,
+        {
+            table: lookup.table.name,
+            exportsBucket: lookup.exports.name,
+            exportsPrefix: lookups[index]!.source.prefix,
+            loaderJob: lookup.job.name,
+            alarmTopicArn: lookup.alarms.topicArn,
+            ...(lookup.filter ? { filterFunction: lookup.filter.functionName } : {}),
         },
     ]),
 );

@@ -32,6 +32,11 @@ export function extractJobScript(): pulumi.asset.FileAsset {
     return new pulumi.asset.FileAsset(path.join(repositoryRoot, "glue-scripts", "extract_job.py"));
 }
 
+/** The Glue entry script of the lookup loader job. */
+export function lookupLoadJobScript(): pulumi.asset.FileAsset {
+    return new pulumi.asset.FileAsset(path.join(repositoryRoot, "glue-scripts", "lookup_load_job.py"));
+}
+
 /** The Glue entry script of the warehouse export job. */
 export function streamExportJobScript(): pulumi.asset.FileAsset {
     return new pulumi.asset.FileAsset(path.join(repositoryRoot, "glue-scripts", "stream_export_job.py"));

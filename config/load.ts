@@ -3,6 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { buildJobPlan, type JobPlan } from "./job-plan";
 import { parseMapping } from "./mapping";
+import { parseLookup, type Lookup } from "./lookup";
 import { configNamespace, parseStackSettings, type StackSettings } from "./stack-settings";
 import { parseStream, type Stream } from "./stream";
 import { ConfigError } from "./yaml-source";
@@ -10,6 +11,7 @@ import { ConfigError } from "./yaml-source";
 export const repositoryRoot = path.resolve(__dirname, "..");
 export const mappingsDirectory = path.join(repositoryRoot, "config", "mappings");
 export const streamsDirectory = path.join(repositoryRoot, "config", "streams");
+export const lookupsDirectory = path.join(repositoryRoot, "config", "lookups");
 
 /** The validated `ingestion:*` settings of the current stack. */
 export function readStackSettings(): StackSettings {
@@ -56,6 +58,31 @@ export function loadJobPlans(names: readonly string[], directory = mappingsDirec
 /** Loads and validates the named stream definitions, reporting every problem in every file at once. */
 export function loadStreams(names: readonly string[], directory = streamsDirectory): Stream[] {
     const { loaded, problems } = loadNamedFiles(names, directory, "stream", "streams", parseStream);
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    return loaded;
+}
+
+/**
+ * Loads and validates the named lookup definitions; an event filter must name one of the stack's
+ * streams and a field of it.
+ */
+export function loadLookups(names: readonly string[], streams: readonly Stream[], directory = lookupsDirectory): Lookup[] {
+    const { loaded, problems } = loadNamedFiles(names, directory, "lookup", "lookups", parseLookup);
+    for (const lookup of loaded) {
+        const filter = lookup.filter;
+        if (!filter) {
+            continue;
+        }
+        const file = `config/lookups/${lookup.lookup}.yaml`;
+        const stream = streams.find((candidate) => candidate.stream === filter.stream);
+        if (!stream) {
+            problems.push(`${file}: filter.stream "${filter.stream}" is not one of the stack's streams (${configNamespace}:streams)`);
+        } else if (!stream.typedFields.some((field) => field.name === filter.eventField)) {
+            problems.push(`${file}: filter.eventField "${filter.eventField}" is not a field of stream "${stream.stream}"`);
+        }
+    }
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }

@@ -12,6 +12,8 @@ export const stackSettingsSchema = z
         mappings: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "must be a mapping file name without .yaml" })).min(1),
         /** Names of the stream definitions in config/streams/ this stack deploys. */
         streams: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "must be a stream file name without .yaml" })).default([]),
+        /** Names of the lookup definitions in config/lookups/ this stack deploys. */
+        lookups: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "must be a lookup file name without .yaml" })).default([]),
         glue: z
             .strictObject({
                 workerType: z.enum(glueWorkerTypes).default("G.1X"),

@@ -166,6 +166,17 @@ def written_to_moto(pipeline: Pipeline, endpoint: str, rows: list[dict], *, thro
     }
 
 
+def _sections_of_other_benchmarks(path: str) -> str:
+    """The sections other benchmark scripts own (from the first "## Lookup loader" on), kept as they are."""
+    try:
+        with open(path, encoding="utf-8") as existing:
+            text = existing.read()
+    except FileNotFoundError:
+        return ""
+    start = text.find("\n## Lookup loader")
+    return "" if start < 0 else text[start:]
+
+
 def write_markdown(path: str, results: list[dict]) -> None:
     machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, PySpark 3.5.6 local mode, moto server for S3/DynamoDB/Glue"
     lines = [
@@ -222,8 +233,9 @@ def write_markdown(path: str, results: list[dict]) -> None:
             f"{plain['requestsPerItem']} | {throttled['written']:,} | {throttled['requestsPerItem']} | {throttled['retries']:,} | "
             f"{throttled['items'] - throttled['written']} |"
         )
+    kept = _sections_of_other_benchmarks(path)
     with open(path, "w", encoding="utf-8") as output:
-        output.write("\n".join(lines) + "\n")
+        output.write("\n".join(lines) + "\n" + kept)
 
 
 if __name__ == "__main__":

@@ -380,6 +380,7 @@ describe("stack settings", () => {
         expect(parseStackSettings("dev", { mappings })).to.deep.equal({
             mappings: ["customers"],
             streams: [],
+            lookups: [],
             glue: { workerType: "G.1X", maxWorkers: 10, flex: false, timeoutMinutes: 60, maxRetries: 1, maxConcurrentRuns: 2 },
             retentionDays: 400,
             freshnessHours: 24,

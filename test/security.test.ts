@@ -324,6 +324,7 @@ const checksByType: Record<string, Check> = {
         ];
     },
     "aws:glue/trigger:Trigger": noSecuritySettings("starts a job, which runs under the security configuration checked with the job"),
+    "aws:glue/workflow:Workflow": noSecuritySettings("orders triggers and jobs; holds no data"),
     "aws:lambda/eventSourceMapping:EventSourceMapping": (resource) =>
         asArray(resource.inputs.functionResponseTypes as string[] | undefined).includes("ReportBatchItemFailures")
             ? []

@@ -77,6 +77,7 @@ describe("StreamLake", () => {
             { name: "page", type: "string" },
             { name: "amount", type: "decimal(12,2)" },
             { name: "item_count", type: "int" },
+            { name: "product_id", type: "string", comment: "set on product pages, add_to_cart and purchase" },
         ]);
         expect(table.parameters).to.deep.equal({ classification: "parquet", EXTERNAL: "TRUE", "parquet.compression": "SNAPPY" });
     });

@@ -41,6 +41,7 @@ describe("stream definitions", () => {
             ["page", "string"],
             ["amount", "decimal(12,2)"],
             ["item_count", "int"],
+            ["product_id", "string"],
         ]);
         expect(stream.partitioning).to.deep.equal({ granularity: "hour", keys: ["event_type"] });
         expect(stream.partitions).to.deep.equal({ mode: "crawler", schedule: "cron(15,45 * * * ? *)" });
@@ -92,26 +93,26 @@ describe("stream definitions", () => {
             "a buffer below Parquet conversion's minimum",
             "sizeMiB: 128",
             "sizeMiB: 32",
-            [`${file}:18:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 32`],
+            [`${file}:19:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 32`],
         ],
         [
             "a buffer above Firehose's maximum",
             "sizeMiB: 128",
             "sizeMiB: 256",
-            [`${file}:18:14: buffering.sizeMiB: Firehose buffers 1 to 128 MiB, not 256`],
+            [`${file}:19:14: buffering.sizeMiB: Firehose buffers 1 to 128 MiB, not 256`],
         ],
         [
             "an interval above Firehose's maximum",
             "intervalSeconds: 300",
             "intervalSeconds: 1200",
-            [`${file}:18:28: buffering.intervalSeconds: Firehose buffers 0 to 900 seconds, not 1200`],
+            [`${file}:19:28: buffering.intervalSeconds: Firehose buffers 0 to 900 seconds, not 1200`],
         ],
         [
             "zero buffering, which dynamic partitioning does not allow",
             "intervalSeconds: 300",
             "intervalSeconds: 0",
             [
-                `${file}:18:28: buffering.intervalSeconds: partitioning by event time uses Firehose dynamic partitioning, which needs a buffer interval of at least 60 seconds, not 0`,
+                `${file}:19:28: buffering.intervalSeconds: partitioning by event time uses Firehose dynamic partitioning, which needs a buffer interval of at least 60 seconds, not 0`,
             ],
         ],
         [
@@ -132,98 +133,98 @@ describe("stream definitions", () => {
             "an event time that is not a field",
             "field: event_time,",
             "field: occurred_at,",
-            [`${file}:13:14: eventTime.field: "occurred_at" is not one of the declared fields`],
+            [`${file}:14:14: eventTime.field: "occurred_at" is not one of the declared fields`],
         ],
         [
             "an event time that is not a timestamp",
             "field: event_time,",
             "field: page,",
-            [`${file}:13:14: eventTime.field: "page" is a string; the event time must be a timestamp field`],
+            [`${file}:14:14: eventTime.field: "page" is a string; the event time must be a timestamp field`],
         ],
         [
             "a bad event time pattern",
             `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
             `format: "yyyy-MM-ddTHH:mm"`,
             [
-                `${file}:13:33: eventTime.format: pattern "yyyy-MM-ddTHH:mm" has 'T', which Firehose cannot parse; use yyyy MM dd HH mm ss S, XX or XXX, quoted literals and - : . / , or space; or use epoch-millis`,
+                `${file}:14:33: eventTime.format: pattern "yyyy-MM-ddTHH:mm" has 'T', which Firehose cannot parse; use yyyy MM dd HH mm ss S, XX or XXX, quoted literals and - : . / , or space; or use epoch-millis`,
             ],
         ],
         [
             "a partition key that is not a field",
             "keys: [event_type]",
             "keys: [channel]",
-            [`${file}:16:10: partitioning.keys[0]: "channel" is not one of the declared fields`],
+            [`${file}:17:10: partitioning.keys[0]: "channel" is not one of the declared fields`],
         ],
         [
             "the event time as a partition key",
             "keys: [event_type]",
             "keys: [event_time]",
-            [`${file}:16:10: partitioning.keys[0]: "event_time" is the event time, which partitions by hour already`],
+            [`${file}:17:10: partitioning.keys[0]: "event_time" is the event time, which partitions by hour already`],
         ],
         [
             "a decimal partition key",
             "keys: [event_type]",
             "keys: [amount]",
             [
-                `${file}:16:10: partitioning.keys[0]: "amount" is a decimal(12,2); partition keys must be string, integer, long or boolean fields`,
+                `${file}:17:10: partitioning.keys[0]: "amount" is a decimal(12,2); partition keys must be string, integer, long or boolean fields`,
             ],
         ],
         [
             "a partition key listed twice",
             "keys: [event_type]",
             "keys: [event_type, event_type]",
-            [`${file}:16:22: partitioning.keys[1]: "event_type" is listed twice`],
+            [`${file}:17:22: partitioning.keys[1]: "event_type" is listed twice`],
         ],
         [
             "an unknown granularity",
             "granularity: hour",
             "granularity: minute",
-            [`${file}:15:3: partitioning.granularity: Invalid option: expected one of "year"|"month"|"day"|"hour"`],
+            [`${file}:16:3: partitioning.granularity: Invalid option: expected one of "year"|"month"|"day"|"hour"`],
         ],
         [
             "a provisioned stream without shards",
             "mode: on-demand,",
             "mode: provisioned,",
-            [`${file}:17:1: kinesis: a provisioned stream needs shards: 1 or more`],
+            [`${file}:18:1: kinesis: a provisioned stream needs shards: 1 or more`],
         ],
         [
             "shards on an on-demand stream",
             "mode: on-demand,",
             "mode: on-demand, shards: 4,",
-            [`${file}:17:29: kinesis.shards: an on-demand stream scales by itself; remove shards or set mode: provisioned`],
+            [`${file}:18:29: kinesis.shards: an on-demand stream scales by itself; remove shards or set mode: provisioned`],
         ],
         [
             "a raw backup kept for no days",
             "retentionDays: 30",
             "retentionDays: 0",
-            [`${file}:19:14: rawBackup.retentionDays: Too small: expected number to be >=1`],
+            [`${file}:20:14: rawBackup.retentionDays: Too small: expected number to be >=1`],
         ],
         [
             "an error prefix without a trailing slash",
             "errorPrefix: errors/",
             "errorPrefix: errors",
-            [`${file}:20:1: errorPrefix: "errors" must be a relative S3 prefix ending in /, of letters, digits and _ - . /`],
+            [`${file}:21:1: errorPrefix: "errors" must be a relative S3 prefix ending in /, of letters, digits and _ - . /`],
         ],
         [
             "a crawler schedule that is not cron",
             `schedule: "cron(15,45 * * * ? *)"`,
             `schedule: "every 30 minutes"`,
             [
-                `${file}:21:30: partitions.schedule: "every 30 minutes" is not a schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
+                `${file}:22:30: partitions.schedule: "every 30 minutes" is not a schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
             ],
         ],
         [
             "projection without the values of a key",
             `partitions: { mode: crawler, schedule: "cron(15,45 * * * ? *)" }`,
             `partitions: { mode: projection, since: "2026-01-01" }`,
-            [`${file}:21:1: partitions.keyValues: partition projection needs the values of key "event_type"`],
+            [`${file}:22:1: partitions.keyValues: partition projection needs the values of key "event_type"`],
         ],
         [
             "epoch seconds, which Firehose cannot parse",
             `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
             `format: epoch-seconds`,
             [
-                `${file}:13:33: eventTime.format: pattern "epoch-seconds" has 'e', which Firehose cannot parse; use yyyy MM dd HH mm ss S, XX or XXX, quoted literals and - : . / , or space; or use epoch-millis`,
+                `${file}:14:33: eventTime.format: pattern "epoch-seconds" has 'e', which Firehose cannot parse; use yyyy MM dd HH mm ss S, XX or XXX, quoted literals and - : . / , or space; or use epoch-millis`,
             ],
         ],
         [
@@ -231,66 +232,66 @@ describe("stream definitions", () => {
             `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
             `format: "yyyy-MM-dd'T'HH:mm:ss.SSSX"`,
             [
-                `${file}:13:33: eventTime.format: pattern "yyyy-MM-dd'T'HH:mm:ss.SSSX" has an offset Firehose cannot parse; use XX (+0100) or XXX (+01:00 or Z); or use epoch-millis`,
+                `${file}:14:33: eventTime.format: pattern "yyyy-MM-dd'T'HH:mm:ss.SSSX" has an offset Firehose cannot parse; use XX (+0100) or XXX (+01:00 or Z); or use epoch-millis`,
             ],
         ],
         [
             "an event time without the hour it is partitioned by",
             `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
             `format: "yyyy-MM-dd"`,
-            [`${file}:13:33: eventTime.format: pattern "yyyy-MM-dd" has no 'H', which partitioning by hour needs; or use epoch-millis`],
+            [`${file}:14:33: eventTime.format: pattern "yyyy-MM-dd" has no 'H', which partitioning by hour needs; or use epoch-millis`],
         ],
         [
             "an event time whose hour follows the offset",
             `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
             `format: "yyyy-MM-ddXXX HH"`,
             [
-                `${file}:13:33: eventTime.format: pattern "yyyy-MM-ddXXX HH" has 'H' after a field of varying width; put the offset last; or use epoch-millis`,
+                `${file}:14:33: eventTime.format: pattern "yyyy-MM-ddXXX HH" has 'H' after a field of varying width; put the offset last; or use epoch-millis`,
             ],
         ],
         [
             "a two-digit year",
             `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
             `format: "yy-MM-dd'T'HH"`,
-            [`${file}:13:33: eventTime.format: pattern "yy-MM-dd'T'HH" has 'yy'; expected yyyy; or use epoch-millis`],
+            [`${file}:14:33: eventTime.format: pattern "yy-MM-dd'T'HH" has 'yy'; expected yyyy; or use epoch-millis`],
         ],
         [
             "a file source prefix that is absolute",
             "fileSource: { prefix: incoming/ }",
             "fileSource: { prefix: /incoming/ }",
-            [`${file}:23:15: fileSource.prefix: "/incoming/" must be a relative S3 prefix ending in /, of letters, digits and _ - . /`],
+            [`${file}:24:15: fileSource.prefix: "/incoming/" must be a relative S3 prefix ending in /, of letters, digits and _ - . /`],
         ],
         [
             "a warehouse schedule that is not cron",
             `schedule: "cron(0/15 * * * ? *)"`,
             `schedule: "rate(15 minutes)"`,
             [
-                `${file}:26:3: warehouse.schedule: "rate(15 minutes)" is not a schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
+                `${file}:27:3: warehouse.schedule: "rate(15 minutes)" is not a schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
             ],
         ],
         [
             "an empty Snowflake external id",
             `externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4="`,
             `externalId: ""`,
-            [`${file}:28:5: warehouse.snowflake.externalId: must not be empty`],
+            [`${file}:29:5: warehouse.snowflake.externalId: must not be empty`],
         ],
         [
             "a Snowflake user that is not an IAM user ARN",
             `externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4="`,
             `externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4="\n    iamUserArn: "arn:aws:iam::123456789012:role/snowflake"`,
-            [`${file}:29:5: warehouse.snowflake.iamUserArn: must be an IAM user ARN, as DESC INTEGRATION shows it`],
+            [`${file}:30:5: warehouse.snowflake.iamUserArn: must be an IAM user ARN, as DESC INTEGRATION shows it`],
         ],
         [
             "a notification channel that is not a queue",
             `externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4="`,
             `externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4="\n    notificationChannel: "arn:aws:sns:eu-west-1:123456789012:pipe"`,
-            [`${file}:29:5: warehouse.snowflake.notificationChannel: must be an SQS queue ARN, as SHOW PIPES shows it`],
+            [`${file}:30:5: warehouse.snowflake.notificationChannel: must be an SQS queue ARN, as SHOW PIPES shows it`],
         ],
         [
             "an unknown setting",
             "errorPrefix: errors/",
             "errorPrefix: errors/\nretries: 3",
-            [`${file}:21:1: retries: unknown field "retries"`],
+            [`${file}:22:1: retries: unknown field "retries"`],
         ],
     ];
     for (const [label, search, replacement, expected] of cases) {
@@ -308,8 +309,8 @@ describe("stream definitions", () => {
     it("reports every problem at once, in file order", () => {
         const text = variant("sizeMiB: 128", "sizeMiB: 8").replace("keys: [event_type]", "keys: [channel]");
         expect(problemsOf(text)).to.deep.equal([
-            `${file}:16:10: partitioning.keys[0]: "channel" is not one of the declared fields`,
-            `${file}:18:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 8`,
+            `${file}:17:10: partitioning.keys[0]: "channel" is not one of the declared fields`,
+            `${file}:19:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 8`,
         ]);
     });
 });
@@ -329,7 +330,7 @@ describe("loadStreams", () => {
         } catch (error) {
             expect((error as ConfigError).problems).to.deep.equal([
                 `${relative}/orders.yaml: stream "orders" does not exist; the stack's ingestion:streams names it`,
-                `${relative}/clickstream.yaml:18:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 8`,
+                `${relative}/clickstream.yaml:19:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 8`,
             ]);
         }
     });

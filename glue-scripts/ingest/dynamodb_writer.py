@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 
 import boto3
 from botocore.config import Config
@@ -181,7 +181,9 @@ def _value_size(value: dict) -> int:
 def _number_text(number: Decimal) -> str:
     if number == 0:
         return "0"
-    return format(number.normalize(), "f")
+    # The default context (28 digits) would round DynamoDB's 38-digit numbers.
+    digits = len(number.as_tuple().digits)
+    return format(number.normalize(Context(prec=max(digits, 1))), "f")
 
 
 def _key_text(row: Mapping, keys: list[str]) -> str:

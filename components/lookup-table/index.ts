@@ -1,0 +1,407 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { lookupPlan, type Lookup } from "../../config/lookup";
+import type lookupArguments from "../../glue-scripts/ingest/contracts/lookup_job_arguments.json";
+import { AlarmTopic, deadLetterAlarm } from "../alarm-topic";
+import { BundledFunction } from "../bundled-function";
+import { failedRunStates, glueJobArguments, glueVersion } from "../extract-pipeline/defaults";
+import type { BucketRef } from "../extract-pipeline/policies";
+import { objectsUnder } from "../policies";
+import { SecureBucket } from "../secure-bucket";
+import { serviceRole } from "../service-role";
+import { filterStatements, loaderStatements } from "./policies";
+
+export interface LookupFilterArgs {
+    /** The stream whose events are filtered. */
+    readonly streamArn: pulumi.Input<string>;
+    /** Bundle of `lambdas/event-filter`. */
+    readonly code: pulumi.asset.Archive;
+    /** Bucket of `destination.prefix` (the lake), when matching events go to a prefix. */
+    readonly bucket: BucketRef;
+}
+
+export interface LookupTableArgs {
+    /** The validated lookup definition (`config/lookups/<lookup>.yaml`). */
+    readonly lookup: Lookup;
+    readonly kmsKeyArn: pulumi.Input<string>;
+    readonly accessLogsBucketName: pulumi.Input<string>;
+    /** Bucket of the load reports (the quarantine bucket), under `lookups/<lookup>/`. */
+    readonly reports: BucketRef;
+    readonly glueAssets: BucketRef;
+    readonly securityConfigurationName: pulumi.Input<string>;
+    /** The Glue entry script (`glue-scripts/lookup_load_job.py`). */
+    readonly jobScript: pulumi.asset.Asset;
+    /** Zip of the job's Python package (`glue-scripts/ingest`). */
+    readonly jobPackage: pulumi.asset.Archive;
+    /** Days exports are kept. */
+    readonly retentionDays: number;
+    /** Protects the table from deletion (production). */
+    readonly deletionProtection: boolean;
+    /** The event filter's stream and code, when the lookup declares a filter. */
+    readonly filter?: LookupFilterArgs;
+    readonly notificationEmail?: string;
+    readonly logRetentionDays?: number;
+    readonly allowDataDeletion?: boolean;
+}
+
+/**
+ * The loader is a Glue Spark job, not a Lambda: exports of millions of lines outlast Lambda's 15
+ * minutes, and Spark spreads the export's byte ranges over workers that write in parallel, each
+ * range checkpointed, so a crashed load resumes where it stopped. One G.1X pair is plenty for
+ * lookup-sized exports and costs cents per run; one run at a time keeps checkpoints consistent.
+ */
+export const loaderJob = { workerType: "G.1X", workers: 2, timeoutMinutes: 120, maxRetries: 1, maxConcurrentRuns: 1 } as const;
+
+/** The event filter's source mapping: split a failing batch to isolate the bad record, give up after a day. */
+export const filterPolling = { bisectBatchOnFunctionError: true, maximumRetryAttempts: 10, maximumRecordAgeInSeconds: 86_400 } as const;
+
+/**
+ * A lookup table loaded from exports in S3 (replacing Data Pipeline's DynamoDB import): the table
+ * (on demand, PITR, project key, TTL, deletion protection), an exports bucket, the Glue loader job
+ * run on schedule and/or as each export lands, alarms and run outcomes on a topic; optionally the
+ * table created from the first exports by DynamoDB ImportTable, and an event filter on a stream.
+ */
+export class LookupTable extends pulumi.ComponentResource {
+    readonly table: aws.dynamodb.Table;
+    readonly exports: SecureBucket;
+    readonly job: aws.glue.Job;
+    readonly alarms: AlarmTopic;
+    readonly filter?: BundledFunction;
+
+    constructor(name: string, args: LookupTableArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ingestion:lookup:LookupTable", name, {}, opts);
+        const { lookup } = args;
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const partition = aws.getPartitionOutput({}, { parent: this });
+        const region = aws.getRegionOutput({}, { parent: this });
+        const scope = { accountId: identity.accountId, partition: partition.partition, region: region.region };
+        const exportPrefix = lookup.source.prefix;
+        const jobAssetsPrefix = `jobs/lookups/${lookup.lookup}/`;
+        const checkpointPrefix = `temporary/lookups/${lookup.lookup}/checkpoints/`;
+        const reportPrefix = `lookups/${lookup.lookup}/`;
+
+        this.exports = new SecureBucket(
+            `${name}-exports`,
+            {
+                kmsKeyArn: args.kmsKeyArn,
+                accessLogs: { bucket: args.accessLogsBucketName, prefix: `${name}-exports/` },
+                eventBridge: lookup.refresh.onNewExport,
+                expirations: [{ id: "expire-exports", expireAfterDays: args.retentionDays }],
+                forceDestroy: args.allowDataDeletion ?? false,
+            },
+            { parent: this },
+        );
+
+        const keys = [lookup.key.partition, ...(lookup.key.sort ? [lookup.key.sort] : [])];
+        const dynamoType = (type: string) => (type === "number" ? "N" : "S");
+        this.table = new aws.dynamodb.Table(
+            `${name}-table`,
+            {
+                billingMode: "PAY_PER_REQUEST",
+                pointInTimeRecovery: { enabled: true },
+                serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
+                deletionProtectionEnabled: args.deletionProtection,
+                hashKey: lookup.key.partition.attribute,
+                ...(lookup.key.sort ? { rangeKey: lookup.key.sort.attribute } : {}),
+                attributes: keys.map((key) => ({ name: key.attribute, type: dynamoType(key.type) })),
+                ...(lookup.ttl ? { ttl: { attributeName: lookup.ttl.attribute, enabled: true } } : {}),
+                // ImportTable creates the table from the exports; it applies to a new table only, so
+                // changing it later replaces nothing (it is ignored after creation).
+                ...(lookup.bootstrap.importTable
+                    ? {
+                          importTable: {
+                              inputFormat: lookup.source.format === "csv" ? "CSV" : "DYNAMODB_JSON",
+                              inputCompressionType: "GZIP",
+                              s3BucketSource: { bucket: this.exports.name, keyPrefix: exportPrefix },
+                          },
+                      }
+                    : {}),
+            },
+            { parent: this, ignoreChanges: ["importTable"] },
+        );
+
+        const asset = (suffix: string, file: string, source: pulumi.asset.Asset | pulumi.asset.Archive, contentType: string) =>
+            new aws.s3.BucketObjectv2(
+                `${name}-${suffix}`,
+                {
+                    bucket: args.glueAssets.name,
+                    key: `${jobAssetsPrefix}${file}`,
+                    source,
+                    contentType,
+                    serverSideEncryption: "aws:kms",
+                    kmsKeyId: args.kmsKeyArn,
+                },
+                { parent: this },
+            );
+        const script = asset("job-script", "lookup_load_job.py", args.jobScript, "text/x-python");
+        const jobPackage = asset("job-package", "ingest.zip", args.jobPackage, "application/zip");
+        const plan = asset(
+            "job-plan",
+            "lookup.json",
+            new pulumi.asset.StringAsset(JSON.stringify(lookupPlan(lookup), null, 2)),
+            "application/json",
+        );
+
+        const { role: jobRole, policy: jobPolicy } = serviceRole(
+            `${name}-job`,
+            {
+                description: `Glue loader of the ${lookup.lookup} lookup table`,
+                service: "glue.amazonaws.com",
+                accountId: identity.accountId,
+                statements: loaderStatements({
+                    ...scope,
+                    exports: this.exports,
+                    exportPrefix,
+                    tableArn: this.table.arn,
+                    glueAssets: args.glueAssets,
+                    checkpointPrefix,
+                    jobAssetsPrefix,
+                    reports: args.reports,
+                    reportPrefix,
+                    kmsKeyArn: args.kmsKeyArn,
+                }),
+            },
+            { parent: this },
+        );
+        const contract: Record<
+            keyof typeof lookupArguments.deployArguments | keyof typeof lookupArguments.runArguments,
+            pulumi.Input<string>
+        > = {
+            lookup_uri: pulumi.interpolate`s3://${args.glueAssets.name}/${plan.key}`,
+            table_name: this.table.name,
+            export_bucket: this.exports.name,
+            export_prefix: exportPrefix,
+            checkpoint_uri: pulumi.interpolate`s3://${args.glueAssets.name}/${checkpointPrefix}`,
+            report_bucket: args.reports.name,
+            // The loader adds `<lookup>/<run id>/` under it, inside the role's reportPrefix.
+            report_prefix: "lookups/",
+            // Scheduled and event-started runs load the newest export; a person can pass a key.
+            export_key: "latest",
+        };
+        this.job = new aws.glue.Job(
+            `${name}-job`,
+            {
+                description: `Loads ${lookup.lookup} exports into the lookup table`,
+                roleArn: jobRole.arn,
+                glueVersion,
+                command: {
+                    name: "glueetl",
+                    pythonVersion: "3",
+                    scriptLocation: pulumi.interpolate`s3://${args.glueAssets.name}/${script.key}`,
+                },
+                defaultArguments: glueJobArguments(args.glueAssets.name, jobPackage.key, `lookups/${lookup.lookup}`, contract),
+                workerType: loaderJob.workerType,
+                numberOfWorkers: loaderJob.workers,
+                timeout: loaderJob.timeoutMinutes,
+                maxRetries: loaderJob.maxRetries,
+                executionProperty: { maxConcurrentRuns: loaderJob.maxConcurrentRuns },
+                securityConfiguration: args.securityConfigurationName,
+            },
+            { parent: this, dependsOn: [jobPolicy, script, jobPackage, plan] },
+        );
+
+        if (lookup.refresh.schedule) {
+            new aws.glue.Trigger(
+                `${name}-schedule`,
+                {
+                    description: `Reloads the newest ${lookup.lookup} export on schedule`,
+                    type: "SCHEDULED",
+                    schedule: lookup.refresh.schedule,
+                    startOnCreation: true,
+                    actions: [{ jobName: this.job.name }],
+                },
+                { parent: this },
+            );
+        }
+        if (lookup.refresh.onNewExport) {
+            this.startOnNewExport(name, scope, exportPrefix);
+        }
+
+        const runRule = (suffix: string, description: string, states: readonly string[]) =>
+            new aws.cloudwatch.EventRule(
+                `${name}-${suffix}`,
+                {
+                    description,
+                    eventPattern: pulumi.jsonStringify({
+                        source: ["aws.glue"],
+                        "detail-type": ["Glue Job State Change"],
+                        detail: { jobName: [this.job.name], state: states },
+                    }),
+                },
+                { parent: this },
+            );
+        const succeeded = runRule("load-succeeded", `Successful loads of the ${lookup.lookup} lookup`, ["SUCCEEDED"]);
+        const failed = runRule("load-failed", `Failed, stopped or timed-out loads of the ${lookup.lookup} lookup`, failedRunStates);
+        this.alarms = new AlarmTopic(
+            `${name}-alarms`,
+            {
+                kmsKeyArn: args.kmsKeyArn,
+                publishingRuleArns: [succeeded.arn, failed.arn],
+                ...(args.notificationEmail ? { notificationEmail: args.notificationEmail } : {}),
+            },
+            { parent: this },
+        );
+        for (const [rule, suffix, outcome] of [
+            [succeeded, "load-succeeded", "succeeded"],
+            [failed, "load-failed", "did not succeed"],
+        ] as const) {
+            new aws.cloudwatch.EventTarget(
+                `${name}-${suffix}-target`,
+                {
+                    rule: rule.name,
+                    arn: this.alarms.topicArn,
+                    inputTransformer: {
+                        inputPaths: { run: "$.detail.jobRunId", state: "$.detail.state", message: "$.detail.message", time: "$.time" },
+                        inputTemplate: `"[${lookup.lookup}] lookup load <run> ${outcome} at <time> (state <state>): <message>. Counts: s3://…/${reportPrefix}<run id>/report.json"`,
+                    },
+                },
+                { parent: this },
+            );
+        }
+        this.alarms.alarm("load-failures", `A load of the ${lookup.lookup} lookup failed, timed out or was stopped`, {
+            namespace: "AWS/Events",
+            metricName: "MatchedEvents",
+            dimensions: { RuleName: failed.name },
+            statistic: "Sum",
+            period: 3600,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+        });
+
+        if (lookup.filter && args.filter) {
+            this.filter = this.declareFilter(name, args, lookup.filter, args.filter);
+        }
+
+        this.registerOutputs({ tableName: this.table.name, exportsBucket: this.exports.name, jobName: this.job.name });
+    }
+
+    /** A Glue workflow whose event trigger starts the loader when EventBridge sees an export land. */
+    private startOnNewExport(
+        name: string,
+        scope: { accountId: pulumi.Input<string>; partition: pulumi.Input<string>; region: pulumi.Input<string> },
+        prefix: string,
+    ): void {
+        const workflow = new aws.glue.Workflow(
+            `${name}-workflow`,
+            { description: `Loads each new ${name} export`, maxConcurrentRuns: 1 },
+            { parent: this },
+        );
+        new aws.glue.Trigger(
+            `${name}-on-export`,
+            {
+                description: "Starts the loader for a landed export",
+                type: "EVENT",
+                workflowName: workflow.name,
+                eventBatchingConditions: [{ batchSize: 1, batchWindow: 900 }],
+                actions: [{ jobName: this.job.name }],
+            },
+            { parent: this },
+        );
+        const rule = new aws.cloudwatch.EventRule(
+            `${name}-export-landed`,
+            {
+                description: `Exports landing under ${prefix}`,
+                eventPattern: pulumi.jsonStringify({
+                    source: ["aws.s3"],
+                    "detail-type": ["Object Created"],
+                    detail: { bucket: { name: [this.exports.name] }, object: { key: [{ prefix }] } },
+                }),
+            },
+            { parent: this },
+        );
+        const workflowArn = pulumi.interpolate`arn:${scope.partition}:glue:${scope.region}:${scope.accountId}:workflow/${workflow.name}`;
+        const { role, policy } = serviceRole(
+            `${name}-export-events`,
+            {
+                description: `EventBridge notifies the ${name} loader workflow of landed exports`,
+                service: "events.amazonaws.com",
+                accountId: scope.accountId,
+                statements: [{ Sid: "NotifyLoaderWorkflow", Effect: "Allow", Action: ["glue:notifyEvent"], Resource: workflowArn }],
+            },
+            { parent: this },
+        );
+        new aws.cloudwatch.EventTarget(
+            `${name}-export-landed-target`,
+            { rule: rule.name, arn: workflowArn, roleArn: role.arn },
+            { parent: this, dependsOn: [policy] },
+        );
+    }
+
+    /**
+     * The event filter: a function on the stream that forwards the events whose key is in the
+     * table. A failing batch is split to isolate the bad record; what still fails is recorded in a
+     * queue (the mapping's on-failure destination), which an alarm watches.
+     */
+    private declareFilter(
+        name: string,
+        args: LookupTableArgs,
+        filter: NonNullable<Lookup["filter"]>,
+        wiring: LookupFilterArgs,
+    ): BundledFunction {
+        const { lookup } = args;
+        const failures = new aws.sqs.Queue(
+            `${name}-filter-failures`,
+            { kmsMasterKeyId: args.kmsKeyArn, messageRetentionSeconds: 14 * 24 * 3600 },
+            { parent: this },
+        );
+        const toPrefix = "prefix" in filter.destination ? filter.destination.prefix : undefined;
+        const firehoseName = "firehose" in filter.destination ? filter.destination.firehose : undefined;
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const region = aws.getRegionOutput({}, { parent: this });
+        const partition = aws.getPartitionOutput({}, { parent: this });
+        const destination =
+            toPrefix !== undefined ? pulumi.interpolate`s3://${wiring.bucket.name}/${toPrefix}` : `firehose:${firehoseName}`;
+        const filterFunction = new BundledFunction(
+            `${name}-filter`,
+            {
+                description: `Forwards the ${filter.stream} events whose ${filter.eventField} is in the ${lookup.lookup} table`,
+                code: wiring.code,
+                kmsKeyArn: args.kmsKeyArn,
+                deadLetterQueueArn: failures.arn,
+                timeoutSeconds: 60,
+                ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
+                environment: {
+                    LOOKUP_TABLE: this.table.name,
+                    KEY_ATTRIBUTE: lookup.key.partition.attribute,
+                    KEY_TYPE: lookup.key.partition.type === "number" ? "N" : "S",
+                    EVENT_KEY_FIELD: filter.eventField,
+                    ...(lookup.ttl ? { TTL_ATTRIBUTE: lookup.ttl.attribute } : {}),
+                    DESTINATION: destination,
+                },
+                policyStatements: filterStatements({
+                    streamArn: wiring.streamArn,
+                    tableArn: this.table.arn,
+                    failureQueueArn: failures.arn,
+                    destination:
+                        toPrefix !== undefined
+                            ? { objects: objectsUnder(wiring.bucket.arn, toPrefix) }
+                            : {
+                                  firehoseArn: pulumi.interpolate`arn:${partition.partition}:firehose:${region.region}:${identity.accountId}:deliverystream/${firehoseName}`,
+                              },
+                }),
+            },
+            { parent: this },
+        );
+        new aws.lambda.EventSourceMapping(
+            `${name}-filter-source`,
+            {
+                eventSourceArn: wiring.streamArn,
+                functionName: filterFunction.arn,
+                startingPosition: "LATEST",
+                batchSize: filter.batchSize,
+                ...filterPolling,
+                functionResponseTypes: ["ReportBatchItemFailures"],
+                destinationConfig: { onFailure: { destinationArn: failures.arn } },
+            },
+            { parent: this },
+        );
+        this.alarms.alarm(
+            "filter-failures",
+            `Batches of ${filter.stream} events the ${lookup.lookup} filter could not process`,
+            deadLetterAlarm(failures.name),
+        );
+        return filterFunction;
+    }
+}

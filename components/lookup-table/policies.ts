@@ -1,0 +1,92 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
+import { glueJobRuntimeStatements } from "../extract-pipeline/policies";
+import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
+
+export interface LoaderScope extends AccountScope {
+    readonly exports: BucketRef;
+    readonly exportPrefix: string;
+    readonly tableArn: pulumi.Input<string>;
+    readonly glueAssets: BucketRef;
+    readonly checkpointPrefix: string;
+    readonly jobAssetsPrefix: string;
+    readonly reports: BucketRef;
+    readonly reportPrefix: string;
+    readonly kmsKeyArn: pulumi.Input<string>;
+}
+
+/** The loader reads exports, writes (and on full refresh scans and deletes in) its one table, and keeps checkpoints. */
+export function loaderStatements(scope: LoaderScope): PolicyStatement[] {
+    return [
+        {
+            Sid: "FindExportsAndCheckpoints",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: [scope.exports.arn, scope.glueAssets.arn],
+            Condition: { StringLike: { "s3:prefix": [`${scope.exportPrefix}*`, `${scope.checkpointPrefix}*`] } },
+        },
+        { Sid: "ReadExports", Effect: "Allow", Action: ["s3:GetObject"], Resource: objectsUnder(scope.exports.arn, scope.exportPrefix) },
+        {
+            Sid: "KeepCheckpoints",
+            Effect: "Allow",
+            Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            Resource: objectsUnder(scope.glueAssets.arn, scope.checkpointPrefix),
+        },
+        {
+            Sid: "ReadJobCodeAndPlan",
+            Effect: "Allow",
+            Action: ["s3:GetObject"],
+            Resource: objectsUnder(scope.glueAssets.arn, scope.jobAssetsPrefix),
+        },
+        {
+            Sid: "WriteLoadReports",
+            Effect: "Allow",
+            Action: ["s3:PutObject"],
+            Resource: objectsUnder(scope.reports.arn, scope.reportPrefix),
+        },
+        {
+            Sid: "LoadLookupTable",
+            Effect: "Allow",
+            Action: ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb:Scan"],
+            Resource: scope.tableArn,
+        },
+        kmsUse(scope.kmsKeyArn),
+        ...glueJobRuntimeStatements(scope),
+    ];
+}
+
+export interface FilterScope {
+    readonly streamArn: pulumi.Input<string>;
+    readonly tableArn: pulumi.Input<string>;
+    readonly failureQueueArn: pulumi.Input<string>;
+    /** Where matching events go: objects under a bucket prefix, or a Firehose stream. */
+    readonly destination: { readonly objects: pulumi.Input<string> } | { readonly firehoseArn: pulumi.Input<string> };
+}
+
+/** The filter reads its stream, looks keys up in its table, and writes matches to its destination. */
+export function filterStatements(scope: FilterScope): PolicyStatement[] {
+    return [
+        {
+            Sid: "ReadEventStream",
+            Effect: "Allow",
+            Action: [
+                "kinesis:DescribeStream",
+                "kinesis:DescribeStreamSummary",
+                "kinesis:GetRecords",
+                "kinesis:GetShardIterator",
+                "kinesis:ListShards",
+            ],
+            Resource: scope.streamArn,
+        },
+        { Sid: "LookUpKeys", Effect: "Allow", Action: ["dynamodb:BatchGetItem"], Resource: scope.tableArn },
+        "objects" in scope.destination
+            ? { Sid: "WriteMatchingEvents", Effect: "Allow", Action: ["s3:PutObject"], Resource: scope.destination.objects }
+            : {
+                  Sid: "ForwardMatchingEvents",
+                  Effect: "Allow",
+                  Action: ["firehose:PutRecordBatch"],
+                  Resource: scope.destination.firehoseArn,
+              },
+        { Sid: "RecordFailedBatches", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: scope.failureQueueArn },
+    ];
+}

@@ -1,0 +1,287 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { LookupTable } from "../components/lookup-table";
+import { lookupPlan, parseLookup, type Lookup } from "../config/lookup";
+import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
+import { repositoryRoot, runProgramWithExports } from "./support/program";
+
+const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
+const products = parseLookup(
+    "config/lookups/products.yaml",
+    fs.readFileSync(path.join(repositoryRoot, "config/lookups/products.yaml"), "utf8"),
+);
+const bucket = (name: string) => ({ name, arn: `arn:aws:s3:::${name}` });
+const code = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({});") });
+const kms = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"];
+const streamArn = "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks-stream";
+
+function declare(name: string, lookup: Lookup, deletionProtection: boolean): LookupTable {
+    return new LookupTable(name, {
+        lookup,
+        kmsKeyArn: keyArn,
+        accessLogsBucketName: "access-logs",
+        reports: bucket("quarantine"),
+        glueAssets: bucket("assets"),
+        securityConfigurationName: "lake-security",
+        jobScript: new pulumi.asset.StringAsset("print('load')"),
+        jobPackage: new pulumi.asset.AssetArchive({}),
+        retentionDays: 30,
+        deletionProtection,
+        ...(lookup.filter ? { filter: { streamArn, code, bucket: bucket("lake") } } : {}),
+    });
+}
+
+function byType(mocks: RecordingMocks, type: string, name: string): Record<string, unknown> {
+    return mocks.ofType(type).find((resource) => resource.name === name)!.inputs;
+}
+
+describe("LookupTable", () => {
+    let mocks: RecordingMocks;
+    before(async () => {
+        mocks = await useMocks();
+        declare("products", products, true);
+        await settle();
+    });
+
+    it("keys an on-demand, point-in-time-recovered, encrypted and protected table, with TTL", () => {
+        expect(mocks.named("products-table").inputs).to.deep.equal({
+            billingMode: "PAY_PER_REQUEST",
+            pointInTimeRecovery: { enabled: true },
+            serverSideEncryption: { enabled: true, kmsKeyArn: keyArn },
+            deletionProtectionEnabled: true,
+            hashKey: "product_id",
+            attributes: [{ name: "product_id", type: "S" }],
+            ttl: { attributeName: "expires_at", enabled: true },
+        });
+    });
+
+    it("runs the loader on Glue, one run at a time, with the contract's arguments and the plan", () => {
+        const job = mocks.named("products-job").inputs;
+        expect(job).to.deep.include({
+            glueVersion: "5.1",
+            workerType: "G.1X",
+            numberOfWorkers: 2,
+            timeout: 120,
+            maxRetries: 1,
+            executionProperty: { maxConcurrentRuns: 1 },
+            securityConfiguration: "lake-security",
+            command: { name: "glueetl", pythonVersion: "3", scriptLocation: "s3://assets/jobs/lookups/products/lookup_load_job.py" },
+        });
+        expect(job.defaultArguments).to.deep.include({
+            "--lookup_uri": "s3://assets/jobs/lookups/products/lookup.json",
+            "--table_name": "products-table",
+            "--export_bucket": "products-exports",
+            "--export_prefix": "exports/",
+            "--checkpoint_uri": "s3://assets/temporary/lookups/products/checkpoints/",
+            "--report_bucket": "quarantine",
+            "--report_prefix": "lookups/",
+            "--export_key": "latest",
+        });
+        expect(mocks.named("products-job-plan").inputs.key).to.equal("jobs/lookups/products/lookup.json");
+        expect(lookupPlan(products).fullRefresh).to.equal(true);
+    });
+
+    it("loads on schedule and on each landed export", () => {
+        expect(byType(mocks, "aws:glue/trigger:Trigger", "products-schedule")).to.deep.equal({
+            description: "Reloads the newest products export on schedule",
+            type: "SCHEDULED",
+            schedule: "cron(30 3 * * ? *)",
+            startOnCreation: true,
+            actions: [{ jobName: "products-job" }],
+        });
+        expect(byType(mocks, "aws:glue/trigger:Trigger", "products-on-export")).to.deep.equal({
+            description: "Starts the loader for a landed export",
+            type: "EVENT",
+            workflowName: "products-workflow",
+            eventBatchingConditions: [{ batchSize: 1, batchWindow: 900 }],
+            actions: [{ jobName: "products-job" }],
+        });
+        expect(JSON.parse(mocks.named("products-export-landed").inputs.eventPattern as string)).to.deep.equal({
+            source: ["aws.s3"],
+            "detail-type": ["Object Created"],
+            detail: { bucket: { name: ["products-exports"] }, object: { key: [{ prefix: "exports/" }] } },
+        });
+        expect(mocks.named("products-export-landed-target").inputs).to.deep.equal({
+            rule: "products-export-landed",
+            arn: "arn:aws:glue:eu-west-1:123456789012:workflow/products-workflow",
+            roleArn: "arn:aws:iam:eu-west-1:123456789012:role/products-export-events-role",
+        });
+        expect(policyOf(mocks.named("products-export-events-policy")).Statement).to.deep.equal([
+            {
+                Sid: "NotifyLoaderWorkflow",
+                Effect: "Allow",
+                Action: ["glue:notifyEvent"],
+                Resource: "arn:aws:glue:eu-west-1:123456789012:workflow/products-workflow",
+            },
+        ]);
+    });
+
+    it("gives the loader exactly its exports, checkpoints, reports and table", () => {
+        expect(policyOf(mocks.named("products-job-policy")).Statement.slice(0, 7)).to.deep.equal([
+            {
+                Sid: "FindExportsAndCheckpoints",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: ["arn:aws:s3:::products-exports", "arn:aws:s3:::assets"],
+                Condition: { StringLike: { "s3:prefix": ["exports/*", "temporary/lookups/products/checkpoints/*"] } },
+            },
+            { Sid: "ReadExports", Effect: "Allow", Action: ["s3:GetObject"], Resource: "arn:aws:s3:::products-exports/exports/*" },
+            {
+                Sid: "KeepCheckpoints",
+                Effect: "Allow",
+                Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                Resource: "arn:aws:s3:::assets/temporary/lookups/products/checkpoints/*",
+            },
+            {
+                Sid: "ReadJobCodeAndPlan",
+                Effect: "Allow",
+                Action: ["s3:GetObject"],
+                Resource: "arn:aws:s3:::assets/jobs/lookups/products/*",
+            },
+            { Sid: "WriteLoadReports", Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::quarantine/lookups/products/*" },
+            {
+                Sid: "LoadLookupTable",
+                Effect: "Allow",
+                Action: ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb:Scan"],
+                Resource: "arn:aws:dynamodb:eu-west-1:123456789012:table/products-table",
+            },
+            { Sid: "UseProjectKey", Effect: "Allow", Action: kms, Resource: keyArn },
+        ]);
+    });
+
+    it("filters the stream with a bisecting source mapping and an on-failure queue", () => {
+        expect(mocks.named("products-filter-source").inputs).to.deep.equal({
+            eventSourceArn: streamArn,
+            functionName: "arn:aws:lambda:eu-west-1:123456789012:function/products-filter",
+            startingPosition: "LATEST",
+            batchSize: 500,
+            bisectBatchOnFunctionError: true,
+            maximumRetryAttempts: 10,
+            maximumRecordAgeInSeconds: 86400,
+            functionResponseTypes: ["ReportBatchItemFailures"],
+            destinationConfig: { onFailure: { destinationArn: "arn:aws:sqs:eu-west-1:123456789012:queue/products-filter-failures" } },
+        });
+        expect(byType(mocks, "aws:lambda/function:Function", "products-filter").environment).to.deep.equal({
+            variables: {
+                NODE_OPTIONS: "--enable-source-maps",
+                LOOKUP_TABLE: "products-table",
+                KEY_ATTRIBUTE: "product_id",
+                KEY_TYPE: "S",
+                EVENT_KEY_FIELD: "product_id",
+                TTL_ATTRIBUTE: "expires_at",
+                DESTINATION: "s3://lake/filtered/products/",
+            },
+        });
+        expect(policyOf(mocks.named("products-filter-policy")).Statement.slice(3)).to.deep.equal([
+            {
+                Sid: "ReadEventStream",
+                Effect: "Allow",
+                Action: [
+                    "kinesis:DescribeStream",
+                    "kinesis:DescribeStreamSummary",
+                    "kinesis:GetRecords",
+                    "kinesis:GetShardIterator",
+                    "kinesis:ListShards",
+                ],
+                Resource: streamArn,
+            },
+            {
+                Sid: "LookUpKeys",
+                Effect: "Allow",
+                Action: ["dynamodb:BatchGetItem"],
+                Resource: "arn:aws:dynamodb:eu-west-1:123456789012:table/products-table",
+            },
+            { Sid: "WriteMatchingEvents", Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::lake/filtered/products/*" },
+            {
+                Sid: "RecordFailedBatches",
+                Effect: "Allow",
+                Action: ["sqs:SendMessage"],
+                Resource: "arn:aws:sqs:eu-west-1:123456789012:queue/products-filter-failures",
+            },
+        ]);
+    });
+
+    it("notifies run outcomes and alarms on failed loads and failed filter batches", () => {
+        expect(
+            mocks
+                .ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
+                .map((alarm) => alarm.name)
+                .sort(),
+        ).to.deep.equal(["products-alarms-filter-failures", "products-alarms-load-failures"]);
+        expect(
+            policyOf(mocks.named("products-alarms-policy")).Statement.map((statement) => [
+                statement.Sid,
+                statement.Principal,
+                statement.Condition,
+            ]),
+        ).to.deep.equal([
+            ["CloudWatchAlarmsPublish", { Service: "cloudwatch.amazonaws.com" }, { StringEquals: { "aws:SourceAccount": "123456789012" } }],
+            [
+                "EventBridgePublishes",
+                { Service: "events.amazonaws.com" },
+                {
+                    ArnEquals: {
+                        "aws:SourceArn": [
+                            "arn:aws:cloudwatch:eu-west-1:123456789012:eventRule/products-load-succeeded",
+                            "arn:aws:cloudwatch:eu-west-1:123456789012:eventRule/products-load-failed",
+                        ],
+                    },
+                },
+            ],
+        ]);
+    });
+});
+
+describe("LookupTable bootstrapped with ImportTable, keyed by number and sort key, without a filter", () => {
+    let mocks: RecordingMocks;
+    before(async () => {
+        mocks = await useMocks();
+        const text = [
+            "lookup: prices",
+            "key: { partition: { attribute: store, type: number }, sort: { attribute: sku, type: string } }",
+            "source: { prefix: dumps/, format: dynamodb-json }",
+            "refresh: { onNewExport: false, schedule: 'cron(0 * * * ? *)' }",
+            "bootstrap: { importTable: true }",
+        ].join("\n");
+        declare("prices", parseLookup("config/lookups/prices.yaml", text), false);
+        await settle();
+    });
+
+    it("creates the table from the exports and starts loads on schedule only", () => {
+        expect(mocks.named("prices-table").inputs).to.deep.include({
+            hashKey: "store",
+            rangeKey: "sku",
+            attributes: [
+                { name: "store", type: "N" },
+                { name: "sku", type: "S" },
+            ],
+            deletionProtectionEnabled: false,
+            importTable: {
+                inputFormat: "DYNAMODB_JSON",
+                inputCompressionType: "GZIP",
+                s3BucketSource: { bucket: "prices-exports", keyPrefix: "dumps/" },
+            },
+        });
+        expect(mocks.ofType("aws:glue/trigger:Trigger").map((trigger) => trigger.name)).to.deep.equal(["prices-schedule"]);
+        expect(mocks.ofType("aws:glue/workflow:Workflow")).to.deep.equal([]);
+        expect(mocks.ofType("aws:lambda/function:Function")).to.deep.equal([]);
+    });
+});
+
+describe("stack outputs of the dev stack's lookups", () => {
+    it("name the table, exports bucket, loader, topic and filter", async () => {
+        const { exports } = await runProgramWithExports("dev");
+        expect(exports.lookupTables).to.deep.equal({
+            products: {
+                table: "ingest-dev-products-table",
+                exportsBucket: "ingest-dev-products-exports",
+                exportsPrefix: "exports/",
+                loaderJob: "ingest-dev-products-job",
+                alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:topic/ingest-dev-products-alarms",
+                filterFunction: "ingest-dev-products-filter",
+            },
+        });
+    });
+});
