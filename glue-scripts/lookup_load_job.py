@@ -30,7 +30,7 @@ def glue_run_id(argv: list[str]) -> str | None:
 def main(argv: list[str]) -> int:
     arguments = job_arguments(argv, LOOKUP_JOB_CONTRACT)
     spark = spark_session("lookup-load-job")
-    clients = LookupClients(s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"))
+    clients = LookupClients(s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"), sns=boto3.client("sns"))
     try:
         run(spark, arguments, clients, run_id=glue_run_id(argv))
     except RunFailure as failure:

@@ -119,6 +119,7 @@ def load(spark, s3, dynamodb, key: str, tuning: LoaderTuning, factory, *, stored
         "checkpoint_uri": "s3://bench-assets/checkpoints/",
         "report_bucket": "bench-reports",
         "report_prefix": "reports/",
+        "notification_topic_arn": "",
         "export_key": key,
     }
     started = time.monotonic()

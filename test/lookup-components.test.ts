@@ -77,6 +77,7 @@ describe("LookupTable", () => {
             "--checkpoint_uri": "s3://assets/temporary/lookups/products/checkpoints/",
             "--report_bucket": "quarantine",
             "--report_prefix": "lookups/",
+            "--notification_topic_arn": "arn:aws:sns:eu-west-1:123456789012:topic/products-alarms",
             "--export_key": "latest",
         });
         expect(mocks.named("products-job-plan").inputs.key).to.equal("jobs/lookups/products/lookup.json");
@@ -119,7 +120,7 @@ describe("LookupTable", () => {
     });
 
     it("gives the loader exactly its exports, checkpoints, reports and table", () => {
-        expect(policyOf(mocks.named("products-job-policy")).Statement.slice(0, 7)).to.deep.equal([
+        expect(policyOf(mocks.named("products-job-policy")).Statement.slice(0, 8)).to.deep.equal([
             {
                 Sid: "FindExportsAndCheckpoints",
                 Effect: "Allow",
@@ -146,6 +147,12 @@ describe("LookupTable", () => {
                 Effect: "Allow",
                 Action: ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb:Scan"],
                 Resource: "arn:aws:dynamodb:eu-west-1:123456789012:table/products-table",
+            },
+            {
+                Sid: "NotifyLoadOutcomes",
+                Effect: "Allow",
+                Action: ["sns:Publish"],
+                Resource: "arn:aws:sns:eu-west-1:123456789012:topic/products-alarms",
             },
             { Sid: "UseProjectKey", Effect: "Allow", Action: kms, Resource: keyArn },
         ]);
@@ -203,33 +210,15 @@ describe("LookupTable", () => {
         ]);
     });
 
-    it("notifies run outcomes and alarms on failed loads and failed filter batches", () => {
+    it("alarms on failed loads and failed filter batches", () => {
         expect(
             mocks
                 .ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
-                .map((alarm) => alarm.name)
+                .map((alarm) => [alarm.name, alarm.inputs.metricName, alarm.inputs.dimensions])
                 .sort(),
-        ).to.deep.equal(["products-alarms-filter-failures", "products-alarms-load-failures"]);
-        expect(
-            policyOf(mocks.named("products-alarms-policy")).Statement.map((statement) => [
-                statement.Sid,
-                statement.Principal,
-                statement.Condition,
-            ]),
         ).to.deep.equal([
-            ["CloudWatchAlarmsPublish", { Service: "cloudwatch.amazonaws.com" }, { StringEquals: { "aws:SourceAccount": "123456789012" } }],
-            [
-                "EventBridgePublishes",
-                { Service: "events.amazonaws.com" },
-                {
-                    ArnEquals: {
-                        "aws:SourceArn": [
-                            "arn:aws:cloudwatch:eu-west-1:123456789012:eventRule/products-load-succeeded",
-                            "arn:aws:cloudwatch:eu-west-1:123456789012:eventRule/products-load-failed",
-                        ],
-                    },
-                },
-            ],
+            ["products-alarms-filter-failures", "ApproximateNumberOfMessagesVisible", { QueueName: "products-filter-failures" }],
+            ["products-alarms-load-failures", "MatchedEvents", { RuleName: "products-load-failed" }],
         ]);
     });
 });

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import boto3
 import lookup_faults
@@ -49,6 +50,7 @@ EXPORTS = "lookup-exports"
 REPORTS = "lookup-reports"
 DUMPS = "lookup-table-dumps"
 REPORT_PREFIX = "reports/"
+NOTIFICATIONS = "arn:aws:sns:us-east-1:123456789012:lookup-notifications"
 PRODUCTS_PLAN = {
     "lookup": "products",
     "key": {"partition": {"attribute": "product_id", "type": "string"}, "sort": None},
@@ -75,6 +77,7 @@ def test_the_job_reads_the_argument_names_of_its_contract():
         "checkpoint_uri",
         "report_bucket",
         "report_prefix",
+        "notification_topic_arn",
     )
     assert contract.run == ("export_key",)
 
@@ -501,6 +504,7 @@ def env(spark, moto_endpoint) -> Env:
     for bucket in (ASSETS, EXPORTS, REPORTS, DUMPS):
         s3.create_bucket(Bucket=bucket)
     spark.sparkContext.addPyFile(lookup_faults.__file__)  # the fault-injecting clients run in the Python workers
+    assert client("sns").create_topic(Name=NOTIFICATIONS.rsplit(":", 1)[1])["TopicArn"] == NOTIFICATIONS
     return Env(s3=s3, dynamodb=dynamodb, clients=LookupClients(s3=s3, dynamodb=dynamodb))
 
 
@@ -527,6 +531,7 @@ def _arguments(env: Env, table: str, plan: dict, scenario: str, export_key: str 
         "checkpoint_uri": f"s3://{ASSETS}/checkpoints/{scenario}/",
         "report_bucket": REPORTS,
         "report_prefix": REPORT_PREFIX,
+        "notification_topic_arn": NOTIFICATIONS,
         "export_key": export_key,
     }
 
@@ -941,7 +946,12 @@ def test_dynamodb_json_exports_with_a_sort_key_and_ttl(spark, env):
     ]
     _export(env, "ddb-json/AWSDynamoDB/01/data/part-0.json", lines)
     loaded_at = 1_800_000_000
-    report = _run(spark, env, arguments, tuning=LoaderTuning(chunk_bytes=256), run_id="ddb-json-1", now=lambda: loaded_at)
+    published: list[dict] = []
+    recording_sns = SimpleNamespace(publish=lambda **message: published.append(message))
+    clients = LookupClients(s3=env.s3, dynamodb=env.dynamodb, sns=recording_sns)
+    report = run_loader(
+        spark, arguments, clients, tuning=LoaderTuning(chunk_bytes=256), run_id="ddb-json-1", now=lambda: loaded_at, progress=lambda _: None
+    ).to_dict()
 
     ttl = {"expires_at": {"N": str(loaded_at + 7 * 86_400)}}
     assert _stored(env, table) == {
@@ -982,6 +992,25 @@ def test_dynamodb_json_exports_with_a_sort_key_and_ttl(spark, env):
     ]
     assert (report["lines"], report["loaded"], report["rejected"], report["duplicates"]) == (7, 3, 3, 1)
     assert report["ranges"]["total"] >= 3
+    assert [(message["TopicArn"], message["Subject"], json.loads(message["Message"])) for message in published] == [
+        (
+            NOTIFICATIONS,
+            "[products] load succeeded: 3 loaded, 3 rejected",
+            {
+                "lookup": "products",
+                "status": "succeeded",
+                "export": "ddb-json/AWSDynamoDB/01/data/part-0.json",
+                "lines": 7,
+                "loaded": 3,
+                "rejected": 3,
+                "rejectedByReason": {"invalid-value": 1, "not-an-object": 1, "wrong-key-type": 1},
+                "duplicates": 1,
+                "deleted": 0,
+                "failure": None,
+                "report": f"s3://{REPORTS}/{REPORT_PREFIX}products/ddb-json-1/report.json",
+            },
+        )
+    ]
 
 
 def test_csv_exports_through_the_entry_script(spark, env):

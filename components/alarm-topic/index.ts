@@ -1,14 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceDelivery } from "../extract-pipeline/policies";
 import { policyDocument, type PolicyStatement } from "../policies";
 
 export interface AlarmTopicArgs {
     readonly kmsKeyArn: pulumi.Input<string>;
     /** Address subscribed to the topic; the subscription must be confirmed by e-mail. */
     readonly notificationEmail?: string;
-    /** EventBridge rules allowed to publish to the topic (run outcomes, for example). */
-    readonly publishingRuleArns?: pulumi.Input<string>[];
 }
 
 export type AlarmSettings = Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "alarmDescription">;
@@ -32,20 +29,7 @@ export class AlarmTopic extends pulumi.ComponentResource {
             `${name}-policy`,
             {
                 arn: this.topic.arn,
-                policy: policyDocument([
-                    alarmPublishing(this.topic.arn, identity.accountId),
-                    ...(args.publishingRuleArns?.length
-                        ? [
-                              serviceDelivery(
-                                  "EventBridgePublishes",
-                                  "events.amazonaws.com",
-                                  "sns:Publish",
-                                  this.topic.arn,
-                                  args.publishingRuleArns,
-                              ),
-                          ]
-                        : []),
-                ]),
+                policy: policyDocument([alarmPublishing(this.topic.arn, identity.accountId)]),
             },
             { parent: this },
         );

@@ -142,6 +142,12 @@ export class LookupTable extends pulumi.ComponentResource {
             "application/json",
         );
 
+        // The loader tells this topic of every load with its counts; alarms notify it too.
+        this.alarms = new AlarmTopic(
+            `${name}-alarms`,
+            { kmsKeyArn: args.kmsKeyArn, ...(args.notificationEmail ? { notificationEmail: args.notificationEmail } : {}) },
+            { parent: this },
+        );
         const { role: jobRole, policy: jobPolicy } = serviceRole(
             `${name}-job`,
             {
@@ -158,6 +164,7 @@ export class LookupTable extends pulumi.ComponentResource {
                     jobAssetsPrefix,
                     reports: args.reports,
                     reportPrefix,
+                    topicArn: this.alarms.topicArn,
                     kmsKeyArn: args.kmsKeyArn,
                 }),
             },
@@ -175,6 +182,7 @@ export class LookupTable extends pulumi.ComponentResource {
             report_bucket: args.reports.name,
             // The loader adds `<lookup>/<run id>/` under it, inside the role's reportPrefix.
             report_prefix: "lookups/",
+            notification_topic_arn: this.alarms.topicArn,
             // Scheduled and event-started runs load the newest export; a person can pass a key.
             export_key: "latest",
         };
@@ -217,47 +225,18 @@ export class LookupTable extends pulumi.ComponentResource {
             this.startOnNewExport(name, scope, exportPrefix);
         }
 
-        const runRule = (suffix: string, description: string, states: readonly string[]) =>
-            new aws.cloudwatch.EventRule(
-                `${name}-${suffix}`,
-                {
-                    description,
-                    eventPattern: pulumi.jsonStringify({
-                        source: ["aws.glue"],
-                        "detail-type": ["Glue Job State Change"],
-                        detail: { jobName: [this.job.name], state: states },
-                    }),
-                },
-                { parent: this },
-            );
-        const succeeded = runRule("load-succeeded", `Successful loads of the ${lookup.lookup} lookup`, ["SUCCEEDED"]);
-        const failed = runRule("load-failed", `Failed, stopped or timed-out loads of the ${lookup.lookup} lookup`, failedRunStates);
-        this.alarms = new AlarmTopic(
-            `${name}-alarms`,
+        const failed = new aws.cloudwatch.EventRule(
+            `${name}-load-failed`,
             {
-                kmsKeyArn: args.kmsKeyArn,
-                publishingRuleArns: [succeeded.arn, failed.arn],
-                ...(args.notificationEmail ? { notificationEmail: args.notificationEmail } : {}),
+                description: `Failed, stopped or timed-out loads of the ${lookup.lookup} lookup`,
+                eventPattern: pulumi.jsonStringify({
+                    source: ["aws.glue"],
+                    "detail-type": ["Glue Job State Change"],
+                    detail: { jobName: [this.job.name], state: failedRunStates },
+                }),
             },
             { parent: this },
         );
-        for (const [rule, suffix, outcome] of [
-            [succeeded, "load-succeeded", "succeeded"],
-            [failed, "load-failed", "did not succeed"],
-        ] as const) {
-            new aws.cloudwatch.EventTarget(
-                `${name}-${suffix}-target`,
-                {
-                    rule: rule.name,
-                    arn: this.alarms.topicArn,
-                    inputTransformer: {
-                        inputPaths: { run: "$.detail.jobRunId", state: "$.detail.state", message: "$.detail.message", time: "$.time" },
-                        inputTemplate: `"[${lookup.lookup}] lookup load <run> ${outcome} at <time> (state <state>): <message>. Counts: s3://…/${reportPrefix}<run id>/report.json"`,
-                    },
-                },
-                { parent: this },
-            );
-        }
         this.alarms.alarm("load-failures", `A load of the ${lookup.lookup} lookup failed, timed out or was stopped`, {
             namespace: "AWS/Events",
             metricName: "MatchedEvents",

@@ -12,6 +12,7 @@ export interface LoaderScope extends AccountScope {
     readonly jobAssetsPrefix: string;
     readonly reports: BucketRef;
     readonly reportPrefix: string;
+    readonly topicArn: pulumi.Input<string>;
     readonly kmsKeyArn: pulumi.Input<string>;
 }
 
@@ -50,6 +51,7 @@ export function loaderStatements(scope: LoaderScope): PolicyStatement[] {
             Action: ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb:Scan"],
             Resource: scope.tableArn,
         },
+        { Sid: "NotifyLoadOutcomes", Effect: "Allow", Action: ["sns:Publish"], Resource: scope.topicArn },
         kmsUse(scope.kmsKeyArn),
         ...glueJobRuntimeStatements(scope),
     ];

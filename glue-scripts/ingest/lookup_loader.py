@@ -1222,6 +1222,7 @@ def plan_fingerprint(plan_document: Mapping, table_name: str) -> str:
 class LookupClients:
     s3: object
     dynamodb: object
+    sns: object | None = None
 
 
 @dataclass
@@ -1327,7 +1328,7 @@ def run(
             report.status = "failed"
         report.seconds = round(time.monotonic() - started, 3)
         report.finished_at = _iso(datetime.fromtimestamp(now(), UTC))
-        _publish(clients.s3, arguments, report, progress)
+        _publish(clients, arguments, report, progress)
     if report.failure:
         raise RunFailure(report.failure["reason"], report.failure["detail"])
     return report
@@ -1721,13 +1722,38 @@ def _delete_stale(sc, settings: TaskSettings, kept: frozenset, client_factory, s
     report.deletion = {"status": "done", "segments": segments, "keptRejectedKeys": kept_count}
 
 
-def _publish(s3, arguments: Mapping[str, str], report: LookupReport, progress: Callable[[str], None]) -> None:
+def _publish(clients: LookupClients, arguments: Mapping[str, str], report: LookupReport, progress: Callable[[str], None]) -> None:
     document = report.to_dict()
     key = report_key(arguments["report_prefix"], report.lookup or "unknown-lookup", report.run_id, "report.json")
-    s3.put_object(
+    clients.s3.put_object(
         Bucket=arguments["report_bucket"], Key=key, Body=json.dumps(document, indent=2).encode("utf-8"), ContentType="application/json"
     )
     progress(json.dumps({"level": "ERROR" if report.failure else "INFO", "message": "lookup load finished", **document}))
+    topic = arguments.get("notification_topic_arn")
+    if clients.sns is not None and topic:
+        clients.sns.publish(TopicArn=topic, Subject=_notification_subject(report), Message=json.dumps(notification(report, arguments, key)))
+
+
+def notification(report: LookupReport, arguments: Mapping[str, str], report_object_key: str) -> dict:
+    """What the lookup's topic is told of a load: its outcome, its counts and where the report is."""
+    return {
+        "lookup": report.lookup,
+        "status": report.status,
+        "export": report.export_key,
+        "lines": report.lines,
+        "loaded": report.loaded,
+        "rejected": report.rejected,
+        "rejectedByReason": report.rejected_by_reason,
+        "duplicates": report.duplicates,
+        "deleted": report.deleted,
+        "failure": report.failure,
+        "report": f"s3://{arguments['report_bucket']}/{report_object_key}",
+    }
+
+
+def _notification_subject(report: LookupReport) -> str:
+    outcome = "failed" if report.failure else "succeeded"
+    return f"[{report.lookup or 'lookup'}] load {outcome}: {report.loaded} loaded, {report.rejected} rejected"[:100]
 
 
 def _iso(moment: datetime) -> str:
