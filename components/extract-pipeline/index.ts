@@ -4,18 +4,9 @@ import type { JobPlan } from "../../config/job-plan";
 import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
 import { alarmPublishing } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
-import { serviceRole } from "../service-role";
+import { glueAssetUri, glueJob } from "../glue-job";
 import { policyDocument } from "../policies";
-import {
-    defaultGlueJob,
-    failedRunStates,
-    glueJobArguments,
-    glueVersion,
-    triggerPolling,
-    triggerQueue,
-    triggerTimeoutSeconds,
-    type GlueJobSettings,
-} from "./defaults";
+import { defaultGlueJob, failedRunStates, triggerPolling, triggerQueue, triggerTimeoutSeconds, type GlueJobSettings } from "./defaults";
 import { jobRoleStatements, serviceDelivery, triggerStatements, type BucketRef } from "./policies";
 
 export type { GlueJobSettings } from "./defaults";
@@ -164,47 +155,23 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             { parent: this, dependsOn: [queuePolicy] },
         );
 
-        const assetKey = (file: string) => `jobs/${plan.pipeline}/${file}`;
-        const assetObject = (suffix: string, key: string, source: pulumi.asset.Asset | pulumi.asset.Archive, contentType: string) =>
-            new aws.s3.BucketObjectv2(
-                `${name}-${suffix}`,
-                { bucket: args.glueAssets.name, key, source, contentType, serverSideEncryption: "aws:kms", kmsKeyId: args.kmsKeyArn },
-                { parent: this },
-            );
-        const script = assetObject("job-script", assetKey("extract_job.py"), args.jobScript, "text/x-python");
-        const jobPackage = assetObject("job-package", assetKey("ingest.zip"), args.jobPackage, "application/zip");
-        const planObject = assetObject(
-            "job-plan",
-            assetKey("plan.json"),
-            new pulumi.asset.StringAsset(JSON.stringify(plan, null, 2)),
-            "application/json",
-        );
-
-        const { role: jobRole, policy: jobPolicy } = serviceRole(
-            `${name}-job`,
-            {
-                description: `Glue extract job of ${plan.pipeline}`,
-                service: "glue.amazonaws.com",
-                accountId: identity.accountId,
-                statements: jobRoleStatements({
-                    ...scope,
-                    pipeline: plan.pipeline,
-                    landingPrefix: plan.extract.landingPrefix,
-                    landing: args.landing,
-                    lake: args.lake,
-                    quarantine: args.quarantine,
-                    glueAssets: args.glueAssets,
-                    databaseName: args.databaseName,
-                    itemsTableArn: this.itemsTable.arn,
-                    runLedgerArn: this.runLedger.arn,
-                    topicArn: this.topic.arn,
-                    kmsKeyArn: args.kmsKeyArn,
-                }),
-            },
-            { parent: this },
-        );
+        const jobAssets = `jobs/${plan.pipeline}/`;
+        const jobStatements = jobRoleStatements({
+            ...scope,
+            pipeline: plan.pipeline,
+            landingPrefix: plan.extract.landingPrefix,
+            landing: args.landing,
+            lake: args.lake,
+            quarantine: args.quarantine,
+            glueAssets: args.glueAssets,
+            databaseName: args.databaseName,
+            itemsTableArn: this.itemsTable.arn,
+            runLedgerArn: this.runLedger.arn,
+            topicArn: this.topic.arn,
+            kmsKeyArn: args.kmsKeyArn,
+        });
         const deployArguments: Record<keyof typeof jobArguments.deployArguments, pulumi.Input<string>> = {
-            plan_uri: pulumi.interpolate`s3://${args.glueAssets.name}/${planObject.key}`,
+            plan_uri: glueAssetUri(args.glueAssets, jobAssets, "plan.json"),
             lake_bucket: args.lake.name,
             quarantine_bucket: args.quarantine.name,
             items_table: this.itemsTable.name,
@@ -213,28 +180,32 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             run_ledger_table: this.runLedger.name,
             staging_uri: pulumi.interpolate`s3://${args.glueAssets.name}/temporary/${plan.pipeline}/staging/`,
         };
-        this.job = new aws.glue.Job(
+        this.job = glueJob(
             `${name}-job`,
             {
                 description: `Loads ${plan.pipeline} extracts into the lake and the items table`,
-                roleArn: jobRole.arn,
-                glueVersion,
-                command: {
-                    name: "glueetl",
-                    pythonVersion: "3",
-                    scriptLocation: pulumi.interpolate`s3://${args.glueAssets.name}/${script.key}`,
+                accountId: identity.accountId,
+                kmsKeyArn: args.kmsKeyArn,
+                glueAssets: args.glueAssets,
+                assetsPrefix: jobAssets,
+                script: { file: "extract_job.py", source: args.jobScript },
+                jobPackage: args.jobPackage,
+                configuration: { suffix: "plan", file: "plan.json", document: plan },
+                statements: jobStatements,
+                contract: deployArguments,
+                temporaryPrefix: plan.pipeline,
+                capacity: {
+                    workerType: glue.workerType,
+                    numberOfWorkers: glue.maxWorkers,
+                    flex: glue.flex,
+                    timeoutMinutes: glue.timeoutMinutes,
+                    maxRetries: glue.maxRetries,
+                    maxConcurrentRuns: glue.maxConcurrentRuns,
+                    queueRuns: true,
                 },
-                defaultArguments: glueJobArguments(args.glueAssets.name, jobPackage.key, plan.pipeline, deployArguments),
-                workerType: glue.workerType,
-                numberOfWorkers: glue.maxWorkers,
-                executionClass: glue.flex ? "FLEX" : "STANDARD",
-                timeout: glue.timeoutMinutes,
-                maxRetries: glue.maxRetries,
-                executionProperty: { maxConcurrentRuns: glue.maxConcurrentRuns },
-                jobRunQueuingEnabled: true,
-                securityConfiguration: args.securityConfigurationName,
+                securityConfigurationName: args.securityConfigurationName,
             },
-            { parent: this, dependsOn: [jobPolicy, script, jobPackage, planObject] },
+            { parent: this },
         );
         this.jobName = this.job.name;
 

@@ -4,9 +4,10 @@ import { lookupPlan, type Lookup } from "../../config/lookup";
 import type lookupArguments from "../../glue-scripts/ingest/contracts/lookup_job_arguments.json";
 import { AlarmTopic, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
-import { failedRunStates, glueJobArguments, glueVersion } from "../extract-pipeline/defaults";
+import { failedRunStates } from "../extract-pipeline/defaults";
 import type { BucketRef } from "../extract-pipeline/policies";
 import { objectsUnder } from "../policies";
+import { glueAssetUri, glueJob } from "../glue-job";
 import { SecureBucket } from "../secure-bucket";
 import { serviceRole } from "../service-role";
 import { filterStatements, loaderStatements } from "./policies";
@@ -50,7 +51,7 @@ export interface LookupTableArgs {
  * range checkpointed, so a crashed load resumes where it stopped. One G.1X pair is plenty for
  * lookup-sized exports and costs cents per run; one run at a time keeps checkpoints consistent.
  */
-export const loaderJob = { workerType: "G.1X", workers: 2, timeoutMinutes: 120, maxRetries: 1, maxConcurrentRuns: 1 } as const;
+export const loaderJob = { workerType: "G.1X", numberOfWorkers: 2, timeoutMinutes: 120, maxRetries: 1, maxConcurrentRuns: 1 } as const;
 
 /** The event filter's source mapping: split a failing batch to isolate the bad record, give up after a day. */
 export const filterPolling = { bisectBatchOnFunctionError: true, maximumRetryAttempts: 10, maximumRecordAgeInSeconds: 86_400 } as const;
@@ -120,61 +121,30 @@ export class LookupTable extends pulumi.ComponentResource {
             { parent: this, ignoreChanges: ["importTable"] },
         );
 
-        const asset = (suffix: string, file: string, source: pulumi.asset.Asset | pulumi.asset.Archive, contentType: string) =>
-            new aws.s3.BucketObjectv2(
-                `${name}-${suffix}`,
-                {
-                    bucket: args.glueAssets.name,
-                    key: `${jobAssetsPrefix}${file}`,
-                    source,
-                    contentType,
-                    serverSideEncryption: "aws:kms",
-                    kmsKeyId: args.kmsKeyArn,
-                },
-                { parent: this },
-            );
-        const script = asset("job-script", "lookup_load_job.py", args.jobScript, "text/x-python");
-        const jobPackage = asset("job-package", "ingest.zip", args.jobPackage, "application/zip");
-        const plan = asset(
-            "job-plan",
-            "lookup.json",
-            new pulumi.asset.StringAsset(JSON.stringify(lookupPlan(lookup), null, 2)),
-            "application/json",
-        );
-
         // The loader tells this topic of every load with its counts; alarms notify it too.
         this.alarms = new AlarmTopic(
             `${name}-alarms`,
             { kmsKeyArn: args.kmsKeyArn, ...(args.notificationEmail ? { notificationEmail: args.notificationEmail } : {}) },
             { parent: this },
         );
-        const { role: jobRole, policy: jobPolicy } = serviceRole(
-            `${name}-job`,
-            {
-                description: `Glue loader of the ${lookup.lookup} lookup table`,
-                service: "glue.amazonaws.com",
-                accountId: identity.accountId,
-                statements: loaderStatements({
-                    ...scope,
-                    exports: this.exports,
-                    exportPrefix,
-                    tableArn: this.table.arn,
-                    glueAssets: args.glueAssets,
-                    checkpointPrefix,
-                    jobAssetsPrefix,
-                    reports: args.reports,
-                    reportPrefix,
-                    topicArn: this.alarms.topicArn,
-                    kmsKeyArn: args.kmsKeyArn,
-                }),
-            },
-            { parent: this },
-        );
+        const jobStatements = loaderStatements({
+            ...scope,
+            exports: this.exports,
+            exportPrefix,
+            tableArn: this.table.arn,
+            glueAssets: args.glueAssets,
+            checkpointPrefix,
+            jobAssetsPrefix,
+            reports: args.reports,
+            reportPrefix,
+            topicArn: this.alarms.topicArn,
+            kmsKeyArn: args.kmsKeyArn,
+        });
         const contract: Record<
             keyof typeof lookupArguments.deployArguments | keyof typeof lookupArguments.runArguments,
             pulumi.Input<string>
         > = {
-            lookup_uri: pulumi.interpolate`s3://${args.glueAssets.name}/${plan.key}`,
+            lookup_uri: glueAssetUri(args.glueAssets, jobAssetsPrefix, "lookup.json"),
             table_name: this.table.name,
             export_bucket: this.exports.name,
             export_prefix: exportPrefix,
@@ -186,26 +156,24 @@ export class LookupTable extends pulumi.ComponentResource {
             // Scheduled and event-started runs load the newest export; a person can pass a key.
             export_key: "latest",
         };
-        this.job = new aws.glue.Job(
+        this.job = glueJob(
             `${name}-job`,
             {
                 description: `Loads ${lookup.lookup} exports into the lookup table`,
-                roleArn: jobRole.arn,
-                glueVersion,
-                command: {
-                    name: "glueetl",
-                    pythonVersion: "3",
-                    scriptLocation: pulumi.interpolate`s3://${args.glueAssets.name}/${script.key}`,
-                },
-                defaultArguments: glueJobArguments(args.glueAssets.name, jobPackage.key, `lookups/${lookup.lookup}`, contract),
-                workerType: loaderJob.workerType,
-                numberOfWorkers: loaderJob.workers,
-                timeout: loaderJob.timeoutMinutes,
-                maxRetries: loaderJob.maxRetries,
-                executionProperty: { maxConcurrentRuns: loaderJob.maxConcurrentRuns },
-                securityConfiguration: args.securityConfigurationName,
+                accountId: identity.accountId,
+                kmsKeyArn: args.kmsKeyArn,
+                glueAssets: args.glueAssets,
+                assetsPrefix: jobAssetsPrefix,
+                script: { file: "lookup_load_job.py", source: args.jobScript },
+                jobPackage: args.jobPackage,
+                configuration: { suffix: "plan", file: "lookup.json", document: lookupPlan(lookup) },
+                statements: jobStatements,
+                contract,
+                temporaryPrefix: `lookups/${lookup.lookup}`,
+                capacity: loaderJob,
+                securityConfigurationName: args.securityConfigurationName,
             },
-            { parent: this, dependsOn: [jobPolicy, script, jobPackage, plan] },
+            { parent: this },
         );
 
         if (lookup.refresh.schedule) {

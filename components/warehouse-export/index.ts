@@ -3,9 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { streamSchemaDocument, type Stream } from "../../config/stream";
 import type exportArguments from "../../glue-scripts/ingest/contracts/export_job_arguments.json";
 import type { AlarmTopic } from "../alarm-topic";
-import { failedRunStates, glueJobArguments, glueVersion } from "../extract-pipeline/defaults";
+import { failedRunStates } from "../extract-pipeline/defaults";
 import type { BucketRef } from "../extract-pipeline/policies";
 import { policyDocument } from "../policies";
+import { glueAssetUri, glueJob } from "../glue-job";
 import { SecureBucket } from "../secure-bucket";
 import { serviceRole } from "../service-role";
 import { firehoseStatements } from "../stream-lake/policies";
@@ -34,7 +35,7 @@ export interface WarehouseExportArgs {
 }
 
 /** A small job: two G.1X workers convert 15 minutes of JSON; one run at a time, the next schedule retries. */
-export const exportJob = { workerType: "G.1X", workers: 2, timeoutMinutes: 30, maxRetries: 0, maxConcurrentRuns: 1 } as const;
+export const exportJob = { workerType: "G.1X", numberOfWorkers: 2, timeoutMinutes: 30, maxRetries: 0, maxConcurrentRuns: 1 } as const;
 
 /** Where each part of the export lives, for a stream. */
 export function exportPrefixes(stream: string): ExportPrefixes {
@@ -140,48 +141,18 @@ export class WarehouseExport extends pulumi.ComponentResource {
             { parent: this, dependsOn: [deliveryPolicy] },
         );
 
-        const assetObject = (suffix: string, file: string, source: pulumi.asset.Asset | pulumi.asset.Archive, contentType: string) =>
-            new aws.s3.BucketObjectv2(
-                `${name}-${suffix}`,
-                {
-                    bucket: args.glueAssets.name,
-                    key: `${prefixes.jobAssets}${file}`,
-                    source,
-                    contentType,
-                    serverSideEncryption: "aws:kms",
-                    kmsKeyId: args.kmsKeyArn,
-                },
-                { parent: this },
-            );
-        const script = assetObject("job-script", "stream_export_job.py", args.jobScript, "text/x-python");
-        const jobPackage = assetObject("job-package", "ingest.zip", args.jobPackage, "application/zip");
-        const schema = assetObject(
-            "job-schema",
-            "stream.json",
-            new pulumi.asset.StringAsset(JSON.stringify(streamSchemaDocument(stream), null, 2)),
-            "application/json",
-        );
-        const { role: jobRole, policy: jobPolicy } = serviceRole(
-            `${name}-job`,
-            {
-                description: `Glue export job of the ${stream.stream} stream`,
-                service: "glue.amazonaws.com",
-                accountId: identity.accountId,
-                statements: exportJobStatements({
-                    ...scope,
-                    stream: stream.stream,
-                    delivery: this.delivery,
-                    destination: this.destination,
-                    quarantine: args.quarantine,
-                    glueAssets: args.glueAssets,
-                    prefixes,
-                    kmsKeyArn: args.kmsKeyArn,
-                }),
-            },
-            { parent: this },
-        );
+        const jobStatements = exportJobStatements({
+            ...scope,
+            stream: stream.stream,
+            delivery: this.delivery,
+            destination: this.destination,
+            quarantine: args.quarantine,
+            glueAssets: args.glueAssets,
+            prefixes,
+            kmsKeyArn: args.kmsKeyArn,
+        });
         const contract: Record<keyof typeof exportArguments.deployArguments, pulumi.Input<string>> = {
-            stream_uri: pulumi.interpolate`s3://${args.glueAssets.name}/${schema.key}`,
+            stream_uri: glueAssetUri(args.glueAssets, prefixes.jobAssets, "stream.json"),
             delivery_bucket: this.delivery.name,
             delivery_prefix: prefixes.delivered,
             destination_bucket: this.destination.name,
@@ -190,26 +161,24 @@ export class WarehouseExport extends pulumi.ComponentResource {
             quarantine_prefix: prefixes.quarantine,
             staging_uri: pulumi.interpolate`s3://${args.glueAssets.name}/${prefixes.staging}`,
         };
-        this.job = new aws.glue.Job(
+        this.job = glueJob(
             `${name}-job`,
             {
                 description: `Converts the ${stream.stream} records Firehose delivered to Parquet for the warehouse`,
-                roleArn: jobRole.arn,
-                glueVersion,
-                command: {
-                    name: "glueetl",
-                    pythonVersion: "3",
-                    scriptLocation: pulumi.interpolate`s3://${args.glueAssets.name}/${script.key}`,
-                },
-                defaultArguments: glueJobArguments(args.glueAssets.name, jobPackage.key, `streams/${stream.stream}`, contract),
-                workerType: exportJob.workerType,
-                numberOfWorkers: exportJob.workers,
-                timeout: exportJob.timeoutMinutes,
-                maxRetries: exportJob.maxRetries,
-                executionProperty: { maxConcurrentRuns: exportJob.maxConcurrentRuns },
-                securityConfiguration: args.securityConfigurationName,
+                accountId: identity.accountId,
+                kmsKeyArn: args.kmsKeyArn,
+                glueAssets: args.glueAssets,
+                assetsPrefix: prefixes.jobAssets,
+                script: { file: "stream_export_job.py", source: args.jobScript },
+                jobPackage: args.jobPackage,
+                configuration: { suffix: "schema", file: "stream.json", document: streamSchemaDocument(stream) },
+                statements: jobStatements,
+                contract,
+                temporaryPrefix: `streams/${stream.stream}`,
+                capacity: exportJob,
+                securityConfigurationName: args.securityConfigurationName,
             },
-            { parent: this, dependsOn: [jobPolicy, script, jobPackage, schema] },
+            { parent: this },
         );
         new aws.glue.Trigger(
             `${name}-schedule`,

@@ -1,0 +1,104 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { glueJobArguments, glueVersion } from "../extract-pipeline/defaults";
+import type { BucketRef } from "../extract-pipeline/policies";
+import type { PolicyStatement } from "../policies";
+import { serviceRole } from "../service-role";
+
+export interface GlueJobCapacity {
+    readonly workerType: string;
+    readonly numberOfWorkers: number;
+    readonly timeoutMinutes: number;
+    readonly maxRetries: number;
+    readonly maxConcurrentRuns: number;
+    /** Run on spare capacity (FLEX). Defaults to STANDARD. */
+    readonly flex?: boolean;
+    /** Queue runs beyond maxConcurrentRuns instead of refusing them. Defaults to false. */
+    readonly queueRuns?: boolean;
+}
+
+export interface GlueJobArgs {
+    readonly description: string;
+    readonly accountId: pulumi.Input<string>;
+    readonly kmsKeyArn: pulumi.Input<string>;
+    readonly glueAssets: BucketRef;
+    /** Where the job's script, package and configuration are uploaded, such as `jobs/customers/`. */
+    readonly assetsPrefix: string;
+    readonly script: { readonly file: string; readonly source: pulumi.asset.Asset };
+    /** Zip of the shared Python package (`glue-scripts/ingest`). */
+    readonly jobPackage: pulumi.asset.Archive;
+    /** The JSON document the job reads (its plan), uploaded as `<assetsPrefix><file>`; `suffix` names the child. */
+    readonly configuration: { readonly suffix: string; readonly file: string; readonly document: unknown };
+    /** What the job's role may do. */
+    readonly statements: readonly PolicyStatement[];
+    /** The job's contract arguments (see `glue-scripts/ingest/contracts/`). */
+    readonly contract: Record<string, pulumi.Input<string>>;
+    /** Glue's own temporary files go under `temporary/<temporaryPrefix>/` of the assets bucket. */
+    readonly temporaryPrefix: string;
+    readonly capacity: GlueJobCapacity;
+    readonly securityConfigurationName: pulumi.Input<string>;
+}
+
+/** The URI of a file `glueJob` uploads beside the job, for the job's contract arguments. */
+export function glueAssetUri(glueAssets: BucketRef, assetsPrefix: string, file: string): pulumi.Output<string> {
+    return pulumi.interpolate`s3://${glueAssets.name}/${assetsPrefix}${file}`;
+}
+
+/**
+ * A Glue 5.1 Spark job with everything it runs from: script, package and configuration uploaded
+ * (KMS) to the assets bucket, and its own role with exactly the given statements. Children are
+ * `<name>-script`, `<name>-package`, `<name>-<configuration suffix>`, `<name>-role`, `<name>-policy`
+ * and the job `<name>`.
+ */
+export function glueJob(name: string, args: GlueJobArgs, opts: pulumi.CustomResourceOptions): aws.glue.Job {
+    const upload = (suffix: string, file: string, source: pulumi.asset.Asset | pulumi.asset.Archive, contentType: string) =>
+        new aws.s3.BucketObjectv2(
+            `${name}-${suffix}`,
+            {
+                bucket: args.glueAssets.name,
+                key: `${args.assetsPrefix}${file}`,
+                source,
+                contentType,
+                serverSideEncryption: "aws:kms",
+                kmsKeyId: args.kmsKeyArn,
+            },
+            opts,
+        );
+    const script = upload("script", args.script.file, args.script.source, "text/x-python");
+    const jobPackage = upload("package", "ingest.zip", args.jobPackage, "application/zip");
+    const configuration = upload(
+        args.configuration.suffix,
+        args.configuration.file,
+        new pulumi.asset.StringAsset(JSON.stringify(args.configuration.document, null, 2)),
+        "application/json",
+    );
+    const { role, policy } = serviceRole(
+        name,
+        { description: args.description, service: "glue.amazonaws.com", accountId: args.accountId, statements: args.statements },
+        opts,
+    );
+    const { capacity } = args;
+    return new aws.glue.Job(
+        name,
+        {
+            description: args.description,
+            roleArn: role.arn,
+            glueVersion,
+            command: {
+                name: "glueetl",
+                pythonVersion: "3",
+                scriptLocation: pulumi.interpolate`s3://${args.glueAssets.name}/${script.key}`,
+            },
+            defaultArguments: glueJobArguments(args.glueAssets.name, jobPackage.key, args.temporaryPrefix, args.contract),
+            workerType: capacity.workerType,
+            numberOfWorkers: capacity.numberOfWorkers,
+            ...(capacity.flex !== undefined ? { executionClass: capacity.flex ? "FLEX" : "STANDARD" } : {}),
+            timeout: capacity.timeoutMinutes,
+            maxRetries: capacity.maxRetries,
+            executionProperty: { maxConcurrentRuns: capacity.maxConcurrentRuns },
+            ...(capacity.queueRuns ? { jobRunQueuingEnabled: true } : {}),
+            securityConfiguration: args.securityConfigurationName,
+        },
+        { ...opts, dependsOn: [policy, script, jobPackage, configuration] },
+    );
+}
