@@ -2,7 +2,7 @@
 
 Spark's JSON reader loses line numbers and reads leniently (single quotes, NaN, a string "12" for
 a decimal), and the export must name the line and the field of every rejected record. So one task reads one delivered object whole, gunzips it, splits it
-on "\\n" and parses each line with Python's strict `json`. Each declared field goes to Spark as its
+on "\\n" and parses each line with `ingest.strict_json`. Each declared field goes to Spark as its
 JSON kind and its text, and Spark types the text with the rules the CSV typed read uses.
 
 An object is all or nothing: if it cannot be read or decompressed it yields a single row with the
@@ -12,44 +12,18 @@ error and no records, so a broken object never has half its records exported.
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ingest.strict_json import InvalidJson, json_kind, parse_strict
+
 # A row of the lines frame: (object index, delivered key, line, record, read error, parse error, fields).
 # `fields` holds one (JSON kind, text) pair per declared field, None for an absent or null value.
 FieldValue = tuple[str, str | None] | None
 LineRow = tuple[int, str, int | None, str | None, str | None, str | None, tuple[FieldValue, ...] | None]
-
-
-class _Number(str):
-    """A JSON number kept as its exact token text, so 1.50 and 12345678901234567890 reach Spark unrounded."""
-
-
-class _NotJson(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> None:
-    # Python's json accepts NaN and Infinity; JSON (RFC 8259) does not.
-    raise _NotJson(f"{name} is not a JSON value")
-
-
-def json_kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, _Number):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    return "null"
 
 
 def _field_value(value: object) -> FieldValue:
@@ -66,13 +40,9 @@ def _field_value(value: object) -> FieldValue:
 def parse_record(text: str, field_names: Sequence[str]) -> tuple[str | None, tuple[FieldValue, ...] | None]:
     """(reason, None) for a line that is not a JSON object, else (None, the declared fields' kinds and texts)."""
     try:
-        document = json.loads(text, parse_int=_Number, parse_float=_Number, parse_constant=_reject_constant)
-    except json.JSONDecodeError as error:
-        return f"invalid JSON: {error.msg} at column {error.colno}", None
-    except _NotJson as error:
-        return f"invalid JSON: {error}", None
-    except RecursionError:
-        return "invalid JSON: nested too deeply", None
+        document = parse_strict(text)
+    except InvalidJson as error:
+        return str(error), None
     if not isinstance(document, dict):
         return f"not a JSON object: the line holds a JSON {json_kind(document)}", None
     return None, tuple(_field_value(document.get(name)) for name in field_names)

@@ -75,6 +75,7 @@ from pyspark.sql import SparkSession
 from ingest.dynamodb_writer import DYNAMODB_ITEM_LIMIT, RETRYABLE_ERRORS, ItemValueError, item_size
 from ingest.locations import load_json, split_s3_uri
 from ingest.report import RunFailure
+from ingest.strict_json import InvalidJson, JsonNumber, json_kind, parse_strict
 
 LOOKUP_JOB_CONTRACT = "lookup_job_arguments"
 FORMATS = ("jsonl", "dynamodb-json", "csv")
@@ -303,18 +304,6 @@ class _InvalidValue(ValueError):
     pass
 
 
-class _JsonNumber(str):
-    """A JSON number kept as its token, so no digit is lost to a float."""
-
-
-class _NotJson(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> None:
-    raise _NotJson(f"{name} is not a JSON value")  # Python's json accepts NaN and Infinity; JSON does not
-
-
 def parse_line(text: str, plan: LookupPlan, *, header: Sequence[str] | None = None, stamp: Mapping[str, dict] | None = None) -> ParsedLine:
     """One export line (without its line break) as an item or a rejection with its exact reason.
 
@@ -446,30 +435,17 @@ def _checked_number(text: str) -> str:
         raise _InvalidValue(str(error)) from error
 
 
-_DECODER = json.JSONDecoder(parse_int=_JsonNumber, parse_float=_JsonNumber, parse_constant=_reject_constant)
-
-
 def _parse_json(text: str) -> object | Rejection:
     try:
-        return _DECODER.decode(text)
-    except json.JSONDecodeError as error:
-        return Rejection("invalid-json", f"invalid JSON: {error.msg} at column {error.colno}")
-    except _NotJson as error:
-        return Rejection("invalid-json", f"invalid JSON: {error}")
-    except RecursionError:
-        return Rejection("invalid-json", "invalid JSON: nested too deeply")
+        return parse_strict(text)
+    except InvalidJson as error:
+        return Rejection("invalid-json", str(error))
 
 
 def _json_kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, _JsonNumber):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "null" if value is None else "an object"
+    """The JSON kind with its article, as reasons name it: a number, an array, null."""
+    kind = json_kind(value)
+    return {"array": "an array", "object": "an object", "null": "null"}.get(kind, f"a {kind}")
 
 
 def _jsonl_values(text: str) -> dict[str, dict | _Invalid] | Rejection:
@@ -499,7 +475,7 @@ def _from_json(value: object, depth: int) -> dict:
         return {"NULL": True}
     if isinstance(value, bool):
         return {"BOOL": value}
-    if isinstance(value, _JsonNumber):
+    if isinstance(value, JsonNumber):
         return {"N": _checked_number(value)}
     if isinstance(value, str):
         return {"S": value}
