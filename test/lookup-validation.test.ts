@@ -4,29 +4,12 @@ import * as path from "path";
 import { expect } from "chai";
 import { loadLookups, loadStreams } from "../config/load";
 import { lookupPlan, parseLookup } from "../config/lookup";
-import { ConfigError } from "../config/yaml-source";
+import { type ConfigError } from "../config/yaml-source";
+import { configExample } from "./support/config-example";
 import { repositoryRoot } from "./support/program";
 
 const file = "config/lookups/products.yaml";
-const valid = fs.readFileSync(path.join(repositoryRoot, file), "utf8");
-
-function problemsOf(text: string, fileName = file): string[] {
-    try {
-        parseLookup(fileName, text);
-    } catch (error) {
-        if (error instanceof ConfigError) {
-            return [...error.problems];
-        }
-        throw error;
-    }
-    return [];
-}
-
-/** The example with one piece of text replaced; the replaced text must occur exactly once. */
-function variant(search: string, replacement: string): string {
-    expect(valid.split(search).length, `"${search}" occurs once in the example`).to.equal(2);
-    return valid.replace(search, replacement);
-}
+const { valid, problemsOf, variant } = configExample(file, parseLookup);
 
 describe("lookup definitions", () => {
     it("accepts the example and plans its load", () => {

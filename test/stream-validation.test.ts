@@ -5,29 +5,12 @@ import { expect } from "chai";
 import { readEventTime } from "../config/event-time";
 import { loadStreams } from "../config/load";
 import { parseStream } from "../config/stream";
-import { ConfigError } from "../config/yaml-source";
+import { type ConfigError } from "../config/yaml-source";
+import { configExample } from "./support/config-example";
 import { repositoryRoot } from "./support/program";
 
 const file = "config/streams/clickstream.yaml";
-const valid = fs.readFileSync(path.join(repositoryRoot, file), "utf8");
-
-function problemsOf(text: string, fileName = file): string[] {
-    try {
-        parseStream(fileName, text);
-    } catch (error) {
-        if (error instanceof ConfigError) {
-            return [...error.problems];
-        }
-        throw error;
-    }
-    return [];
-}
-
-/** The example with one line replaced; the replaced text must occur exactly once. */
-function variant(search: string, replacement: string): string {
-    expect(valid.split(search).length, `"${search}" occurs once in the example`).to.equal(2);
-    return valid.replace(search, replacement);
-}
+const { valid, problemsOf, variant } = configExample(file, parseStream);
 
 describe("stream definitions", () => {
     it("accepts the example, with typed fields for the catalog", () => {
