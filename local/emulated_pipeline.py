@@ -115,6 +115,7 @@ class Pipeline:
             "archive_version_id": version_id,
             "extract_id": extract_id,
             "extract_version": str(version),
+            "JOB_RUN_ID": f"jr_{uuid.uuid4().hex}",
         }
 
     def run_extract(self, spark, tmp_path, day: int, body: bytes, sequence: int = 1):

@@ -22,6 +22,7 @@ import {
 import { CreateBucketCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { SQSEvent } from "aws-lambda";
+import { runReportKey } from "../cli/run-report";
 import { catalogTables, type JobPlan } from "../config/job-plan";
 import { loadJobPlans, mappingsDirectory, repositoryRoot } from "../config/load";
 import type jobArguments from "../glue-scripts/ingest/contracts/job_arguments.json";
@@ -209,8 +210,8 @@ async function runPipeline(plan: JobPlan, settings: Options, moto: MotoServer, w
             throw new Error(`the trigger reported success but no Glue run for ${key} exists`);
         }
         say(`  trigger started Glue run ${run.Id} for extract ${run.Arguments["--extract_id"]}`);
-        const status = await runGlueScript({ ...deployArguments, ...stripDashes(run.Arguments) }, moto.endpoint);
-        const report = await readJson(s3, names.lake, `${plan.pipeline}/_reports/${run.Arguments["--extract_id"]}.json`);
+        const status = await runGlueScript({ ...deployArguments, ...stripDashes(run.Arguments), JOB_RUN_ID: run.Id! }, moto.endpoint);
+        const report = await readJson(s3, names.lake, runReportKey(plan.pipeline, run.Arguments["--extract_id"]!, run.Id!));
         reports.push(report);
         printReport(report);
         if (status !== 0) {

@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
 from ingest.arguments import EXPORT_JOB_CONTRACT, EXTRACT_JOB_CONTRACT, load_contract
+from ingest.report import run_report_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = REPO_ROOT / "glue-scripts" / "ingest" / "contracts"
@@ -106,7 +107,7 @@ def test_job_arguments_are_disjoint_snake_case_names() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "deploy", "run"),
+    ("name", "deploy", "run", "glue"),
     [
         (
             EXTRACT_JOB_CONTRACT,
@@ -121,6 +122,7 @@ def test_job_arguments_are_disjoint_snake_case_names() -> None:
                 "staging_uri",
             ),
             ("archive_bucket", "archive_key", "archive_version_id", "extract_id", "extract_version"),
+            ("JOB_RUN_ID",),
         ),
         (
             EXPORT_JOB_CONTRACT,
@@ -135,14 +137,17 @@ def test_job_arguments_are_disjoint_snake_case_names() -> None:
                 "staging_uri",
             ),
             (),
+            (),
         ),
     ],
     ids=["extract job", "export job"],
 )
-def test_each_job_loads_its_contract_from_the_package(name: str, deploy: tuple[str, ...], run: tuple[str, ...]) -> None:
+def test_each_job_loads_its_contract_from_the_package(
+    name: str, deploy: tuple[str, ...], run: tuple[str, ...], glue: tuple[str, ...]
+) -> None:
     # The names the entry scripts pass to getResolvedOptions; the Pulumi program imports the same JSON files.
     contract = load_contract(name)
-    assert (contract.deploy, contract.run) == (deploy, run)
+    assert (contract.deploy, contract.run, contract.glue) == (deploy, run, glue)
 
 
 def test_export_job_arguments_are_deploy_only_described_snake_case_names() -> None:
@@ -152,3 +157,8 @@ def test_export_job_arguments_are_deploy_only_described_snake_case_names() -> No
     arguments = contract["deployArguments"]
     assert sorted(name for name in arguments if not SNAKE_CASE.match(name)) == []
     assert sorted(name for name, description in arguments.items() if not isinstance(description, str) or not description.strip()) == []
+
+
+def test_run_reports_are_kept_per_run_under_the_shared_layout() -> None:
+    # The operator command line reads the same layout from contracts/run_report.json (test/cli-runs.test.ts).
+    assert run_report_key("customers", "20261101T101500Z-000001", "jr_0a1b") == "customers/_reports/20261101T101500Z-000001/jr_0a1b.json"

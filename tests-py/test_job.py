@@ -171,7 +171,9 @@ def test_incremental_extracts_build_complete_items_and_report_exact_counts(pipel
         "stale": 0,
         "oversize": 0,
     }
-    report_object = pipeline.clients.s3.get_object(Bucket=pipeline.lake, Key=f"customers/_reports/{second['extractId']}.json")
+    report_object = pipeline.clients.s3.get_object(
+        Bucket=pipeline.lake, Key=f"customers/_reports/{second['extractId']}/{second['jobRunId']}.json"
+    )
     assert json.loads(report_object["Body"].read())["tables"] == second["tables"]
     subjects = [message.splitlines()[0] for message in pipeline.notifications()]
     assert subjects == [

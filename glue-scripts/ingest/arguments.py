@@ -1,7 +1,8 @@
 """Job arguments, named once per job in contracts/<name>.json and shared with the Pulumi program.
 
 Each contract lists `deployArguments` (fixed when the job is deployed) and, for a job started per
-event, `runArguments` (given to each run). A scheduled job has deploy arguments only.
+event, `runArguments` (given to each run). A scheduled job has deploy arguments only. A job that
+keeps something per run names Glue's own run arguments (`JOB_RUN_ID`) under `glueArguments`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ EXPORT_JOB_CONTRACT = "export_job_arguments"
 class ArgumentContract:
     deploy: tuple[str, ...]
     run: tuple[str, ...]
+    glue: tuple[str, ...] = ()
 
     @property
     def all(self) -> tuple[str, ...]:
-        return self.deploy + self.run
+        return self.deploy + self.run + self.glue
 
 
 def load_contract(name: str) -> ArgumentContract:
@@ -31,6 +33,7 @@ def load_contract(name: str) -> ArgumentContract:
     return ArgumentContract(
         deploy=tuple(contract["deployArguments"]),
         run=tuple(contract.get("runArguments", {})),
+        glue=tuple(contract.get("glueArguments", {})),
     )
 
 

@@ -26,7 +26,7 @@ from ingest.lake import (
     write_extract_partition,
 )
 from ingest.locations import load_json
-from ingest.report import RunFailure, RunReport
+from ingest.report import RunFailure, RunReport, run_report_key
 from ingest.staging import HeaderMismatch, stage_file
 from ingest.typed_read import ExtractInfo, classify, read_staged_lines
 
@@ -59,6 +59,7 @@ def run(
         extract_id=arguments["extract_id"],
         extract_version=int(arguments["extract_version"]),
         archive=archive_uri,
+        job_run_id=arguments["JOB_RUN_ID"],
     )
     try:
         _load_extract(spark, plan, arguments, clients, report, work_dir, progress)
@@ -282,7 +283,7 @@ def _quarantine_archive(plan, arguments, clients, report, reason: str, detail: s
 
 def _publish(plan, arguments, clients, report: RunReport, progress) -> None:
     body = json.dumps(report.to_dict(), indent=2, default=str).encode("utf-8")
-    report_key = f"{plan['pipeline']}/_reports/{report.extract_id}.json"
+    report_key = run_report_key(plan["pipeline"], report.extract_id, report.job_run_id)
     clients.s3.put_object(Bucket=arguments["lake_bucket"], Key=report_key, Body=body)
     clients.sns.publish(TopicArn=arguments["notification_topic_arn"], Subject=report.subject(), Message=report.message())
     progress(json.dumps({"level": "INFO" if report.status == "succeeded" else "ERROR", "message": "run finished", **report.to_dict()}))

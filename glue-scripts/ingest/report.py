@@ -8,9 +8,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 
 SNS_MESSAGE_LIMIT = 250_000
 SNS_SUBJECT_LIMIT = 100
+
+
+def run_report_key(pipeline: str, extract_id: str, job_run_id: str) -> str:
+    """Where a run's report is kept in the lake bucket: one per run, so a replay never hides why an earlier run failed.
+
+    The layout is in `contracts/run_report.json`, which the operator command line reads too.
+    """
+    contract = json.loads(resources.files("ingest").joinpath("contracts/run_report.json").read_text(encoding="utf-8"))
+    return contract["reportKey"].format(pipeline=pipeline, extractId=extract_id, jobRunId=job_run_id)
 
 
 class RunFailure(Exception):
@@ -48,6 +58,7 @@ class RunReport:
     extract_id: str
     extract_version: int
     archive: str
+    job_run_id: str
     started_at: str = field(default_factory=lambda: _now())
     finished_at: str | None = None
     status: str = "running"
@@ -94,6 +105,7 @@ class RunReport:
             "extractId": self.extract_id,
             "extractVersion": self.extract_version,
             "archive": self.archive,
+            "jobRunId": self.job_run_id,
             "status": self.status,
             "failure": self.failure,
             "startedAt": self.started_at,

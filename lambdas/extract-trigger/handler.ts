@@ -1,11 +1,11 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { GlueClient, StartJobRunCommand } from "@aws-sdk/client-glue";
+import { GlueClient } from "@aws-sdk/client-glue";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
 import { landedObjectsHandler, type LandedObject } from "../shared/events";
 import type { LogEntry } from "../shared/runtime";
 import { readExtractName, type ArchiveNaming, type ExtractIdentity } from "./extract-name";
 import { RunLedger } from "./run-ledger";
+import { startExtractRun, type RunStarter } from "./start-run";
 
 /**
  * Starts the pipeline's Glue job once per landed archive version. Messages come from the trigger
@@ -32,84 +32,48 @@ export interface TriggerDependencies {
 
 export type { LogEntry };
 
-type RunArgumentName = keyof typeof jobArguments.runArguments;
-
-/** Longer than the function's timeout, so a live invocation never loses its claim. */
-const claimLeaseSeconds = 120;
-
-/** Glue errors that clear up by themselves; others are configuration faults that need a person. */
-const transientGlueErrors = new Set([
-    "ConcurrentRunsExceededException",
-    "ThrottlingException",
-    "OperationTimeoutException",
-    "InternalServiceException",
-    "ResourceNumberLimitExceededException",
-]);
-
 type ObjectOutcome = "started" | "duplicate" | "ignored" | "retry";
 
 export function createHandler(dependencies: TriggerDependencies): (event: SQSEvent) => Promise<SQSBatchResponse> {
-    const { glue, settings, now } = dependencies;
+    const { settings } = dependencies;
     const log = dependencies.log ?? ((entry: LogEntry) => console.log(JSON.stringify(entry)));
-    const ledger = new RunLedger(dependencies.dynamodb, settings.runLedgerTable, claimLeaseSeconds);
+    const starter: RunStarter = {
+        glue: dependencies.glue,
+        ledger: new RunLedger(dependencies.dynamodb, settings.runLedgerTable),
+        jobName: settings.jobName,
+        now: dependencies.now,
+        log,
+    };
 
     async function startRun(landed: LandedObject, extract: ExtractIdentity, messageId: string): Promise<ObjectOutcome> {
-        const claimed = await ledger.claim(landed, extract, now());
-        if (claimed.outcome === "already-started") {
-            log({
-                level: "info",
-                message: "duplicate event: a run was already started for this archive version",
-                ...landed,
-                jobRunId: claimed.jobRunId,
-            });
-            return "duplicate";
+        const started = await startExtractRun(starter, landed, extract);
+        switch (started.outcome) {
+            case "started":
+                return "started";
+            case "already-started":
+                log({
+                    level: "info",
+                    message: "duplicate event: a run was already started for this archive version",
+                    ...landed,
+                    jobRunId: started.jobRunId,
+                });
+                return "duplicate";
+            case "being-started":
+                log({ level: "info", message: "another invocation is starting this archive; retrying later", ...landed, messageId });
+                return "retry";
+            case "refused":
+                log({
+                    level: started.transient ? "warn" : "error",
+                    message: started.transient
+                        ? "Glue could not start the run now; the message returns to the queue"
+                        : "Glue refused the run; the message returns to the queue and reaches the dead-letter queue if this persists",
+                    ...landed,
+                    extractId: extract.extractId,
+                    error: started.error,
+                    messageId,
+                });
+                return "retry";
         }
-        if (claimed.outcome === "being-started") {
-            log({ level: "info", message: "another invocation is starting this archive; retrying later", ...landed, messageId });
-            return "retry";
-        }
-        const runArguments: Record<RunArgumentName, string> = {
-            archive_bucket: landed.bucket,
-            archive_key: landed.key,
-            archive_version_id: landed.versionId,
-            extract_id: extract.extractId,
-            extract_version: String(extract.extractVersion),
-        };
-        let jobRunId: string;
-        try {
-            const started = await glue.send(
-                new StartJobRunCommand({
-                    JobName: settings.jobName,
-                    Arguments: Object.fromEntries(Object.entries(runArguments).map(([name, value]) => [`--${name}`, value])),
-                }),
-            );
-            jobRunId = started.JobRunId ?? "unknown";
-        } catch (error) {
-            await ledger.release(claimed.claim);
-            const name = error instanceof Error ? error.name : "Error";
-            const transient = transientGlueErrors.has(name);
-            log({
-                level: transient ? "warn" : "error",
-                message: transient
-                    ? "Glue could not start the run now; the message returns to the queue"
-                    : "Glue refused the run; the message returns to the queue and reaches the dead-letter queue if this persists",
-                ...landed,
-                extractId: extract.extractId,
-                error: `${name}: ${error instanceof Error ? error.message : String(error)}`,
-                messageId,
-            });
-            return "retry";
-        }
-        if (!(await ledger.markStarted(claimed.claim, jobRunId, now()))) {
-            log({
-                level: "warn",
-                message: "the claim was taken over while the run started; the job's idempotent writes absorb a second run",
-                ...landed,
-                jobRunId,
-            });
-        }
-        log({ level: "info", message: "started extract run", ...landed, extractId: extract.extractId, jobRunId });
-        return "started";
     }
 
     async function handleObject(landed: LandedObject, messageId: string): Promise<ObjectOutcome> {

@@ -17,7 +17,8 @@ import type { ExtractIdentity } from "./extract-name";
  * whose conditional write wins starts a run. The ledger is a table the pipeline already owns (the
  * job commits extracts in it), so this needs no extra dependency; a claim stays STARTING under a
  * lease while the run is being started and becomes STARTED with the run id, or is deleted again
- * when starting failed, so the redelivered message can claim it afresh.
+ * when starting failed, so the redelivered message can claim it afresh. A replay claims a version
+ * anew only by naming the finished run it replaces, so two replays at once still start one run.
  */
 
 export type ClaimResult =
@@ -30,17 +31,26 @@ export interface Claim {
     readonly token: string;
 }
 
+/** What the ledger holds for one archive version. */
+export type ArchiveRecord =
+    | { readonly status: "STARTING"; readonly leaseExpiresAt: number }
+    | { readonly status: "STARTED"; readonly jobRunId: string; readonly startedAt: string };
+
 /** Claims are kept long enough to absorb any redelivery, then expire through the table's TTL. */
 export const claimRetentionSeconds = 90 * 24 * 3600;
+
+/** Longer than the trigger function's timeout, so a live claimant never loses its claim. */
+export const claimLeaseSeconds = 120;
 
 export class RunLedger {
     constructor(
         private readonly dynamodb: DynamoDBClient,
         private readonly table: string,
-        private readonly leaseSeconds: number,
+        private readonly leaseSeconds = claimLeaseSeconds,
     ) {}
 
-    async claim(landed: LandedObject, extract: ExtractIdentity, now: Date): Promise<ClaimResult> {
+    /** Claims the version for a new run; `replacing` lets the claim supersede that finished run's record. */
+    async claim(landed: LandedObject, extract: ExtractIdentity, now: Date, replacing?: string): Promise<ClaimResult> {
         const archive = archiveRecordKey(landed);
         const token = randomUUID();
         const nowSeconds = Math.floor(now.getTime() / 1000);
@@ -57,9 +67,15 @@ export class RunLedger {
                         leaseExpiresAt: { N: String(nowSeconds + this.leaseSeconds) },
                         expiresAt: { N: String(nowSeconds + claimRetentionSeconds) },
                     },
-                    ConditionExpression: "attribute_not_exists(#archive) OR (#status = :starting AND leaseExpiresAt < :now)",
+                    ConditionExpression:
+                        "attribute_not_exists(#archive) OR (#status = :starting AND leaseExpiresAt < :now)" +
+                        (replacing ? " OR (#status = :started AND jobRunId = :replaced)" : ""),
                     ExpressionAttributeNames: { "#archive": "archive", "#status": "status" },
-                    ExpressionAttributeValues: { ":starting": { S: "STARTING" }, ":now": { N: String(nowSeconds) } },
+                    ExpressionAttributeValues: {
+                        ":starting": { S: "STARTING" },
+                        ":now": { N: String(nowSeconds) },
+                        ...(replacing ? { ":started": { S: "STARTED" }, ":replaced": { S: replacing } } : {}),
+                    },
                 }),
             );
             return { outcome: "claimed", claim: { archive, token } };
@@ -68,15 +84,26 @@ export class RunLedger {
                 throw error;
             }
         }
-        const existing = await this.dynamodb.send(
-            new GetItemCommand({ TableName: this.table, Key: { archive: { S: archive } }, ConsistentRead: true }),
-        );
-        const item = existing.Item;
-        if (item?.status?.S === "STARTED") {
-            return { outcome: "already-started", jobRunId: item.jobRunId?.S ?? "unknown" };
+        const existing = await this.read(landed);
+        if (existing?.status === "STARTED") {
+            return { outcome: "already-started", jobRunId: existing.jobRunId };
         }
         // Released or expired between our write and our read: the next delivery claims it.
-        return { outcome: "being-started", leaseExpiresAt: Number(item?.leaseExpiresAt?.N ?? nowSeconds) };
+        return { outcome: "being-started", leaseExpiresAt: existing?.leaseExpiresAt ?? nowSeconds };
+    }
+
+    /** The version's record, read strongly consistent; undefined when no run was ever claimed. */
+    async read(landed: LandedObject): Promise<ArchiveRecord | undefined> {
+        const existing = await this.dynamodb.send(
+            new GetItemCommand({ TableName: this.table, Key: { archive: { S: archiveRecordKey(landed) } }, ConsistentRead: true }),
+        );
+        const item = existing.Item;
+        if (!item) {
+            return undefined;
+        }
+        return item.status?.S === "STARTED"
+            ? { status: "STARTED", jobRunId: item.jobRunId?.S ?? "unknown", startedAt: item.startedAt?.S ?? "" }
+            : { status: "STARTING", leaseExpiresAt: Number(item.leaseExpiresAt?.N ?? 0) };
     }
 
     /** Records the started run. Returns false when the claim was lost, which the caller logs. */

@@ -1,0 +1,94 @@
+import * as pulumi from "@pulumi/pulumi";
+
+export const mockAccountId = "123456789012";
+export const mockRegion = "eu-west-1";
+
+/** One resource the program registered, with the inputs it was declared with. */
+export interface RecordedResource {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+    /** ARN the mock assigned, so callers can follow references between resources. */
+    readonly arn: string;
+}
+
+const knownInvokes: Record<string, Record<string, unknown>> = {
+    "aws:index/getCallerIdentity:getCallerIdentity": {
+        accountId: mockAccountId,
+        arn: `arn:aws:iam::${mockAccountId}:user/test`,
+        userId: "AIDATEST",
+        id: mockAccountId,
+    },
+    "aws:index/getRegion:getRegion": { name: mockRegion, region: mockRegion, id: mockRegion, endpoint: `ec2.${mockRegion}.amazonaws.com` },
+    "aws:index/getPartition:getPartition": { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" },
+};
+
+/** The name the mocks give a resource (its `name` input, else its logical name); references to it hold this or its ARN. */
+export function physicalNameOf(resource: Pick<RecordedResource, "name" | "inputs">): string {
+    return typeof resource.inputs.name === "string" ? resource.inputs.name : resource.name;
+}
+
+/**
+ * Records every resource the program declares and answers the invokes it is known to make.
+ * Any other invoke throws, so a new data-source call cannot silently return nothing.
+ */
+export class RecordingMocks implements pulumi.runtime.Mocks {
+    readonly resources: RecordedResource[] = [];
+
+    newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        const [service = "mock", kind = "resource"] = args.type.split(":")[1]?.split("/") ?? [];
+        const inputs = args.inputs as Record<string, unknown>;
+        const physicalName = physicalNameOf({ name: args.name, inputs });
+        const arn =
+            args.type === "aws:s3/bucket:Bucket"
+                ? `arn:aws:s3:::${physicalName}`
+                : args.type === "aws:cloudwatch/logGroup:LogGroup"
+                  ? `arn:aws:logs:${mockRegion}:${mockAccountId}:log-group:${physicalName}`
+                  : `arn:aws:${service}:${mockRegion}:${mockAccountId}:${kind}/${physicalName}`;
+        this.resources.push({ type: args.type, name: args.name, inputs, arn });
+        const state: Record<string, unknown> = { ...inputs, arn, name: physicalName };
+        if (args.type === "aws:s3/bucket:Bucket") {
+            state.bucket = physicalName;
+        }
+        if (args.type === "aws:kms/key:Key") {
+            state.keyId = `key-${args.name}`;
+        }
+        if (args.type === "aws:sqs/queue:Queue") {
+            state.url = `https://sqs.${mockRegion}.amazonaws.com/${mockAccountId}/${physicalName}`;
+        }
+        return { id: `${args.name}-id`, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        const result = knownInvokes[args.token];
+        if (!result) {
+            throw new Error(`unexpected invoke ${args.token}; add it to cli/preview/mocks.ts if the program really needs it`);
+        }
+        return result;
+    }
+
+    ofType(type: string): RecordedResource[] {
+        return this.resources.filter((resource) => resource.type === type);
+    }
+
+    named(name: string): RecordedResource {
+        const found = this.resources.find((resource) => resource.name === name);
+        if (!found) {
+            throw new Error(`no resource named ${name}; declared: ${this.resources.map((resource) => resource.name).join(", ")}`);
+        }
+        return found;
+    }
+}
+
+/** Starts a fresh mock engine for `stack`, returning the recorder. */
+export async function useMocks(stack = "test", config: Record<string, string> = {}): Promise<RecordingMocks> {
+    const mocks = new RecordingMocks();
+    await pulumi.runtime.setMocks(mocks, "ingestion", stack, false);
+    pulumi.runtime.setAllConfig({ "aws:region": mockRegion, ...config });
+    return mocks;
+}
+
+/** Waits until every resource registration in flight has reached the mocks. */
+export async function settle(): Promise<void> {
+    await pulumi.runtime.disconnect();
+}

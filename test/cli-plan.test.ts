@@ -1,0 +1,549 @@
+import { expect } from "chai";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { runPlan } from "../cli/plan";
+import { ExitCode, OperatorError, type Terminal } from "../cli/terminal";
+import { repositoryRoot } from "./support/program";
+
+interface PlanRun {
+    /** The exit code, or the refusal the command threw. */
+    readonly outcome: number | OperatorError;
+    readonly stdout: string;
+    readonly stderr: string;
+    readonly diagramFile: string;
+}
+
+async function plan(stack: string): Promise<PlanRun> {
+    // A directory that does not exist yet: the command creates it.
+    const diagramFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-test-")), "out", `plan-${stack}.mmd`);
+    const output = { stdout: "", stderr: "" };
+    const terminal: Terminal = {
+        stdout: { write: (text) => void (output.stdout += text), isTTY: false },
+        stderr: { write: (text) => void (output.stderr += text), isTTY: false },
+        now: () => new Date("2025-01-01T00:00:00Z"),
+        sleep: () => Promise.resolve(),
+    };
+    let outcome: number | OperatorError;
+    try {
+        outcome = await runPlan({ stack, diagramFile }, terminal);
+    } catch (error) {
+        if (!(error instanceof OperatorError)) {
+            throw error;
+        }
+        outcome = error;
+    }
+    return { outcome, ...output, diagramFile };
+}
+
+function refusal(run: PlanRun): OperatorError {
+    if (!(run.outcome instanceof OperatorError)) {
+        throw new Error(`plan succeeded with exit code ${run.outcome}`);
+    }
+    return run.outcome;
+}
+
+/** The top-level component headings, and the logical names of the resources listed under each, in order. */
+function componentsIn(stdout: string): { heading: string; names: string[] }[] {
+    const components: { heading: string; names: string[] }[] = [];
+    for (const line of stdout.split("\n")) {
+        if (/^\S+ \S+ \(ingestion:[^)]+\), \d+ resources$/.test(line)) {
+            components.push({ heading: line, names: [] });
+        }
+        const resource = /^\s+aws:\S+ (\S+)/.exec(line);
+        if (resource) {
+            components[components.length - 1]!.names.push(resource[1]!);
+        }
+    }
+    return components;
+}
+
+const dataBucketParts = ["ownership", "public-access", "encryption", "versioning", "lifecycle", "logging", "policy"];
+
+/** A SecureBucket's resources: the bucket, then `<bucket>-<part>` in declaration order. */
+function secureBucket(name: string, parts: readonly string[]): string[] {
+    return [name, ...parts.map((part) => `${name}-${part}`)];
+}
+
+/** A BundledFunction's resources. */
+function bundledFunction(name: string): string[] {
+    return [`${name}-logs`, `${name}-role`, `${name}-policy`, name];
+}
+
+/** What each top-level component of the example stacks declares; prod adds e-mail subscriptions. */
+function expectedComponents(stack: "dev" | "prod"): { heading: string; names: string[] }[] {
+    const p = `ingest-${stack}`;
+    const email = (name: string) => (stack === "prod" ? [name] : []);
+    return [
+        {
+            heading: `Storage ${p} (ingestion:storage:Storage), 48 resources`,
+            names: [
+                `${p}-key`,
+                `${p}-key-alias`,
+                ...secureBucket(`${p}-access-logs`, ["ownership", "public-access", "encryption", "lifecycle", "policy"]),
+                ...secureBucket(`${p}-landing`, [...dataBucketParts, "notifications"]),
+                ...secureBucket(`${p}-lake`, dataBucketParts),
+                ...secureBucket(`${p}-quarantine`, dataBucketParts),
+                ...secureBucket(`${p}-glue-assets`, dataBucketParts),
+                ...secureBucket(`${p}-athena-results`, ["ownership", "public-access", "encryption", "lifecycle", "logging", "policy"]),
+            ],
+        },
+        {
+            heading: `Catalog ${p} (ingestion:catalog:Catalog), 7 resources`,
+            names: [
+                `${p}-database`,
+                `${p}-customers_customers`,
+                `${p}-customers_addresses`,
+                `${p}-customers_orders`,
+                `${p}-customers_order_lines`,
+                `${p}-security`,
+                `${p}-workgroup`,
+            ],
+        },
+        {
+            heading: `ExtractPipeline ${p}-customers (ingestion:extract:ExtractPipeline), ${stack === "prod" ? 28 : 27} resources`,
+            names: [
+                `${p}-customers-items`,
+                `${p}-customers-runs`,
+                `${p}-customers-notifications`,
+                ...email(`${p}-customers-notifications-email`),
+                `${p}-customers-archives-dlq`,
+                `${p}-customers-archives`,
+                `${p}-customers-archive-landed`,
+                `${p}-customers-archives-policy`,
+                `${p}-customers-archive-landed-target`,
+                `${p}-customers-job-script`,
+                `${p}-customers-job-package`,
+                `${p}-customers-job-plan`,
+                `${p}-customers-job-role`,
+                `${p}-customers-job-policy`,
+                `${p}-customers-job`,
+                ...bundledFunction(`${p}-customers-trigger`),
+                `${p}-customers-trigger-source`,
+                `${p}-customers-run-succeeded`,
+                `${p}-customers-run-failed`,
+                `${p}-customers-notifications-policy`,
+                `${p}-customers-run-succeeded-target`,
+                `${p}-customers-run-failed-target`,
+                `${p}-customers-job-failures`,
+                `${p}-customers-dead-letters`,
+                `${p}-customers-stale`,
+            ],
+        },
+        {
+            heading: `StreamLake ${p}-clickstream (ingestion:streaming:StreamLake), ${stack === "prod" ? 44 : 43} resources`,
+            names: [
+                `${p}-clickstream-stream`,
+                ...secureBucket(`${p}-clickstream-raw`, dataBucketParts),
+                `${p}-clickstream-table`,
+                `${p}-clickstream-delivery-logs`,
+                `${p}-clickstream-delivery-log`,
+                `${p}-clickstream-backup-log`,
+                `${p}-clickstream-delivery-role`,
+                `${p}-clickstream-delivery-policy`,
+                `${p}-clickstream-delivery`,
+                // The alarm topic holds every alarm of the stream, those of its file source and warehouse export too.
+                `${p}-clickstream-alarms`,
+                `${p}-clickstream-alarms-policy`,
+                ...email(`${p}-clickstream-alarms-email`),
+                `${p}-clickstream-alarms-stale`,
+                `${p}-clickstream-alarms-delivery-failures`,
+                `${p}-clickstream-alarms-conversion-failures`,
+                `${p}-clickstream-alarms-consumer-lag`,
+                `${p}-clickstream-alarms-dead-letters`,
+                `${p}-clickstream-alarms-crawl-not-started`,
+                `${p}-clickstream-alarms-file-dead-letters`,
+                `${p}-clickstream-alarms-export-failures`,
+                `${p}-clickstream-functions-dlq`,
+                ...bundledFunction(`${p}-clickstream-producer`),
+                `${p}-clickstream-crawler-role`,
+                `${p}-clickstream-crawler-policy`,
+                `${p}-clickstream-crawler`,
+                ...bundledFunction(`${p}-clickstream-crawl`),
+                `${p}-clickstream-crawl-schedule`,
+                `${p}-clickstream-crawl-permission`,
+                `${p}-clickstream-crawl-target`,
+                `${p}-clickstream-recent-events`,
+                `${p}-clickstream-events-per-partition`,
+            ],
+        },
+        {
+            heading: `FileSource ${p}-clickstream (ingestion:streaming:FileSource), 19 resources`,
+            names: [
+                ...secureBucket(`${p}-clickstream-source`, [...dataBucketParts, "notifications"]),
+                `${p}-clickstream-files-dlq`,
+                `${p}-clickstream-files`,
+                `${p}-clickstream-files-created`,
+                `${p}-clickstream-files-policy`,
+                `${p}-clickstream-files-created-target`,
+                ...bundledFunction(`${p}-clickstream-loader`),
+                `${p}-clickstream-loader-source`,
+            ],
+        },
+        {
+            heading: `WarehouseExport ${p}-clickstream-warehouse (ingestion:streaming:WarehouseExport), 31 resources`,
+            names: [
+                ...secureBucket(`${p}-clickstream-warehouse-intermediate`, dataBucketParts),
+                ...secureBucket(`${p}-clickstream-warehouse-destination`, dataBucketParts),
+                `${p}-clickstream-warehouse-delivery-logs`,
+                `${p}-clickstream-warehouse-delivery-log`,
+                `${p}-clickstream-warehouse-delivery-role`,
+                `${p}-clickstream-warehouse-delivery-policy`,
+                `${p}-clickstream-warehouse-delivery`,
+                `${p}-clickstream-warehouse-job-script`,
+                `${p}-clickstream-warehouse-job-package`,
+                `${p}-clickstream-warehouse-job-schema`,
+                `${p}-clickstream-warehouse-job-role`,
+                `${p}-clickstream-warehouse-job-policy`,
+                `${p}-clickstream-warehouse-job`,
+                `${p}-clickstream-warehouse-schedule`,
+                `${p}-clickstream-warehouse-run-failed`,
+                `${p}-clickstream-warehouse-snowflake`,
+                `${p}-clickstream-warehouse-snowflake-policy`,
+            ],
+        },
+        {
+            heading: `LookupTable ${p}-products (ingestion:lookup:LookupTable), ${stack === "prod" ? 35 : 34} resources`,
+            names: [
+                ...secureBucket(`${p}-products-exports`, [...dataBucketParts, "notifications"]),
+                `${p}-products-table`,
+                `${p}-products-alarms`,
+                `${p}-products-alarms-policy`,
+                ...email(`${p}-products-alarms-email`),
+                `${p}-products-alarms-load-failures`,
+                `${p}-products-alarms-filter-failures`,
+                `${p}-products-job-script`,
+                `${p}-products-job-package`,
+                `${p}-products-job-plan`,
+                `${p}-products-job-role`,
+                `${p}-products-job-policy`,
+                `${p}-products-job`,
+                `${p}-products-schedule`,
+                `${p}-products-workflow`,
+                `${p}-products-on-export`,
+                `${p}-products-export-landed`,
+                `${p}-products-export-events-role`,
+                `${p}-products-export-events-policy`,
+                `${p}-products-export-landed-target`,
+                `${p}-products-load-failed`,
+                `${p}-products-filter-failures`,
+                ...bundledFunction(`${p}-products-filter`),
+                `${p}-products-filter-source`,
+            ],
+        },
+    ];
+}
+
+/** The pipelines of an example stack, as Mermaid: ids use `_`, labels the logical names. */
+function expectedDiagram(stack: "dev" | "prod"): string {
+    const n = `ingest-${stack}`;
+    const i = `ingest_${stack}`;
+    return `flowchart LR
+    %% Pipelines of stack ${stack}, from the resources the program declares under mocks; not a view of what is deployed.
+    subgraph Storage_${i}["Storage ${n}"]
+        Bucket_${i}_landing[("S3 bucket<br/>${n}-landing")]
+        Bucket_${i}_lake[("S3 bucket<br/>${n}-lake")]
+    end
+    subgraph Catalog_${i}["Catalog ${n}"]
+        CatalogDatabase_${i}_database[("Glue database<br/>${n}-database")]
+    end
+    subgraph ExtractPipeline_${i}_customers["extract ${n}-customers"]
+        EventRule_${i}_customers_archive_landed{{"EventBridge rule<br/>${n}-customers-archive-landed"}}
+        Queue_${i}_customers_archives[["SQS queue<br/>${n}-customers-archives"]]
+        Function_${i}_customers_trigger["Lambda<br/>${n}-customers-trigger"]
+        Job_${i}_customers_job["Glue job<br/>${n}-customers-job"]
+        Table_${i}_customers_items[("DynamoDB table<br/>${n}-customers-items")]
+        Topic_${i}_customers_notifications>"SNS topic<br/>${n}-customers-notifications"]
+    end
+    subgraph StreamLake_${i}_clickstream["stream ${n}-clickstream"]
+        Function_${i}_clickstream_producer["Lambda<br/>${n}-clickstream-producer"]
+        Stream_${i}_clickstream_stream[["Kinesis stream<br/>${n}-clickstream-stream"]]
+        Bucket_${i}_clickstream_source[("S3 bucket<br/>${n}-clickstream-source")]
+        EventRule_${i}_clickstream_files_created{{"EventBridge rule<br/>${n}-clickstream-files-created"}}
+        Queue_${i}_clickstream_files[["SQS queue<br/>${n}-clickstream-files"]]
+        Function_${i}_clickstream_loader["Lambda<br/>${n}-clickstream-loader"]
+        FirehoseDeliveryStream_${i}_clickstream_delivery["Firehose<br/>${n}-clickstream-delivery"]
+        Bucket_${i}_clickstream_raw[("S3 bucket<br/>${n}-clickstream-raw")]
+        CatalogTable_${i}_clickstream_table[("Glue table<br/>${n}-clickstream-table")]
+        EventRule_${i}_clickstream_crawl_schedule{{"EventBridge rule<br/>${n}-clickstream-crawl-schedule"}}
+        Function_${i}_clickstream_crawl["Lambda<br/>${n}-clickstream-crawl"]
+        Crawler_${i}_clickstream_crawler["Glue crawler<br/>${n}-clickstream-crawler"]
+        FirehoseDeliveryStream_${i}_clickstream_warehouse_delivery["Firehose<br/>${n}-clickstream-warehouse-delivery"]
+        Bucket_${i}_clickstream_warehouse_intermediate[("S3 bucket<br/>${n}-clickstream-warehouse-intermediate")]
+        Job_${i}_clickstream_warehouse_job["Glue job<br/>${n}-clickstream-warehouse-job"]
+        Trigger_${i}_clickstream_warehouse_schedule{{"Glue trigger<br/>${n}-clickstream-warehouse-schedule"}}
+        Bucket_${i}_clickstream_warehouse_destination[("S3 bucket<br/>${n}-clickstream-warehouse-destination")]
+        Role_${i}_clickstream_warehouse_snowflake[/"IAM role<br/>${n}-clickstream-warehouse-snowflake<br/>Snowpipe's storage integration"/]
+    end
+    subgraph LookupTable_${i}_products["lookup ${n}-products"]
+        Bucket_${i}_products_exports[("S3 bucket<br/>${n}-products-exports")]
+        Job_${i}_products_job["Glue job<br/>${n}-products-job"]
+        Trigger_${i}_products_schedule{{"Glue trigger<br/>${n}-products-schedule"}}
+        Table_${i}_products_table[("DynamoDB table<br/>${n}-products-table")]
+        Function_${i}_products_filter["Lambda<br/>${n}-products-filter"]
+    end
+    Bucket_${i}_landing -->|"incoming/customers/"| EventRule_${i}_customers_archive_landed
+    EventRule_${i}_customers_archive_landed --> Queue_${i}_customers_archives
+    Queue_${i}_customers_archives --> Function_${i}_customers_trigger
+    Function_${i}_customers_trigger -->|"StartJobRun"| Job_${i}_customers_job
+    Job_${i}_customers_job -->|"Parquet"| Bucket_${i}_lake
+    Job_${i}_customers_job -->|"partitions"| CatalogDatabase_${i}_database
+    Job_${i}_customers_job -->|"nested items"| Table_${i}_customers_items
+    Job_${i}_customers_job -.->|"run outcomes"| Topic_${i}_customers_notifications
+    Function_${i}_clickstream_producer --> Stream_${i}_clickstream_stream
+    Bucket_${i}_clickstream_source -->|"incoming/"| EventRule_${i}_clickstream_files_created
+    EventRule_${i}_clickstream_files_created --> Queue_${i}_clickstream_files
+    Queue_${i}_clickstream_files --> Function_${i}_clickstream_loader
+    Function_${i}_clickstream_loader -->|"PutRecords"| Stream_${i}_clickstream_stream
+    Stream_${i}_clickstream_stream --> FirehoseDeliveryStream_${i}_clickstream_delivery
+    FirehoseDeliveryStream_${i}_clickstream_delivery -->|"Parquet"| Bucket_${i}_lake
+    FirehoseDeliveryStream_${i}_clickstream_delivery -->|"raw records"| Bucket_${i}_clickstream_raw
+    CatalogTable_${i}_clickstream_table -.->|"schema"| FirehoseDeliveryStream_${i}_clickstream_delivery
+    EventRule_${i}_clickstream_crawl_schedule --> Function_${i}_clickstream_crawl
+    Function_${i}_clickstream_crawl -->|"StartCrawler"| Crawler_${i}_clickstream_crawler
+    Crawler_${i}_clickstream_crawler -->|"partitions"| CatalogTable_${i}_clickstream_table
+    Stream_${i}_clickstream_stream --> FirehoseDeliveryStream_${i}_clickstream_warehouse_delivery
+    FirehoseDeliveryStream_${i}_clickstream_warehouse_delivery -->|"JSON"| Bucket_${i}_clickstream_warehouse_intermediate
+    Bucket_${i}_clickstream_warehouse_intermediate -->|"new records"| Job_${i}_clickstream_warehouse_job
+    Trigger_${i}_clickstream_warehouse_schedule --> Job_${i}_clickstream_warehouse_job
+    Job_${i}_clickstream_warehouse_job -->|"Parquet"| Bucket_${i}_clickstream_warehouse_destination
+    Bucket_${i}_clickstream_warehouse_destination -->|"Snowpipe loads"| Role_${i}_clickstream_warehouse_snowflake
+    Bucket_${i}_products_exports -->|"each new export under exports/"| Job_${i}_products_job
+    Trigger_${i}_products_schedule --> Job_${i}_products_job
+    Job_${i}_products_job -->|"loads"| Table_${i}_products_table
+    Stream_${i}_clickstream_stream --> Function_${i}_products_filter
+    Function_${i}_products_filter -.->|"looks up keys"| Table_${i}_products_table
+    Function_${i}_products_filter -->|"matching events under filtered/products/"| Bucket_${i}_lake
+`;
+}
+
+describe("ingest plan", () => {
+    const runs: Partial<Record<"dev" | "prod", PlanRun>> = {};
+    const run = (stack: "dev" | "prod"): PlanRun => runs[stack]!;
+
+    before(async () => {
+        runs.dev = await plan("dev");
+        runs.prod = await plan("prod");
+    });
+
+    for (const stack of ["dev", "prod"] as const) {
+        describe(`--stack ${stack}`, () => {
+            it("says it is a structural preview, not a substitute for pulumi preview, and ends with the totals and the diagram", () => {
+                const { outcome, stdout, stderr, diagramFile } = run(stack);
+                const lines = stdout.split("\n");
+                expect(outcome).to.equal(ExitCode.ok);
+                expect(stderr).to.equal("");
+                expect(lines.slice(0, 3)).to.deep.equal([
+                    `Structural preview of stack ${stack}: the resources the program declares for this stack's config, built under mocks.`,
+                    `It does not contact AWS or compare with deployed state: run \`pulumi preview --stack ${stack}\` for that.`,
+                    "",
+                ]);
+                expect(lines.slice(-3)).to.deep.equal([
+                    `${stack === "prod" ? 212 : 209} resources in 26 components, 7 of them at the top level.`,
+                    `Mermaid diagram of the pipelines written to ${diagramFile}`,
+                    "",
+                ]);
+            });
+
+            it("lists every resource once, with its type and logical name, under the component that declared it", () => {
+                expect(componentsIn(run(stack).stdout)).to.deep.equal(expectedComponents(stack));
+            });
+
+            it("heads each nested component with its type and the resources it holds", () => {
+                const lines = run(stack).stdout.split("\n");
+                expect(lines).to.include.members([
+                    `  SecureBucket ingest-${stack}-landing (ingestion:storage:SecureBucket), 9 resources`,
+                    `  BundledFunction ingest-${stack}-customers-trigger (ingestion:lambda:BundledFunction), 4 resources`,
+                    `  AlarmTopic ingest-${stack}-clickstream-alarms (ingestion:notifications:AlarmTopic), ${stack === "prod" ? 11 : 10} resources`,
+                    `  ObjectEventQueue ingest-${stack}-clickstream-files (ingestion:events:ObjectEventQueue), 5 resources`,
+                ]);
+            });
+
+            it("writes the Mermaid diagram of the pipelines", () => {
+                expect(fs.readFileSync(run(stack).diagramFile, "utf8")).to.equal(expectedDiagram(stack));
+            });
+        });
+    }
+
+    describe("key settings", () => {
+        const cases: { stack: "dev" | "prod"; what: string; line: string }[] = [
+            {
+                stack: "dev",
+                what: "items table keys and TTL",
+                line: "  aws:dynamodb/table:Table ingest-dev-customers-items  key pk (S), sort sk (S), TTL expires_at, on demand, PITR on, deletion protection off",
+            },
+            {
+                stack: "prod",
+                what: "items table protected in production",
+                line: "  aws:dynamodb/table:Table ingest-prod-customers-items  key pk (S), sort sk (S), TTL expires_at, on demand, PITR on, deletion protection on",
+            },
+            {
+                stack: "dev",
+                what: "extract job on flex capacity",
+                line: "  aws:glue/job:Job ingest-dev-customers-job  G.1X up to 4 workers, flex, timeout 60 min, 0 retries, 2 concurrent runs, more queued",
+            },
+            {
+                stack: "prod",
+                what: "extract job on standard capacity",
+                line: "  aws:glue/job:Job ingest-prod-customers-job  G.2X up to 20 workers, standard, timeout 45 min, 1 retry, 2 concurrent runs, more queued",
+            },
+            {
+                stack: "dev",
+                what: "lookup loader job",
+                line: "  aws:glue/job:Job ingest-dev-products-job  G.1X up to 2 workers, timeout 120 min, 1 retry, 1 concurrent run",
+            },
+            {
+                stack: "dev",
+                what: "crawler schedule",
+                line: "  aws:cloudwatch/eventRule:EventRule ingest-dev-clickstream-crawl-schedule  schedule cron(15,45 * * * ? *)",
+            },
+            {
+                stack: "dev",
+                what: "crawler",
+                line: "  aws:glue/crawler:Crawler ingest-dev-clickstream-crawler  started on demand, schema changes: update LOG, delete LOG",
+            },
+            {
+                stack: "prod",
+                what: "lookup reload schedule",
+                line: "  aws:glue/trigger:Trigger ingest-prod-products-schedule  schedule cron(30 3 * * ? *)",
+            },
+            {
+                stack: "prod",
+                what: "lookup load on each export",
+                line: "  aws:glue/trigger:Trigger ingest-prod-products-on-export  on event, batch 1 within 15 min",
+            },
+            {
+                stack: "dev",
+                what: "landing expiration",
+                line: "    aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration ingest-dev-landing-lifecycle  objects expire after 30 days, noncurrent versions after 30 days, incomplete uploads after 7 days",
+            },
+            {
+                stack: "prod",
+                what: "landing expiration",
+                line: "    aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration ingest-prod-landing-lifecycle  objects expire after 400 days, noncurrent versions after 30 days, incomplete uploads after 7 days",
+            },
+            {
+                stack: "dev",
+                what: "temporary files expiration",
+                line: "    aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration ingest-dev-glue-assets-lifecycle  temporary/ expires after 7 days, noncurrent versions after 30 days, incomplete uploads after 7 days",
+            },
+            {
+                stack: "dev",
+                what: "log retention",
+                line: "    aws:cloudwatch/logGroup:LogGroup ingest-dev-customers-trigger-logs  retention 14 days",
+            },
+            {
+                stack: "prod",
+                what: "log retention",
+                line: "    aws:cloudwatch/logGroup:LogGroup ingest-prod-customers-trigger-logs  retention 365 days",
+            },
+            {
+                stack: "dev",
+                what: "buckets deletable with their data",
+                line: "    aws:s3/bucket:Bucket ingest-dev-lake  force destroy on",
+            },
+            {
+                stack: "prod",
+                what: "buckets kept with their data",
+                line: "    aws:s3/bucket:Bucket ingest-prod-lake  force destroy off",
+            },
+            {
+                stack: "dev",
+                what: "Kinesis stream",
+                line: "  aws:kinesis/stream:Stream ingest-dev-clickstream-stream  on demand, retention 48 h",
+            },
+            {
+                stack: "dev",
+                what: "Firehose to Parquet",
+                line: "  aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream ingest-dev-clickstream-delivery  buffer 128 MiB or 300 s, JSON to Parquet, prefix streams/clickstream/data/event_hour=!{partitionKeyFromQuery:event_hour}/event_type=!{partitionKeyFromQuery:event_type}/, raw backup",
+            },
+            {
+                stack: "dev",
+                what: "trigger queue",
+                line: "  aws:sqs/queue:Queue ingest-dev-customers-archives  visibility 3 min, dead-letter after 5 receives",
+            },
+            {
+                stack: "dev",
+                what: "file loader function",
+                line: "    aws:lambda/function:Function ingest-dev-clickstream-loader  nodejs22.x arm64, 1024 MB, timeout 15 min",
+            },
+            {
+                stack: "dev",
+                what: "project key",
+                line: "  aws:kms/key:Key ingest-dev-key  rotation on, deletion window 30 days",
+            },
+            {
+                stack: "dev",
+                what: "freshness alarm",
+                line: "  aws:cloudwatch/metricAlarm:MetricAlarm ingest-dev-customers-stale  AWS/Events MatchedEvents Sum < 1, 24 × 1 hour, missing data breaches",
+            },
+            {
+                stack: "prod",
+                what: "freshness alarm",
+                line: "  aws:cloudwatch/metricAlarm:MetricAlarm ingest-prod-customers-stale  AWS/Events MatchedEvents Sum < 1, 8 × 1 hour, missing data breaches",
+            },
+            {
+                stack: "dev",
+                what: "Athena scan cutoff",
+                line: "  aws:athena/workgroup:Workgroup ingest-dev-workgroup  scan cutoff 10 GiB per query",
+            },
+            {
+                stack: "prod",
+                what: "Athena scan cutoff",
+                line: "  aws:athena/workgroup:Workgroup ingest-prod-workgroup  scan cutoff 100 GiB per query",
+            },
+            {
+                stack: "prod",
+                what: "notification e-mail",
+                line: "  aws:sns/topicSubscription:TopicSubscription ingest-prod-customers-notifications-email  email data-platform-alerts@example.com",
+            },
+        ];
+        for (const { stack, what, line } of cases) {
+            it(`${stack}: ${what}`, () => {
+                expect(run(stack).stdout.split("\n")).to.include(line);
+            });
+        }
+
+        it("lists resources without key settings by type and name alone", () => {
+            expect(run("dev").stdout.split("\n")).to.include("  aws:kms/alias:Alias ingest-dev-key-alias");
+        });
+    });
+
+    describe("refusals", () => {
+        const badStack = "plan-test-bad";
+        const badStackFile = path.join(repositoryRoot, `Pulumi.${badStack}.yaml`);
+
+        afterEach(() => fs.rmSync(badStackFile, { force: true }));
+
+        it("names the missing stack file and the stacks there are", async () => {
+            const error = refusal(await plan("qa"));
+            expect(error.exitCode).to.equal(ExitCode.usage);
+            expect(error.message).to.equal('unknown stack "qa": there is no Pulumi.qa.yaml; stacks with a config file: dev, prod');
+        });
+
+        const configErrors: { what: string; config: string; message: string }[] = [
+            {
+                what: "a mapping the stack lists that does not exist",
+                config: "  ingestion:mappings:\n    - customers\n    - suppliers\n",
+                message:
+                    '1 config problem:\n  config/mappings/suppliers.yaml: mapping "suppliers" does not exist; the stack\'s ingestion:mappings names it',
+            },
+            {
+                what: "stack settings out of range",
+                config: "  ingestion:mappings:\n    - customers\n  ingestion:freshnessHours: 500\n",
+                message: `1 config problem:\n  Pulumi.${badStack}.yaml: ingestion:freshnessHours: must be at most 168 hours (CloudWatch evaluates at most 7 days)`,
+            },
+        ];
+        for (const { what, config, message } of configErrors) {
+            it(`reports the config error for ${what}, as the program does, and writes no diagram`, async () => {
+                fs.writeFileSync(badStackFile, `config:\n  aws:region: eu-west-1\n${config}`);
+                const attempt = await plan(badStack);
+                const error = refusal(attempt);
+                expect(error.exitCode).to.equal(ExitCode.usage);
+                expect(error.message).to.equal(message);
+                expect(attempt.stdout).to.equal("");
+                expect(fs.existsSync(attempt.diagramFile)).to.equal(false);
+            });
+        }
+    });
+});

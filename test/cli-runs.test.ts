@@ -1,0 +1,222 @@
+import { GetJobRunsCommand, StartJobRunCommand, type GetJobRunsCommandOutput, type JobRun } from "@aws-sdk/client-glue";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { expect } from "chai";
+import type { AwsClients } from "../cli/aws";
+import { runReportKey } from "../cli/run-report";
+import { useMotoServer } from "./support/moto";
+import { deployOperatorStack, motoClients, operatorStack, runOperator, setMotoTransition, writeOutputsFile } from "./support/operator";
+
+/** Glue's text for the start of a run, as `runs` prints it. */
+function started(run: JobRun): string {
+    return `${run.StartedOn!.toISOString().slice(0, 10)} ${run.StartedOn!.toISOString().slice(11, 19)}Z`;
+}
+
+function reportOf(run: JobRun, extractId: string, body: Record<string, unknown>): Record<string, unknown> {
+    return { pipeline: "customers", extractId, archive: run.Arguments!["--archive_key"], jobRunId: run.Id, ...body };
+}
+
+const loadedTables = {
+    customers: { read: 120, accepted: 118, quarantined: 2, quarantinedByReason: { "bad-timestamp": 2 }, orphans: 0 },
+    orders: { read: 300, accepted: 300, quarantined: 0, quarantinedByReason: {}, orphans: 0 },
+};
+
+describe("operator command line: runs", () => {
+    const moto = useMotoServer();
+    let clients: AwsClients;
+    let outputs: string;
+    const runs: Record<"loaded" | "rejected" | "starting", JobRun> = {} as never;
+    /** moto never fails a Glue run; these runs are given Glue's FAILED state and error in its responses. */
+    const failedByGlue = new Map<string, string>();
+
+    async function startRun(day: number): Promise<JobRun> {
+        const extractId = `202611${day}T060000Z-000001`;
+        const { JobRunId } = await clients.glue.send(
+            new StartJobRunCommand({
+                JobName: operatorStack.jobName,
+                Arguments: {
+                    "--archive_bucket": operatorStack.landingBucket,
+                    "--archive_key": `${operatorStack.landingPrefix}crm_customers_202611${day}T060000Z_1.zip`,
+                    "--archive_version_id": "v1",
+                    "--extract_id": extractId,
+                    "--extract_version": "1",
+                },
+            }),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const listed = await clients.glue.send(new GetJobRunsCommand({ JobName: operatorStack.jobName }));
+        return listed.JobRuns!.find((run) => run.Id === JobRunId)!;
+    }
+
+    async function putReport(run: JobRun, report: Record<string, unknown>): Promise<void> {
+        const key = runReportKey("customers", run.Arguments!["--extract_id"]!, run.Id!);
+        await clients.s3.send(new PutObjectCommand({ Bucket: operatorStack.lakeBucket, Key: key, Body: JSON.stringify(report) }));
+    }
+
+    before(async () => {
+        clients = motoClients(moto.clientConfig);
+        await deployOperatorStack(clients);
+        outputs = writeOutputsFile();
+        clients.glue.middlewareStack.add(
+            (next, context) => async (args) => {
+                const result = await next(args);
+                if (context.commandName === "GetJobRunsCommand") {
+                    for (const run of (result.output as GetJobRunsCommandOutput).JobRuns ?? []) {
+                        const error = failedByGlue.get(run.Id!);
+                        if (error) {
+                            Object.assign(run, { JobRunState: "FAILED", ErrorMessage: error });
+                        }
+                    }
+                }
+                return result;
+            },
+            { step: "initialize", name: "glueFailedRuns" },
+        );
+    });
+
+    const list = (...args: string[]) => runOperator(["runs", "--outputs", outputs, ...args], clients);
+
+    it("says so when the pipeline's job has not run yet", async () => {
+        expect(await list()).to.deep.equal({
+            code: 0,
+            stdout: "No runs of pipeline customers (Glue job ingest-dev-customers-job) yet.\n",
+            stderr: "",
+        });
+    });
+
+    it("lists runs newest first with state, extract, archive and the counts of each run's own report", async () => {
+        runs.loaded = await startRun(20);
+        runs.rejected = await startRun(21);
+        await setMotoTransition(moto.endpoint, "glue::job_run", 1000);
+        runs.starting = await startRun(22);
+        await putReport(
+            runs.loaded,
+            reportOf(runs.loaded, "20261120T060000Z-000001", {
+                status: "succeeded",
+                failure: null,
+                tables: loadedTables,
+                items: { touched: 90, written: 88, stale: 2, oversize: 0 },
+                quarantineLocation: "s3://ingest-dev-quarantine/customers/rows/ingest_extract_id=20261120T060000Z-000001/",
+            }),
+        );
+        await putReport(
+            runs.rejected,
+            reportOf(runs.rejected, "20261121T060000Z-000001", {
+                status: "failed",
+                failure: { reason: "archive-path-traversal", detail: "entry ../../etc/cron.d/job escapes the extraction directory" },
+                tables: {},
+                items: {},
+                quarantineLocation: "s3://ingest-dev-quarantine/customers/archives/20261121T060000Z-000001/",
+            }),
+        );
+        failedByGlue.set(
+            runs.rejected.Id!,
+            "RunFailure: archive-path-traversal: entry ../../etc/cron.d/job escapes the extraction directory",
+        );
+
+        const result = await list();
+        expect(result).to.deep.equal({
+            code: 0,
+            stdout:
+                "Runs of pipeline customers (Glue job ingest-dev-customers-job), newest first:\n" +
+                "RUN           STATE      STARTED               DURATION  EXTRACT                  ROWS  QUARANTINED  ITEMS  ARCHIVE\n" +
+                `${runs.starting.Id!.slice(0, 12)}  STARTING   ${started(runs.starting)}        0s  20261122T060000Z-000001     -            -      -  crm_customers_20261122T060000Z_1.zip\n` +
+                `${runs.rejected.Id!.slice(0, 12)}  FAILED     ${started(runs.rejected)}        0s  20261121T060000Z-000001     0            0      -  crm_customers_20261121T060000Z_1.zip\n` +
+                `${runs.loaded.Id!.slice(0, 12)}  SUCCEEDED  ${started(runs.loaded)}        0s  20261120T060000Z-000001   418            2     88  crm_customers_20261120T060000Z_1.zip\n`,
+            stderr: "",
+        });
+    });
+
+    it("shows only as many runs as --limit asks for", async () => {
+        const result = await list("--limit", "1");
+        expect(result.stdout.split("\n").slice(2)).to.deep.equal([
+            `${runs.starting.Id!.slice(0, 12)}  STARTING  ${started(runs.starting)}        0s  20261122T060000Z-000001     -            -      -  crm_customers_20261122T060000Z_1.zip`,
+            "",
+        ]);
+    });
+
+    it("shows a failed run with Glue's error, the report's reason and where the archive was quarantined", async () => {
+        expect(await list("--failed")).to.deep.equal({
+            code: 0,
+            stdout:
+                "Failed runs of pipeline customers (Glue job ingest-dev-customers-job), newest first:\n" +
+                "\n" +
+                `${runs.rejected.Id} FAILED at ${started(runs.rejected)} after 0s\n` +
+                "  extract  20261121T060000Z-000001\n" +
+                "  archive  crm_customers_20261121T060000Z_1.zip\n" +
+                "  Glue     RunFailure: archive-path-traversal: entry ../../etc/cron.d/job escapes the extraction directory\n" +
+                "  reason   archive-path-traversal: entry ../../etc/cron.d/job escapes the extraction directory\n" +
+                "  kept in  s3://ingest-dev-quarantine/customers/archives/20261121T060000Z-000001/\n",
+            stderr: "",
+        });
+    });
+
+    it("shows the rows a failed run quarantined by reason, and a run that ended before writing a report", async () => {
+        const overThreshold = await startRun(23);
+        await putReport(
+            overThreshold,
+            reportOf(overThreshold, "20261123T060000Z-000001", {
+                status: "failed",
+                failure: {
+                    reason: "too-many-rejected-rows",
+                    detail: "customers: 40 of 100 rows rejected (40.00%, the mapping allows 5.00%); nothing was loaded",
+                },
+                tables: {
+                    customers: {
+                        read: 100,
+                        accepted: 60,
+                        quarantined: 40,
+                        quarantinedByReason: { "bad-number": 30, "missing-value": 10 },
+                        orphans: 0,
+                    },
+                },
+                items: {},
+                quarantineLocation: "s3://ingest-dev-quarantine/customers/rows/ingest_extract_id=20261123T060000Z-000001/",
+            }),
+        );
+        failedByGlue.set(overThreshold.Id!, "RunFailure: too-many-rejected-rows");
+        const unreported = await startRun(24);
+        failedByGlue.set(unreported.Id!, "Command failed with exit code 137");
+
+        const result = await list("--failed", "--limit", "2");
+        expect(result.stdout).to.equal(
+            "Failed runs of pipeline customers (Glue job ingest-dev-customers-job), newest first:\n" +
+                "\n" +
+                `${unreported.Id} FAILED at ${started(unreported)} after 0s\n` +
+                "  extract  20261124T060000Z-000001\n" +
+                "  archive  crm_customers_20261124T060000Z_1.zip\n" +
+                "  Glue     Command failed with exit code 137\n" +
+                "  report   none: the run ended before the job could write one (see the job's logs in CloudWatch)\n" +
+                "\n" +
+                `${overThreshold.Id} FAILED at ${started(overThreshold)} after 0s\n` +
+                "  extract  20261123T060000Z-000001\n" +
+                "  archive  crm_customers_20261123T060000Z_1.zip\n" +
+                "  Glue     RunFailure: too-many-rejected-rows\n" +
+                "  reason   too-many-rejected-rows: customers: 40 of 100 rows rejected (40.00%, the mapping allows 5.00%); nothing was loaded\n" +
+                "  rows     customers: 40 of 100 quarantined (bad-number 30, missing-value 10)\n" +
+                "  kept in  s3://ingest-dev-quarantine/customers/rows/ingest_extract_id=20261123T060000Z-000001/\n",
+        );
+    });
+
+    it("says so when none of the recorded runs failed", async () => {
+        failedByGlue.clear();
+        expect((await list("--failed")).stdout).to.equal("No failed runs among the 5 recorded runs of pipeline customers.\n");
+    });
+
+    it("keeps reports per run, in the layout the Glue job writes (tests-py/test_contracts.py checks the job's side)", () => {
+        expect(runReportKey("customers", "20261101T101500Z-000001", "jr_0a1b")).to.equal(
+            "customers/_reports/20261101T101500Z-000001/jr_0a1b.json",
+        );
+    });
+
+    const usageErrors: [string, string[], string][] = [
+        ["a limit that is not a count", ["--limit", "ten"], "ingest: --limit ten is not a whole number of at least 1\n"],
+        ["an unknown pipeline", ["--pipeline", "orders"], 'ingest: unknown pipeline "orders": stack dev has customers\n'],
+        ["an unknown option", ["--everything"], "ingest: runs has no option --everything (ingest --help)\n"],
+        ["an extra argument", ["customers"], 'ingest: runs: unexpected argument "customers" (ingest --help)\n'],
+    ];
+    for (const [title, args, stderr] of usageErrors) {
+        it(`refuses ${title} with exit code 2`, async () => {
+            expect(await list(...args)).to.deep.equal({ code: 2, stdout: "", stderr });
+        });
+    }
+});
