@@ -2,6 +2,7 @@ import * as path from "path";
 import { parseArgs, type ParseArgsConfig } from "util";
 import { repositoryRoot } from "../config/load";
 import { describeAwsFailure, environmentClients, type AwsClients } from "./aws";
+import { runPlan } from "./plan";
 import { outputFormats, runQuery, type OutputFormat } from "./query";
 import { replay } from "./replay";
 import { listRuns } from "./runs";
@@ -110,7 +111,6 @@ async function dispatch(argv: readonly string[], dependencies: CliDependencies):
     const stack = values.stack;
     if (command === "plan") {
         refuseExtraArguments(command, positionals, 0);
-        const { runPlan } = await import("./plan");
         const diagramFile = values.diagram ?? path.join(repositoryRoot, "out", `plan-${stack}.mmd`);
         return runPlan({ stack, diagramFile }, terminal);
     }

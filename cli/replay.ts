@@ -47,7 +47,18 @@ export async function replay(
     archives.sort((a, b) => a.extract.extractVersion - b.extract.extractVersion);
 
     const ledger = new RunLedger(clients.dynamodb, pipeline.runLedgerTable);
-    const starter: RunStarter = { glue: clients.glue, ledger, jobName: pipeline.jobName, now: terminal.now, log: () => undefined };
+    const starter: RunStarter = {
+        glue: clients.glue,
+        ledger,
+        jobName: pipeline.jobName,
+        now: terminal.now,
+        // The outcome table says what happened; only warnings (a claim taken over mid-start) need a line of their own.
+        log: (entry) => {
+            if (entry.level !== "info") {
+                terminal.stderr.write(`warning: ${JSON.stringify(entry)}\n`);
+            }
+        },
+    };
     const rows: string[][] = [];
     let started = 0;
     let refused = 0;

@@ -160,7 +160,7 @@ export function formatRunId(id: string | undefined): string {
     return id ? id.slice(0, 12) : "?";
 }
 
-export function formatTime(time: Date | undefined): string {
+function formatTime(time: Date | undefined): string {
     return time ? `${time.toISOString().slice(0, 19).replace("T", " ")}Z` : "-";
 }
 

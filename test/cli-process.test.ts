@@ -180,6 +180,14 @@ describe("operator command line: the process", () => {
         });
     });
 
+    it("dispatches plan without stack outputs or AWS, refusing a stack that has no config file (exit code 2)", async () => {
+        expect(await runOperator(["plan", "--stack", "qa"], clients)).to.deep.equal({
+            code: 2,
+            stdout: "",
+            stderr: 'ingest: unknown stack "qa": there is no Pulumi.qa.yaml; stacks with a config file: dev, prod\n',
+        });
+    });
+
     it("prints its usage with --help, and exits 2 on an unknown command", async () => {
         const help = await ingest(["--help"], environment({}));
         expect(help.code).to.equal(0);
