@@ -106,6 +106,20 @@ describe("operator command line: query", () => {
         });
     });
 
+    it("redraws its progress in place on a terminal", async () => {
+        await setMotoTransition(moto.endpoint, "athena::execution", 2);
+        await queueResults(selectRows, columns);
+        const result = await runOperator(["query", "--outputs", outputs, "SELECT * FROM customers"], clients, { stderrIsTTY: true });
+        const executed = await lastQuery();
+        expect(result.stderr).to.equal(
+            "\r\x1b[2Kquery queued, 0.0s, 0 B scanned" +
+                "\r\x1b[2Kquery running, 0.3s, 0 B scanned" +
+                "\r\x1b[2Kquery running, 0.8s, 0 B scanned" +
+                "\r\x1b[2Kquery succeeded, 1.8s, 0 B scanned\n" +
+                `3 rows. Data scanned: 0 B; cost $0.00 at $5.00 per TB (query ${executed.id}).\n`,
+        );
+    });
+
     it("prints CSV with RFC 4180 quoting, NULL as an empty field", async () => {
         await queueResults(selectRows, columns);
         const result = await query("SELECT * FROM customers", "--format", "csv");

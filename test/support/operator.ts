@@ -129,14 +129,20 @@ export interface CliResult {
 export async function runOperator(
     argv: readonly string[],
     clients: AwsClients,
-    options: { readonly start?: Date; readonly onSleep?: () => Promise<void>; readonly environment?: NodeJS.ProcessEnv } = {},
+    options: {
+        readonly start?: Date;
+        readonly onSleep?: () => Promise<void>;
+        readonly environment?: NodeJS.ProcessEnv;
+        /** Whether stderr is a terminal, where progress is redrawn in place. */
+        readonly stderrIsTTY?: boolean;
+    } = {},
 ): Promise<CliResult> {
     let stdout = "";
     let stderr = "";
     let clock = (options.start ?? new Date("2026-11-23T07:00:00Z")).getTime();
     const terminal: Terminal = {
         stdout: { write: (text) => void (stdout += text), isTTY: false },
-        stderr: { write: (text) => void (stderr += text), isTTY: false },
+        stderr: { write: (text) => void (stderr += text), isTTY: options.stderrIsTTY ?? false },
         now: () => new Date(clock),
         sleep: async (milliseconds) => {
             clock += milliseconds;
