@@ -2,11 +2,13 @@ import {
     GetQueryExecutionCommand,
     ListQueryExecutionsCommand,
     StopQueryExecutionCommand,
+    type GetQueryExecutionCommandInput,
     type GetQueryExecutionCommandOutput,
 } from "@aws-sdk/client-athena";
 import { expect } from "chai";
 import type { AwsClients } from "../cli/aws";
 import { formatBytes, formatDollars, queryCost } from "../cli/query";
+import { interceptCommand } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 import { deployOperatorStack, motoClients, runOperator, setMotoTransition, writeOutputsFile } from "./support/operator";
 
@@ -49,16 +51,16 @@ describe("operator command line: query", () => {
         clients = motoClients(moto.clientConfig);
         await deployOperatorStack(clients);
         outputs = writeOutputsFile();
-        clients.athena.middlewareStack.add(
-            (next, context) => async (args) => {
-                const result = await next(args);
-                if (context.commandName === "GetQueryExecutionCommand" && failWith) {
-                    const execution = (result.output as GetQueryExecutionCommandOutput).QueryExecution!;
-                    execution.Status = { ...execution.Status, State: "FAILED", StateChangeReason: failWith };
+        interceptCommand<GetQueryExecutionCommandInput, GetQueryExecutionCommandOutput>(
+            clients.athena,
+            "GetQueryExecutionCommand",
+            async (input, send) => {
+                const output = await send(input);
+                if (failWith) {
+                    output.QueryExecution!.Status = { ...output.QueryExecution!.Status, State: "FAILED", StateChangeReason: failWith };
                 }
-                return result;
+                return output;
             },
-            { step: "initialize", name: "athenaFailedQueries" },
         );
     });
 

@@ -1,8 +1,15 @@
-import { GetJobRunsCommand, StartJobRunCommand, type GetJobRunsCommandOutput, type JobRun } from "@aws-sdk/client-glue";
+import {
+    GetJobRunsCommand,
+    StartJobRunCommand,
+    type GetJobRunsCommandInput,
+    type GetJobRunsCommandOutput,
+    type JobRun,
+} from "@aws-sdk/client-glue";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { AwsClients } from "../cli/aws";
 import { runReportKey } from "../cli/run-report";
+import { interceptCommand } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 import { deployOperatorStack, motoClients, operatorStack, runOperator, setMotoTransition, writeOutputsFile } from "./support/operator";
 
@@ -56,21 +63,16 @@ describe("operator command line: runs", () => {
         clients = motoClients(moto.clientConfig);
         await deployOperatorStack(clients);
         outputs = writeOutputsFile();
-        clients.glue.middlewareStack.add(
-            (next, context) => async (args) => {
-                const result = await next(args);
-                if (context.commandName === "GetJobRunsCommand") {
-                    for (const run of (result.output as GetJobRunsCommandOutput).JobRuns ?? []) {
-                        const error = failedByGlue.get(run.Id!);
-                        if (error) {
-                            Object.assign(run, { JobRunState: "FAILED", ErrorMessage: error });
-                        }
-                    }
+        interceptCommand<GetJobRunsCommandInput, GetJobRunsCommandOutput>(clients.glue, "GetJobRunsCommand", async (input, send) => {
+            const output = await send(input);
+            for (const run of output.JobRuns ?? []) {
+                const error = failedByGlue.get(run.Id!);
+                if (error) {
+                    Object.assign(run, { JobRunState: "FAILED", ErrorMessage: error });
                 }
-                return result;
-            },
-            { step: "initialize", name: "glueFailedRuns" },
-        );
+            }
+            return output;
+        });
     });
 
     const list = (...args: string[]) => runOperator(["runs", "--outputs", outputs, ...args], clients);

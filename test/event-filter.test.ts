@@ -12,7 +12,6 @@ import {
     FirehoseClient,
     type PutRecordBatchCommandInput,
     type PutRecordBatchCommandOutput,
-    type PutRecordBatchResponseEntry,
 } from "@aws-sdk/client-firehose";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { expect } from "chai";
@@ -21,6 +20,7 @@ import { stdoutLog } from "../lambdas/event-filter/metrics";
 import { canonicalNumber, readRecord, type EventShape } from "../lambdas/event-filter/records";
 import type { LogEntry } from "../lambdas/shared/runtime";
 import { kinesisEvent, sequenceNumber } from "./support/kinesis-events";
+import { failRecords, interceptCommand, type RecordFault } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 
 const fixedNow = new Date("2026-11-23T10:00:00Z");
@@ -701,8 +701,6 @@ function throttled(name: string): Error {
     return error;
 }
 
-let interceptors = 0;
-
 /**
  * Sees every BatchGetItem request before moto does: records its input, throws for the whole
  * request, or holds back the last `holdBack(request)` keys and returns them as UnprocessedKeys,
@@ -712,14 +710,12 @@ function interceptBatchGetItem(
     dynamodb: DynamoDBClient,
     behaviour: { readonly requestFault?: (request: number) => Error | undefined; readonly holdBack?: (request: number) => number },
 ): { readonly inputs: BatchGetItemCommandInput[]; remove(): void } {
-    const name = `interceptBatchGetItem-${(interceptors += 1)}`;
     const inputs: BatchGetItemCommandInput[] = [];
-    dynamodb.middlewareStack.add(
-        (next, context) => async (args) => {
-            if (context.commandName !== "BatchGetItemCommand") {
-                return next(args);
-            }
-            const input = structuredClone(args.input as BatchGetItemCommandInput);
+    const remove = interceptCommand<BatchGetItemCommandInput, BatchGetItemCommandOutput>(
+        dynamodb,
+        "BatchGetItemCommand",
+        async (sent, send) => {
+            const input = structuredClone(sent);
             inputs.push(input);
             const thrown = behaviour.requestFault?.(inputs.length);
             if (thrown) {
@@ -727,25 +723,20 @@ function interceptBatchGetItem(
             }
             const held = behaviour.holdBack?.(inputs.length) ?? 0;
             if (held === 0) {
-                return next(args);
+                return send(sent);
             }
             const table = Object.keys(input.RequestItems!)[0]!;
             const request = input.RequestItems![table]!;
             const keys = request.Keys!;
             const unprocessed = { [table]: { ...request, Keys: keys.slice(keys.length - held) } };
             if (held >= keys.length) {
-                const output: BatchGetItemCommandOutput = { $metadata: {}, Responses: { [table]: [] }, UnprocessedKeys: unprocessed };
-                return { response: {}, output };
+                return { $metadata: {}, Responses: { [table]: [] }, UnprocessedKeys: unprocessed };
             }
-            const sent = await next({
-                ...args,
-                input: { ...input, RequestItems: { [table]: { ...request, Keys: keys.slice(0, keys.length - held) } } },
-            });
-            return { ...sent, output: { ...(sent.output as BatchGetItemCommandOutput), UnprocessedKeys: unprocessed } };
+            const answered = await send({ ...input, RequestItems: { [table]: { ...request, Keys: keys.slice(0, keys.length - held) } } });
+            return { ...answered, UnprocessedKeys: unprocessed };
         },
-        { step: "initialize", name },
     );
-    return { inputs, remove: () => dynamodb.middlewareStack.remove(name) };
+    return { inputs, remove };
 }
 
 /**
@@ -755,41 +746,21 @@ function interceptBatchGetItem(
  */
 function interceptPutRecordBatch(
     firehose: FirehoseClient,
-    behaviour: { readonly recordFault?: (text: string, attempt: number) => { code: string; message: string } | undefined },
+    behaviour: { readonly recordFault?: (text: string, attempt: number) => RecordFault },
 ): { readonly inputs: PutRecordBatchCommandInput[]; remove(): void } {
-    const name = `interceptPutRecordBatch-${(interceptors += 1)}`;
     const inputs: PutRecordBatchCommandInput[] = [];
     const attempts = new Map<string, number>();
-    firehose.middlewareStack.add(
-        (next, context) => async (args) => {
-            if (context.commandName !== "PutRecordBatchCommand") {
-                return next(args);
-            }
-            const input = args.input as PutRecordBatchCommandInput;
+    const remove = interceptCommand<PutRecordBatchCommandInput, PutRecordBatchCommandOutput>(
+        firehose,
+        "PutRecordBatchCommand",
+        async (input, send) => {
             inputs.push(input);
             const records = input.Records ?? [];
-            const faults = records.map((record) => {
-                const text = Buffer.from(record.Data ?? new Uint8Array()).toString("utf8");
-                const attempt = (attempts.get(text) ?? 0) + 1;
-                attempts.set(text, attempt);
-                return behaviour.recordFault?.(text, attempt);
-            });
-            const passed = records.filter((_, index) => !faults[index]);
-            let taken: PutRecordBatchResponseEntry[] = [];
-            let response: unknown = {};
-            if (passed.length > 0) {
-                const sent = await next({ ...args, input: { ...input, Records: passed } });
-                taken = [...((sent.output as PutRecordBatchCommandOutput).RequestResponses ?? [])];
-                response = sent.response;
-            }
-            const output: PutRecordBatchCommandOutput = {
-                $metadata: {},
-                FailedPutCount: faults.filter(Boolean).length,
-                RequestResponses: faults.map((fault) => (fault ? { ErrorCode: fault.code, ErrorMessage: fault.message } : taken.shift()!)),
-            };
-            return { response, output };
+            const { entries, failed } = await failRecords(records, attempts, behaviour.recordFault, async (passed) => [
+                ...((await send({ ...input, Records: passed.map((index) => records[index]!) })).RequestResponses ?? []),
+            ]);
+            return { $metadata: {}, FailedPutCount: failed, RequestResponses: entries };
         },
-        { step: "initialize", name },
     );
-    return { inputs, remove: () => firehose.middlewareStack.remove(name) };
+    return { inputs, remove };
 }

@@ -6,10 +6,10 @@ import {
     ListShardsCommand,
     type PutRecordsCommandInput,
     type PutRecordsCommandOutput,
-    type PutRecordsResultEntry,
 } from "@aws-sdk/client-kinesis";
 
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { failRecords, interceptCommand, type RecordFault } from "./intercept";
 import type { ClientConfig } from "./moto";
 
 /** Kinesis test helpers: streams in moto, reading them back, and faults injected into PutRecords. */
@@ -56,69 +56,36 @@ export interface PutRequestLog {
     readonly bytes: number;
 }
 
-type Fault = { readonly code: string; readonly message: string } | undefined;
-
 /**
- * Adds a middleware to the client that sees every PutRecords request before it is sent. It can
- * record the request, throw for the whole request, or mark records failed: a record `recordFault`
- * fails for is held back from moto and comes back with that ErrorCode, as Kinesis reports a
- * record it did not take. `attempt` counts the times the same data was sent. Returns a remover.
+ * Sees every PutRecords request before it is sent. It can record the request, throw for the whole
+ * request, or mark records failed: a record `recordFault` fails for is held back from moto and
+ * comes back with that ErrorCode, as Kinesis reports a record it did not take. `attempt` counts
+ * the times the same data was sent. Returns a remover.
  */
 export function interceptPutRecords(
     kinesis: KinesisClient,
     behaviour: {
         readonly requests?: PutRequestLog[];
         readonly requestFault?: (request: number) => Error | undefined;
-        readonly recordFault?: (text: string, attempt: number) => Fault;
+        readonly recordFault?: (text: string, attempt: number) => RecordFault;
     },
 ): () => void {
-    const name = `interceptPutRecords-${(interceptors += 1)}`;
     const attempts = new Map<string, number>();
     let request = 0;
-    kinesis.middlewareStack.add(
-        (next, context) => async (args) => {
-            if (context.commandName !== "PutRecordsCommand") {
-                return next(args);
-            }
-            const input = args.input as PutRecordsCommandInput;
-            const records = input.Records ?? [];
-            request += 1;
-            behaviour.requests?.push({
-                records: records.length,
-                bytes: records.reduce(
-                    (sum, record) => sum + (record.Data?.byteLength ?? 0) + Buffer.byteLength(record.PartitionKey ?? ""),
-                    0,
-                ),
-            });
-            const thrown = behaviour.requestFault?.(request);
-            if (thrown) {
-                throw thrown;
-            }
-            const faults = records.map((record) => {
-                const text = Buffer.from(record.Data ?? new Uint8Array()).toString("utf8");
-                const attempt = (attempts.get(text) ?? 0) + 1;
-                attempts.set(text, attempt);
-                return behaviour.recordFault?.(text, attempt);
-            });
-            const passed = records.filter((_, index) => !faults[index]);
-            let taken: PutRecordsResultEntry[] = [];
-            let response: unknown = {};
-            if (passed.length > 0) {
-                const sent = await next({ ...args, input: { ...input, Records: passed } });
-                taken = [...((sent.output as PutRecordsCommandOutput).Records ?? [])];
-                response = sent.response;
-            }
-            const results = faults.map((fault) => (fault ? { ErrorCode: fault.code, ErrorMessage: fault.message } : taken.shift()!));
-            const output: PutRecordsCommandOutput = {
-                $metadata: {},
-                FailedRecordCount: faults.filter(Boolean).length,
-                Records: results,
-            };
-            return { response, output };
-        },
-        { step: "initialize", name },
-    );
-    return () => kinesis.middlewareStack.remove(name);
+    return interceptCommand<PutRecordsCommandInput, PutRecordsCommandOutput>(kinesis, "PutRecordsCommand", async (input, send) => {
+        const records = input.Records ?? [];
+        request += 1;
+        behaviour.requests?.push({
+            records: records.length,
+            bytes: records.reduce((sum, record) => sum + (record.Data?.byteLength ?? 0) + Buffer.byteLength(record.PartitionKey ?? ""), 0),
+        });
+        const thrown = behaviour.requestFault?.(request);
+        if (thrown) {
+            throw thrown;
+        }
+        const { entries, failed } = await failRecords(records, attempts, behaviour.recordFault, async (passed) => [
+            ...((await send({ ...input, Records: passed.map((index) => records[index]!) })).Records ?? []),
+        ]);
+        return { $metadata: {}, FailedRecordCount: failed, Records: entries };
+    });
 }
-
-let interceptors = 0;
