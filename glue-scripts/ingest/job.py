@@ -26,7 +26,7 @@ from ingest.lake import (
     write_extract_partition,
 )
 from ingest.locations import load_json
-from ingest.report import RunFailure, RunReport, run_report_key
+from ingest.report import RunFailure, RunReport, reported_run, run_report_key
 from ingest.staging import HeaderMismatch, stage_file
 from ingest.typed_read import ExtractInfo, classify, read_staged_lines
 
@@ -61,18 +61,9 @@ def run(
         archive=archive_uri,
         job_run_id=arguments["JOB_RUN_ID"],
     )
-    try:
+    with reported_run(report, lambda: _publish(plan, arguments, clients, report, progress)):
         _load_extract(spark, plan, arguments, clients, report, work_dir, progress)
-        report.succeed()
-    except RunFailure as failure:
-        report.fail(failure)
-    except Exception as error:
-        report.fail(RunFailure("unexpected-error", f"{type(error).__name__}: {error}"))
-        raise
-    finally:
-        _publish(plan, arguments, clients, report, progress)
-    if report.failure:
-        raise RunFailure(report.failure["reason"], report.failure["detail"])
+        report.status = "succeeded"
     return report
 
 
@@ -282,6 +273,7 @@ def _quarantine_archive(plan, arguments, clients, report, reason: str, detail: s
 
 
 def _publish(plan, arguments, clients, report: RunReport, progress) -> None:
+    report.finish()
     body = json.dumps(report.to_dict(), indent=2, default=str).encode("utf-8")
     report_key = run_report_key(plan["pipeline"], report.extract_id, report.job_run_id)
     clients.s3.put_object(Bucket=arguments["lake_bucket"], Key=report_key, Body=body)

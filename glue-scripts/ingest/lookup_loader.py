@@ -74,7 +74,7 @@ from pyspark.sql import SparkSession
 
 from ingest.dynamodb_writer import DYNAMODB_ITEM_LIMIT, RETRYABLE_ERRORS, ItemValueError, item_size
 from ingest.locations import load_json, split_s3_uri
-from ingest.report import RunFailure
+from ingest.report import RunFailure, reported_run
 from ingest.strict_json import InvalidJson, JsonNumber, json_kind, parse_strict
 
 LOOKUP_JOB_CONTRACT = "lookup_job_arguments"
@@ -1291,22 +1291,15 @@ def run(
     started = time.monotonic()
     start_time = datetime.fromtimestamp(now(), UTC)
     report = LookupReport(run_id=run_id or start_time.strftime("%Y%m%dT%H%M%S%fZ"), started_at=_iso(start_time))
-    try:
-        _load(spark, arguments, clients, report, tuning, client_factory, now, on_range_recorded, progress)
-        report.status = "succeeded"
-    except RunFailure as failure:
-        report.failure = {"reason": failure.reason, "detail": failure.detail}
-    except Exception as error:
-        report.failure = {"reason": "unexpected-error", "detail": f"{type(error).__name__}: {error}"}
-        raise
-    finally:
-        if report.failure:
-            report.status = "failed"
+
+    def finish_and_publish() -> None:
         report.seconds = round(time.monotonic() - started, 3)
         report.finished_at = _iso(datetime.fromtimestamp(now(), UTC))
         _publish(clients, arguments, report, progress)
-    if report.failure:
-        raise RunFailure(report.failure["reason"], report.failure["detail"])
+
+    with reported_run(report, finish_and_publish):
+        _load(spark, arguments, clients, report, tuning, client_factory, now, on_range_recorded, progress)
+        report.status = "succeeded"
     return report
 
 

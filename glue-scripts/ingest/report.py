@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
+from typing import Protocol
 
 SNS_MESSAGE_LIMIT = 250_000
 SNS_SUBJECT_LIMIT = 100
@@ -30,6 +31,39 @@ class RunFailure(Exception):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
+
+
+class OutcomeReport(Protocol):
+    """What every job's report has: how the run ended, and why when it failed."""
+
+    status: str
+    failure: dict | None
+
+
+@contextmanager
+def reported_run(report: OutcomeReport, publish: Callable[[], None]) -> Iterator[None]:
+    """Runs the body as one job run whose report is published however it ends.
+
+    A RunFailure, or any other error as `unexpected-error`, is recorded in the report before
+    `publish` runs; then the failure is raised as RunFailure (an unexpected error as itself, so
+    Glue shows its traceback).
+    """
+    try:
+        yield
+    except RunFailure as failure:
+        _record_failure(report, failure)
+    except Exception as error:
+        _record_failure(report, RunFailure("unexpected-error", f"{type(error).__name__}: {error}"))
+        raise
+    finally:
+        publish()
+    if report.failure:
+        raise RunFailure(report.failure["reason"], report.failure["detail"])
+
+
+def _record_failure(report: OutcomeReport, failure: RunFailure) -> None:
+    report.status = "failed"
+    report.failure = {"reason": failure.reason, "detail": failure.detail}
 
 
 @dataclass
@@ -90,13 +124,7 @@ class RunReport:
     def table(self, name: str) -> TableCounts:
         return self.tables.setdefault(name, TableCounts())
 
-    def succeed(self) -> None:
-        self.status = "succeeded"
-        self.finished_at = _now()
-
-    def fail(self, failure: RunFailure) -> None:
-        self.status = "failed"
-        self.failure = {"reason": failure.reason, "detail": failure.detail}
+    def finish(self) -> None:
         self.finished_at = _now()
 
     def to_dict(self) -> dict:

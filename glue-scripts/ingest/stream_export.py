@@ -32,7 +32,7 @@ from pyspark.sql.types import IntegerType, LongType, StringType, StructField, St
 
 from ingest.json_lines import read_objects
 from ingest.locations import load_json, split_s3_uri
-from ingest.report import RunFailure
+from ingest.report import RunFailure, reported_run
 from ingest.typed_read import EPOCH_FORMATS, typed_value
 
 MARKER_PREFIX = "_exported/"
@@ -402,20 +402,13 @@ def run(spark: SparkSession, arguments: dict[str, str], s3_client, *, progress: 
     """Exports every pending delivered object; writes and prints the report, then returns it or raises RunFailure."""
     started = datetime.now(UTC)
     report = ExportReport(run_id=started.strftime("%Y%m%dT%H%M%S%fZ"), started_at=_iso(started))
-    try:
-        _export(spark, arguments, s3_client, report)
-    except RunFailure as failure:
-        report.failure = {"reason": failure.reason, "detail": failure.detail}
-    except Exception as error:
-        report.failure = {"reason": "unexpected-error", "detail": f"{type(error).__name__}: {error}"}
-        raise
-    finally:
-        if report.failure:
-            report.status = "failed"
+
+    def finish_and_publish() -> None:
         report.finished_at = _iso(datetime.now(UTC))
         _publish(arguments, s3_client, report, progress)
-    if report.failure:
-        raise RunFailure(report.failure["reason"], report.failure["detail"])
+
+    with reported_run(report, finish_and_publish):
+        _export(spark, arguments, s3_client, report)
     return report
 
 
