@@ -212,6 +212,10 @@ function processTerminal(): Terminal {
         stderr: { write: (text) => void process.stderr.write(text), isTTY: Boolean(process.stderr.isTTY) },
         now: () => new Date(),
         sleep: (milliseconds) => new Promise((resolve) => setTimeout(resolve, milliseconds)),
+        onInterrupt: (handler) => {
+            process.once("SIGINT", handler);
+            return () => void process.off("SIGINT", handler);
+        },
     };
 }
 

@@ -3,6 +3,7 @@ import {
     GetQueryExecutionCommand,
     InvalidRequestException,
     StartQueryExecutionCommand,
+    StopQueryExecutionCommand,
     paginateGetQueryResults,
     paginateListNamedQueries,
     type ColumnInfo,
@@ -56,9 +57,13 @@ export async function runQuery(request: QueryRequest, outputs: StackOutputs, cli
         }
         throw error;
     }
-    const execution = await waitForQuery(queryId, clients, terminal);
+    const { execution, stopped } = await waitForQuery(queryId, clients, terminal);
     const state = execution.Status?.State;
     const scanned = execution.Statistics?.DataScannedInBytes ?? 0;
+    const cost = `${formatBytes(scanned)} scanned, cost ${formatDollars(queryCost(scanned, request.pricePerTerabyte))}`;
+    if (state === "CANCELLED" && stopped) {
+        throw new OperatorError(ExitCode.queryFailed, `${label} was stopped (query ${queryId}) after ${cost}`);
+    }
     if (state !== "SUCCEEDED") {
         const reason = execution.Status?.StateChangeReason ?? execution.Status?.AthenaError?.ErrorMessage ?? "no reason given";
         throw new OperatorError(
@@ -107,12 +112,47 @@ async function savedQueries(workgroup: string, clients: AwsClients): Promise<Nam
     return found.flatMap((response) => (response.NamedQuery ? [response.NamedQuery] : []));
 }
 
-/** Polls with a growing interval, showing the state and time taken; in place on a terminal, one line per state otherwise. */
-async function waitForQuery(queryId: string, clients: AwsClients, terminal: Terminal): Promise<QueryExecution> {
+/**
+ * Polls with a growing interval, showing the state and time taken; in place on a terminal, one line
+ * per state otherwise. Ctrl-C stops the query in Athena, which would otherwise run on, and bill, without anyone waiting for it.
+ */
+async function waitForQuery(
+    queryId: string,
+    clients: AwsClients,
+    terminal: Terminal,
+): Promise<{ readonly execution: QueryExecution; readonly stopped: boolean }> {
+    let interrupted = false;
+    let stopped = false;
+    const release = terminal.onInterrupt(() => {
+        interrupted = true;
+    });
+    try {
+        return {
+            execution: await pollQuery(queryId, clients, terminal, async () => {
+                if (interrupted && !stopped) {
+                    stopped = true;
+                    terminal.stderr.write(`${terminal.stderr.isTTY ? "\n" : ""}stopping query ${queryId}\n`);
+                    await clients.athena.send(new StopQueryExecutionCommand({ QueryExecutionId: queryId }));
+                }
+            }),
+            stopped,
+        };
+    } finally {
+        release();
+    }
+}
+
+async function pollQuery(
+    queryId: string,
+    clients: AwsClients,
+    terminal: Terminal,
+    stopIfInterrupted: () => Promise<void>,
+): Promise<QueryExecution> {
     const started = terminal.now().getTime();
     let interval = firstPollMilliseconds;
     let shownState: string | undefined;
     for (;;) {
+        await stopIfInterrupted();
         const found = await clients.athena.send(new GetQueryExecutionCommand({ QueryExecutionId: queryId }));
         const execution = found.QueryExecution!;
         const state = execution.Status?.State ?? "UNKNOWN";

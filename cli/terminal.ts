@@ -14,6 +14,8 @@ export interface Terminal {
     readonly stderr: Output;
     readonly now: () => Date;
     readonly sleep: (milliseconds: number) => Promise<void>;
+    /** Calls `handler` on the first Ctrl-C (a second one ends the process); returns a remover. */
+    readonly onInterrupt: (handler: () => void) => () => void;
 }
 
 /** Exit codes, documented in the README's operator section. */

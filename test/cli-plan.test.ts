@@ -23,6 +23,7 @@ async function plan(stack: string): Promise<PlanRun> {
         stderr: { write: (text) => void (output.stderr += text), isTTY: false },
         now: () => new Date("2025-01-01T00:00:00Z"),
         sleep: () => Promise.resolve(),
+        onInterrupt: () => () => undefined,
     };
     let outcome: number | OperatorError;
     try {

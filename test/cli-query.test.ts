@@ -195,6 +195,30 @@ describe("operator command line: query", () => {
         });
     });
 
+    it("stops the query in Athena on Ctrl-C, rather than leave it running and billing (exit code 5)", async () => {
+        await setMotoTransition(moto.endpoint, "athena::execution", 1000);
+        let interrupts = 0;
+        const result = await runOperator(["query", "--outputs", outputs, "SELECT * FROM customers_orders"], clients, {
+            onSleep: (interrupt) => {
+                interrupts += 1;
+                if (interrupts === 1) {
+                    interrupt();
+                }
+                return Promise.resolve();
+            },
+        });
+        const executed = await lastQuery();
+        expect(result).to.deep.equal({
+            code: 5,
+            stdout: "",
+            stderr:
+                "query queued (0.0s)\n" +
+                `stopping query ${executed.id}\n` +
+                "query cancelled (0.3s)\n" +
+                `ingest: the query was stopped (query ${executed.id}) after 0 B scanned, cost $0.00\n`,
+        });
+    });
+
     const usageErrors: [string, string[], string][] = [
         ["neither SQL nor a saved query", [], 'ingest: query takes an SQL statement ("SELECT ...") or --saved NAME, not both\n'],
         [

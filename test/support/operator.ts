@@ -131,7 +131,8 @@ export async function runOperator(
     clients: AwsClients,
     options: {
         readonly start?: Date;
-        readonly onSleep?: () => Promise<void>;
+        /** Called each time the tool sleeps; `interrupt` is Ctrl-C. */
+        readonly onSleep?: (interrupt: () => void) => Promise<void>;
         readonly environment?: NodeJS.ProcessEnv;
         /** Whether stderr is a terminal, where progress is redrawn in place. */
         readonly stderrIsTTY?: boolean;
@@ -139,6 +140,7 @@ export async function runOperator(
 ): Promise<CliResult> {
     let stdout = "";
     let stderr = "";
+    const interrupts = new Set<() => void>();
     let clock = (options.start ?? new Date("2026-11-23T07:00:00Z")).getTime();
     const terminal: Terminal = {
         stdout: { write: (text) => void (stdout += text), isTTY: false },
@@ -146,7 +148,11 @@ export async function runOperator(
         now: () => new Date(clock),
         sleep: async (milliseconds) => {
             clock += milliseconds;
-            await options.onSleep?.();
+            await options.onSleep?.(() => interrupts.forEach((handler) => handler()));
+        },
+        onInterrupt: (handler) => {
+            interrupts.add(handler);
+            return () => interrupts.delete(handler);
         },
     };
     const code = await runCli(argv, { terminal, environment: options.environment ?? {}, clients: () => clients });
