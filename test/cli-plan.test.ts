@@ -510,6 +510,50 @@ describe("ingest plan", () => {
         });
     });
 
+    describe("a stack with two mappings", () => {
+        const stack = "plan-test-two";
+        const stackFile = path.join(repositoryRoot, `Pulumi.${stack}.yaml`);
+        const mappingFile = path.join(repositoryRoot, "config", "mappings", "orders.yaml");
+        let twoPipelines: PlanRun;
+
+        before(async () => {
+            const customers = fs.readFileSync(path.join(repositoryRoot, "config", "mappings", "customers.yaml"), "utf8");
+            fs.writeFileSync(
+                mappingFile,
+                customers.replace("pipeline: customers", "pipeline: orders").replace("incoming/customers/", "incoming/orders/"),
+            );
+            fs.writeFileSync(stackFile, "config:\n  aws:region: eu-west-1\n  ingestion:mappings:\n    - customers\n    - orders\n");
+            try {
+                twoPipelines = await plan(stack);
+            } finally {
+                fs.rmSync(mappingFile, { force: true });
+                fs.rmSync(stackFile, { force: true });
+            }
+        });
+
+        it("lists one extract pipeline per mapping, each with all its resources", () => {
+            expect(componentsIn(twoPipelines.stdout).map((component) => component.heading)).to.deep.equal([
+                "Storage ingest-plan-test-two (ingestion:storage:Storage), 48 resources",
+                "Catalog ingest-plan-test-two (ingestion:catalog:Catalog), 11 resources",
+                "ExtractPipeline ingest-plan-test-two-customers (ingestion:extract:ExtractPipeline), 27 resources",
+                "ExtractPipeline ingest-plan-test-two-orders (ingestion:extract:ExtractPipeline), 27 resources",
+            ]);
+            expect(twoPipelines.stdout.split("\n").at(-3)).to.equal("113 resources in 12 components, 4 of them at the top level.");
+        });
+
+        it("draws each pipeline from its own landing prefix", () => {
+            const diagram = fs.readFileSync(twoPipelines.diagramFile, "utf8").split("\n");
+            expect(diagram.filter((line) => line.includes("subgraph ExtractPipeline"))).to.deep.equal([
+                '    subgraph ExtractPipeline_ingest_plan_test_two_customers["extract ingest-plan-test-two-customers"]',
+                '    subgraph ExtractPipeline_ingest_plan_test_two_orders["extract ingest-plan-test-two-orders"]',
+            ]);
+            expect(diagram.filter((line) => line.includes("Bucket_ingest_plan_test_two_landing -->"))).to.deep.equal([
+                '    Bucket_ingest_plan_test_two_landing -->|"incoming/customers/"| EventRule_ingest_plan_test_two_customers_archive_landed',
+                '    Bucket_ingest_plan_test_two_landing -->|"incoming/orders/"| EventRule_ingest_plan_test_two_orders_archive_landed',
+            ]);
+        });
+    });
+
     describe("refusals", () => {
         const badStack = "plan-test-bad";
         const badStackFile = path.join(repositoryRoot, `Pulumi.${badStack}.yaml`);
