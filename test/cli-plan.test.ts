@@ -44,6 +44,25 @@ function refusal(run: PlanRun): OperatorError {
     return run.outcome;
 }
 
+/** An example file of the repository, as the tests derive other configs from it. */
+function exampleConfig(file: string): string {
+    return fs.readFileSync(path.join(repositoryRoot, file), "utf8");
+}
+
+/** Plans a stack whose config files (paths from the repository root) exist only while it is planned. */
+async function planWithFiles(stack: string, files: Record<string, string>): Promise<PlanRun> {
+    const written = Object.entries(files).map(([file, text]) => {
+        const absolute = path.join(repositoryRoot, file);
+        fs.writeFileSync(absolute, text);
+        return absolute;
+    });
+    try {
+        return await plan(stack);
+    } finally {
+        written.forEach((file) => fs.rmSync(file, { force: true }));
+    }
+}
+
 /** The top-level component headings, and the logical names of the resources listed under each, in order. */
 function componentsIn(stdout: string): { heading: string; names: string[] }[] {
     const components: { heading: string; names: string[] }[] = [];
@@ -512,23 +531,16 @@ describe("ingest plan", () => {
 
     describe("a stack with two mappings", () => {
         const stack = "plan-test-two";
-        const stackFile = path.join(repositoryRoot, `Pulumi.${stack}.yaml`);
-        const mappingFile = path.join(repositoryRoot, "config", "mappings", "orders.yaml");
         let twoPipelines: PlanRun;
 
         before(async () => {
-            const customers = fs.readFileSync(path.join(repositoryRoot, "config", "mappings", "customers.yaml"), "utf8");
-            fs.writeFileSync(
-                mappingFile,
-                customers.replace("pipeline: customers", "pipeline: orders").replace("incoming/customers/", "incoming/orders/"),
-            );
-            fs.writeFileSync(stackFile, "config:\n  aws:region: eu-west-1\n  ingestion:mappings:\n    - customers\n    - orders\n");
-            try {
-                twoPipelines = await plan(stack);
-            } finally {
-                fs.rmSync(mappingFile, { force: true });
-                fs.rmSync(stackFile, { force: true });
-            }
+            const customers = exampleConfig("config/mappings/customers.yaml");
+            twoPipelines = await planWithFiles(stack, {
+                "config/mappings/orders.yaml": customers
+                    .replace("pipeline: customers", "pipeline: orders")
+                    .replace("incoming/customers/", "incoming/orders/"),
+                [`Pulumi.${stack}.yaml`]: "config:\n  aws:region: eu-west-1\n  ingestion:mappings:\n    - customers\n    - orders\n",
+            });
         });
 
         it("lists one extract pipeline per mapping, each with all its resources", () => {
@@ -554,11 +566,57 @@ describe("ingest plan", () => {
         });
     });
 
+    describe("a stack with the options the examples leave out", () => {
+        const stack = "plan-test-variants";
+        let variants: PlanRun;
+
+        before(async () => {
+            // A stream partitioned by projection whose warehouse export notifies a Snowpipe queue, and a filter into a Firehose.
+            const stream = exampleConfig("config/streams/clickstream.yaml")
+                .replace("stream: clickstream", "stream: orderstream")
+                .replace(
+                    /^partitions: .*$/m,
+                    'partitions: { mode: projection, since: "2026-01-01", keyValues: { event_type: [page_view, purchase] } }',
+                )
+                .replace(/^fileSource: .*$/m, "")
+                .concat('    notificationChannel: "arn:aws:sqs:eu-west-1:123456789012:sf-snowpipe-AIDAEXAMPLE-queue"\n');
+            const lookup = exampleConfig("config/lookups/products.yaml")
+                .replace("lookup: products", "lookup: sellers")
+                .replace("stream: clickstream", "stream: orderstream")
+                .replace("destination: { prefix: filtered/products/ }", "destination: { firehose: orders-filtered }");
+            variants = await planWithFiles(stack, {
+                "config/streams/orderstream.yaml": stream,
+                "config/lookups/sellers.yaml": lookup,
+                [`Pulumi.${stack}.yaml`]:
+                    "config:\n  aws:region: eu-west-1\n  ingestion:mappings: [customers]\n  ingestion:streams: [orderstream]\n  ingestion:lookups: [sellers]\n",
+            });
+        });
+
+        it("declares no crawler for a stream partitioned by projection", () => {
+            expect(componentsIn(variants.stdout).map((component) => component.heading)).to.deep.equal([
+                "Storage ingest-plan-test-variants (ingestion:storage:Storage), 48 resources",
+                "Catalog ingest-plan-test-variants (ingestion:catalog:Catalog), 7 resources",
+                "ExtractPipeline ingest-plan-test-variants-customers (ingestion:extract:ExtractPipeline), 27 resources",
+                "StreamLake ingest-plan-test-variants-orderstream (ingestion:streaming:StreamLake), 31 resources",
+                "WarehouseExport ingest-plan-test-variants-orderstream-warehouse (ingestion:streaming:WarehouseExport), 32 resources",
+                "LookupTable ingest-plan-test-variants-sellers (ingestion:lookup:LookupTable), 34 resources",
+            ]);
+            expect(variants.stdout).not.to.contain("aws:glue/crawler:Crawler");
+        });
+
+        it("draws partition projection, the Snowpipe notification and the filter's Firehose", () => {
+            const diagram = fs.readFileSync(variants.diagramFile, "utf8").split("\n");
+            expect(diagram).to.include.members([
+                '        CatalogTable_ingest_plan_test_variants_orderstream_table[("Glue table<br/>ingest-plan-test-variants-orderstream-table<br/>partition projection")]',
+                '    Bucket_ingest_plan_test_variants_orderstream_warehouse_destination -->|"object created, Snowpipe loads"| Role_ingest_plan_test_variants_orderstream_warehouse_snowflake',
+                '    external_firehose_orders_filtered[/"Firehose<br/>orders-filtered"/]',
+                '    Function_ingest_plan_test_variants_sellers_filter -->|"matching events"| external_firehose_orders_filtered',
+            ]);
+        });
+    });
+
     describe("refusals", () => {
         const badStack = "plan-test-bad";
-        const badStackFile = path.join(repositoryRoot, `Pulumi.${badStack}.yaml`);
-
-        afterEach(() => fs.rmSync(badStackFile, { force: true }));
 
         it("names the missing stack file and the stacks there are", async () => {
             const error = refusal(await plan("qa"));
@@ -581,8 +639,9 @@ describe("ingest plan", () => {
         ];
         for (const { what, config, message } of configErrors) {
             it(`reports the config error for ${what}, as the program does, and writes no diagram`, async () => {
-                fs.writeFileSync(badStackFile, `config:\n  aws:region: eu-west-1\n${config}`);
-                const attempt = await plan(badStack);
+                const attempt = await planWithFiles(badStack, {
+                    [`Pulumi.${badStack}.yaml`]: `config:\n  aws:region: eu-west-1\n${config}`,
+                });
                 const error = refusal(attempt);
                 expect(error.exitCode).to.equal(ExitCode.usage);
                 expect(error.message).to.equal(message);
