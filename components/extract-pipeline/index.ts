@@ -8,6 +8,7 @@ import { glueAssetUri, glueJob } from "../glue-job";
 import { policyDocument } from "../policies";
 import { defaultGlueJob, failedRunStates, triggerPolling, triggerQueue, triggerTimeoutSeconds, type GlueJobSettings } from "./defaults";
 import { jobRoleStatements, serviceDelivery, triggerStatements, type BucketRef } from "./policies";
+import { accountScope } from "../account-scope";
 
 export type { GlueJobSettings } from "./defaults";
 
@@ -61,10 +62,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
         super("ingestion:extract:ExtractPipeline", name, {}, opts);
         const { plan } = args;
         const glue = { ...defaultGlueJob, ...args.glue };
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
-        const region = aws.getRegionOutput({}, { parent: this });
-        const scope = { accountId: identity.accountId, partition: partition.partition, region: region.region };
+        const scope = accountScope(this);
         const encryptedTable = {
             billingMode: "PAY_PER_REQUEST",
             pointInTimeRecovery: { enabled: true },
@@ -184,7 +182,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             `${name}-job`,
             {
                 description: `Loads ${plan.pipeline} extracts into the lake and the items table`,
-                accountId: identity.accountId,
+                accountId: scope.accountId,
                 kmsKeyArn: args.kmsKeyArn,
                 glueAssets: args.glueAssets,
                 assetsPrefix: jobAssets,
@@ -273,7 +271,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                         succeeded.rule.arn,
                         failed.rule.arn,
                     ]),
-                    alarmPublishing(this.topic.arn, identity.accountId),
+                    alarmPublishing(this.topic.arn, scope.accountId),
                 ]),
             },
             { parent: this },

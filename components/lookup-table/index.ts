@@ -5,12 +5,13 @@ import type lookupArguments from "../../glue-scripts/ingest/contracts/lookup_job
 import { AlarmTopic, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { failedRunStates } from "../extract-pipeline/defaults";
-import type { BucketRef } from "../extract-pipeline/policies";
+import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { objectsUnder } from "../policies";
 import { glueAssetUri, glueJob } from "../glue-job";
 import { SecureBucket } from "../secure-bucket";
 import { serviceRole } from "../service-role";
 import { filterStatements, loaderStatements } from "./policies";
+import { accountScope } from "../account-scope";
 
 export interface LookupFilterArgs {
     /** The stream whose events are filtered. */
@@ -72,10 +73,7 @@ export class LookupTable extends pulumi.ComponentResource {
     constructor(name: string, args: LookupTableArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ingestion:lookup:LookupTable", name, {}, opts);
         const { lookup } = args;
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
-        const region = aws.getRegionOutput({}, { parent: this });
-        const scope = { accountId: identity.accountId, partition: partition.partition, region: region.region };
+        const scope = accountScope(this);
         const exportPrefix = lookup.source.prefix;
         const jobAssetsPrefix = `jobs/lookups/${lookup.lookup}/`;
         const checkpointPrefix = `temporary/lookups/${lookup.lookup}/checkpoints/`;
@@ -160,7 +158,7 @@ export class LookupTable extends pulumi.ComponentResource {
             `${name}-job`,
             {
                 description: `Loads ${lookup.lookup} exports into the lookup table`,
-                accountId: identity.accountId,
+                accountId: scope.accountId,
                 kmsKeyArn: args.kmsKeyArn,
                 glueAssets: args.glueAssets,
                 assetsPrefix: jobAssetsPrefix,
@@ -225,11 +223,7 @@ export class LookupTable extends pulumi.ComponentResource {
     }
 
     /** A Glue workflow whose event trigger starts the loader when EventBridge sees an export land. */
-    private startOnNewExport(
-        name: string,
-        scope: { accountId: pulumi.Input<string>; partition: pulumi.Input<string>; region: pulumi.Input<string> },
-        prefix: string,
-    ): void {
+    private startOnNewExport(name: string, scope: AccountScope, prefix: string): void {
         const workflow = new aws.glue.Workflow(
             `${name}-workflow`,
             { description: `Loads each new ${name} export`, maxConcurrentRuns: 1 },
@@ -295,9 +289,7 @@ export class LookupTable extends pulumi.ComponentResource {
         );
         const toPrefix = "prefix" in filter.destination ? filter.destination.prefix : undefined;
         const firehoseName = "firehose" in filter.destination ? filter.destination.firehose : undefined;
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const region = aws.getRegionOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
+        const scope = accountScope(this);
         const destination =
             toPrefix !== undefined ? pulumi.interpolate`s3://${wiring.bucket.name}/${toPrefix}` : `firehose:${firehoseName}`;
         const filterFunction = new BundledFunction(
@@ -325,7 +317,7 @@ export class LookupTable extends pulumi.ComponentResource {
                         toPrefix !== undefined
                             ? { objects: objectsUnder(wiring.bucket.arn, toPrefix) }
                             : {
-                                  firehoseArn: pulumi.interpolate`arn:${partition.partition}:firehose:${region.region}:${identity.accountId}:deliverystream/${firehoseName}`,
+                                  firehoseArn: pulumi.interpolate`arn:${scope.partition}:firehose:${scope.region}:${scope.accountId}:deliverystream/${firehoseName}`,
                               },
                 }),
             },

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "../policies";
 import { SecureBucket } from "../secure-bucket";
 import { defaultAccessLogDays, defaultScratchDays, keyDeletionWindowDays, projectKeyPolicy } from "./defaults";
+import { accountScope } from "../account-scope";
 
 export interface StorageArgs {
     /** Days lake and quarantine objects are kept; the lake is the source of truth, so pick with care. */
@@ -32,9 +33,7 @@ export class Storage extends pulumi.ComponentResource {
 
     constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ingestion:storage:Storage", name, {}, opts);
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
-        const region = aws.getRegionOutput({}, { parent: this });
+        const scope = accountScope(this);
         const forceDestroy = args.allowDataDeletion ?? false;
         const scratchDays = args.scratchDays ?? defaultScratchDays;
 
@@ -44,7 +43,7 @@ export class Storage extends pulumi.ComponentResource {
                 description: `Encrypts the data, logs, topics and queues of ${name}`,
                 enableKeyRotation: true,
                 deletionWindowInDays: keyDeletionWindowDays,
-                policy: policyDocument(projectKeyPolicy(identity.accountId, region.region, partition.partition)),
+                policy: policyDocument(projectKeyPolicy(scope.accountId, scope.region, scope.partition)),
             },
             { parent: this },
         );
@@ -59,7 +58,7 @@ export class Storage extends pulumi.ComponentResource {
                 expirations: [{ id: "expire-access-logs", expireAfterDays: args.accessLogDays ?? defaultAccessLogDays }],
                 versioned: false,
                 forceDestroy,
-                receivesAccessLogsFrom: identity.accountId,
+                receivesAccessLogsFrom: scope.accountId,
             },
             { parent: this },
         );

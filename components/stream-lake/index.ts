@@ -4,7 +4,7 @@ import { streamSchemaDocument, type Stream } from "../../config/stream";
 import { AlarmTopic, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { parquetStorage } from "../catalog/defaults";
-import type { BucketRef } from "../extract-pipeline/policies";
+import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { SecureBucket } from "../secure-bucket";
 import { serviceRole } from "../service-role";
 import {
@@ -21,6 +21,7 @@ import {
     streamTableName,
 } from "./defaults";
 import { crawlerStatements, firehoseStatements, streamWriterStatement } from "./policies";
+import { accountScope } from "../account-scope";
 
 export interface StreamLakeArgs {
     /** The validated stream definition (`config/streams/<stream>.yaml`). */
@@ -69,10 +70,7 @@ export class StreamLake extends pulumi.ComponentResource {
     constructor(name: string, args: StreamLakeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ingestion:streaming:StreamLake", name, {}, opts);
         const { stream } = args;
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
-        const region = aws.getRegionOutput({}, { parent: this });
-        const scope = { accountId: identity.accountId, partition: partition.partition, region: region.region };
+        const scope = accountScope(this);
         const prefixes = streamLakePrefixes(stream);
         const logRetentionDays = args.logRetentionDays;
 
@@ -146,7 +144,7 @@ export class StreamLake extends pulumi.ComponentResource {
             {
                 description: `Firehose delivery of the ${stream.stream} stream`,
                 service: "firehose.amazonaws.com",
-                accountId: identity.accountId,
+                accountId: scope.accountId,
                 statements: firehoseStatements({
                     ...scope,
                     streamArn: this.kinesisStream.arn,
@@ -204,7 +202,7 @@ export class StreamLake extends pulumi.ComponentResource {
                             databaseName: args.databaseName,
                             tableName: this.table.name,
                             roleArn: deliveryRole.arn,
-                            region: region.region,
+                            region: scope.region,
                             versionId: "LATEST",
                         },
                     },
@@ -331,7 +329,7 @@ export class StreamLake extends pulumi.ComponentResource {
     private declareCrawler(
         name: string,
         args: StreamLakeArgs,
-        scope: { accountId: pulumi.Input<string>; partition: pulumi.Input<string>; region: pulumi.Input<string> },
+        scope: AccountScope,
         dataPrefix: string,
         schedule: string,
     ): aws.glue.Crawler {

@@ -11,6 +11,7 @@ import { SecureBucket } from "../secure-bucket";
 import { serviceRole } from "../service-role";
 import { firehoseStatements } from "../stream-lake/policies";
 import { exportJobStatements, snowflakeReadStatements, snowflakeTrustPolicy, type ExportPrefixes } from "./policies";
+import { accountScope } from "../account-scope";
 
 export interface WarehouseExportArgs {
     readonly stream: Stream;
@@ -69,10 +70,7 @@ export class WarehouseExport extends pulumi.ComponentResource {
     constructor(name: string, args: WarehouseExportArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ingestion:streaming:WarehouseExport", name, {}, opts);
         const { stream, warehouse } = args;
-        const identity = aws.getCallerIdentityOutput({}, { parent: this });
-        const partition = aws.getPartitionOutput({}, { parent: this });
-        const region = aws.getRegionOutput({}, { parent: this });
-        const scope = { accountId: identity.accountId, partition: partition.partition, region: region.region };
+        const scope = accountScope(this);
         const prefixes = exportPrefixes(stream.stream);
         this.destinationPrefix = prefixes.destination;
         this.notificationQueueArn = warehouse.snowflake.notificationChannel;
@@ -110,7 +108,7 @@ export class WarehouseExport extends pulumi.ComponentResource {
             {
                 description: `Firehose JSON delivery of the ${stream.stream} stream for the warehouse`,
                 service: "firehose.amazonaws.com",
-                accountId: identity.accountId,
+                accountId: scope.accountId,
                 statements: firehoseStatements({
                     ...scope,
                     streamArn: args.streamArn,
@@ -165,7 +163,7 @@ export class WarehouseExport extends pulumi.ComponentResource {
             `${name}-job`,
             {
                 description: `Converts the ${stream.stream} records Firehose delivered to Parquet for the warehouse`,
-                accountId: identity.accountId,
+                accountId: scope.accountId,
                 kmsKeyArn: args.kmsKeyArn,
                 glueAssets: args.glueAssets,
                 assetsPrefix: prefixes.jobAssets,
@@ -220,7 +218,7 @@ export class WarehouseExport extends pulumi.ComponentResource {
             {
                 description: `Assumed by the Snowflake storage integration that loads ${stream.stream}`,
                 assumeRolePolicy: snowflakeTrustPolicy(
-                    warehouse.snowflake.iamUserArn ?? pulumi.interpolate`arn:${partition.partition}:iam::${identity.accountId}:root`,
+                    warehouse.snowflake.iamUserArn ?? pulumi.interpolate`arn:${scope.partition}:iam::${scope.accountId}:root`,
                     warehouse.snowflake.externalId,
                 ),
             },
