@@ -45,12 +45,23 @@ export class AlarmTopic extends pulumi.ComponentResource {
 
     /** A metric alarm named `<topic name>-<suffix>` that notifies this topic. */
     alarm(suffix: string, description: string, settings: AlarmSettings): aws.cloudwatch.MetricAlarm {
-        return new aws.cloudwatch.MetricAlarm(
-            `${this.name}-${suffix}`,
-            { alarmDescription: description, alarmActions: [this.topic.arn], okActions: [this.topic.arn], ...settings },
-            { parent: this },
-        );
+        return notifyingAlarm(`${this.name}-${suffix}`, this.topic.arn, description, settings, { parent: this });
     }
+}
+
+/** A metric alarm that notifies `topicArn` when it fires and again when it clears. */
+export function notifyingAlarm(
+    name: string,
+    topicArn: pulumi.Input<string>,
+    description: string,
+    settings: AlarmSettings,
+    opts: pulumi.CustomResourceOptions,
+): aws.cloudwatch.MetricAlarm {
+    return new aws.cloudwatch.MetricAlarm(
+        name,
+        { alarmDescription: description, alarmActions: [topicArn], okActions: [topicArn], ...settings },
+        opts,
+    );
 }
 
 /** An alarm that fires while a dead-letter queue holds any message. */

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { JobPlan } from "../../config/job-plan";
 import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
-import { alarmPublishing } from "../alarm-topic";
+import { alarmPublishing, deadLetterAlarm, notifyingAlarm, type AlarmSettings } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { glueAssetUri, glueJob } from "../glue-job";
 import { policyDocument } from "../policies";
@@ -297,16 +297,9 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             );
         }
 
-        const alarm = (
-            suffix: string,
-            description: string,
-            settings: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions" | "alarmDescription">,
-        ) =>
-            new aws.cloudwatch.MetricAlarm(
-                `${name}-${suffix}`,
-                { alarmDescription: description, alarmActions: [this.topic.arn], okActions: [this.topic.arn], ...settings },
-                { parent: this },
-            );
+        // The pipeline's alarms notify its run topic, so one subscription hears of runs and alarms alike.
+        const alarm = (suffix: string, description: string, settings: AlarmSettings) =>
+            notifyingAlarm(`${name}-${suffix}`, this.topic.arn, description, settings, { parent: this });
         alarm("job-failures", `A ${plan.pipeline} extract run failed, timed out or was stopped`, {
             namespace: "AWS/Events",
             metricName: "MatchedEvents",
@@ -318,17 +311,11 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             comparisonOperator: "GreaterThanOrEqualToThreshold",
             treatMissingData: "notBreaching",
         });
-        alarm("dead-letters", `Landed ${plan.pipeline} archives could not start a run and wait in the dead-letter queue`, {
-            namespace: "AWS/SQS",
-            metricName: "ApproximateNumberOfMessagesVisible",
-            dimensions: { QueueName: this.deadLetterQueue.name },
-            statistic: "Maximum",
-            period: 300,
-            evaluationPeriods: 1,
-            threshold: 1,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
-        });
+        alarm(
+            "dead-letters",
+            `Landed ${plan.pipeline} archives could not start a run and wait in the dead-letter queue`,
+            deadLetterAlarm(this.deadLetterQueue.name),
+        );
         // One datapoint per hour; missing hours breach, so the alarm fires when none of the last
         // `freshnessHours` hours saw a successful run.
         alarm("stale", `No ${plan.pipeline} extract run succeeded in the last ${args.freshnessHours} hours`, {
