@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../config/yaml-source";
 import { pipelineDiagram } from "./preview/diagram";
-import { declareProgram, repositoryRoot, shortType, type DeclaredResource } from "./preview/program";
+import { repositoryRoot } from "../config/load";
+import { declareProgram, shortType, type DeclaredResource } from "./preview/program";
 import { describeSettings } from "./preview/settings";
 import { ExitCode, OperatorError, type Terminal } from "./terminal";
 

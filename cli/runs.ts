@@ -1,5 +1,6 @@
 import { GetObjectCommand, NoSuchKey } from "@aws-sdk/client-s3";
 import { EntityNotFoundException, paginateGetJobRuns, type JobRun } from "@aws-sdk/client-glue";
+import { failedRunStates } from "../components/extract-pipeline/defaults";
 import type { AwsClients } from "./aws";
 import { runReportKey, type RunReport } from "./run-report";
 import type { ExtractPipelineOutputs, StackOutputs } from "./stack-outputs";
@@ -12,7 +13,7 @@ export interface RunsRequest {
     readonly failed: boolean;
 }
 
-const failedStates = new Set(["FAILED", "ERROR", "TIMEOUT", "STOPPED"]);
+const failedStates: ReadonlySet<string> = new Set(failedRunStates);
 
 interface ReportedRun {
     readonly run: JobRun;

@@ -2,9 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { repositoryRoot } from "../../config/load";
 import { settle, useMocks, type RecordedResource, type RecordingMocks } from "./mocks";
-
-export const repositoryRoot = path.resolve(__dirname, "..", "..");
 
 /** The `config:` block of Pulumi.<stack>.yaml, in the string form Pulumi hands to a program. */
 export function stackConfig(stack: string): Record<string, string> {
