@@ -22,7 +22,7 @@ import {
 import { CreateBucketCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { SQSEvent } from "aws-lambda";
-import { runReportKey } from "../cli/run-report";
+import { runReportKey, type RunReport } from "../cli/run-report";
 import { catalogTables, type JobPlan } from "../config/job-plan";
 import { loadJobPlans, mappingsDirectory, repositoryRoot } from "../config/load";
 import type jobArguments from "../glue-scripts/ingest/contracts/job_arguments.json";
@@ -362,19 +362,8 @@ function printProgress(line: string, started: number): void {
     }
 }
 
-interface ReportShape {
-    extractId: string;
-    status: string;
-    failure: { reason: string; detail: string } | null;
-    tables: Record<
-        string,
-        { read: number; accepted: number; quarantined: number; quarantinedByReason: Record<string, number>; orphans: number }
-    >;
-    items: Record<string, number>;
-}
-
 function printReport(raw: unknown): void {
-    const report = raw as ReportShape;
+    const report = raw as RunReport;
     say(`  extract ${report.extractId}: ${report.status}${report.failure ? ` (${report.failure.reason}: ${report.failure.detail})` : ""}`);
     for (const [name, counts] of Object.entries(report.tables)) {
         const reasons = Object.entries(counts.quarantinedByReason)
