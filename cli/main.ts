@@ -19,7 +19,8 @@ export const usage = `usage: ingest <command> [options]
 Commands:
   runs     [--pipeline NAME] [--limit N] [--failed]
            recent runs of a pipeline's Glue job: state, duration, extract, counts from the run report;
-           --failed shows Glue's error, the report's reason and what was quarantined
+           --failed shows Glue's error, the report's reason and what was quarantined, then the
+           archives the trigger quarantined for a bad name (they started no run)
   replay   <archive> | --from EXTRACT_ID --to EXTRACT_ID   [--pipeline NAME] [--force]
            starts runs for archives already landed, through the trigger's run ledger, in extract order;
            an archive loaded successfully is skipped unless --force

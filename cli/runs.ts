@@ -1,6 +1,12 @@
-import { GetObjectCommand, NoSuchKey } from "@aws-sdk/client-s3";
+import { GetObjectCommand, NoSuchBucket, NoSuchKey, paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { EntityNotFoundException, paginateGetJobRuns, type JobRun } from "@aws-sdk/client-glue";
 import { failedRunStates } from "../components/extract-pipeline/defaults";
+import {
+    badArchiveNamePrefix,
+    reasonFileName,
+    type BadArchiveNameReason,
+    type ExpectedArchiveName,
+} from "../lambdas/extract-trigger/contract";
 import type { AwsClients } from "./aws";
 import { runReportKey, type RunReport } from "./run-report";
 import type { ExtractPipelineOutputs, StackOutputs } from "./stack-outputs";
@@ -8,8 +14,12 @@ import { renderTable } from "./table";
 import { ExitCode, OperatorError, type Terminal } from "./terminal";
 
 export interface RunsRequest {
+    /** At most this many runs are shown, and with `failed` at most this many archives quarantined for a bad name. */
     readonly limit: number;
-    /** Only runs Glue ended unsuccessfully, each with Glue's error, the report's reason and what was quarantined. */
+    /**
+     * Only runs Glue ended unsuccessfully, each with Glue's error, the report's reason and what was
+     * quarantined, then the archives the trigger quarantined for a bad name, which started no run.
+     */
     readonly failed: boolean;
 }
 
@@ -20,7 +30,10 @@ interface ReportedRun {
     readonly report: RunReport | undefined;
 }
 
-/** Recent runs of the pipeline's job, newest first, with the counts from each run's own report. */
+/**
+ * Recent runs of the pipeline's job, newest first, with the counts from each run's own report; with
+ * `failed`, the failed runs, then the archives quarantined for a bad name.
+ */
 export async function listRuns(
     request: RunsRequest,
     pipeline: ExtractPipelineOutputs,
@@ -34,22 +47,17 @@ export async function listRuns(
         selected.map(async (run): Promise<ReportedRun> => ({ run, report: await readReport(clients, outputs.lakeBucket, pipeline, run) })),
     );
     const out = (text: string) => terminal.stdout.write(text);
-    if (shown.length === 0) {
-        out(
-            runs.length === 0
-                ? `No runs of pipeline ${pipeline.pipeline} (Glue job ${pipeline.jobName}) yet.\n`
-                : `No failed runs among the ${runs.length} recorded runs of pipeline ${pipeline.pipeline}.\n`,
-        );
-        return ExitCode.ok;
-    }
-    const which = request.failed ? "Failed runs" : "Runs";
-    out(`${which} of pipeline ${pipeline.pipeline} (Glue job ${pipeline.jobName}), newest first:\n`);
     if (request.failed) {
-        for (const entry of shown) {
-            out(`\n${failureBlock(entry, pipeline, terminal.now())}`);
-        }
+        const badlyNamed = await badlyNamedArchives(clients, outputs.quarantineBucket, pipeline.pipeline, request.limit);
+        out(failedRunsSection(shown, runs.length, pipeline, terminal.now()));
+        out(`\n${badNamesSection(badlyNamed, pipeline)}`);
         return ExitCode.ok;
     }
+    if (shown.length === 0) {
+        out(noRuns(runs.length, pipeline));
+        return ExitCode.ok;
+    }
+    out(`Runs of pipeline ${pipeline.pipeline} (Glue job ${pipeline.jobName}), newest first:\n`);
     out(
         renderTable(
             ["RUN", "STATE", "STARTED", "DURATION", "EXTRACT", "ROWS", "QUARANTINED", "ITEMS", "ARCHIVE"],
@@ -72,6 +80,20 @@ export async function listRuns(
         out(`${unreported} succeeded run(s) left no report in s3://${outputs.lakeBucket}/${pipeline.pipeline}/_reports/.\n`);
     }
     return ExitCode.ok;
+}
+
+function noRuns(recorded: number, pipeline: ExtractPipelineOutputs): string {
+    return recorded === 0
+        ? `No runs of pipeline ${pipeline.pipeline} (Glue job ${pipeline.jobName}) yet.\n`
+        : `No failed runs among the ${recorded} recorded runs of pipeline ${pipeline.pipeline}.\n`;
+}
+
+function failedRunsSection(shown: readonly ReportedRun[], recorded: number, pipeline: ExtractPipelineOutputs, now: Date): string {
+    if (shown.length === 0) {
+        return noRuns(recorded, pipeline);
+    }
+    const blocks = shown.map((entry) => `\n${failureBlock(entry, pipeline, now)}`);
+    return `Failed runs of pipeline ${pipeline.pipeline} (Glue job ${pipeline.jobName}), newest first:\n${blocks.join("")}`;
 }
 
 /** Every run Glue still keeps for the job (90 days), newest first whatever order the pages come in. */
@@ -144,15 +166,88 @@ function failureBlock({ run, report }: ReportedRun, pipeline: ExtractPipelineOut
     return `${lines.join("\n")}\n`;
 }
 
+/** An archive the trigger quarantined for its name, and the folder it is kept in. */
+interface BadlyNamedArchive {
+    readonly keptIn: string;
+    readonly reason: BadArchiveNameReason;
+}
+
+/**
+ * The newest `limit` archives the trigger quarantined for their name, from the reason.json files in
+ * the quarantine bucket. They are ordered by when their reason.json was written, read from the
+ * listing, so only the ones shown are read; objects written in the same second keep key order.
+ */
+async function badlyNamedArchives(clients: AwsClients, bucket: string, pipeline: string, limit: number): Promise<BadlyNamedArchive[]> {
+    const reasons: { key: string; writtenAt: number }[] = [];
+    try {
+        for await (const page of paginateListObjectsV2(
+            { client: clients.s3 },
+            { Bucket: bucket, Prefix: badArchiveNamePrefix(pipeline) },
+        )) {
+            for (const object of page.Contents ?? []) {
+                if (object.Key?.endsWith(`/${reasonFileName}`)) {
+                    reasons.push({ key: object.Key, writtenAt: object.LastModified?.getTime() ?? 0 });
+                }
+            }
+        }
+    } catch (error) {
+        if (error instanceof NoSuchBucket) {
+            throw new OperatorError(
+                ExitCode.notFound,
+                `quarantine bucket ${bucket} does not exist: is the stack deployed, and are its outputs current?`,
+            );
+        }
+        throw error;
+    }
+    const newest = reasons.sort((a, b) => b.writtenAt - a.writtenAt).slice(0, limit);
+    return Promise.all(
+        newest.map(async ({ key }): Promise<BadlyNamedArchive> => {
+            const object = await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+            return {
+                keptIn: `s3://${bucket}/${key.slice(0, -reasonFileName.length)}`,
+                reason: JSON.parse(await object.Body!.transformToString()) as BadArchiveNameReason,
+            };
+        }),
+    );
+}
+
+function badNamesSection(archives: readonly BadlyNamedArchive[], pipeline: ExtractPipelineOutputs): string {
+    if (archives.length === 0) {
+        return `No archives of pipeline ${pipeline.pipeline} were quarantined for a bad name.\n`;
+    }
+    const blocks = archives.map((archive) => `\n${badNameBlock(archive, pipeline)}`);
+    return `Archives of pipeline ${pipeline.pipeline} quarantined for a bad name, newest first (they started no run):\n${blocks.join("")}`;
+}
+
+function badNameBlock({ keptIn, reason }: BadlyNamedArchive, pipeline: ExtractPipelineOutputs): string {
+    const lines = [
+        `${relativeToPrefix(reason.key, pipeline)} landed at ${formatTime(new Date(reason.landedAt))}`,
+        `  object   s3://${reason.bucket}/${reason.key} version ${reason.versionId}`,
+        `  reason   ${reason.reason}: ${reason.detail}`,
+        `  naming   expected ${describeNaming(reason.expected)}`,
+        `  kept in  ${keptIn}`,
+    ];
+    return `${lines.join("\n")}\n`;
+}
+
+function describeNaming({ landingPrefix, archiveNaming, maximumSequence }: ExpectedArchiveName): string {
+    const sequence = archiveNaming.groups.includes("sequence") ? `, sequence up to ${maximumSequence}` : "";
+    return (
+        `a file directly under ${landingPrefix} matching ${archiveNaming.regex}, ` +
+        `timestamp ${archiveNaming.timestampFormat} (UTC, 1970 or later)${sequence}`
+    );
+}
+
 function sum(report: RunReport, count: "accepted" | "quarantined"): number {
     return Object.values(report.tables).reduce((total, table) => total + table[count], 0);
 }
 
 function archiveName(run: JobRun, pipeline: ExtractPipelineOutputs): string {
     const key = run.Arguments?.["--archive_key"];
-    if (!key) {
-        return "-";
-    }
+    return key ? relativeToPrefix(key, pipeline) : "-";
+}
+
+function relativeToPrefix(key: string, pipeline: ExtractPipelineOutputs): string {
     return key.startsWith(pipeline.landingPrefix) ? key.slice(pipeline.landingPrefix.length) : key;
 }
 

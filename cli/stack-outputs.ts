@@ -18,6 +18,7 @@ const extractPipelineOutputs = z.object({
 const stackOutputsSchema = z.object({
     landingBucket: z.string(),
     lakeBucket: z.string(),
+    quarantineBucket: z.string(),
     glueDatabase: z.string(),
     athenaWorkgroup: z.string(),
     extractPipelines: z.record(z.string(), extractPipelineOutputs),

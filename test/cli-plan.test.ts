@@ -121,7 +121,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
             ],
         },
         {
-            heading: `ExtractPipeline ${p}-customers (ingestion:extract:ExtractPipeline), ${stack === "prod" ? 28 : 27} resources`,
+            heading: `ExtractPipeline ${p}-customers (ingestion:extract:ExtractPipeline), ${stack === "prod" ? 29 : 28} resources`,
             names: [
                 `${p}-customers-items`,
                 `${p}-customers-runs`,
@@ -148,6 +148,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-customers-job-failures`,
                 `${p}-customers-dead-letters`,
                 `${p}-customers-stale`,
+                `${p}-customers-bad-archive-names`,
             ],
         },
         {
@@ -359,7 +360,7 @@ describe("ingest plan", () => {
                     "",
                 ]);
                 expect(lines.slice(-3)).to.deep.equal([
-                    `${stack === "prod" ? 212 : 209} resources in 26 components, 7 of them at the top level.`,
+                    `${stack === "prod" ? 213 : 210} resources in 26 components, 7 of them at the top level.`,
                     `Mermaid diagram of the pipelines written to ${diagramFile}`,
                     "",
                 ]);
@@ -547,10 +548,10 @@ describe("ingest plan", () => {
             expect(componentsIn(twoPipelines.stdout).map((component) => component.heading)).to.deep.equal([
                 "Storage ingest-plan-test-two (ingestion:storage:Storage), 48 resources",
                 "Catalog ingest-plan-test-two (ingestion:catalog:Catalog), 11 resources",
-                "ExtractPipeline ingest-plan-test-two-customers (ingestion:extract:ExtractPipeline), 27 resources",
-                "ExtractPipeline ingest-plan-test-two-orders (ingestion:extract:ExtractPipeline), 27 resources",
+                "ExtractPipeline ingest-plan-test-two-customers (ingestion:extract:ExtractPipeline), 28 resources",
+                "ExtractPipeline ingest-plan-test-two-orders (ingestion:extract:ExtractPipeline), 28 resources",
             ]);
-            expect(twoPipelines.stdout.split("\n").at(-3)).to.equal("113 resources in 12 components, 4 of them at the top level.");
+            expect(twoPipelines.stdout.split("\n").at(-3)).to.equal("115 resources in 12 components, 4 of them at the top level.");
         });
 
         it("draws each pipeline from its own landing prefix", () => {
@@ -596,7 +597,7 @@ describe("ingest plan", () => {
             expect(componentsIn(variants.stdout).map((component) => component.heading)).to.deep.equal([
                 "Storage ingest-plan-test-variants (ingestion:storage:Storage), 48 resources",
                 "Catalog ingest-plan-test-variants (ingestion:catalog:Catalog), 7 resources",
-                "ExtractPipeline ingest-plan-test-variants-customers (ingestion:extract:ExtractPipeline), 27 resources",
+                "ExtractPipeline ingest-plan-test-variants-customers (ingestion:extract:ExtractPipeline), 28 resources",
                 "StreamLake ingest-plan-test-variants-orderstream (ingestion:streaming:StreamLake), 31 resources",
                 "WarehouseExport ingest-plan-test-variants-orderstream-warehouse (ingestion:streaming:WarehouseExport), 32 resources",
                 "LookupTable ingest-plan-test-variants-sellers (ingestion:lookup:LookupTable), 34 resources",

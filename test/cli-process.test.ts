@@ -151,6 +151,7 @@ describe("operator command line: the process", () => {
             "lacks stack outputs this tool needs (is it the output of this platform's stack?):\n" +
                 "  landingBucket: Invalid input: expected string, received undefined\n" +
                 "  lakeBucket: Invalid input: expected string, received undefined\n" +
+                "  quarantineBucket: Invalid input: expected string, received undefined\n" +
                 "  glueDatabase: Invalid input: expected string, received undefined\n" +
                 "  athenaWorkgroup: Invalid input: expected string, received undefined\n" +
                 "  extractPipelines: Invalid input: expected record, received undefined\n",

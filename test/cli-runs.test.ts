@@ -5,17 +5,25 @@ import {
     type GetJobRunsCommandOutput,
     type JobRun,
 } from "@aws-sdk/client-glue";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { AwsClients } from "../cli/aws";
 import { runReportKey } from "../cli/run-report";
+import { loadJobPlans } from "../config/load";
+import { createHandler, type LogEntry } from "../lambdas/extract-trigger/handler";
 import { interceptCommand } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 import { deployOperatorStack, motoClients, operatorStack, runOperator, setMotoTransition, writeOutputsFile } from "./support/operator";
+import { eventBridgeBody, sqsEvent } from "./support/sqs-events";
+
+/** A time as `runs` prints it. */
+function utc(time: Date): string {
+    return `${time.toISOString().slice(0, 10)} ${time.toISOString().slice(11, 19)}Z`;
+}
 
 /** Glue's text for the start of a run, as `runs` prints it. */
 function started(run: JobRun): string {
-    return `${run.StartedOn!.toISOString().slice(0, 10)} ${run.StartedOn!.toISOString().slice(11, 19)}Z`;
+    return utc(run.StartedOn!);
 }
 
 function reportOf(run: JobRun, extractId: string, body: Record<string, unknown>): Record<string, unknown> {
@@ -147,7 +155,9 @@ describe("operator command line: runs", () => {
                 "  archive  crm_customers_20261121T060000Z_1.zip\n" +
                 "  Glue     RunFailure: archive-path-traversal: entry ../../etc/cron.d/job escapes the extraction directory\n" +
                 "  reason   archive-path-traversal: entry ../../etc/cron.d/job escapes the extraction directory\n" +
-                "  kept in  s3://ingest-dev-quarantine/customers/archives/20261121T060000Z-000001/\n",
+                "  kept in  s3://ingest-dev-quarantine/customers/archives/20261121T060000Z-000001/\n" +
+                "\n" +
+                "No archives of pipeline customers were quarantined for a bad name.\n",
             stderr: "",
         });
     });
@@ -195,13 +205,71 @@ describe("operator command line: runs", () => {
                 "  Glue     RunFailure: too-many-rejected-rows\n" +
                 "  reason   too-many-rejected-rows: customers: 40 of 100 rows rejected (40.00%, the mapping allows 5.00%); nothing was loaded\n" +
                 "  rows     customers: 40 of 100 quarantined (bad-number 30, missing-value 10)\n" +
-                "  kept in  s3://ingest-dev-quarantine/customers/rows/ingest_extract_id=20261123T060000Z-000001/\n",
+                "  kept in  s3://ingest-dev-quarantine/customers/rows/ingest_extract_id=20261123T060000Z-000001/\n" +
+                "\n" +
+                "No archives of pipeline customers were quarantined for a bad name.\n",
         );
     });
 
     it("says so when none of the recorded runs failed", async () => {
         failedByGlue.clear();
-        expect((await list("--failed")).stdout).to.equal("No failed runs among the 5 recorded runs of pipeline customers.\n");
+        expect((await list("--failed")).stdout).to.equal(
+            "No failed runs among the 5 recorded runs of pipeline customers.\n" +
+                "\n" +
+                "No archives of pipeline customers were quarantined for a bad name.\n",
+        );
+    });
+
+    it("lists the archives the trigger quarantined for a bad name, newest first, with the object, reason and naming expected", async () => {
+        const { archiveNaming } = loadJobPlans(["customers"])[0]!.extract;
+        const logs: LogEntry[] = [];
+        const trigger = createHandler({
+            glue: clients.glue,
+            dynamodb: clients.dynamodb,
+            s3: clients.s3,
+            settings: {
+                pipeline: operatorStack.pipeline,
+                jobName: operatorStack.jobName,
+                runLedgerTable: operatorStack.runLedgerTable,
+                landingBucket: operatorStack.landingBucket,
+                landingPrefix: operatorStack.landingPrefix,
+                archiveNaming,
+                quarantineBucket: operatorStack.quarantineBucket,
+            },
+            now: () => new Date("2026-11-25T06:01:00Z"),
+            log: (entry) => logs.push(entry),
+        });
+        /** Lands `name` under the prefix, hands the trigger its event, and returns what `runs --failed` should say of it. */
+        async function quarantine(name: string): Promise<string> {
+            const key = `${operatorStack.landingPrefix}${name}`;
+            const { VersionId } = await clients.s3.send(
+                new PutObjectCommand({ Bucket: operatorStack.landingBucket, Key: key, Body: name }),
+            );
+            const result = await trigger(sqsEvent(eventBridgeBody(operatorStack.landingBucket, key, VersionId)));
+            expect(result.batchItemFailures).to.deep.equal([]);
+            const head = await clients.s3.send(new HeadObjectCommand({ Bucket: operatorStack.landingBucket, Key: key, VersionId }));
+            return (
+                `${name} landed at ${utc(head.LastModified!)}\n` +
+                `  object   s3://ingest-dev-landing/incoming/customers/${name} version ${VersionId}\n` +
+                `  reason   bad-archive-name: "${name}" does not match the archive naming ${archiveNaming.regex}\n` +
+                `  naming   expected a file directly under incoming/customers/ matching ${archiveNaming.regex}, ` +
+                "timestamp yyyyMMdd'T'HHmmss'Z' (UTC, 1970 or later), sequence up to 999999\n" +
+                `  kept in  ${String(logs.at(-1)!.keptIn)}\n`
+            );
+        }
+        const partial = await quarantine("crm_customers_20261125T060000Z_1.zip.part");
+        // The listing orders them by the second their reason.json was written.
+        await new Promise((resolve) => setTimeout(resolve, 1100));
+        const nested = await quarantine("2026-11-25/crm_customers_20261125T060000Z_2.zip");
+
+        const heading = "Archives of pipeline customers quarantined for a bad name, newest first (they started no run):\n";
+        const noFailedRuns = "No failed runs among the 5 recorded runs of pipeline customers.\n\n";
+        expect(await list("--failed")).to.deep.equal({
+            code: 0,
+            stdout: `${noFailedRuns}${heading}\n${nested}\n${partial}`,
+            stderr: "",
+        });
+        expect((await list("--failed", "--limit", "1")).stdout).to.equal(`${noFailedRuns}${heading}\n${nested}`);
     });
 
     it("keeps reports per run, in the layout the Glue job writes (tests-py/test_contracts.py checks the job's side)", () => {

@@ -303,6 +303,12 @@ describe("ExtractPipeline", () => {
                 "arn:aws:dynamodb:eu-west-1:123456789012:table/crm-runs",
             ],
             ["StartExtractJob", ["glue:StartJobRun"], "arn:aws:glue:eu-west-1:123456789012:job/crm-job"],
+            [
+                "ReadAndTagBadlyNamedArchives",
+                ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+                "arn:aws:s3:::landing/incoming/customers/*",
+            ],
+            ["QuarantineBadlyNamedArchives", ["s3:PutObject"], "arn:aws:s3:::quarantine/customers/archives/bad-archive-name/*"],
         ]);
         expect(mocks.ofType("aws:lambda/function:Function")[0]!.inputs.environment).to.deep.equal({
             variables: {
@@ -312,6 +318,8 @@ describe("ExtractPipeline", () => {
                 LANDING_BUCKET: "landing",
                 LANDING_PREFIX: "incoming/customers/",
                 ARCHIVE_NAMING: JSON.stringify(customersPlan.extract.archiveNaming),
+                PIPELINE: "customers",
+                QUARANTINE_BUCKET: "quarantine",
             },
         });
     });
@@ -342,7 +350,7 @@ describe("ExtractPipeline", () => {
         ]);
     });
 
-    it("notifies on run outcomes and alarms on failures, dead letters and staleness", () => {
+    it("notifies on run outcomes and alarms on failures, dead letters, staleness and archives with a bad name", () => {
         expect(JSON.parse(mocks.named("crm-run-failed").inputs.eventPattern as string)).to.deep.equal({
             source: ["aws.glue"],
             "detail-type": ["Glue Job State Change"],
@@ -360,10 +368,31 @@ describe("ExtractPipeline", () => {
                 alarm.inputs.treatMissingData,
             ]);
         expect(alarms).to.deep.equal([
+            ["crm-bad-archive-names", "BadArchiveNames", 300, 1, "GreaterThanOrEqualToThreshold", "notBreaching"],
             ["crm-dead-letters", "ApproximateNumberOfMessagesVisible", 300, 1, "GreaterThanOrEqualToThreshold", "notBreaching"],
             ["crm-job-failures", "MatchedEvents", 300, 1, "GreaterThanOrEqualToThreshold", "notBreaching"],
             ["crm-stale", "MatchedEvents", 3600, 6, "LessThanThreshold", "breaching"],
         ]);
         expect(mocks.named("crm-notifications-email").inputs).to.deep.include({ protocol: "email", endpoint: "team@example.com" });
+    });
+
+    it("alarms on the trigger's count of archives quarantined for their name, notifying the pipeline's topic", () => {
+        const topicArn = "arn:aws:sns:eu-west-1:123456789012:topic/crm-notifications";
+        expect(mocks.named("crm-bad-archive-names").inputs).to.deep.equal({
+            alarmDescription:
+                "An object landed under incoming/customers/ with a name that is not a customers archive name; " +
+                "it was quarantined, not loaded (ingest runs --failed lists it)",
+            alarmActions: [topicArn],
+            okActions: [topicArn],
+            namespace: "Ingestion/ExtractTrigger",
+            metricName: "BadArchiveNames",
+            dimensions: { Pipeline: "customers" },
+            statistic: "Sum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+        });
     });
 });

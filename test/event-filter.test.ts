@@ -16,9 +16,8 @@ import {
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { createHandler, handler, settingsFromEnvironment, type FilterResult, type FilterSettings } from "../lambdas/event-filter/handler";
-import { stdoutLog } from "../lambdas/event-filter/metrics";
 import { canonicalNumber, readRecord, type EventShape } from "../lambdas/event-filter/records";
-import type { LogEntry } from "../lambdas/shared/runtime";
+import { stdoutLog, type LogEntry } from "../lambdas/shared/runtime";
 import { kinesisEvent, sequenceNumber } from "./support/kinesis-events";
 import { failRecords, interceptCommand, type RecordFault } from "./support/intercept";
 import { useMotoServer } from "./support/moto";

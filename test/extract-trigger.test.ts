@@ -1,10 +1,23 @@
+import { createHash } from "crypto";
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { ConcurrentRunsExceededException, CreateJobCommand, GetJobRunsCommand, GlueClient, type JobRun } from "@aws-sdk/client-glue";
+import {
+    CreateBucketCommand,
+    GetObjectCommand,
+    GetObjectTaggingCommand,
+    HeadObjectCommand,
+    ListObjectsV2Command,
+    PutBucketVersioningCommand,
+    PutObjectCommand,
+    S3Client,
+    type Tag,
+} from "@aws-sdk/client-s3";
 import type { SQSEvent } from "aws-lambda";
 import { expect } from "chai";
-import { parseQueueMessage } from "../lambdas/shared/events";
+import { parseQueueMessage, type LandedObject } from "../lambdas/shared/events";
 import { parseTimestamp, readExtractName } from "../lambdas/extract-trigger/extract-name";
 import { createHandler, settingsFromEnvironment, type LogEntry, type TriggerSettings } from "../lambdas/extract-trigger/handler";
+import { interceptCommand } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 import { eventBridgeBody, notificationBody, sqsEvent } from "./support/sqs-events";
 
@@ -57,7 +70,7 @@ describe("extract trigger: archive names", () => {
         ],
     ];
     for (const [key, reason] of rejected) {
-        it(`ignores ${key}`, () => {
+        it(`refuses ${key}`, () => {
             expect(readExtractName(key, landingPrefix, archiveNaming)).to.deep.equal({ accepted: false, reason });
         });
     }
@@ -119,22 +132,31 @@ describe("extract trigger: messages", () => {
 describe("extract trigger: settings", () => {
     it("names every missing variable", () => {
         expect(() => settingsFromEnvironment({ JOB_NAME: "job", LANDING_PREFIX: "" })).to.throw(
-            "the trigger's environment lacks RUN_LEDGER_TABLE, LANDING_BUCKET, LANDING_PREFIX, ARCHIVE_NAMING",
+            "the trigger's environment lacks RUN_LEDGER_TABLE, LANDING_BUCKET, LANDING_PREFIX, ARCHIVE_NAMING, PIPELINE, QUARANTINE_BUCKET",
         );
     });
 
     it("rejects archive naming that is not the plan's shape", () => {
-        const environment = { JOB_NAME: "job", RUN_LEDGER_TABLE: "runs", LANDING_BUCKET: "landing", LANDING_PREFIX: "in/" };
+        const environment = {
+            JOB_NAME: "job",
+            RUN_LEDGER_TABLE: "runs",
+            LANDING_BUCKET: "landing",
+            LANDING_PREFIX: "in/",
+            PIPELINE: "customers",
+            QUARANTINE_BUCKET: "quarantine",
+        };
         expect(() => settingsFromEnvironment({ ...environment, ARCHIVE_NAMING: "{" })).to.throw("ARCHIVE_NAMING is not JSON");
         expect(() => settingsFromEnvironment({ ...environment, ARCHIVE_NAMING: '{"regex":"x"}' })).to.throw(
             "ARCHIVE_NAMING must hold regex, groups and timestampFormat",
         );
         expect(settingsFromEnvironment({ ...environment, ARCHIVE_NAMING: JSON.stringify(archiveNaming) })).to.deep.equal({
+            pipeline: "customers",
             jobName: "job",
             runLedgerTable: "runs",
             landingBucket: "landing",
             landingPrefix: "in/",
             archiveNaming,
+            quarantineBucket: "quarantine",
         });
     });
 });
@@ -144,14 +166,19 @@ describe("extract trigger against moto", function () {
     const moto = useMotoServer();
     let glue: GlueClient;
     let dynamodb: DynamoDBClient;
+    let s3: S3Client;
     let tableCount = 0;
 
-    before(() => {
+    before(async () => {
         glue = new GlueClient(moto.clientConfig);
         dynamodb = new DynamoDBClient(moto.clientConfig);
+        s3 = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
+        await s3.send(new CreateBucketCommand({ Bucket: "landing" }));
+        await s3.send(new PutBucketVersioningCommand({ Bucket: "landing", VersioningConfiguration: { Status: "Enabled" } }));
+        await s3.send(new CreateBucketCommand({ Bucket: "quarantine" }));
     });
 
-    /** A fresh job and run ledger per test, so runs and claims never leak between tests. */
+    /** A fresh job, run ledger and quarantine folder per test, so runs, claims and quarantined archives never leak between tests. */
     async function pipeline(): Promise<{
         settings: TriggerSettings;
         logs: LogEntry[];
@@ -159,11 +186,13 @@ describe("extract trigger against moto", function () {
     }> {
         tableCount += 1;
         const settings: TriggerSettings = {
+            pipeline: `customers-${tableCount}`,
             jobName: `extract-${tableCount}`,
             runLedgerTable: `runs-${tableCount}`,
             landingBucket: "landing",
             landingPrefix,
             archiveNaming,
+            quarantineBucket: "quarantine",
         };
         await glue.send(
             new CreateJobCommand({
@@ -182,7 +211,7 @@ describe("extract trigger against moto", function () {
             }),
         );
         const logs: LogEntry[] = [];
-        const handle = createHandler({ glue, dynamodb, settings, now: () => fixedNow, log: (entry) => logs.push(entry) });
+        const handle = createHandler({ glue, dynamodb, s3, settings, now: () => fixedNow, log: (entry) => logs.push(entry) });
         return { settings, logs, handle };
     }
 
@@ -195,6 +224,82 @@ describe("extract trigger against moto", function () {
         return (scanned.Items ?? []).map((item) =>
             Object.fromEntries(Object.entries(item).map(([name, value]) => [name, value.S ?? value.N ?? ""])),
         );
+    }
+
+    /** Puts `body` at `key` in `bucket` and returns the version S3 gave it ("null" where versioning is off). */
+    async function land(key: string, body: string, bucket = "landing"): Promise<string> {
+        return (await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }))).VersionId ?? "null";
+    }
+
+    /** Every object in the pipeline's quarantine folder of archives with a bad name, with its text. */
+    async function quarantined(pipelineName: string): Promise<Record<string, string>> {
+        const listed = await s3.send(
+            new ListObjectsV2Command({ Bucket: "quarantine", Prefix: `${pipelineName}/archives/bad-archive-name/` }),
+        );
+        const objects: Record<string, string> = {};
+        for (const { Key } of listed.Contents ?? []) {
+            objects[Key!] = await (await s3.send(new GetObjectCommand({ Bucket: "quarantine", Key }))).Body!.transformToString();
+        }
+        return objects;
+    }
+
+    async function tagsOf({ bucket, key, versionId }: LandedObject): Promise<Tag[]> {
+        const version = versionId === "null" ? {} : { VersionId: versionId };
+        return (await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, ...version }))).TagSet ?? [];
+    }
+
+    async function landedAt({ bucket, key, versionId }: LandedObject): Promise<string> {
+        const version = versionId === "null" ? {} : { VersionId: versionId };
+        return (await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...version }))).LastModified!.toISOString();
+    }
+
+    /** The layout's folder of one object version: 32 hex digits of the SHA-256 of its bucket, key and version. */
+    function badNameFolder(pipelineName: string, { bucket, key, versionId }: LandedObject): string {
+        const digest = createHash("sha256").update(`${bucket}\n${key}\n${versionId}`).digest("hex").slice(0, 32);
+        return `${pipelineName}/archives/bad-archive-name/${digest}/`;
+    }
+
+    const quarantineTags = [
+        { Key: "ingest-status", Value: "quarantined" },
+        { Key: "ingest-reason", Value: "bad-archive-name" },
+    ];
+
+    /** The reason.json of an archive quarantined for its name, and the line that counts it in the pipeline's metric. */
+    async function expectedQuarantine(
+        pipelineName: string,
+        landed: LandedObject,
+        detail: string,
+    ): Promise<{ reason: Record<string, unknown>; entry: LogEntry }> {
+        return {
+            reason: {
+                reason: "bad-archive-name",
+                detail,
+                archive: `s3://${landed.bucket}/${landed.key}?versionId=${landed.versionId}`,
+                bucket: landed.bucket,
+                key: landed.key,
+                versionId: landed.versionId,
+                landedAt: await landedAt(landed),
+                expected: { landingPrefix, archiveNaming, maximumSequence: 999999 },
+            },
+            entry: {
+                level: "error",
+                message: `archive quarantined for its name: ${detail}`,
+                _aws: {
+                    Timestamp: fixedNow.getTime(),
+                    CloudWatchMetrics: [
+                        {
+                            Namespace: "Ingestion/ExtractTrigger",
+                            Dimensions: [["Pipeline"]],
+                            Metrics: [{ Name: "BadArchiveNames", Unit: "Count" }],
+                        },
+                    ],
+                },
+                Pipeline: pipelineName,
+                BadArchiveNames: 1,
+                ...landed,
+                keptIn: `s3://quarantine/${badNameFolder(pipelineName, landed)}`,
+            },
+        };
     }
 
     it("starts the job with the archive location and extract id from an EventBridge event", async () => {
@@ -241,22 +346,23 @@ describe("extract trigger against moto", function () {
         ]);
     });
 
-    it("acknowledges test events and objects that are not archives of this pipeline, without starting runs", async () => {
+    it("acknowledges test events and objects that are certainly not archives sent to this pipeline, without a run or quarantine", async () => {
         const { settings, logs, handle } = await pipeline();
         const result = await handle(
             sqsEvent(
                 JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent", Bucket: "landing" }),
                 eventBridgeBody("landing", "elsewhere/crm_customers_20261122T031500Z_1.zip", "v"),
-                eventBridgeBody("landing", "incoming/customers/readme.txt", "v"),
+                eventBridgeBody("landing", "incoming/customers/2026-11-22/", "v"),
                 eventBridgeBody("another-bucket", "incoming/customers/crm_customers_20261122T031500Z_1.zip", "v"),
             ),
         );
         expect(result.batchItemFailures).to.deep.equal([]);
         expect(await runsOf(settings.jobName)).to.deep.equal([]);
+        expect(await quarantined(settings.pipeline)).to.deep.equal({});
         expect(logs.map((entry) => [entry.level, entry.message])).to.deep.equal([
             ["info", "S3 test event acknowledged"],
             ["warn", 'ignored: key "elsewhere/crm_customers_20261122T031500Z_1.zip" is outside the landing prefix "incoming/customers/"'],
-            ["warn", `ignored: "readme.txt" does not match the archive naming ${archiveNaming.regex}`],
+            ["warn", 'ignored: key "incoming/customers/2026-11-22/" is a folder marker, not an archive'],
             ["warn", "ignored: bucket is not the landing bucket landing"],
         ]);
     });
@@ -328,6 +434,7 @@ describe("extract trigger against moto", function () {
         const broken = createHandler({
             glue,
             dynamodb,
+            s3,
             settings: { ...settings, jobName: "no-such-job" },
             now: () => fixedNow,
             log: (entry) => logs.push(entry),
@@ -373,5 +480,190 @@ describe("extract trigger against moto", function () {
         const claim = await dynamodb.send(new GetItemCommand({ TableName: settings.runLedgerTable, Key: { archive: { S: archive } } }));
         expect(claim.Item?.status?.S).to.equal("STARTED");
         expect(await runsOf(settings.jobName)).to.have.length(1);
+    });
+
+    /** Title, name under the prefix, the copy's file name in its quarantine folder, and why the name is refused. */
+    const badNames: [string, string, string, string][] = [
+        [
+            "a date that does not exist",
+            "crm_customers_20261332T031500Z_1.zip",
+            "crm_customers_20261332T031500Z_1.zip",
+            `"crm_customers_20261332T031500Z_1.zip" has no valid timestamp in the format yyyyMMdd'T'HHmmss'Z'`,
+        ],
+        [
+            "a subfolder",
+            "2026-11-22/crm_customers_20261122T031500Z_1.zip",
+            "crm_customers_20261122T031500Z_1.zip",
+            `"2026-11-22/crm_customers_20261122T031500Z_1.zip" does not match the archive naming ${archiveNaming.regex}`,
+        ],
+        [
+            "the year 1969",
+            "crm_customers_19691231T235959Z_1.zip",
+            "crm_customers_19691231T235959Z_1.zip",
+            `"crm_customers_19691231T235959Z_1.zip" has no valid timestamp in the format yyyyMMdd'T'HHmmss'Z'`,
+        ],
+        [
+            "a sequence over 999999",
+            "crm_customers_20261122T031500Z_1000000.zip",
+            "crm_customers_20261122T031500Z_1000000.zip",
+            `"crm_customers_20261122T031500Z_1000000.zip" has sequence 1000000; the largest supported is 999999`,
+        ],
+        [
+            "a name that is not an archive's",
+            "readme.txt",
+            "readme.txt",
+            `"readme.txt" does not match the archive naming ${archiveNaming.regex}`,
+        ],
+        [
+            "the reason file's name",
+            "reason.json",
+            "landed-reason.json",
+            `"reason.json" does not match the archive naming ${archiveNaming.regex}`,
+        ],
+    ];
+    for (const [title, name, copyName, detail] of badNames) {
+        it(`quarantines, tags and counts an object under the prefix named with ${title}, and starts no run`, async () => {
+            const { settings, logs, handle } = await pipeline();
+            const key = `${landingPrefix}${name}`;
+            const landed = { bucket: "landing", key, versionId: await land(key, `bytes of ${name}`) };
+            const result = await handle(sqsEvent(eventBridgeBody("landing", key, landed.versionId)));
+            expect(result).to.deep.equal({ batchItemFailures: [] });
+            expect(await runsOf(settings.jobName)).to.deep.equal([]);
+            expect(await ledger(settings.runLedgerTable)).to.deep.equal([]);
+            const folder = badNameFolder(settings.pipeline, landed);
+            const kept = await quarantined(settings.pipeline);
+            expect(Object.keys(kept).sort()).to.deep.equal([`${folder}${copyName}`, `${folder}reason.json`].sort());
+            expect(kept[`${folder}${copyName}`]).to.equal(`bytes of ${name}`);
+            const { reason, entry } = await expectedQuarantine(settings.pipeline, landed, detail);
+            expect(JSON.parse(kept[`${folder}reason.json`]!)).to.deep.equal(reason);
+            expect(await tagsOf(landed)).to.deep.equal(quarantineTags);
+            expect(logs).to.deep.equal([entry]);
+        });
+    }
+
+    it("keeps every version and subfolder apart, and writes the same objects again when an event is redelivered", async () => {
+        const { settings, handle } = await pipeline();
+        const key = `${landingPrefix}crm_customers_20261122T031500Z_1.ZIP`;
+        const nestedKey = `${landingPrefix}late/crm_customers_20261122T031500Z_1.ZIP`;
+        const first = { bucket: "landing", key, versionId: await land(key, "first") };
+        const second = { bucket: "landing", key, versionId: await land(key, "second") };
+        const nested = { bucket: "landing", key: nestedKey, versionId: await land(nestedKey, "nested") };
+        const delivered = await handle(
+            sqsEvent(...[first, second, nested].map((landed) => eventBridgeBody("landing", landed.key, landed.versionId))),
+        );
+        expect(delivered.batchItemFailures).to.deep.equal([]);
+        const kept = await quarantined(settings.pipeline);
+        const copies = Object.fromEntries(
+            [first, second, nested].map((landed) => [
+                `${badNameFolder(settings.pipeline, landed)}crm_customers_20261122T031500Z_1.ZIP`,
+                landed,
+            ]),
+        );
+        expect(Object.keys(kept).sort()).to.deep.equal(
+            Object.keys(copies)
+                .flatMap((copy) => [copy, copy.replace(/[^/]+$/, "reason.json")])
+                .sort(),
+        );
+        expect(Object.keys(copies).map((copy) => kept[copy])).to.deep.equal(["first", "second", "nested"]);
+
+        const redelivered = await handle(sqsEvent(eventBridgeBody("landing", key, first.versionId)));
+        expect(redelivered.batchItemFailures).to.deep.equal([]);
+        expect(await quarantined(settings.pipeline)).to.deep.equal(kept);
+    });
+
+    it('quarantines an object written while versioning was off under its "null" version', async () => {
+        const { settings, logs } = await pipeline();
+        await s3.send(new CreateBucketCommand({ Bucket: "landing-unversioned" }));
+        const handle = createHandler({
+            glue,
+            dynamodb,
+            s3,
+            settings: { ...settings, landingBucket: "landing-unversioned" },
+            now: () => fixedNow,
+            log: (entry) => logs.push(entry),
+        });
+        const key = `${landingPrefix}crm customers+v2.zip`;
+        const landed = { bucket: "landing-unversioned", key, versionId: await land(key, "unversioned", "landing-unversioned") };
+        expect(landed.versionId).to.equal("null");
+        const result = await handle(
+            sqsEvent(notificationBody("landing-unversioned", [{ key: "incoming/customers/crm+customers%2Bv2.zip" }])),
+        );
+        expect(result.batchItemFailures).to.deep.equal([]);
+        const folder = badNameFolder(settings.pipeline, landed);
+        const kept = await quarantined(settings.pipeline);
+        expect(kept[`${folder}crm customers+v2.zip`]).to.equal("unversioned");
+        const { reason, entry } = await expectedQuarantine(
+            settings.pipeline,
+            landed,
+            `"crm customers+v2.zip" does not match the archive naming ${archiveNaming.regex}`,
+        );
+        expect(JSON.parse(kept[`${folder}reason.json`]!)).to.deep.equal(reason);
+        expect(await tagsOf(landed)).to.deep.equal(quarantineTags);
+        expect(logs).to.deep.equal([entry]);
+    });
+
+    const failingSteps: [string, string][] = [
+        ["the copy", "CopyObjectCommand"],
+        ["writing reason.json", "PutObjectCommand"],
+        ["the tagging", "PutObjectTaggingCommand"],
+    ];
+    for (const [step, commandName] of failingSteps) {
+        it(`returns the message to the queue when ${step} fails, leaving the landed version untagged, and keeps it on redelivery`, async () => {
+            const { settings, logs, handle } = await pipeline();
+            const key = `${landingPrefix}crm_customers_20261122T031500Z_1.tar.gz`;
+            const landed = { bucket: "landing", key, versionId: await land(key, "archive") };
+            const body = eventBridgeBody("landing", key, landed.versionId);
+            const remove = interceptCommand(s3, commandName, () =>
+                Promise.reject(Object.assign(new Error("We encountered an internal error. Please try again."), { name: "InternalError" })),
+            );
+            let failed;
+            try {
+                failed = await handle(sqsEvent(body));
+            } finally {
+                remove();
+            }
+            const detail = `"crm_customers_20261122T031500Z_1.tar.gz" does not match the archive naming ${archiveNaming.regex}`;
+            expect(failed.batchItemFailures).to.deep.equal([{ itemIdentifier: "message-0" }]);
+            expect(logs).to.deep.equal([
+                {
+                    level: "error",
+                    message: "could not quarantine an archive with a bad name; the message returns to the queue",
+                    ...landed,
+                    detail,
+                    error: "InternalError: We encountered an internal error. Please try again.",
+                    messageId: "message-0",
+                },
+            ]);
+            expect(await tagsOf(landed)).to.deep.equal([]);
+
+            logs.length = 0;
+            expect((await handle(sqsEvent(body))).batchItemFailures).to.deep.equal([]);
+            expect(Object.keys(await quarantined(settings.pipeline)).length).to.equal(2);
+            expect(await tagsOf(landed)).to.deep.equal(quarantineTags);
+            expect(logs).to.deep.equal([(await expectedQuarantine(settings.pipeline, landed, detail)).entry]);
+        });
+    }
+
+    it("writes the quarantine line to stdout by default, where CloudWatch reads it as Embedded Metric Format", async () => {
+        const { settings } = await pipeline();
+        const handle = createHandler({ glue, dynamodb, s3, settings, now: () => fixedNow });
+        const key = `${landingPrefix}notes.txt`;
+        const landed = { bucket: "landing", key, versionId: await land(key, "notes") };
+        const written: unknown[] = [];
+        const write = process.stdout.write.bind(process.stdout);
+        process.stdout.write = (chunk: unknown) => written.push(chunk) > 0;
+        try {
+            await handle(sqsEvent(eventBridgeBody("landing", key, landed.versionId)));
+        } finally {
+            process.stdout.write = write;
+        }
+        const keptIn = `s3://quarantine/${badNameFolder(settings.pipeline, landed)}`;
+        expect(written).to.deep.equal([
+            '{"level":"error","message":"archive quarantined for its name: \\"notes.txt\\" does not match the archive naming ' +
+                JSON.stringify(archiveNaming.regex).slice(1, -1) +
+                '","_aws":{"Timestamp":1795428000000,"CloudWatchMetrics":[{"Namespace":"Ingestion/ExtractTrigger","Dimensions":[["Pipeline"]],' +
+                `"Metrics":[{"Name":"BadArchiveNames","Unit":"Count"}]}]},"Pipeline":"${settings.pipeline}","BadArchiveNames":1,` +
+                `"bucket":"landing","key":"${key}","versionId":"${landed.versionId}","keptIn":"${keptIn}"}\n`,
+        ]);
     });
 });

@@ -2,10 +2,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { JobPlan } from "../../config/job-plan";
 import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
+import { badArchiveNameMetric, badArchiveNamePrefix, type TriggerVariable } from "../../lambdas/extract-trigger/contract";
 import { alarmPublishing, deadLetterAlarm, notifyingAlarm, type AlarmSettings } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { glueAssetUri, glueJob } from "../glue-job";
-import { policyDocument } from "../policies";
+import { objectsUnder, policyDocument } from "../policies";
 import { defaultGlueJob, failedRunStates, triggerPolling, triggerQueue, triggerTimeoutSeconds, type GlueJobSettings } from "./defaults";
 import { jobRoleStatements, serviceDelivery, triggerStatements, type BucketRef } from "./policies";
 import { accountScope } from "../account-scope";
@@ -207,6 +208,15 @@ export class ExtractPipeline extends pulumi.ComponentResource {
         );
         this.jobName = this.job.name;
 
+        const triggerEnvironment: Record<TriggerVariable, pulumi.Input<string>> = {
+            JOB_NAME: this.job.name,
+            RUN_LEDGER_TABLE: this.runLedger.name,
+            LANDING_BUCKET: args.landing.name,
+            LANDING_PREFIX: plan.extract.landingPrefix,
+            ARCHIVE_NAMING: JSON.stringify(plan.extract.archiveNaming),
+            PIPELINE: plan.pipeline,
+            QUARANTINE_BUCKET: args.quarantine.name,
+        };
         this.trigger = new BundledFunction(
             `${name}-trigger`,
             {
@@ -216,14 +226,14 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                 deadLetterQueueArn: this.deadLetterQueue.arn,
                 timeoutSeconds: triggerTimeoutSeconds,
                 ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
-                environment: {
-                    JOB_NAME: this.job.name,
-                    RUN_LEDGER_TABLE: this.runLedger.name,
-                    LANDING_BUCKET: args.landing.name,
-                    LANDING_PREFIX: plan.extract.landingPrefix,
-                    ARCHIVE_NAMING: JSON.stringify(plan.extract.archiveNaming),
-                },
-                policyStatements: triggerStatements({ jobArn: this.job.arn, runLedgerArn: this.runLedger.arn, queueArn: this.queue.arn }),
+                environment: triggerEnvironment,
+                policyStatements: triggerStatements({
+                    jobArn: this.job.arn,
+                    runLedgerArn: this.runLedger.arn,
+                    queueArn: this.queue.arn,
+                    landedArchives: objectsUnder(args.landing.arn, plan.extract.landingPrefix),
+                    badNameQuarantine: objectsUnder(args.quarantine.arn, badArchiveNamePrefix(plan.pipeline)),
+                }),
             },
             { parent: this },
         );
@@ -330,6 +340,24 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             comparisonOperator: "LessThanThreshold",
             treatMissingData: "breaching",
         });
+        // Any archive quarantined for its name in five minutes raises it; a period without one has no
+        // datapoint, which does not breach, so the alarm clears by itself after notifying.
+        alarm(
+            "bad-archive-names",
+            `An object landed under ${plan.extract.landingPrefix} with a name that is not a ${plan.pipeline} archive name; ` +
+                "it was quarantined, not loaded (ingest runs --failed lists it)",
+            {
+                namespace: badArchiveNameMetric.namespace,
+                metricName: badArchiveNameMetric.name,
+                dimensions: { [badArchiveNameMetric.dimension]: plan.pipeline },
+                statistic: "Sum",
+                period: 300,
+                evaluationPeriods: 1,
+                threshold: 1,
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                treatMissingData: "notBreaching",
+            },
+        );
 
         this.itemsTableName = this.itemsTable.name;
         this.topicArn = this.topic.arn;

@@ -139,9 +139,17 @@ export interface TriggerScope {
     readonly jobArn: pulumi.Input<string>;
     readonly runLedgerArn: pulumi.Input<string>;
     readonly queueArn: pulumi.Input<string>;
+    /** The objects under the pipeline's landing prefix. */
+    readonly landedArchives: pulumi.Input<string>;
+    /** The quarantine bucket's objects under the pipeline's folder of archives with a bad name. */
+    readonly badNameQuarantine: pulumi.Input<string>;
 }
 
-/** The trigger reads its queue, claims archives in the run ledger and starts this pipeline's job. */
+/**
+ * The trigger reads its queue, claims archives in the run ledger and starts this pipeline's job;
+ * an archive with a bad name it copies to quarantine and tags. Both buckets are encrypted with the
+ * project key, which BundledFunction grants every function's role.
+ */
 export function triggerStatements(scope: TriggerScope): PolicyStatement[] {
     return [
         {
@@ -161,6 +169,19 @@ export function triggerStatements(scope: TriggerScope): PolicyStatement[] {
             Effect: "Allow",
             Action: ["glue:StartJobRun"],
             Resource: scope.jobArn,
+        },
+        {
+            // HeadObject and CopyObject read the landed version; the tags mark it quarantined.
+            Sid: "ReadAndTagBadlyNamedArchives",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+            Resource: scope.landedArchives,
+        },
+        {
+            Sid: "QuarantineBadlyNamedArchives",
+            Effect: "Allow",
+            Action: ["s3:PutObject"],
+            Resource: scope.badNameQuarantine,
         },
     ];
 }

@@ -3,7 +3,7 @@ import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { KinesisStreamBatchItemFailure, KinesisStreamEvent } from "aws-lambda";
 import { Backoff, type RetryOptions } from "../shared/backoff";
-import { EnvironmentReader, sleep, type Log } from "../shared/runtime";
+import { EnvironmentReader, sleep, stdoutLog, type Log } from "../shared/runtime";
 import {
     describeDestination,
     maximumFirehoseRecordBytes,
@@ -13,7 +13,7 @@ import {
     type Forwarded,
 } from "./forward";
 import { lookUpKeys, type LookupTable } from "./lookup";
-import { metricsEntry, stdoutLog, type FilterCounts } from "./metrics";
+import { metricsEntry, type FilterCounts } from "./metrics";
 import { readRecord, type KeyedEvent, type KeyType } from "./records";
 
 /**

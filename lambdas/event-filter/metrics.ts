@@ -1,4 +1,4 @@
-import type { Log, LogEntry } from "../shared/runtime";
+import type { LogEntry } from "../shared/runtime";
 
 /** What one invocation did with its batch. */
 export interface FilterCounts {
@@ -51,13 +51,3 @@ export function metricsEntry(table: string, counts: FilterCounts, timestamp: Dat
         ...details,
     };
 }
-
-/**
- * Writes each entry as one line straight to stdout. The Lambda runtime's console.log puts a
- * timestamp, request id and level before the text (or, with the JSON log format, wraps it as a
- * string), and CloudWatch then no longer reads the line as Embedded Metric Format; stdout lines
- * reach the log stream as written.
- */
-export const stdoutLog: Log = (entry) => {
-    process.stdout.write(`${JSON.stringify(entry)}\n`);
-};

@@ -21,7 +21,8 @@ export interface ExtractIdentity {
 export type ExtractName =
     { readonly accepted: true; readonly extract: ExtractIdentity } | { readonly accepted: false; readonly reason: string };
 
-const maximumSequence = 999_999;
+/** The largest {sequence} an archive name may carry: the extract version keeps six digits for it. */
+export const maximumSequence = 999_999;
 
 export function readExtractName(key: string, landingPrefix: string, naming: ArchiveNaming): ExtractName {
     if (!key.startsWith(landingPrefix)) {

@@ -1,9 +1,12 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GlueClient } from "@aws-sdk/client-glue";
+import { S3Client } from "@aws-sdk/client-s3";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { landedObjectsHandler, type LandedObject } from "../shared/events";
-import type { LogEntry } from "../shared/runtime";
-import { readExtractName, type ArchiveNaming, type ExtractIdentity } from "./extract-name";
+import { errorText, stdoutLog, type LogEntry } from "../shared/runtime";
+import { badArchiveNameEntry, quarantineBadlyNamedArchive, type BadNameQuarantine } from "./bad-name";
+import { triggerVariables } from "./contract";
+import { maximumSequence, readExtractName, type ArchiveNaming, type ExtractIdentity } from "./extract-name";
 import { RunLedger } from "./run-ledger";
 import { startExtractRun, type RunStarter } from "./start-run";
 
@@ -11,38 +14,51 @@ import { startExtractRun, type RunStarter } from "./start-run";
  * Starts the pipeline's Glue job once per landed archive version. Messages come from the trigger
  * queue in batches; a message whose run could not be started is reported back as a batch item
  * failure, so SQS delivers it again and, after the queue's receive limit, keeps it in the
- * dead-letter queue. Nothing is dropped except what is certainly not an extract archive.
+ * dead-letter queue. An object under the landing prefix whose name is not the pipeline's archive
+ * naming starts no run: it is quarantined and counted in a metric the pipeline alarms on, and when
+ * it cannot be kept its message is retried the same way. Nothing is dropped except what is
+ * certainly not an archive sent to this pipeline.
  */
 
 export interface TriggerSettings {
+    readonly pipeline: string;
     readonly jobName: string;
     readonly runLedgerTable: string;
     readonly landingBucket: string;
     readonly landingPrefix: string;
     readonly archiveNaming: ArchiveNaming;
+    readonly quarantineBucket: string;
 }
 
 export interface TriggerDependencies {
     readonly glue: GlueClient;
     readonly dynamodb: DynamoDBClient;
+    readonly s3: S3Client;
     readonly settings: TriggerSettings;
     readonly now: () => Date;
+    /** Defaults to stdoutLog, so the bad-archive-name line stays Embedded Metric Format. */
     readonly log?: (entry: LogEntry) => void;
 }
 
 export type { LogEntry };
 
-type ObjectOutcome = "started" | "duplicate" | "ignored" | "retry";
+type ObjectOutcome = "started" | "duplicate" | "quarantined" | "ignored" | "retry";
 
 export function createHandler(dependencies: TriggerDependencies): (event: SQSEvent) => Promise<SQSBatchResponse> {
     const { settings } = dependencies;
-    const log = dependencies.log ?? ((entry: LogEntry) => console.log(JSON.stringify(entry)));
+    const log = dependencies.log ?? stdoutLog;
     const starter: RunStarter = {
         glue: dependencies.glue,
         ledger: new RunLedger(dependencies.dynamodb, settings.runLedgerTable),
         jobName: settings.jobName,
         now: dependencies.now,
         log,
+    };
+    const quarantine: BadNameQuarantine = {
+        s3: dependencies.s3,
+        quarantineBucket: settings.quarantineBucket,
+        pipeline: settings.pipeline,
+        expected: { landingPrefix: settings.landingPrefix, archiveNaming: settings.archiveNaming, maximumSequence },
     };
 
     async function startRun(landed: LandedObject, extract: ExtractIdentity, messageId: string): Promise<ObjectOutcome> {
@@ -76,15 +92,55 @@ export function createHandler(dependencies: TriggerDependencies): (event: SQSEve
         }
     }
 
-    async function handleObject(landed: LandedObject, messageId: string): Promise<ObjectOutcome> {
+    async function quarantineBadName(landed: LandedObject, detail: string, messageId: string): Promise<ObjectOutcome> {
+        let keptIn: string;
+        try {
+            keptIn = await quarantineBadlyNamedArchive(quarantine, landed, detail);
+        } catch (error) {
+            log({
+                level: "error",
+                message: "could not quarantine an archive with a bad name; the message returns to the queue",
+                ...landed,
+                detail,
+                error: errorText(error),
+                messageId,
+            });
+            return "retry";
+        }
+        log(badArchiveNameEntry(settings.pipeline, landed, detail, keptIn, dependencies.now()));
+        return "quarantined";
+    }
+
+    /**
+     * Why an object is certainly not an archive sent to this pipeline, or undefined when it may be
+     * one. Such objects are only logged, not quarantined. Another bucket, or a key outside the
+     * prefix, belongs to someone else, and the role may not even read it. Everything under the
+     * prefix was sent here: config/load.ts refuses a prefix that overlaps another pipeline's, so a
+     * subfolder is a mistake in this pipeline's deliveries, not another pipeline's archive. A key
+     * ending in "/" is a folder marker (the console's "Create folder", sync tools), with no content.
+     */
+    function notSentToThisPipeline(landed: LandedObject): string | undefined {
         if (landed.bucket !== settings.landingBucket) {
-            log({ level: "warn", message: `ignored: bucket is not the landing bucket ${settings.landingBucket}`, ...landed });
+            return `bucket is not the landing bucket ${settings.landingBucket}`;
+        }
+        if (!landed.key.startsWith(settings.landingPrefix)) {
+            return `key "${landed.key}" is outside the landing prefix "${settings.landingPrefix}"`;
+        }
+        if (landed.key.endsWith("/")) {
+            return `key "${landed.key}" is a folder marker, not an archive`;
+        }
+        return undefined;
+    }
+
+    async function handleObject(landed: LandedObject, messageId: string): Promise<ObjectOutcome> {
+        const notSent = notSentToThisPipeline(landed);
+        if (notSent !== undefined) {
+            log({ level: "warn", message: `ignored: ${notSent}`, ...landed });
             return "ignored";
         }
         const name = readExtractName(landed.key, settings.landingPrefix, settings.archiveNaming);
         if (!name.accepted) {
-            log({ level: "warn", message: `ignored: ${name.reason}`, ...landed });
-            return "ignored";
+            return quarantineBadName(landed, name.reason, messageId);
         }
         return startRun(landed, name.extract, messageId);
     }
@@ -94,8 +150,7 @@ export function createHandler(dependencies: TriggerDependencies): (event: SQSEve
 
 /** Reads the function's settings from its environment, naming every variable that is missing or wrong. */
 export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): TriggerSettings {
-    const names = ["JOB_NAME", "RUN_LEDGER_TABLE", "LANDING_BUCKET", "LANDING_PREFIX", "ARCHIVE_NAMING"] as const;
-    const missing = names.filter((name) => environment[name] === undefined || environment[name] === "");
+    const missing = triggerVariables.filter((name) => environment[name] === undefined || environment[name] === "");
     if (missing.length > 0) {
         throw new Error(`the trigger's environment lacks ${missing.join(", ")}`);
     }
@@ -113,11 +168,13 @@ export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): Trigger
         throw new Error("ARCHIVE_NAMING must hold regex, groups and timestampFormat");
     }
     return {
+        pipeline: environment.PIPELINE!,
         jobName: environment.JOB_NAME!,
         runLedgerTable: environment.RUN_LEDGER_TABLE!,
         landingBucket: environment.LANDING_BUCKET!,
         landingPrefix: environment.LANDING_PREFIX!,
         archiveNaming,
+        quarantineBucket: environment.QUARANTINE_BUCKET!,
     };
 }
 
@@ -128,6 +185,7 @@ export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
     configured ??= createHandler({
         glue: new GlueClient({}),
         dynamodb: new DynamoDBClient({}),
+        s3: new S3Client({}),
         settings: settingsFromEnvironment(process.env),
         now: () => new Date(),
     });

@@ -11,6 +11,16 @@ export type Log = (entry: LogEntry) => void;
 /** One JSON object per line, which CloudWatch Logs Insights reads field by field. */
 export const jsonLog: Log = (entry) => console.log(JSON.stringify(entry));
 
+/**
+ * Writes each entry as one line straight to stdout. The Lambda runtime's console.log puts a
+ * timestamp, request id and level before the text (or, with the JSON log format, wraps it as a
+ * string), and CloudWatch then no longer reads the line as Embedded Metric Format; stdout lines
+ * reach the log stream as written.
+ */
+export const stdoutLog: Log = (entry) => {
+    process.stdout.write(`${JSON.stringify(entry)}\n`);
+};
+
 export function sleep(milliseconds: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }

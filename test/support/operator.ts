@@ -15,6 +15,7 @@ import type { ClientConfig } from "./moto";
 export const operatorStack = {
     landingBucket: "ingest-dev-landing",
     lakeBucket: "ingest-dev-lake",
+    quarantineBucket: "ingest-dev-quarantine",
     athenaResultsBucket: "ingest-dev-athena-results",
     glueDatabase: "ingest_dev",
     athenaWorkgroup: "ingest-dev",
@@ -30,7 +31,7 @@ export function stackOutputsDocument(): Record<string, unknown> {
         kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/0000",
         landingBucket: operatorStack.landingBucket,
         lakeBucket: operatorStack.lakeBucket,
-        quarantineBucket: "ingest-dev-quarantine",
+        quarantineBucket: operatorStack.quarantineBucket,
         athenaResultsBucket: operatorStack.athenaResultsBucket,
         glueDatabase: operatorStack.glueDatabase,
         athenaWorkgroup: operatorStack.athenaWorkgroup,
@@ -68,7 +69,12 @@ export function motoClients(config: ClientConfig): AwsClients {
 
 /** Creates the buckets, ledger table, job, workgroup and saved queries the outputs name. */
 export async function deployOperatorStack(clients: AwsClients): Promise<void> {
-    for (const bucket of [operatorStack.landingBucket, operatorStack.lakeBucket, operatorStack.athenaResultsBucket]) {
+    for (const bucket of [
+        operatorStack.landingBucket,
+        operatorStack.lakeBucket,
+        operatorStack.quarantineBucket,
+        operatorStack.athenaResultsBucket,
+    ]) {
         await clients.s3.send(new CreateBucketCommand({ Bucket: bucket }));
     }
     await clients.s3.send(
