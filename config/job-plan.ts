@@ -85,6 +85,7 @@ export const jobPlanSchema = z.strictObject({
             header: z.boolean(),
             encoding: z.string(),
             nullValue: z.string(),
+            trimKeys: z.boolean(),
         }),
         limits: z.strictObject({
             maxEntries: z.int(),

@@ -55,6 +55,21 @@ export function loadJobPlans(names: readonly string[], directory = mappingsDirec
     return loaded;
 }
 
+/**
+ * The plan of one mapping, given as a name (`config/mappings/<name>.yaml`, as a stack names it) or
+ * as the path of a mapping file anywhere (anything with a "/" or ending in .yaml or .yml), for
+ * trying a mapping outside any stack; a file given by path need not be named after its pipeline.
+ */
+export function loadJobPlan(mapping: string): JobPlan {
+    if (!mapping.includes("/") && !/\.ya?ml$/.test(mapping)) {
+        return loadJobPlans([mapping])[0]!;
+    }
+    if (!fs.existsSync(mapping)) {
+        throw new ConfigError([`${mapping}: no such mapping file`]);
+    }
+    return buildJobPlan(parseMapping(mapping, fs.readFileSync(mapping, "utf8")));
+}
+
 /** Loads and validates the named stream definitions, reporting every problem in every file at once. */
 export function loadStreams(names: readonly string[], directory = streamsDirectory): Stream[] {
     const { loaded, problems } = loadNamedFiles(names, directory, "stream", "streams", parseStream);

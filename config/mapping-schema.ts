@@ -23,6 +23,12 @@ const attributeName = z
 
 const singleCharacter = z.string().length(1, { error: "must be exactly one character" });
 
+/**
+ * Encodings the job cuts into lines byte-exactly: ASCII-compatible ones, and UTF-16 on whole code
+ * units (`UTF-16` needs a byte-order mark; without one, name the byte order).
+ */
+export const csvEncodings = ["UTF-8", "US-ASCII", "ISO-8859-1", "ISO-8859-15", "windows-1252", "UTF-16", "UTF-16LE", "UTF-16BE"] as const;
+
 export const columnSchema = z.strictObject({
     name: identifier,
     /** string | integer | long | double | boolean | date | timestamp | decimal(p,s) */
@@ -91,8 +97,11 @@ export const mappingSchema = z.strictObject({
                 quote: singleCharacter.default('"'),
                 escape: singleCharacter.default('"'),
                 header: z.boolean().default(true),
-                encoding: z.enum(["UTF-8", "ISO-8859-1", "US-ASCII", "UTF-16"]).default("UTF-8"),
+                encoding: z.enum(csvEncodings, { error: `must be one of ${csvEncodings.join(", ")}` }).default("UTF-8"),
+                /** An unquoted field equal to this is null; a quoted field never is. */
                 nullValue: z.string().default(""),
+                /** Whether key values (primary keys and the columns that join a child to its parent) lose surrounding white space. */
+                trimKeys: z.boolean().default(true),
             })
             .prefault({}),
         limits: z

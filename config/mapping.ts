@@ -42,6 +42,32 @@ class MappingChecker {
         if (!naming.ok) {
             this.report(["extract", "archiveName"], naming.error);
         }
+        this.checkCsvDialect();
+    }
+
+    /** Characters with a role in the dialect must not be confused with one another or with line breaks. */
+    private checkCsvDialect(): void {
+        const csv = this.mapping.extract.csv;
+        const path = ["extract", "csv"];
+        const lineBreaks = ["\n", "\r"];
+        for (const role of ["delimiter", "quote", "escape"] as const) {
+            if (lineBreaks.includes(csv[role])) {
+                this.report([...path, role], "must not be a line break: line breaks end records");
+            }
+        }
+        if (csv.quote === csv.delimiter) {
+            this.report([...path, "quote"], "must differ from the delimiter");
+        }
+        if (csv.escape === csv.delimiter) {
+            this.report([...path, "escape"], "must differ from the delimiter");
+        }
+        const unreachable = [csv.delimiter, csv.quote, ...lineBreaks].find((character) => csv.nullValue.includes(character));
+        if (unreachable !== undefined) {
+            this.report(
+                [...path, "nullValue"],
+                `must not contain ${JSON.stringify(unreachable)}: only an unquoted field is null, and an unquoted field never holds it`,
+            );
+        }
     }
 
     private checkTable(name: string, table: TableMapping): void {

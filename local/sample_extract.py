@@ -31,6 +31,7 @@ FIRST_EXTRACT = dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.UTC)
 FIRST_NAMES = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim", "Zoë", "José"]
 LAST_NAMES = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson", "Hamilton", "Wirth", "Perlman", "Lee"]
 CITIES = ["Oslo", "Lyon", "Porto", "Kraków", "Gent", "Aarhus", "Bilbao", "Turku", "Graz", "Brno"]
+NICKNAMES = ["Amazing", "Countess", "Grandma COBOL", "Ed, the Dutchman"]
 STREETS = ["Main St", "Harbour Rd", "Mill Lane", "Station Sq", "Kirkegata", "Rue Neuve", "Avenida Central"]
 
 
@@ -142,12 +143,16 @@ class ExtractGenerator:
         choose = self.random.choice
         if "email" in name:
             return f"{choose(FIRST_NAMES).lower()}.{choose(LAST_NAMES).lower()}{counter}@example.com".replace("ë", "e").replace("é", "e")
+        # Free text as warehouses hold it: every seventh name has a quoted nickname, every fourth
+        # address line a second line; decided by the counter, so the random sequence stays the same.
         if "name" in name:
-            return f"{choose(FIRST_NAMES)} {choose(LAST_NAMES)}"
+            nickname = f' "{NICKNAMES[counter % len(NICKNAMES)]}"' if counter % 7 == 0 else ""
+            return f"{choose(FIRST_NAMES)}{nickname} {choose(LAST_NAMES)}"
         if "city" in name:
             return choose(CITIES)
         if "line" in name or "street" in name:
-            return f"{self.random.randint(1, 200)} {choose(STREETS)}"
+            second_line = f"\nFlat {counter % 9 + 1}, {counter % 5 + 1}. floor" if counter % 4 == 0 else ""
+            return f"{self.random.randint(1, 200)} {choose(STREETS)}{second_line}"
         if "country" in name:
             return choose(["NO", "FR", "PT", "PL", "BE", "DK", "ES", "FI", "AT", "CZ"])
         if "post" in name or "zip" in name:

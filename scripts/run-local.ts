@@ -1,10 +1,8 @@
 /**
  * The batch pipeline end to end on this machine: moto server on 127.0.0.1 stands in for AWS, the
  * real trigger handler receives the real event shape, and the real Glue entry script runs on local
- * Spark with the arguments the handler started the run with.
- *
- *     npm run local -- [--mapping customers | config/mappings/x.yaml] [--extract my.zip] [--roots 200]
- *                      [--extracts 2] [--seed 7] [--out DIR]
+ * Spark with the arguments the handler started the run with. `npm run local -- --help` lists the
+ * options.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -19,53 +17,118 @@ import {
     GetJobRunsCommand,
     GlueClient,
 } from "@aws-sdk/client-glue";
-import { CreateBucketCommand, GetObjectCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+    CreateBucketCommand,
+    GetObjectCommand,
+    NoSuchKey,
+    PutBucketVersioningCommand,
+    PutObjectCommand,
+    S3Client,
+} from "@aws-sdk/client-s3";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { SQSEvent } from "aws-lambda";
 import { runReportKey, type RunReport } from "../cli/run-report";
 import { catalogTables, type JobPlan } from "../config/job-plan";
-import { loadJobPlans, mappingsDirectory, repositoryRoot } from "../config/load";
+import { loadJobPlan, repositoryRoot } from "../config/load";
+import { ConfigError } from "../config/yaml-source";
 import type jobArguments from "../glue-scripts/ingest/contracts/job_arguments.json";
+import { readExtractName, type ExtractIdentity } from "../lambdas/extract-trigger/extract-name";
 import { createHandler } from "../lambdas/extract-trigger/handler";
+import { indentJson, JsonNumber, stringifyJson, type JsonObject, type JsonValue } from "../lambdas/shared/json-text";
 import { startMoto, type MotoServer } from "../local/moto-server";
 
 const region = "us-east-1";
 const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
 const python = path.join(repositoryRoot, ".venv", "bin", "python");
 
-interface Options {
-    mapping: string;
-    extract?: string;
-    roots: number;
-    extracts: number;
-    seed: number;
-    out?: string;
+const usage = `Usage: npm run local -- [options]
+
+Lands extracts in a pipeline on a local AWS emulator (moto): the real trigger handler starts a run
+for each archive and the real Glue script loads it on local Spark, one run after the other.
+
+Options:
+  --mapping NAME|FILE  a mapping name under config/mappings/, or the path of a mapping file
+                       anywhere (default: customers)
+  --extract FILE|DIR   an archive to land; repeat it to land several, in the order given. A
+                       folder's archives are landed in extract order: the order their names give
+                       under the mapping's archiveName, not the order of the file names. Every
+                       archive must be named as the mapping's archiveName says.
+  --roots N            without --extract: root rows of each generated sample extract (default: 200)
+  --extracts N         without --extract: sample extracts to generate (default: 2)
+  --seed N             without --extract: seed of the generated sample extracts (default: 7)
+  --out DIR            write DIR/items.jsonl (the items table at the end) and DIR/report.json
+                       (every run's report, in landing order)
+  --help               print this text
+
+Exit code: 0 when every run succeeded; 1 when a run failed (each failed run's reason is printed
+last) or the local run could not finish; 2 for a wrong option, archive name or mapping.`;
+
+/** A mistake in how the command was called; the message says which. */
+class UsageError extends Error {
+    override readonly name = "UsageError";
 }
 
-function options(): Options {
-    const { values } = parseArgs({
-        options: {
-            mapping: { type: "string", default: "customers" },
-            extract: { type: "string" },
-            roots: { type: "string", default: "200" },
-            extracts: { type: "string", default: "2" },
-            seed: { type: "string", default: "7" },
-            out: { type: "string" },
-        },
-    });
-    const number = (name: string, text: string): number => {
+interface SampleSettings {
+    readonly roots: number;
+    readonly extracts: number;
+    readonly seed: number;
+}
+
+interface Options {
+    readonly mapping: string;
+    /** The --extract values as given: archives and folders of archives. */
+    readonly extractPaths: readonly string[];
+    readonly sample: SampleSettings;
+    readonly out?: string;
+}
+
+function parsedArguments(argv: string[]) {
+    try {
+        return parseArgs({
+            args: argv,
+            options: {
+                mapping: { type: "string", default: "customers" },
+                extract: { type: "string", multiple: true, default: [] },
+                roots: { type: "string" },
+                extracts: { type: "string" },
+                seed: { type: "string" },
+                out: { type: "string" },
+                help: { type: "boolean", default: false },
+            },
+        }).values;
+    } catch (error) {
+        throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
+    }
+}
+
+/** The options, or undefined when --help asks for the usage text. */
+function options(argv: string[]): Options | undefined {
+    const values = parsedArguments(argv);
+    if (values.help) {
+        return undefined;
+    }
+    const sampleOptions = (["roots", "extracts", "seed"] as const).filter((name) => values[name] !== undefined);
+    if (values.extract.length > 0 && sampleOptions.length > 0) {
+        const names = sampleOptions.map((name) => `--${name}`).join(", ");
+        throw new UsageError(
+            `${names} ${sampleOptions.length === 1 ? "applies" : "apply"} to generated sample extracts, not with --extract`,
+        );
+    }
+    const number = (name: "roots" | "extracts" | "seed", fallback: number): number => {
+        const text = values[name];
+        if (text === undefined) {
+            return fallback;
+        }
         const value = Number(text);
         if (!Number.isInteger(value) || value < 1) {
-            throw new Error(`--${name} must be a whole number of at least 1, not "${text}"`);
+            throw new UsageError(`--${name} must be a whole number of at least 1, not "${text}"`);
         }
         return value;
     };
     return {
         mapping: values.mapping,
-        ...(values.extract ? { extract: path.resolve(values.extract) } : {}),
-        roots: number("roots", values.roots),
-        extracts: values.extract ? 1 : number("extracts", values.extracts),
-        seed: number("seed", values.seed),
+        extractPaths: values.extract,
+        sample: { roots: number("roots", 200), extracts: number("extracts", 2), seed: number("seed", 7) },
         ...(values.out ? { out: path.resolve(values.out) } : {}),
     };
 }
@@ -74,33 +137,110 @@ function say(message: string): void {
     process.stdout.write(`${message}\n`);
 }
 
-/** Loads the mapping by name (config/mappings/<name>.yaml) or by path. */
-function planFor(mapping: string): JobPlan {
-    if (mapping.endsWith(".yaml") || mapping.endsWith(".yml")) {
-        const file = path.resolve(mapping);
-        const [plan] = loadJobPlans([path.basename(file).replace(/\.ya?ml$/, "")], path.dirname(file));
-        return plan!;
-    }
-    const [plan] = loadJobPlans([mapping], mappingsDirectory);
-    return plan!;
+interface Archive {
+    readonly file: string;
+    readonly extract: ExtractIdentity;
 }
 
-async function main(): Promise<void> {
-    const settings = options();
-    const plan = planFor(settings.mapping);
-    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "ingest-local-"));
+/**
+ * The archives in landing order: each path in the order given, a folder's archives in extract
+ * order. Every name must fit the mapping's archive naming, which also orders a folder; the
+ * trigger would start no run for any other name. Every problem is reported at once.
+ */
+function archivesToLand(paths: readonly string[], plan: JobPlan): Archive[] {
+    const { landingPrefix, archiveNaming } = plan.extract;
+    const problems: string[] = [];
+    const identified = (given: string): Archive[] => {
+        const name = readExtractName(`${landingPrefix}${path.basename(given)}`, landingPrefix, archiveNaming);
+        if (!name.accepted) {
+            problems.push(`${given}: ${name.reason}`);
+            return [];
+        }
+        return [{ file: path.resolve(given), extract: name.extract }];
+    };
+    const archives: Archive[] = [];
+    for (const given of paths) {
+        const file = path.resolve(given);
+        if (!fs.existsSync(file)) {
+            problems.push(`${given}: no such file or folder`);
+        } else if (!fs.statSync(file).isDirectory()) {
+            archives.push(...identified(given));
+        } else {
+            const names = fs
+                .readdirSync(file, { withFileTypes: true })
+                .filter((entry) => entry.isFile())
+                .map((entry) => entry.name);
+            if (names.length === 0) {
+                problems.push(`${given}: the folder holds no archives`);
+            }
+            const inFolder = names.flatMap((name) => identified(path.join(given, name)));
+            // Two names may give the same extract (a sequence written as 1 and 01); the file name breaks the tie.
+            inFolder.sort((a, b) => a.extract.extractVersion - b.extract.extractVersion || (a.file < b.file ? -1 : 1));
+            archives.push(...inFolder);
+        }
+    }
+    if (problems.length > 0) {
+        throw new UsageError(`Not every archive can be landed:\n  ${problems.join("\n  ")}`);
+    }
+    return archives;
+}
+
+/** What became of one landed archive. */
+interface LandedRun {
+    readonly file: string;
+    readonly extractId: string;
+    readonly jobRunId: string;
+    readonly exitCode: number;
+    /** The report the run wrote next to the lake, with every field; null when the script ended without one. */
+    readonly report: RunReport | null;
+}
+
+/** Why the run failed, or undefined when it succeeded. */
+function failureOf(run: LandedRun): string | undefined {
+    if (run.exitCode === 0 && run.report?.status === "succeeded") {
+        return undefined;
+    }
+    if (run.report?.failure) {
+        return `${run.report.failure.reason}: ${run.report.failure.detail}`;
+    }
+    return `the Glue script exited with code ${run.exitCode}${run.report ? "" : " without writing a run report"}`;
+}
+
+async function main(): Promise<number> {
+    const settings = options(process.argv.slice(2));
+    if (!settings) {
+        say(usage);
+        return 0;
+    }
+    const plan = loadJobPlan(settings.mapping);
+    const given = archivesToLand(settings.extractPaths, plan);
     say(`Pipeline "${plan.pipeline}": ${plan.tables.length} tables, items keyed by ${plan.item.partitionKey.attribute}`);
-    const moto = await startMoto();
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "ingest-local-"));
+    let runs: LandedRun[];
     try {
-        await runPipeline(plan, settings, moto, workDir);
+        const archives = given.length > 0 ? given : archivesToLand(await generateExtracts(plan, settings.sample, workDir), plan);
+        const moto = await startMoto();
+        try {
+            runs = await runPipeline(plan, archives, settings.out, moto);
+        } finally {
+            await moto.stop();
+            say("Stopped the local AWS emulator.");
+        }
     } finally {
-        await moto.stop();
         fs.rmSync(workDir, { recursive: true, force: true });
-        say("Stopped the local AWS emulator.");
     }
+    const failures = runs.flatMap((run, index) => {
+        const failure = failureOf(run);
+        return failure ? [`[${index + 1}/${runs.length}] ${path.basename(run.file)}: ${failure}`] : [];
+    });
+    if (failures.length === 0) {
+        return 0;
+    }
+    console.error(`${failures.length} of ${runs.length} runs failed:\n  ${failures.join("\n  ")}`);
+    return 1;
 }
 
-async function runPipeline(plan: JobPlan, settings: Options, moto: MotoServer, workDir: string): Promise<void> {
+async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: string | undefined, moto: MotoServer): Promise<LandedRun[]> {
     say(`AWS emulator (moto) listening on ${moto.endpoint}`);
     const clientConfig = { endpoint: moto.endpoint, region, credentials, forcePathStyle: true };
     const s3 = new S3Client(clientConfig);
@@ -180,23 +320,25 @@ async function runPipeline(plan: JobPlan, settings: Options, moto: MotoServer, w
         }),
     );
 
-    const archives = settings.extract ? [settings.extract] : await generateExtracts(plan, settings, workDir);
     const trigger = createHandler({
         glue,
         dynamodb,
+        s3,
         settings: {
+            pipeline: plan.pipeline,
             jobName: names.job,
             runLedgerTable: names.ledger,
             landingBucket: names.landing,
             landingPrefix: plan.extract.landingPrefix,
             archiveNaming: plan.extract.archiveNaming,
+            quarantineBucket: names.quarantine,
         },
         now: () => new Date(),
     });
-    const reports: unknown[] = [];
+    const runs: LandedRun[] = [];
     for (const [index, archive] of archives.entries()) {
-        const key = `${plan.extract.landingPrefix}${path.basename(archive)}`;
-        const body = fs.readFileSync(archive);
+        const key = `${plan.extract.landingPrefix}${path.basename(archive.file)}`;
+        const body = fs.readFileSync(archive.file);
         const put = await s3.send(new PutObjectCommand({ Bucket: names.landing, Key: key, Body: body }));
         say(`\n[${index + 1}/${archives.length}] Landed s3://${names.landing}/${key} (${body.length} bytes, version ${put.VersionId})`);
         const event = objectCreatedEvent(names.landing, key, body.length, put.VersionId!, index);
@@ -204,41 +346,49 @@ async function runPipeline(plan: JobPlan, settings: Options, moto: MotoServer, w
         if (result.batchItemFailures.length > 0) {
             throw new Error(`the trigger did not start a run for ${key}; see its log lines above`);
         }
-        const runs = await glue.send(new GetJobRunsCommand({ JobName: names.job }));
-        const run = runs.JobRuns?.find((candidate) => candidate.Arguments?.["--archive_key"] === key);
+        const startedRuns = await glue.send(new GetJobRunsCommand({ JobName: names.job }));
+        // The same archive may be landed again (a rerun): its run is the one for this version.
+        const run = startedRuns.JobRuns?.find(
+            (candidate) => candidate.Arguments?.["--archive_key"] === key && candidate.Arguments["--archive_version_id"] === put.VersionId,
+        );
         if (!run?.Arguments) {
             throw new Error(`the trigger reported success but no Glue run for ${key} exists`);
         }
-        say(`  trigger started Glue run ${run.Id} for extract ${run.Arguments["--extract_id"]}`);
-        const status = await runGlueScript({ ...deployArguments, ...stripDashes(run.Arguments), JOB_RUN_ID: run.Id! }, moto.endpoint);
-        const report = await readJson(s3, names.lake, runReportKey(plan.pipeline, run.Arguments["--extract_id"]!, run.Id!));
-        reports.push(report);
-        printReport(report);
-        if (status !== 0) {
-            say(`  the run failed (exit code ${status}); the archive was quarantined in s3://${names.quarantine}/${plan.pipeline}/`);
+        const extractId = run.Arguments["--extract_id"]!;
+        say(`  trigger started Glue run ${run.Id} for extract ${extractId}`);
+        const script = await runGlueScript({ ...deployArguments, ...stripDashes(run.Arguments), JOB_RUN_ID: run.Id! }, moto.endpoint);
+        const report = await readReport(s3, names.lake, runReportKey(plan.pipeline, extractId, run.Id!));
+        const landed: LandedRun = { file: archive.file, extractId, jobRunId: run.Id!, exitCode: script.exitCode, report };
+        runs.push(landed);
+        if (landed.report) {
+            printReport(landed.report);
+        }
+        // A failure the job anticipated is explained by its report; anything else needs the script's own last lines.
+        const anticipated = landed.report?.failure && landed.report.failure.reason !== "unexpected-error";
+        if (!landed.report || (script.exitCode !== 0 && !anticipated)) {
+            const written = landed.report ? "" : " without writing a run report";
+            say(`  the Glue script exited with code ${script.exitCode}${written}; its last lines:\n${script.stderrTail}`);
         }
     }
 
     const items = await scanItems(dynamodb, names.items);
     say(`\nDynamoDB table ${names.items} now holds ${items.length} items.`);
     if (items[0]) {
-        say(`A sample item:\n${JSON.stringify(JSON.parse(items[0]), null, 2).split("\n").slice(0, 40).join("\n")}`);
+        say(`A sample item:\n${indentJson(items[0]).split("\n").slice(0, 40).join("\n")}`);
     }
-    if (settings.out) {
-        fs.mkdirSync(settings.out, { recursive: true });
-        fs.writeFileSync(
-            path.join(settings.out, "report.json"),
-            `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`,
-        );
-        fs.writeFileSync(path.join(settings.out, "items.jsonl"), items.map((item) => `${item}\n`).join(""));
-        say(`Wrote ${path.join(settings.out, "report.json")} and ${path.join(settings.out, "items.jsonl")}`);
+    if (out) {
+        fs.mkdirSync(out, { recursive: true });
+        fs.writeFileSync(path.join(out, "report.json"), `${JSON.stringify(runs, null, 2)}\n`);
+        fs.writeFileSync(path.join(out, "items.jsonl"), items.map((item) => `${stringifyJson(item)}\n`).join(""));
+        say(`Wrote ${path.join(out, "report.json")} and ${path.join(out, "items.jsonl")}`);
     }
+    return runs;
 }
 
-async function generateExtracts(plan: JobPlan, settings: Options, workDir: string): Promise<string[]> {
+async function generateExtracts(plan: JobPlan, sample: SampleSettings, workDir: string): Promise<string[]> {
     const planFile = path.join(workDir, "plan.json");
     fs.writeFileSync(planFile, JSON.stringify(plan));
-    say(`Generating ${settings.extracts} sample extract(s) with ${settings.roots} ${plan.item.root.table} (seed ${settings.seed})`);
+    say(`Generating ${sample.extracts} sample extract(s) with ${sample.roots} ${plan.item.root.table} (seed ${sample.seed})`);
     const output = await collect(python, [
         "-m",
         "local.sample_extract",
@@ -247,11 +397,11 @@ async function generateExtracts(plan: JobPlan, settings: Options, workDir: strin
         "--out",
         path.join(workDir, "extracts"),
         "--roots",
-        String(settings.roots),
+        String(sample.roots),
         "--extracts",
-        String(settings.extracts),
+        String(sample.extracts),
         "--seed",
-        String(settings.seed),
+        String(sample.seed),
     ]);
     return output
         .split("\n")
@@ -305,7 +455,7 @@ function stripDashes(argumentsWithDashes: Record<string, string>): Record<string
 }
 
 /** Runs the real Glue entry script on local Spark, streaming its progress as readable lines. */
-function runGlueScript(jobArgumentsByName: Record<string, string>, endpoint: string): Promise<number> {
+function runGlueScript(jobArgumentsByName: Record<string, string>, endpoint: string): Promise<{ exitCode: number; stderrTail: string }> {
     const argv = [path.join(repositoryRoot, "glue-scripts", "extract_job.py")];
     for (const [name, value] of Object.entries(jobArgumentsByName)) {
         argv.push(`--${name}`, value);
@@ -337,11 +487,8 @@ function runGlueScript(jobArgumentsByName: Record<string, string>, endpoint: str
     child.stderr.on("data", (chunk: Buffer) => errors.push(chunk.toString("utf8")));
     return new Promise((resolve) => {
         child.on("close", (code) => {
-            if (code !== 0) {
-                const tail = errors.join("").trim().split("\n").slice(-15).join("\n");
-                say(`  Glue script output (last lines):\n${tail}`);
-            }
-            resolve(code ?? 1);
+            const stderrTail = errors.join("").trim().split("\n").slice(-15).join("\n");
+            resolve({ exitCode: code ?? 1, stderrTail });
         });
     });
 }
@@ -362,8 +509,7 @@ function printProgress(line: string, started: number): void {
     }
 }
 
-function printReport(raw: unknown): void {
-    const report = raw as RunReport;
+function printReport(report: RunReport): void {
     say(`  extract ${report.extractId}: ${report.status}${report.failure ? ` (${report.failure.reason}: ${report.failure.detail})` : ""}`);
     for (const [name, counts] of Object.entries(report.tables)) {
         const reasons = Object.entries(counts.quarantinedByReason)
@@ -380,40 +526,53 @@ function printReport(raw: unknown): void {
                 .join(", ")}`,
         );
     }
+    if (report.quarantineLocation) {
+        say(`    kept in quarantine: ${report.quarantineLocation}`);
+    }
 }
 
-async function readJson(s3: S3Client, bucket: string, key: string): Promise<unknown> {
-    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    return JSON.parse(await object.Body!.transformToString("utf8"));
+/** The run's report as the job wrote it (every field, not only those RunReport names), or null when there is none. */
+async function readReport(s3: S3Client, bucket: string, key: string): Promise<RunReport | null> {
+    try {
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return JSON.parse(await object.Body!.transformToString("utf8")) as RunReport;
+    } catch (error) {
+        if (error instanceof NoSuchKey) {
+            return null;
+        }
+        throw error;
+    }
 }
 
-/** Every item as one line of plain JSON (not DynamoDB JSON), numbers exactly as stored, sorted. */
-async function scanItems(dynamodb: DynamoDBClient, table: string): Promise<string[]> {
-    const items: string[] = [];
+/** Every item as plain JSON (not DynamoDB JSON), members sorted, numbers exactly as stored; sorted by that text. */
+async function scanItems(dynamodb: DynamoDBClient, table: string): Promise<JsonValue[]> {
+    const items: { item: JsonValue; text: string }[] = [];
     for await (const page of paginateScan({ client: dynamodb }, { TableName: table, ConsistentRead: true })) {
-        for (const item of page.Items ?? []) {
-            items.push(plainJson({ M: item }));
+        for (const attributes of page.Items ?? []) {
+            const item = plainValue({ M: attributes });
+            items.push({ item, text: stringifyJson(item) });
         }
     }
-    return items.sort();
+    return items.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0)).map(({ item }) => item);
 }
 
-/** DynamoDB numbers carry up to 38 digits; they are written verbatim rather than through a double. */
-function plainJson(value: AttributeValue): string {
-    if (value.S !== undefined) return JSON.stringify(value.S);
-    if (value.N !== undefined) return value.N;
-    if (value.BOOL !== undefined) return String(value.BOOL);
-    if (value.NULL !== undefined) return "null";
-    if (value.B !== undefined) return JSON.stringify(Buffer.from(value.B).toString("base64"));
-    if (value.L !== undefined) return `[${value.L.map(plainJson).join(",")}]`;
+/** DynamoDB numbers carry up to 38 digits; they are kept as their text rather than read into a double. */
+function plainValue(value: AttributeValue): JsonValue {
+    if (value.S !== undefined) return value.S;
+    if (value.N !== undefined) return new JsonNumber(value.N);
+    if (value.BOOL !== undefined) return value.BOOL;
+    if (value.NULL !== undefined) return null;
+    if (value.B !== undefined) return Buffer.from(value.B).toString("base64");
+    if (value.L !== undefined) return value.L.map(plainValue);
     if (value.M !== undefined) {
-        const members = Object.keys(value.M)
-            .sort()
-            .map((name) => `${JSON.stringify(name)}:${plainJson(value.M[name]!)}`);
-        return `{${members.join(",")}}`;
+        const members: JsonObject = new Map();
+        for (const name of Object.keys(value.M).sort()) {
+            members.set(name, plainValue(value.M[name]!));
+        }
+        return members;
     }
-    if (value.SS !== undefined) return JSON.stringify(value.SS);
-    if (value.NS !== undefined) return `[${value.NS.join(",")}]`;
+    if (value.SS !== undefined) return value.SS;
+    if (value.NS !== undefined) return value.NS.map((number) => new JsonNumber(number));
     throw new Error(`unsupported attribute value ${JSON.stringify(value)}`);
 }
 
@@ -430,7 +589,12 @@ function collect(command: string, argv: string[]): Promise<string> {
     });
 }
 
-main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-});
+main().then(
+    (exitCode) => {
+        process.exitCode = exitCode;
+    },
+    (error: unknown) => {
+        console.error(error instanceof Error ? error.message : error);
+        process.exitCode = error instanceof UsageError || error instanceof ConfigError ? 2 : 1;
+    },
+);

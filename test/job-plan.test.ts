@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { z } from "zod";
 import { buildJobPlan, jobPlanSchema, type JobPlan } from "../config/job-plan";
-import { loadJobPlans, repositoryRoot } from "../config/load";
+import { loadJobPlan, loadJobPlans, repositoryRoot } from "../config/load";
 import { parseMapping } from "../config/mapping";
 import { parseStackSettings } from "../config/stack-settings";
 import { ConfigError } from "../config/yaml-source";
@@ -42,7 +42,7 @@ const customersPlan: JobPlan = {
             groups: ["timestamp", "sequence"],
             timestampFormat: "yyyyMMdd'T'HHmmss'Z'",
         },
-        csv: { delimiter: ",", quote: '"', escape: '"', header: true, encoding: "UTF-8", nullValue: "" },
+        csv: { delimiter: ",", quote: '"', escape: '"', header: true, encoding: "UTF-8", nullValue: "", trimKeys: true },
         limits: { maxEntries: 64, maxUncompressedBytes: 21474836480, maxCompressionRatio: 200 },
         unknownFiles: "reject",
     },
@@ -439,5 +439,42 @@ describe("loadJobPlans", () => {
         expect(configErrorOf(() => loadJobPlans(["crm"], directory)).problems).to.deep.equal([
             `${displayName}: pipeline is "customers" but the file is named "crm.yaml"; they must match`,
         ]);
+    });
+});
+
+describe("loadJobPlan", () => {
+    let directory: string;
+
+    before(() => {
+        directory = fs.mkdtempSync(path.join(os.tmpdir(), "mapping-file-"));
+        fs.writeFileSync(path.join(directory, "trial.yaml"), customersYaml);
+        fs.writeFileSync(
+            path.join(directory, "broken.yml"),
+            replaceOnce(customersYaml, "{ name: line_number, type: integer", "{ name: line_number, type: huge"),
+        );
+    });
+
+    after(() => {
+        fs.rmSync(directory, { recursive: true, force: true });
+    });
+
+    it("loads a name from config/mappings/", () => {
+        expect(loadJobPlan("customers")).to.deep.equal(customersPlan);
+    });
+
+    it("loads a mapping file anywhere by its path, whatever the file is named", () => {
+        expect(loadJobPlan(path.join(directory, "trial.yaml"))).to.deep.equal(customersPlan);
+    });
+
+    it("reports the problems of a mapping file by the path given", () => {
+        const file = path.join(directory, "broken.yml");
+        expect(configErrorOf(() => loadJobPlan(file)).problems).to.deep.equal([
+            `${file}:51:30: tables.order_lines.columns[1].type: unknown type "huge"; expected one of string, integer, long, double, boolean, date, timestamp or decimal(precision,scale)`,
+        ]);
+    });
+
+    it("reports a path that holds no file", () => {
+        const file = path.join(directory, "missing.yaml");
+        expect(configErrorOf(() => loadJobPlan(file)).problems).to.deep.equal([`${file}: no such mapping file`]);
     });
 });

@@ -4,62 +4,289 @@ import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
 import { repositoryRoot } from "./support/program";
+import { zipArchive } from "./support/zip-archive";
 
-/** The README's main job, as a user runs it: one generated extract through trigger and Glue script. */
+interface LocalRun {
+    readonly status: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/** `npm run local -- <argv>` as a user runs it (the install step aside). */
+function runLocal(argv: string[]): LocalRun {
+    const run = spawnSync(path.join(repositoryRoot, "node_modules", ".bin", "tsx"), ["scripts/run-local.ts", ...argv], {
+        cwd: repositoryRoot,
+        encoding: "utf8",
+    });
+    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+interface ReportEntry {
+    readonly file: string;
+    readonly extractId: string;
+    readonly jobRunId: string;
+    readonly exitCode: number;
+    readonly report: {
+        readonly jobRunId: string;
+        readonly archive: string;
+        readonly startedAt: string;
+        readonly finishedAt: string;
+        readonly durationsSeconds: Record<string, number>;
+    } & Record<string, unknown>;
+}
+
 describe("npm run local", function () {
     this.timeout(600_000);
-    let out: string;
-    let stdout: string;
-    let status: number | null;
 
-    before(() => {
-        out = fs.mkdtempSync(path.join(os.tmpdir(), "local-run-"));
-        const run = spawnSync(
-            path.join(repositoryRoot, "node_modules", ".bin", "tsx"),
-            ["scripts/run-local.ts", "--roots", "12", "--extracts", "1", "--seed", "3", "--out", out],
-            { cwd: repositoryRoot, encoding: "utf8" },
-        );
-        stdout = run.stdout;
-        status = run.status;
+    /** The README's main job: one generated extract through trigger and Glue script. */
+    describe("with a generated sample extract", () => {
+        let out: string;
+        let run: LocalRun;
+
+        before(() => {
+            out = fs.mkdtempSync(path.join(os.tmpdir(), "local-run-"));
+            run = runLocal(["--roots", "12", "--extracts", "1", "--seed", "3", "--out", out]);
+        });
+
+        after(() => fs.rmSync(out, { recursive: true, force: true }));
+
+        it("exits cleanly, reporting each step and stopping the emulator", () => {
+            expect(run.status, run.stdout).to.equal(0);
+            for (const step of ["download", "unzip", "stage", "typed-read", "lake", "assemble", "write-items"]) {
+                expect(run.stdout).to.match(new RegExp(`${step} done in `));
+            }
+            expect(run.stdout).to.include("trigger started Glue run");
+            expect(run.stdout.trim().split("\n").at(-1)).to.equal("Stopped the local AWS emulator.");
+        });
+
+        it("writes the run report, where every row read is accepted or quarantined", () => {
+            const entries = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8")) as {
+                exitCode: number;
+                report: {
+                    status: string;
+                    extractId: string;
+                    tables: Record<string, { read: number; accepted: number; quarantined: number }>;
+                    items: Record<string, number>;
+                };
+            }[];
+            expect(entries.map((entry) => entry.exitCode)).to.deep.equal([0]);
+            const report = entries[0]!.report;
+            expect(report.status).to.equal("succeeded");
+            expect(report.extractId).to.equal("20261101T020000Z-000001");
+            expect(report.tables.customers).to.include({ read: 12, accepted: 12, quarantined: 0 });
+            for (const counts of Object.values(report.tables)) {
+                expect(counts.read).to.equal(counts.accepted + counts.quarantined);
+            }
+            expect(report.items).to.include({ touched: 12, written: 12, stale: 0, oversize: 0, failed: 0 });
+        });
+
+        it("writes every item as plain JSON, one per line, keyed by the customer", () => {
+            const lines = fs.readFileSync(path.join(out, "items.jsonl"), "utf8").trimEnd().split("\n");
+            const items = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+            expect(items.map((item) => String(item.pk)).sort()).to.deep.equal(
+                Array.from({ length: 12 }, (_, index) => `CUS${String(index + 1).padStart(8, "0")}`),
+            );
+            for (const item of items) {
+                expect(item).to.include({ sk: "PROFILE", customer_id: item.pk, lake_snapshot: 1, extract_version: 1793498400000001 });
+                expect(item.orders).to.be.an("array");
+                expect(JSON.stringify(item)).not.to.match(/"[SNML]":/);
+            }
+        });
     });
 
-    after(() => fs.rmSync(out, { recursive: true, force: true }));
+    /**
+     * A user's own sequence: a mapping file outside config/mappings/, a folder whose archives land in
+     * extract order (sequence 9 before 10, although "_10" sorts first by name), a zip-slip archive
+     * that fails, then one more archive; longs at both ends of their range stay exact.
+     */
+    describe("with three archives of its own, the second failing", () => {
+        const header = "account_id,balance,updated_at";
+        const mapping = [
+            "pipeline: accounts",
+            "extract:",
+            "  landingPrefix: incoming/accounts/",
+            "  archiveName: \"accounts_{timestamp:yyyyMMdd'T'HHmmss'Z'}_{sequence}.zip\"",
+            "tables:",
+            "  accounts:",
+            '    file: "accounts*.csv"',
+            "    primaryKey: [account_id]",
+            "    columns:",
+            "      - { name: account_id, type: string, nullable: false }",
+            "      - { name: balance, type: long, nullable: false }",
+            '      - { name: updated_at, type: timestamp, nullable: false, format: "yyyy-MM-dd HH:mm:ss" }',
+            "item:",
+            "  root: accounts",
+            "  partitionKey: { attribute: pk, column: account_id }",
+            "ttl:",
+            "  activity: [accounts.updated_at]",
+        ].join("\n");
+        let directory: string;
+        let run: LocalRun;
 
-    it("exits cleanly, reporting each step and stopping the emulator", () => {
-        expect(status, stdout).to.equal(0);
-        for (const step of ["download", "unzip", "stage", "typed-read", "lake", "assemble", "write-items"]) {
-            expect(stdout).to.match(new RegExp(`${step} done in `));
-        }
-        expect(stdout).to.include("trigger started Glue run");
-        expect(stdout.trim().split("\n").at(-1)).to.equal("Stopped the local AWS emulator.");
-    });
+        before(() => {
+            directory = fs.mkdtempSync(path.join(os.tmpdir(), "local-run-archives-"));
+            fs.writeFileSync(path.join(directory, "trial-mapping.yaml"), `${mapping}\n`);
+            fs.mkdirSync(path.join(directory, "arrivals"));
+            fs.writeFileSync(
+                path.join(directory, "arrivals", "accounts_20261101T000000Z_9.zip"),
+                zipArchive({ "accounts.csv": `${header}\nA1,-9223372036854775807,2026-11-01 08:00:00\nA2,42,2026-11-01 09:00:00\n` }),
+            );
+            fs.writeFileSync(
+                path.join(directory, "arrivals", "accounts_20261101T000000Z_10.zip"),
+                zipArchive({ "../accounts.csv": `${header}\nA1,0,2026-11-01 10:00:00\n` }),
+            );
+            fs.writeFileSync(
+                path.join(directory, "accounts_20261102T000000Z_1.zip"),
+                zipArchive({ "accounts.csv": `${header}\nA2,43,2026-11-02 09:00:00\nA3,9223372036854775807,2026-11-02 10:00:00\n` }),
+            );
+            run = runLocal([
+                "--mapping",
+                path.join(directory, "trial-mapping.yaml"),
+                "--extract",
+                path.join(directory, "arrivals"),
+                "--extract",
+                path.join(directory, "accounts_20261102T000000Z_1.zip"),
+                "--out",
+                path.join(directory, "out"),
+            ]);
+        });
 
-    it("writes the run report, where every row read is accepted or quarantined", () => {
-        const report = JSON.parse(fs.readFileSync(path.join(out, "report.json"), "utf8")) as {
-            status: string;
-            extractId: string;
-            tables: Record<string, { read: number; accepted: number; quarantined: number }>;
-            items: Record<string, number>;
-        };
-        expect(report.status).to.equal("succeeded");
-        expect(report.extractId).to.equal("20261101T020000Z-000001");
-        expect(report.tables.customers).to.include({ read: 12, accepted: 12, quarantined: 0 });
-        for (const counts of Object.values(report.tables)) {
-            expect(counts.read).to.equal(counts.accepted + counts.quarantined);
-        }
-        expect(report.items).to.include({ touched: 12, written: 12, stale: 0, oversize: 0, failed: 0 });
-    });
+        after(() => fs.rmSync(directory, { recursive: true, force: true }));
 
-    it("writes every item as plain JSON, one per line, keyed by the customer", () => {
-        const lines = fs.readFileSync(path.join(out, "items.jsonl"), "utf8").trimEnd().split("\n");
-        const items = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-        expect(items.map((item) => String(item.pk)).sort()).to.deep.equal(
-            Array.from({ length: 12 }, (_, index) => `CUS${String(index + 1).padStart(8, "0")}`),
-        );
-        for (const item of items) {
-            expect(item).to.include({ sk: "PROFILE", customer_id: item.pk, lake_snapshot: 1, extract_version: 1793498400000001 });
-            expect(item.orders).to.be.an("array");
-            expect(JSON.stringify(item)).not.to.match(/"[SNML]":/);
-        }
+        it("exits with 1 and the failed run's reason", () => {
+            expect(run.status, run.stderr).to.equal(1);
+            expect(run.stderr).to.match(
+                /\n1 of 3 runs failed:\n {2}\[2\/3\] accounts_20261101T000000Z_10\.zip: archive-path-traversal: entry '\.\.\/accounts\.csv' has a '\.\.' path component\n$/,
+            );
+        });
+
+        it("says what happened to each archive, and nothing else", () => {
+            // Progress lines carry timings, the trigger logs JSON, and Spark prints its ivy settings: all left out.
+            const lines = run.stdout
+                .split("\n")
+                .filter((line) => !/^ +\d+\.\d+s {2}/.test(line) && !line.startsWith('{"level":') && !line.startsWith("  :: "))
+                .map((line) =>
+                    line
+                        .replace(/127\.0\.0\.1:\d+/, "127.0.0.1:<port>")
+                        .replace(/version [0-9a-f-]{36}\)$/, "version <version>)")
+                        .replace(/ jr_[0-9a-f]{64} /, " <run> "),
+                );
+            const quarantine = "s3://ingest-local-quarantine/accounts/archives/20261101T000000Z-000010/";
+            expect(lines).to.deep.equal([
+                'Pipeline "accounts": 1 tables, items keyed by pk',
+                "AWS emulator (moto) listening on http://127.0.0.1:<port>",
+                "Creating what the stack declares: buckets, DynamoDB tables, Glue database, tables and job, SNS topic",
+                "",
+                "[1/3] Landed s3://ingest-local-landing/incoming/accounts/accounts_20261101T000000Z_9.zip (222 bytes, version <version>)",
+                "  trigger started Glue run <run> for extract 20261101T000000Z-000009",
+                "  extract 20261101T000000Z-000009: succeeded",
+                "    accounts       read       2  accepted       2  quarantined     0",
+                "    items: touched 2, written 2, stale 0, oversize 0, failed 0, requests 2, retries 0",
+                "",
+                "[2/3] Landed s3://ingest-local-landing/incoming/accounts/accounts_20261101T000000Z_10.zip (183 bytes, version <version>)",
+                "  trigger started Glue run <run> for extract 20261101T000000Z-000010",
+                "  extract 20261101T000000Z-000010: failed (archive-path-traversal: entry '../accounts.csv' has a '..' path component)",
+                `    kept in quarantine: ${quarantine}`,
+                "",
+                "[3/3] Landed s3://ingest-local-landing/incoming/accounts/accounts_20261102T000000Z_1.zip (221 bytes, version <version>)",
+                "  trigger started Glue run <run> for extract 20261102T000000Z-000001",
+                "  extract 20261102T000000Z-000001: succeeded",
+                "    accounts       read       2  accepted       2  quarantined     0",
+                "    items: touched 2, written 2, stale 0, oversize 0, failed 0, requests 2, retries 0",
+                "",
+                "DynamoDB table ingest-local-accounts-items now holds 3 items.",
+                "A sample item:",
+                "{",
+                '  "account_id": "A1",',
+                '  "balance": -9223372036854775807,',
+                '  "expires_at": 1816848000,',
+                '  "extract_version": 1793491200000009,',
+                '  "lake_snapshot": 1,',
+                '  "pk": "A1",',
+                '  "updated_at": "2026-11-01T08:00:00Z"',
+                "}",
+                `Wrote ${path.join(directory, "out", "report.json")} and ${path.join(directory, "out", "items.jsonl")}`,
+                "Stopped the local AWS emulator.",
+                "",
+            ]);
+        });
+
+        it("writes every run's report in landing order, with the archive it loaded and how the script ended", () => {
+            const entries = JSON.parse(fs.readFileSync(path.join(directory, "out", "report.json"), "utf8")) as ReportEntry[];
+            const landing = "s3://ingest-local-landing/incoming/accounts/";
+            const stepsRun: string[][] = [];
+            // Run ids, version ids and times differ on every run: checked here, then left out; the rest is compared whole.
+            const comparable = entries.map(({ jobRunId, ...entry }) => {
+                const { jobRunId: reportedRunId, archive, startedAt, finishedAt, durationsSeconds, ...report } = entry.report;
+                expect(jobRunId).to.match(/^jr_[0-9a-f]{64}$/);
+                expect(reportedRunId).to.equal(jobRunId);
+                expect(archive).to.match(new RegExp(`^${landing}${path.basename(entry.file)}\\?versionId=[0-9a-f-]{36}$`));
+                expect(startedAt <= finishedAt, `${startedAt} <= ${finishedAt}`).to.equal(true);
+                stepsRun.push(Object.keys(durationsSeconds));
+                return { ...entry, report };
+            });
+            const steps = ["download", "unzip", "stage", "typed-read", "lake", "assemble", "write-items"];
+            expect(stepsRun).to.deep.equal([steps, ["download", "unzip"], steps]);
+            const succeeded = (extractId: string, extractVersion: number, lakeSnapshot: number) => ({
+                pipeline: "accounts",
+                extractId,
+                extractVersion,
+                status: "succeeded",
+                failure: null,
+                tables: {
+                    accounts: { files: ["accounts.csv"], read: 2, accepted: 2, quarantined: 0, quarantinedByReason: {}, orphans: 0 },
+                },
+                ignoredFiles: [],
+                lakeSnapshot,
+                items: { touched: 2, written: 2, stale: 0, oversize: 0, failed: 0, requests: 2, retries: 0 },
+                oversizeItems: [],
+                quarantineLocation: null,
+                oversizeLocation: null,
+            });
+            expect(comparable).to.deep.equal([
+                {
+                    file: path.join(directory, "arrivals", "accounts_20261101T000000Z_9.zip"),
+                    extractId: "20261101T000000Z-000009",
+                    exitCode: 0,
+                    report: succeeded("20261101T000000Z-000009", 1793491200000009, 1),
+                },
+                {
+                    file: path.join(directory, "arrivals", "accounts_20261101T000000Z_10.zip"),
+                    extractId: "20261101T000000Z-000010",
+                    exitCode: 1,
+                    report: {
+                        pipeline: "accounts",
+                        extractId: "20261101T000000Z-000010",
+                        extractVersion: 1793491200000010,
+                        status: "failed",
+                        failure: { reason: "archive-path-traversal", detail: "entry '../accounts.csv' has a '..' path component" },
+                        tables: {},
+                        ignoredFiles: [],
+                        lakeSnapshot: null,
+                        items: {},
+                        oversizeItems: [],
+                        quarantineLocation: "s3://ingest-local-quarantine/accounts/archives/20261101T000000Z-000010/",
+                        oversizeLocation: null,
+                    },
+                },
+                {
+                    file: path.join(directory, "accounts_20261102T000000Z_1.zip"),
+                    extractId: "20261102T000000Z-000001",
+                    exitCode: 0,
+                    report: succeeded("20261102T000000Z-000001", 1793577600000001, 2),
+                },
+            ]);
+        });
+
+        it("writes the final items with every number exactly as stored", () => {
+            expect(fs.readFileSync(path.join(directory, "out", "items.jsonl"), "utf8")).to.equal(
+                [
+                    '{"account_id":"A1","balance":-9223372036854775807,"expires_at":1816848000,"extract_version":1793491200000009,"lake_snapshot":1,"pk":"A1","updated_at":"2026-11-01T08:00:00Z"}',
+                    '{"account_id":"A2","balance":43,"expires_at":1816938000,"extract_version":1793577600000001,"lake_snapshot":2,"pk":"A2","updated_at":"2026-11-02T09:00:00Z"}',
+                    '{"account_id":"A3","balance":9223372036854775807,"expires_at":1816941600,"extract_version":1793577600000001,"lake_snapshot":2,"pk":"A3","updated_at":"2026-11-02T10:00:00Z"}',
+                    "",
+                ].join("\n"),
+            );
+        });
     });
 });

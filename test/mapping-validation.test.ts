@@ -351,7 +351,48 @@ const badMappings: readonly BadMapping[] = [
             ),
         problem: `${tinyFile}:14:34: item.partitionKey.column: key column "account_id" is boolean; a DynamoDB key needs string, integer, long or decimal`,
     },
+    ...csvDialectCases(),
 ];
+
+/** The tiny mapping with a `csv` block: each case gives the block's line and the expected problem's column and text. */
+function csvDialectCases(): BadMapping[] {
+    const withCsv = (csv: string): string =>
+        replaceOnce(
+            tinyYaml,
+            `  archiveName: "tiny_{timestamp:yyyyMMdd}.zip"\n`,
+            `  archiveName: "tiny_{timestamp:yyyyMMdd}.zip"\n  csv: ${csv}\n`,
+        );
+    const cases: [string, string, string][] = [
+        [
+            "an encoding the job cannot cut into lines",
+            "{ encoding: UTF-32 }",
+            "5:10: extract.csv.encoding: must be one of UTF-8, US-ASCII, ISO-8859-1, ISO-8859-15, windows-1252, UTF-16, UTF-16LE, UTF-16BE",
+        ],
+        [
+            "a line feed as the delimiter",
+            '{ delimiter: "\\n" }',
+            "5:10: extract.csv.delimiter: must not be a line break: line breaks end records",
+        ],
+        [
+            "a carriage return as the quote",
+            '{ quote: "\\r" }',
+            "5:10: extract.csv.quote: must not be a line break: line breaks end records",
+        ],
+        ["the delimiter as the quote", "{ delimiter: ';', quote: ';' }", "5:26: extract.csv.quote: must differ from the delimiter"],
+        ["the delimiter as the escape", "{ delimiter: '|', escape: '|' }", "5:26: extract.csv.escape: must differ from the delimiter"],
+        [
+            "a null marker holding the delimiter",
+            "{ nullValue: 'N,A' }",
+            '5:10: extract.csv.nullValue: must not contain ",": only an unquoted field is null, and an unquoted field never holds it',
+        ],
+        [
+            "trimKeys that is not a boolean",
+            "{ trimKeys: sometimes }",
+            "5:10: extract.csv.trimKeys: Invalid input: expected boolean, received string",
+        ],
+    ];
+    return cases.map(([name, csv, problem]) => ({ name, fileName: tinyFile, text: () => withCsv(csv), problem: `${tinyFile}:${problem}` }));
+}
 
 describe("mapping validation", () => {
     it("accepts the example mappings unchanged, so each bad case fails only for its own edit", () => {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { CsvReader, type CsvCell, type CsvRow } from "../lambdas/shared/csv";
-import { parseJson, stringifyJson } from "../lambdas/shared/json-text";
+import { indentJson, parseJson, stringifyJson } from "../lambdas/shared/json-text";
 import { RecordValidator, type RecordResult } from "../lambdas/shared/stream-records";
 import {
     checkTime,
@@ -377,6 +377,27 @@ describe("record validation", () => {
         expect(stringifyJson(parseJson(text))).to.equal(
             '{"b":1.000,"a":[true,false,null],"1":"line\\nbreak é \\"q\\"","nested":{"x":-0.0e+10}}',
         );
+    });
+
+    it("lays JSON out for people as JSON.stringify does with an indent, keeping number text", () => {
+        const text = '{"key":-9223372036854775807,"empty":{},"none":[],"list":[1.50,{"a":"\\u00e9"}]}';
+        expect(indentJson(parseJson(text), 2)).to.equal(
+            [
+                "{",
+                '  "key": -9223372036854775807,',
+                '  "empty": {},',
+                '  "none": [],',
+                '  "list": [',
+                "    1.50,",
+                "    {",
+                '      "a": "é"',
+                "    }",
+                "  ]",
+                "}",
+            ].join("\n"),
+        );
+        const plain = '{"a":[1,{"b":null,"c":[true,"x"]}],"d":{}}';
+        expect(indentJson(parseJson(plain), 4)).to.equal(JSON.stringify(JSON.parse(plain), null, 4));
     });
 
     it("refuses nesting deeper than 512 levels instead of overflowing the stack", () => {

@@ -128,6 +128,8 @@ FLIPPED_BYTE = _with_data_replaced(
 )
 NOT_DEFLATE = _with_data_replaced(_zip([*REQUIRED, ("orders_more.csv", ORDERS)]), "orders_more.csv", lambda data: b"\xff" * len(data))
 STORED = _zip(REQUIRED, zipfile.ZIP_STORED)
+LONG_NAME = f"orders_{'x' * 245}.csv"  # 256 bytes, one more than a file system holds
+LONG_UTF8_NAME = f"orders_{'é' * 123}.csv"  # 134 characters but 257 bytes in UTF-8
 DEFLATED = _zip(REQUIRED)
 INCOMPRESSIBLE = random.Random(7).randbytes(10_000)
 
@@ -250,6 +252,34 @@ REJECTIONS = [
         RejectReason.PATH_TRAVERSAL,
         "../",
         "entry '../' has a '..' path component",
+    ),
+    Rejection(
+        "bad-entry-name-too-long",
+        _zip([*REQUIRED, (LONG_NAME, b"x")]),
+        RejectReason.BAD_ENTRY_NAME,
+        LONG_NAME,
+        f"entry {LONG_NAME!r} has a path component of 256 bytes in UTF-8; a file system holds at most 255",
+    ),
+    Rejection(
+        "bad-entry-name-too-long-in-utf8",
+        _zip([*REQUIRED, (LONG_UTF8_NAME, b"x")]),
+        RejectReason.BAD_ENTRY_NAME,
+        LONG_UTF8_NAME,
+        f"entry {LONG_UTF8_NAME!r} has a path component of 257 bytes in UTF-8; a file system holds at most 255",
+    ),
+    Rejection(
+        "bad-entry-name-long-folder",
+        _zip([(f"{'x' * 256}/orders_more.csv", ORDERS), *REQUIRED]),
+        RejectReason.BAD_ENTRY_NAME,
+        f"{'x' * 256}/orders_more.csv",
+        f"entry '{'x' * 256}/orders_more.csv' has a path component of 256 bytes in UTF-8; a file system holds at most 255",
+    ),
+    Rejection(
+        "bad-entry-name-nul",
+        _zip([*REQUIRED, ("orders_more.csv#.exe", b"x")]).replace(b"orders_more.csv#.exe", b"orders_more.csv\x00.exe"),
+        RejectReason.BAD_ENTRY_NAME,
+        "orders_more.csv\x00.exe",
+        "entry 'orders_more.csv\\x00.exe' has a NUL byte in its name",
     ),
     Rejection(
         "absolute",

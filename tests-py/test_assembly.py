@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
+from pyspark.sql import functions as F
 
 from ingest.assembly import ItemTree, build_items, latest_versions, orphan_counts, root_key_index, touched_root_keys
 
@@ -142,7 +144,7 @@ def test_latest_version_of_each_key_wins(frames):
 
 def test_touched_roots_follow_children_at_every_level_and_skip_orphans(frames):
     tree, _, index, extract3 = frames
-    touched = touched_root_keys(extract3, index, tree)
+    touched = touched_root_keys(extract3, [index], tree)
     assert sorted(row.ingest_root_customer_id for row in touched.collect()) == ["C1"]
     assert orphan_counts(extract3, index, tree) == {"orders": 1, "lines": 1, "addresses": 0}
 
@@ -180,3 +182,100 @@ def test_items_are_complete_sorted_and_carry_version_snapshot_and_ttl(frames, sp
             "expires_at": int(dt.datetime(2026, 1, 5, tzinfo=dt.UTC).timestamp()) + ttl,
         },
     ]
+
+
+# Three extracts that move children between parents: an order with its lines, an address twice,
+# and an order the other way, with a late child of a moved order.
+MOVES = {
+    V1: {
+        "customers": [("C1", "Ada", T(2026, 1, 1)), ("C2", "Bob", T(2026, 1, 1))],
+        "orders": [("O1", "C1", dt.date(2026, 1, 1), T(2026, 1, 1)), ("O2", "C2", dt.date(2026, 1, 2), T(2026, 1, 2))],
+        "lines": [("O1", 1, "A"), ("O1", 2, "B"), ("O2", 1, "C")],
+        "addresses": [("A1", "C1", "home", "Oslo")],
+    },
+    V2: {
+        "customers": [],
+        "orders": [("O1", "C2", dt.date(2026, 1, 1), T(2026, 2, 1))],
+        "lines": [],
+        "addresses": [("A1", "C2", "home", "Oslo")],
+    },
+    V3: {
+        "customers": [("C3", "Cy", T(2026, 3, 1))],
+        "orders": [("O2", "C1", dt.date(2026, 1, 2), T(2026, 3, 1))],
+        "lines": [("O1", 3, "D")],
+        "addresses": [("A1", "C3", "work", "Rome")],
+    },
+}
+
+
+def _lake_of(spark, versions) -> dict:
+    return {
+        name: spark.createDataFrame(
+            [(*row, version) for version in versions for row in MOVES[version][name]],
+            LAKE[name][0],
+        )
+        for name in LAKE
+    }
+
+
+def _state(spark, tree, versions) -> tuple[dict, dict]:
+    lake = _lake_of(spark, versions)
+    latest = {name: latest_versions(frame, tree.table(name)["primaryKey"]) for name, frame in lake.items()}
+    return lake, latest
+
+
+def _membership(tree, latest) -> dict[str, set]:
+    """What each item is built from: per root, every (table, key, version) of the rows it holds."""
+    index = root_key_index(latest, tree)
+    rows = None
+    for name in tree.tables():
+        keys = tree.table(name)["primaryKey"]
+        held = (
+            index[name]
+            .join(latest[name], on=keys)
+            .select(
+                F.lit(name).alias("table"),
+                F.concat_ws("|", *[F.col(key).cast("string") for key in keys]).alias("key"),
+                "ingest_extract_version",
+                "ingest_root_customer_id",
+            )
+        )
+        rows = held if rows is None else rows.unionByName(held)
+    membership: dict[str, set] = {}
+    for row in rows.collect():
+        membership.setdefault(row.ingest_root_customer_id, set()).add((row.table, row.key, row.ingest_extract_version))
+    return membership
+
+
+def test_a_moved_child_leaves_its_old_item_and_joins_the_new_one_in_any_landing_order(spark):
+    """Every landing order of three extracts that move children: each run rebuilds every item whose rows changed.
+
+    An item is rebuilt by a run only when the run touches its root; the store keeps the item of the
+    latest snapshot, as the writer does. Items are a function of the rows they hold, so comparing
+    what each stored item was built from with the lake's final state proves the touched roots right.
+    """
+    tree = ItemTree(PLAN)
+    memberships: dict[frozenset, dict[str, set]] = {}
+    touched_by: dict[tuple[frozenset, int], set[str]] = {}
+    for landing_order in itertools.permutations([V1, V2, V3]):
+        stored: dict[str, tuple[int, set]] = {}
+        for snapshot, version in enumerate(landing_order, start=1):
+            landed = frozenset(landing_order[:snapshot])
+            if landed not in memberships:
+                memberships[landed] = _membership(tree, _state(spark, tree, landed)[1])
+            if (landed, version) not in touched_by:
+                lake, latest = _state(spark, tree, landed)
+                _, before = _state(spark, tree, landed - {version})
+                extract_rows = {name: frame.where(frame.ingest_extract_version == version) for name, frame in lake.items()}
+                indexes = [root_key_index(latest, tree), root_key_index(before, tree)]
+                touched = touched_root_keys(extract_rows, indexes, tree).collect()
+                touched_by[(landed, version)] = {row.ingest_root_customer_id for row in touched}
+            for root in touched_by[(landed, version)]:
+                stored[root] = (snapshot, memberships[landed].get(root, set()))
+        final = memberships[frozenset([V1, V2, V3])]
+        assert {root: rows for root, (_, rows) in stored.items()} == final, landing_order
+    assert final == {
+        "C1": {("customers", "C1", V1), ("orders", "O2", V3), ("lines", "O2|1", V1)},
+        "C2": {("customers", "C2", V1), ("orders", "O1", V2), ("lines", "O1|1", V1), ("lines", "O1|2", V1), ("lines", "O1|3", V3)},
+        "C3": {("customers", "C3", V3), ("addresses", "A1", V3)},
+    }

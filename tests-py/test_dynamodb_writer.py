@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
 
-from ingest.dynamodb_writer import ItemValueError, WriterSettings, item_size, to_attribute_value, to_item, write_partition
+from ingest.dynamodb_writer import ItemValueError, WriterSettings, is_transient, item_size, to_attribute_value, to_item, write_partition
 from local.throttling import throttling_client_factory
 
 
@@ -187,3 +188,22 @@ def test_items_dynamodb_refuses_are_failures_with_the_reason(items_table, moto_e
     errors = sorted(failure["error"] for failure in outcome["failures"])
     assert errors[0].startswith("ValidationException: ")
     assert errors[1] == "key attribute 'pk' is missing or empty in pk='', sk='PROFILE'"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "transient"),
+    [
+        ("ProvisionedThroughputExceededException", 400, True),
+        ("ThrottlingException", 400, True),
+        ("InternalServerError", 500, True),
+        # A 5xx whose body is not DynamoDB's JSON (a proxy's or an emulator's HTML page) has no error code.
+        ("500", 500, True),
+        ("503", 503, True),
+        ("ValidationException", 400, False),
+        ("ConditionalCheckFailedException", 400, False),
+        ("AccessDeniedException", 400, False),
+    ],
+)
+def test_throttling_and_server_failures_are_transient_and_request_errors_are_not(code, status, transient):
+    error = ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "PutItem")
+    assert is_transient(error) is transient

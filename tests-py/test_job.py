@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import errno
 import io
 import json
 import zipfile
@@ -12,6 +14,7 @@ import boto3
 import pytest
 from test_archive import _patched as patched_entry
 
+from ingest import job
 from ingest.job import AwsClients
 from local.emulated_pipeline import HEADERS, Pipeline, csv_archive, extract_version, zip_bytes
 
@@ -194,6 +197,32 @@ def test_extracts_in_the_opposite_order_and_reruns_give_the_same_items(pipeline,
     assert pipeline.items() == before
 
 
+def test_a_child_moved_to_another_parent_leaves_the_old_item_with_its_own_children_and_reruns_change_nothing(pipeline, spark, tmp_path):
+    assert pipeline.run_extract(spark, tmp_path, 1, EXTRACT_1)[1] is None
+    moved = csv_archive(
+        {
+            "orders": ["O1,C2,2026-10-30,shipped,30.00,2026-11-03 12:00:00"],
+            "addresses": ['A1,C2,home,"1 Main St\nFlat ""B""",Oslo,0150,NO,true'],
+        }
+    )
+    report, failure = pipeline.run_extract(spark, tmp_path, 3, moved)
+    assert failure is None
+    assert report["items"]["touched"] == 2
+    items = {item["pk"]: item for item in pipeline.items()}
+    assert (items["C1"]["orders"], items["C1"]["addresses"]) == ([], [])
+    assert [(order["order_id"], [line["sku"] for line in order["lines"]]) for order in items["C2"]["orders"]] == [
+        ("O1", ["SKU-A", "SKU-B"]),
+        ("O2", []),
+    ]
+    assert [address["line1"] for address in items["C2"]["addresses"]] == ['1 Main St\nFlat "B"']
+
+    before = pipeline.items()
+    rerun, failure = pipeline.run_extract(spark, tmp_path, 3, moved)
+    assert failure is None
+    assert rerun["items"]["touched"] == 2
+    assert pipeline.items() == before
+
+
 def test_an_older_snapshot_never_overwrites_a_newer_item(pipeline, spark, tmp_path):
     assert pipeline.run_extract(spark, tmp_path, 1, EXTRACT_1)[1] is None
     assert pipeline.run_extract(spark, tmp_path, 2, EXTRACT_2)[1] is None
@@ -226,6 +255,7 @@ BAD_ARCHIVES = [
     ("ratio bomb", zip_bytes({"customers.csv": "0" * 5_000_000}), "archive-compression-ratio"),
     ("truncated", csv_archive({})[:40], "archive-corrupt"),
     ("empty", zip_bytes({}), "archive-empty"),
+    ("entry name too long", zip_bytes({f"customers_{'x' * 243}.csv": "x"}), "archive-bad-entry-name"),
     ("missing table", zip_bytes({"customers.csv": "customer_id\n"}), "archive-missing-table"),
     (
         "unknown file",
@@ -252,6 +282,42 @@ def test_a_bad_archive_is_quarantined_with_its_reason_and_nothing_is_written(pip
     assert pipeline.items() == []
     [message] = pipeline.notifications()
     assert message.splitlines()[0] == f"[customers] extract {extract_id} FAILED: {reason}"
+
+
+def _only_report(pipeline, extract_id: str) -> dict:
+    [entry] = pipeline.clients.s3.list_objects_v2(Bucket=pipeline.lake, Prefix=f"customers/_reports/{extract_id}/")["Contents"]
+    return json.loads(pipeline.clients.s3.get_object(Bucket=pipeline.lake, Key=entry["Key"])["Body"].read())
+
+
+def _fail_with_an_io_error(*_arguments, **_keywords):
+    raise OSError(errno.EIO, "Input/output error")
+
+
+@pytest.mark.parametrize("failing_step", ["extract_archive", "_stage", "_typed_read"])
+def test_an_unexpected_error_before_the_lake_write_quarantines_and_tags_the_archive(pipeline, spark, tmp_path, monkeypatch, failing_step):
+    monkeypatch.setattr(job, failing_step, _fail_with_an_io_error)
+
+    with pytest.raises(OSError, match=r"^\[Errno 5\] Input/output error$"):
+        pipeline.run_extract(spark, tmp_path, 8, EXTRACT_1)
+
+    extract_id = "20261108T101500Z-000001"
+    failure = {"reason": "unexpected-error", "detail": "OSError: [Errno 5] Input/output error"}
+    report = _only_report(pipeline, extract_id)
+    assert (report["status"], report["failure"], report["quarantineLocation"]) == (
+        "failed",
+        failure,
+        f"s3://{pipeline.quarantine}/customers/archives/{extract_id}/",
+    )
+    s3 = pipeline.clients.s3
+    reason = json.loads(s3.get_object(Bucket=pipeline.quarantine, Key=f"customers/archives/{extract_id}/reason.json")["Body"].read())
+    assert reason == {**failure, "archive": report["archive"]}
+    name = "crm_customers_20261108T101500Z_1.zip"
+    assert s3.get_object(Bucket=pipeline.quarantine, Key=f"customers/archives/{extract_id}/{name}")["Body"].read() == EXTRACT_1
+    tags = s3.get_object_tagging(Bucket=pipeline.landing, Key=f"incoming/customers/{name}")["TagSet"]
+    assert sorted((tag["Key"], tag["Value"]) for tag in tags) == [("ingest-reason", "unexpected-error"), ("ingest-status", "quarantined")]
+    assert pipeline.items() == []
+    [message] = pipeline.notifications()
+    assert message.splitlines()[0] == f"[customers] extract {extract_id} FAILED: unexpected-error"
 
 
 def test_a_renamed_header_column_rejects_the_archive(pipeline, spark, tmp_path):
@@ -295,6 +361,16 @@ def test_too_many_bad_rows_fail_the_run_before_anything_is_loaded(pipeline, spar
             "raw": "C1,a@x.io,Ada,gold,not-a-number,2026-01-01 09:00:00,2026-11-01 09:00:00",
         }
     ]
+    extract_id = "20261107T101500Z-000001"
+    report = _only_report(pipeline, extract_id)
+    assert report["quarantineLocation"] == f"s3://{pipeline.quarantine}/customers/rows/ingest_extract_id={extract_id}/"
+    reason = pipeline.clients.s3.get_object(Bucket=pipeline.quarantine, Key=f"customers/archives/{extract_id}/reason.json")["Body"]
+    assert json.loads(reason.read()) == {"reason": "too-many-rejected-rows", "detail": failure.detail, "archive": report["archive"]}
+    tags = pipeline.clients.s3.get_object_tagging(Bucket=pipeline.landing, Key="incoming/customers/crm_customers_20261107T101500Z_1.zip")
+    assert sorted((tag["Key"], tag["Value"]) for tag in tags["TagSet"]) == [
+        ("ingest-reason", "too-many-rejected-rows"),
+        ("ingest-status", "quarantined"),
+    ]
 
 
 def test_generated_extracts_with_bad_rows_of_every_kind_account_for_every_row(
@@ -323,7 +399,7 @@ def test_generated_extracts_with_bad_rows_of_every_kind_account_for_every_row(
         assert report["tables"]["customers"]["quarantinedByReason"] == entry["expectedQuarantined"]
         assert all(not counts["quarantinedByReason"] for table, counts in report["tables"].items() if table != "customers")
         with zipfile.ZipFile(entry["archive"]) as archive:
-            lines = archive.read("customers.csv").decode("utf-8", errors="replace").splitlines()[1:]
-        ids = [line.split(",")[0] for line in lines if line.count(",") == 6 and not line.startswith("BAD") and line.split(",")[0]]
+            records = list(csv.reader(io.StringIO(archive.read("customers.csv").decode("utf-8", errors="replace"), newline="")))[1:]
+        ids = [record[0] for record in records if len(record) == 7 and not record[0].startswith("BAD") and record[0]]
         accepted_roots |= {customer for customer in ids if ids.count(customer) == 1}
     assert sorted(item["pk"] for item in pipeline.items()) == sorted(accepted_roots)

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from ingest.csv_dialect import CsvDialect
 from ingest.staging import HeaderMismatch, check_header, stage_file
 from ingest.typed_read import ExtractInfo, classify, read_staged_lines
 
-CSV = {"delimiter": ",", "quote": '"', "escape": '"', "header": True, "encoding": "UTF-8", "nullValue": ""}
+DIALECT = CsvDialect(delimiter=",", quote='"', escape='"', null_value="", encoding="UTF-8", header=True, trim_keys=True)
 
 ORDERS = {
     "name": "orders",
@@ -33,11 +34,15 @@ LINES = [
     ("O1,C1,2026-11-01,12.50,3,true,2026-11-01 10:00:00", None, None),
     ("O2,C1,2026-11-02,,,,", None, None),
     ('"O3","C,2",2026-11-03,0.5,1,0,2026-11-03 00:00:00', None, None),
-    ("O4,C1,2026-11-04,1.00", "malformed", "expected 7 fields separated by ',', with balanced quotes"),
-    ("O5,C1,2026-11-05,1,2,true,2026-11-05 00:00:00,extra", "malformed", "expected 7 fields separated by ',', with balanced quotes"),
-    ('"O6,C1,2026-11-06,1,2,true,2026-11-06 00:00:00', "malformed", "expected 7 fields separated by ',', with balanced quotes"),
-    (",C1,2026-11-07,1,2,true,2026-11-07 00:00:00", "null-primary-key", "primary key column order_id is empty"),
-    ("O8,,2026-11-08,1,2,true,2026-11-08 00:00:00", "null-required", "column customer_id must not be empty"),
+    ("O4,C1,2026-11-04,1.00", "malformed", "expected 7 fields separated by ',', found 4"),
+    ("O5,C1,2026-11-05,1,2,true,2026-11-05 00:00:00,extra", "malformed", "expected 7 fields separated by ',', found 8"),
+    (
+        '"O6"x,C1,2026-11-06,1,2,true,2026-11-06 00:00:00',
+        "malformed",
+        "not RFC 4180 quoting: a quote or line break inside an unquoted field, or text after a closing quote",
+    ),
+    (",C1,2026-11-07,1,2,true,2026-11-07 00:00:00", "null-primary-key", "primary key column order_id is null"),
+    ("O8,,2026-11-08,1,2,true,2026-11-08 00:00:00", "null-required", "column customer_id must not be null"),
     ("O9,C1,2026-13-09,1,2,true,2026-11-09 00:00:00", "bad-date", 'column order_date: ["2026-13-09"] is not a date like yyyy-MM-dd'),
     (
         "O10,C1,2026-11-10,12345.6,2,true,",
@@ -78,10 +83,10 @@ def classified(spark, tmp_path_factory):
         file_index=0,
         entry_name="orders.csv",
         columns=[column["name"] for column in ORDERS["columns"]],
-        csv_options=CSV,
+        dialect=DIALECT,
     )
     lines = read_staged_lines(spark, [staged.path], ["orders.csv"])
-    result = classify(lines, ORDERS, CSV, EXTRACT)
+    result = classify(lines, ORDERS, DIALECT, EXTRACT)
     return staged, result.accepted.collect(), result.rejected.collect()
 
 
@@ -126,8 +131,8 @@ def test_accepted_rows_are_typed_and_carry_their_source(classified):
 
 def test_rows_read_equal_rows_accepted_plus_rows_rejected(classified):
     staged, accepted, rejected = classified
-    assert staged.data_lines == len(LINES) + 1
-    assert len(accepted) + len(rejected) == staged.data_lines
+    assert staged.records == len(LINES) + 1
+    assert len(accepted) + len(rejected) == staged.records
 
 
 @pytest.mark.parametrize(

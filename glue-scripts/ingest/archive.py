@@ -1,8 +1,8 @@
 """Safe extraction of an untrusted ZIP archive: every table file is extracted, or nothing is.
 
 Two passes. The first reads only the central directory and rejects what names, types and flags
-already show (too many entries, unsafe paths, links, encrypted entries, nested archives by name,
-duplicates, files no table claims), so such an archive writes nothing. The second decompresses
+already show (too many entries, names no file system can hold, unsafe paths, links, encrypted
+entries, nested archives by name, duplicates, files no table claims), so such an archive writes nothing. The second decompresses
 every entry itself, in fixed-size chunks, and counts the bytes it actually gets; a required table
 without a file is judged after it. `zipfile.ZipFile.open` is not used for reading because it cuts
 an entry's output at the size its header declares: a header that lies would then hide how much the
@@ -34,6 +34,7 @@ class RejectReason(StrEnum):
     TOO_MANY_ENTRIES = "too-many-entries"
     ABSOLUTE_PATH = "absolute-path"
     PATH_TRAVERSAL = "path-traversal"
+    BAD_ENTRY_NAME = "bad-entry-name"
     SYMLINK = "symlink"
     SPECIAL_FILE = "special-file"
     ENCRYPTED_ENTRY = "encrypted-entry"
@@ -144,6 +145,7 @@ def _plan(
     first_entry_by_key: dict[str, str] = {}
     for info in infos:
         name = info.filename
+        _check_name_fits_file_system(info)
         _check_path(name)
         if _is_directory(info):
             continue
@@ -186,6 +188,26 @@ def _archive_path(name: str) -> str:
 
 def _file_name(name: str) -> str:
     return _archive_path(name).rsplit("/", 1)[-1]
+
+
+# NAME_MAX of the Linux file systems the job extracts to (ext4, xfs, tmpfs), in bytes of the UTF-8 name.
+_MAX_NAME_BYTES = 255
+
+
+def _check_name_fits_file_system(info: zipfile.ZipInfo) -> None:
+    """Rejects a name no file could be created under, before anything is written, rather than failing midway."""
+    # zipfile cuts `filename` at a NUL byte (a trick to show one name and extract another); the original keeps it.
+    name = info.orig_filename
+    if "\0" in name:
+        raise ArchiveRejected(RejectReason.BAD_ENTRY_NAME, name, f"entry {name!r} has a NUL byte in its name")
+    for component in _archive_path(name).split("/"):
+        size = len(component.encode("utf-8"))
+        if size > _MAX_NAME_BYTES:
+            raise ArchiveRejected(
+                RejectReason.BAD_ENTRY_NAME,
+                name,
+                f"entry {name!r} has a path component of {size} bytes in UTF-8; a file system holds at most {_MAX_NAME_BYTES}",
+            )
 
 
 def _check_path(name: str) -> None:

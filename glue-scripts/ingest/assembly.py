@@ -1,14 +1,14 @@
 """Nested assembly: complete composite items rebuilt from the committed lake, with Spark only.
 
-For every root key an extract touches (directly, or through any child at any depth), the item is
-rebuilt from all committed lake rows, keeping the latest version of each primary key by extract
+For every root key an extract touches (directly, or through any child at any depth, before or
+after the extract moved a row to another parent), the item is rebuilt from all committed lake rows, keeping the latest version of each primary key by extract
 order. Building from the lake rather than from the new rows is what makes incremental extracts,
 late children and updates come out the same as a load from scratch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
@@ -79,13 +79,18 @@ def root_key_index(latest: Mapping[str, DataFrame], tree: ItemTree) -> dict[str,
     return index
 
 
-def touched_root_keys(extract_rows: Mapping[str, DataFrame], index: Mapping[str, DataFrame], tree: ItemTree) -> DataFrame:
-    """Root keys of every item that a row of this extract belongs to."""
+def touched_root_keys(extract_rows: Mapping[str, DataFrame], indexes: Sequence[Mapping[str, DataFrame]], tree: ItemTree) -> DataFrame:
+    """Root keys of every item that a row of this extract belongs to in any of the given states of the lake.
+
+    Given the states before and after the extract, a row that moved to another parent touches
+    both items: the one it leaves and the one it joins (its own children move with it).
+    """
     touched = None
-    for name in tree.tables():
-        keys = tree.table(name)["primaryKey"]
-        roots = extract_rows[name].select(*keys).join(index[name], on=keys, how="inner").select(*tree.root_columns())
-        touched = roots if touched is None else touched.unionByName(roots)
+    for index in indexes:
+        for name in tree.tables():
+            keys = tree.table(name)["primaryKey"]
+            roots = extract_rows[name].select(*keys).join(index[name], on=keys, how="inner").select(*tree.root_columns())
+            touched = roots if touched is None else touched.unionByName(roots)
     return touched.distinct()
 
 

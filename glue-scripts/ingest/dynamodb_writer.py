@@ -45,6 +45,13 @@ RETRYABLE_ERRORS = frozenset(
     }
 )
 
+
+def is_transient(error: ClientError) -> bool:
+    """Throttling, or a failure on the server's side (any 5xx, whatever its body says): worth another try."""
+    code = error.response.get("Error", {}).get("Code", "")
+    return code in RETRYABLE_ERRORS or error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500
+
+
 DYNAMODB_ITEM_LIMIT = 400 * 1024
 # Oversize and failed items are counted in full; this many of each are named in the outcome.
 _MAX_NAMED_ITEMS = 100
@@ -256,7 +263,7 @@ def write_partition(
                 if code == "ConditionalCheckFailedException":
                     record(stale=1)
                     return
-                if code not in RETRYABLE_ERRORS:
+                if not is_transient(error):
                     record(failed=1)
                     _remember(lock, outcome.failures, {"key": _key_text(row, settings.keys), "error": f"{code}: {error}"})
                     return

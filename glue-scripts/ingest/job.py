@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from ingest.archive import ArchiveLimits, ArchiveRejected, TableFilePattern, extract_archive
 from ingest.assembly import ItemTree, build_items, latest_versions, orphan_counts, root_key_index, touched_root_keys
+from ingest.csv_dialect import CsvDialect
 from ingest.dynamodb_writer import WRITE_COUNTS, ItemValueError, item_size, plain_value, to_item, write_partition, writer_settings
 from ingest.lake import (
+    PARTITION_KEY,
     commit_extract,
     committed_extracts,
     lake_schema,
@@ -26,8 +30,8 @@ from ingest.lake import (
     write_extract_partition,
 )
 from ingest.locations import load_json
-from ingest.report import RunFailure, RunReport, reported_run, run_report_key
-from ingest.staging import HeaderMismatch, stage_file
+from ingest.report import RunFailure, RunReport, reported_run, run_report_key, unexpected_failure
+from ingest.staging import UnreadableFile, stage_file
 from ingest.typed_read import ExtractInfo, classify, read_staged_lines
 
 
@@ -82,27 +86,28 @@ def _load_extract(spark, plan, arguments, clients, report: RunReport, work_dir: 
             ExtraArgs={"VersionId": arguments["archive_version_id"]} if arguments["archive_version_id"] != "null" else None,
         )
     tables = plan["tables"]
-    with report.step("unzip", progress):
-        try:
-            extracted = extract_archive(
-                archive_path,
-                os.path.join(work_dir, "extracted"),
-                [TableFilePattern(table=t["name"], file_regex=t["fileRegex"], required=t["required"]) for t in tables],
-                ArchiveLimits(
-                    max_entries=plan["extract"]["limits"]["maxEntries"],
-                    max_uncompressed_bytes=plan["extract"]["limits"]["maxUncompressedBytes"],
-                    max_compression_ratio=plan["extract"]["limits"]["maxCompressionRatio"],
-                ),
-                plan["extract"]["unknownFiles"],
-            )
-        except ArchiveRejected as rejected:
-            _quarantine_archive(plan, arguments, clients, report, rejected.reason, rejected.detail)
-        report.ignored_files = list(extracted.ignored)
-    with report.step("stage", progress):
-        staged_by_table = _stage(plan, arguments, clients, report, extracted, work_dir)
-    entry_names = [extracted_file.entry_name for extracted_file in extracted.files]
-    with report.step("typed-read", progress):
-        accepted = _typed_read(spark, plan, arguments, report, staged_by_table, entry_names, extract)
+    with _archive_quarantined_on_failure(plan, arguments, clients, report):
+        with report.step("unzip", progress):
+            try:
+                extracted = extract_archive(
+                    archive_path,
+                    os.path.join(work_dir, "extracted"),
+                    [TableFilePattern(table=t["name"], file_regex=t["fileRegex"], required=t["required"]) for t in tables],
+                    ArchiveLimits(
+                        max_entries=plan["extract"]["limits"]["maxEntries"],
+                        max_uncompressed_bytes=plan["extract"]["limits"]["maxUncompressedBytes"],
+                        max_compression_ratio=plan["extract"]["limits"]["maxCompressionRatio"],
+                    ),
+                    plan["extract"]["unknownFiles"],
+                )
+            except ArchiveRejected as rejected:
+                _quarantine_archive(plan, arguments, clients, report, rejected.reason, rejected.detail)
+            report.ignored_files = list(extracted.ignored)
+        with report.step("stage", progress):
+            staged_by_table = _stage(plan, arguments, clients, report, extracted, work_dir)
+        entry_names = [extracted_file.entry_name for extracted_file in extracted.files]
+        with report.step("typed-read", progress):
+            accepted = _typed_read(spark, plan, arguments, report, staged_by_table, entry_names, extract)
     with report.step("lake", progress):
         for table in tables:
             if not staged_by_table[table["name"]]:
@@ -120,7 +125,7 @@ def _load_extract(spark, plan, arguments, clients, report: RunReport, work_dir: 
 
 
 def _stage(plan, arguments, clients, report, extracted, work_dir) -> dict[str, list]:
-    """Numbers and uploads every extracted file; a header that does not match the mapping rejects the archive."""
+    """Cuts every extracted file into numbered records and uploads them; a file that cannot be read as mapped rejects the archive."""
     columns_of = {table["name"]: [column["name"] for column in table["columns"]] for table in plan["tables"]}
     staging = urlparse(arguments["staging_uri"])
     staged_by_table: dict[str, list] = {table["name"]: [] for table in plan["tables"]}
@@ -134,10 +139,10 @@ def _stage(plan, arguments, clients, report, extracted, work_dir) -> dict[str, l
                 file_index=index,
                 entry_name=extracted_file.entry_name,
                 columns=columns_of[extracted_file.table],
-                csv_options=plan["extract"]["csv"],
+                dialect=CsvDialect.from_plan(plan["extract"]["csv"]),
             )
-        except HeaderMismatch as mismatch:
-            _quarantine_archive(plan, arguments, clients, report, "header-mismatch", str(mismatch))
+        except UnreadableFile as unreadable:
+            _quarantine_archive(plan, arguments, clients, report, unreadable.reason, str(unreadable))
         key = posixpath.join(staging.path.lstrip("/"), arguments["extract_id"], extracted_file.table, f"{index}.txt")
         clients.s3.upload_file(local_path, staging.netloc, key)
         staged_by_table[extracted_file.table].append((f"s3://{staging.netloc}/{key}", staged))
@@ -152,12 +157,12 @@ def _typed_read(spark, plan, arguments, report, staged_by_table, entry_names, ex
     for table in plan["tables"]:
         staged_files = staged_by_table[table["name"]]
         counts = report.table(table["name"])
-        counts.read = sum(staged.data_lines for _, staged in staged_files)
+        counts.read = sum(staged.records for _, staged in staged_files)
         if not staged_files:
             accepted[table["name"]] = spark.createDataFrame([], lake_schema(table, plan["lake"]["metadataColumns"]))
             continue
         lines = read_staged_lines(spark, [uri for uri, _ in staged_files], entry_names)
-        classified = classify(lines, table, plan["extract"]["csv"], extract)
+        classified = classify(lines, table, CsvDialect.from_plan(plan["extract"]["csv"]), extract)
         accepted_rows = classified.accepted.persist(StorageLevel.MEMORY_AND_DISK)
         rejected_rows = classified.rejected.persist(StorageLevel.MEMORY_AND_DISK)
         counts.accepted = accepted_rows.count()
@@ -192,16 +197,17 @@ def _assemble(spark, plan, arguments, clients, report, accepted, extract) -> Dat
     report.lake_snapshot = max(committed.values())
     extract_ids = sorted(committed)
     metadata = plan["lake"]["metadataColumns"]
-    latest = {}
+    latest, before = {}, {}
     for name in tree.tables():
         table = tree.table(name)
         rows = read_committed(spark, table_uri(arguments["lake_bucket"], table), lake_schema(table, metadata), extract_ids)
         latest[name] = latest_versions(rows, table["primaryKey"])
+        before[name] = latest_versions(rows.where(F.col(PARTITION_KEY) != extract.extract_id), table["primaryKey"])
     index = root_key_index(latest, tree)
     extract_rows = {name: accepted[name] for name in tree.tables()}
     for name, orphans in orphan_counts(extract_rows, index, tree).items():
         report.table(name).orphans = orphans
-    touched = touched_root_keys(extract_rows, index, tree)
+    touched = touched_root_keys(extract_rows, [index, root_key_index(before, tree)], tree)
     return build_items(latest, index, touched, tree, snapshot=report.lake_snapshot, fallback_activity=extract.extract_time)
 
 
@@ -250,10 +256,44 @@ def _oversize(row: dict, keys: list[str], max_bytes: int) -> bool:
         return False
 
 
+@contextmanager
+def _archive_quarantined_on_failure(plan, arguments, clients, report) -> Iterator[None]:
+    """Quarantines the archive when the body fails, however it fails, then lets the failure end the run.
+
+    Until the lake write nothing of the extract is kept, so the archive is all there is to look at
+    or replay. A step that rejected the archive has already kept it with its reason; a run that
+    failed on its rows keeps pointing at the rejected rows, which say more than the archive.
+    """
+    try:
+        yield
+    except Exception as error:
+        failure = error if isinstance(error, RunFailure) else unexpected_failure(error)
+        location = _archive_quarantine_location(plan, arguments)
+        if report.quarantine_location != location:
+            _keep_archive_in_quarantine(plan, arguments, clients, report, failure.reason, failure.detail)
+            report.quarantine_location = report.quarantine_location or location
+        raise
+
+
 def _quarantine_archive(plan, arguments, clients, report, reason: str, detail: str) -> None:
-    """Copies the rejected archive to the quarantine bucket with its reason, tags the landed object, and fails the run."""
+    """Quarantines the rejected archive with its reason and fails the run."""
+    _keep_archive_in_quarantine(plan, arguments, clients, report, reason, detail)
+    report.quarantine_location = _archive_quarantine_location(plan, arguments)
+    raise RunFailure(f"archive-{reason}", detail)
+
+
+def _archive_quarantine_prefix(plan, arguments) -> str:
+    return f"{plan['pipeline']}/archives/{arguments['extract_id']}/"
+
+
+def _archive_quarantine_location(plan, arguments) -> str:
+    return f"s3://{arguments['quarantine_bucket']}/{_archive_quarantine_prefix(plan, arguments)}"
+
+
+def _keep_archive_in_quarantine(plan, arguments, clients, report, reason: str, detail: str) -> None:
+    """Copies the archive to the quarantine bucket with `reason.json` and tags the landed object with the reason."""
     name = posixpath.basename(arguments["archive_key"])
-    prefix = f"{plan['pipeline']}/archives/{arguments['extract_id']}/"
+    prefix = _archive_quarantine_prefix(plan, arguments)
     source = {"Bucket": arguments["archive_bucket"], "Key": arguments["archive_key"]}
     if arguments["archive_version_id"] != "null":
         source["VersionId"] = arguments["archive_version_id"]
@@ -268,8 +308,6 @@ def _quarantine_archive(plan, arguments, clients, report, reason: str, detail: s
     if "VersionId" in source:
         tag_arguments["VersionId"] = source["VersionId"]
     clients.s3.put_object_tagging(**tag_arguments)
-    report.quarantine_location = f"s3://{arguments['quarantine_bucket']}/{prefix}"
-    raise RunFailure(f"archive-{reason}", detail)
 
 
 def _publish(plan, arguments, clients, report: RunReport, progress) -> None:

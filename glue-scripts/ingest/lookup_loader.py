@@ -72,7 +72,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTT
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
-from ingest.dynamodb_writer import DYNAMODB_ITEM_LIMIT, RETRYABLE_ERRORS, ItemValueError, item_size
+from ingest.dynamodb_writer import DYNAMODB_ITEM_LIMIT, ItemValueError, is_transient, item_size
 from ingest.locations import load_json, split_s3_uri
 from ingest.report import RunFailure, reported_run
 from ingest.strict_json import InvalidJson, JsonNumber, json_kind, parse_strict
@@ -820,7 +820,7 @@ class BatchWriter:
                 if code == "ValidationException":
                     self._refused(pending, error)
                     return
-                if code not in RETRYABLE_ERRORS:
+                if not is_transient(error):
                     self._counts.fail(pending, f"{code}: {error}")
                     return
                 reason = code
@@ -1077,10 +1077,9 @@ def _scan_page(client, request: dict, settings: TaskSettings, counts: WriteCount
         try:
             return client.scan(**request)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code not in RETRYABLE_ERRORS:
+            if not is_transient(error):
                 raise
-            reason = code
+            reason = error.response.get("Error", {}).get("Code", "")
         except (ConnectionError, HTTPClientError) as error:
             reason = type(error).__name__
         pause = random.uniform(0, min(settings.tuning.backoff_cap_seconds, settings.tuning.backoff_base_seconds * 2**attempt))

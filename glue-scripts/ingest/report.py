@@ -53,12 +53,17 @@ def reported_run(report: OutcomeReport, publish: Callable[[], None]) -> Iterator
     except RunFailure as failure:
         _record_failure(report, failure)
     except Exception as error:
-        _record_failure(report, RunFailure("unexpected-error", f"{type(error).__name__}: {error}"))
+        _record_failure(report, unexpected_failure(error))
         raise
     finally:
         publish()
     if report.failure:
         raise RunFailure(report.failure["reason"], report.failure["detail"])
+
+
+def unexpected_failure(error: Exception) -> RunFailure:
+    """An error no step anticipated, as the failure a report records: its type and message."""
+    return RunFailure("unexpected-error", f"{type(error).__name__}: {error}")
 
 
 def _record_failure(report: OutcomeReport, failure: RunFailure) -> None:

@@ -1,31 +1,57 @@
-"""Stages extracted CSV files for Spark: checked header, UTF-8, and every line numbered.
+"""Stages extracted CSV files for Spark: decoded, cut into records, numbered and checked.
 
 Spark's readers lose a record's line number, and the run must report the source file and line of
 every rejected row. The driver already streams each extracted file once (it counted the bytes
-while unzipping), so it rewrites each file as `<file index>\\t<line number>\\t<flag>\\t<line>` in UTF-8 while checking the
-header. A line that is not valid in the declared encoding is kept as hex with the flag `e`, so it
-is quarantined with its line number rather than silently altered; other lines have the flag `-`.
+while unzipping), so it cuts each file into records itself, following the quotes as
+`csv_dialect` defines them, and writes one staged line per record in UTF-8:
+
+    <file index> TAB <line where the record starts> TAB <outcome> TAB <form> TAB <payload>
+
+The outcome is `-` for a record the typed read may parse, or why it cannot be: not valid in the
+declared encoding, quoting that breaks RFC 4180, a quoted field never closed before the end of
+the file, a record longer than any real one. The payload is the record's text without its final
+line break, exactly as written: as is (`t`), as a JSON string when it spans lines (`j`), or as
+the hex of its bytes when they are not valid in the encoding (`x`).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
-VALID_LINE = "-"
+from ingest.csv_dialect import BYTE_ORDER_MARKS, LINE_FEED_BY_ENCODING, UTF16_BYTE_ORDER_MARKS, CsvDialect, LineState
+
+READABLE = "-"
 BAD_ENCODING = "e"
+BAD_QUOTING = "q"
+UNCLOSED_QUOTE = "u"
+TOO_LONG = "l"
+
+# A quoted field left open by mistake would otherwise swallow the rest of the file into one
+# record; no real row is this long (a DynamoDB item holds at most 400 KB).
+MAX_RECORD_BYTES = 16 * 1024 * 1024
+
+_READ_SIZE = 1 << 20
 
 
-class HeaderMismatch(Exception):
-    """A file's header does not name the mapping's columns in the mapping's order."""
+class UnreadableFile(Exception):
+    """A file of the archive cannot be read as the mapping describes it; the archive is rejected."""
+
+    reason = "unreadable-file"
 
     def __init__(self, entry_name: str, detail: str) -> None:
         super().__init__(f"{entry_name}: {detail}")
         self.entry_name = entry_name
         self.detail = detail
+
+
+class HeaderMismatch(UnreadableFile):
+    """A file's header does not name the mapping's columns in the mapping's order."""
+
+    reason = "header-mismatch"
 
 
 @dataclass(frozen=True)
@@ -34,7 +60,15 @@ class StagedFile:
     file_index: int
     entry_name: str
     path: str
-    data_lines: int
+    records: int
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    line: int  # the physical line the record starts on, counting from 1
+    outcome: str
+    text: str | None  # without the final line break; None when the bytes are not valid in the encoding
+    raw: bytes  # the record's bytes, kept only when `text` is None
 
 
 def check_header(entry_name: str, header_fields: Sequence[str], columns: Sequence[str]) -> None:
@@ -65,50 +99,129 @@ def stage_file(
     file_index: int,
     entry_name: str,
     columns: Sequence[str],
-    csv_options: dict,
+    dialect: CsvDialect,
 ) -> StagedFile:
-    """Writes the numbered UTF-8 copy of one extracted file and returns what was staged."""
-    encoding = csv_options["encoding"]
-    has_header = csv_options["header"]
+    """Writes the staged copy of one extracted file and returns what was staged."""
     os.makedirs(os.path.dirname(destination_path), exist_ok=True)
-    data_lines = 0
+    staged_records = 0
     with open(source_path, "rb") as source, open(destination_path, "w", encoding="utf-8", newline="\n") as target:
-        for line_number, raw in enumerate(_lines(source), start=1):
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError:
-                text = None
-            if line_number == 1 and has_header:
-                if text is None:
-                    raise HeaderMismatch(entry_name, f"header is not valid {encoding}")
-                check_header(entry_name, _parse_fields(text, csv_options), columns)
+        records = read_records(source, dialect, entry_name)
+        if dialect.header:
+            header = next(records, None)
+            if header is None:
+                raise HeaderMismatch(entry_name, "file is empty; expected at least a header line")
+            if header.outcome != READABLE:
+                raise HeaderMismatch(entry_name, f"header line is not {_describe_outcome(header.outcome, dialect)}")
+            check_header(entry_name, dialect.split(header.text), columns)
+        for record in records:
+            target.write(_staged_line(file_index, record))
+            staged_records += 1
+    return StagedFile(table=table, file_index=file_index, entry_name=entry_name, path=destination_path, records=staged_records)
+
+
+def read_records(source: BinaryIO, dialect: CsvDialect, entry_name: str) -> Iterator[SourceRecord]:
+    """The file's records in order, each with the line it starts on and whether it can be parsed."""
+    encoding, start = _encoding_of(source, dialect.encoding, entry_name)
+    codec = encoding.lower()
+    record_start = 0
+    texts: list[str] = []
+    raws: list[bytes] = []
+    decodable = True
+    size = 0
+    # A line feed never falls inside a character of these encodings, so decoding line by line
+    # gives exactly what decoding the whole record would.
+    for number, raw in enumerate(_physical_lines(source, start, LINE_FEED_BY_ENCODING[encoding]), start=1):
+        try:
+            text = raw.decode(codec)
+        except UnicodeDecodeError:
+            text, decodable = raw.decode(codec, errors="replace"), False
+        if not texts:
+            record_start = number
+        texts.append(text)
+        raws.append(raw)
+        size += len(raw)
+        state = dialect.line_state(_without_line_break(text), inside_quotes=len(texts) > 1)
+        if state is LineState.CONTINUES and size <= MAX_RECORD_BYTES:
+            continue
+        outcome = {LineState.ENDS_RECORD: READABLE, LineState.MALFORMED: BAD_QUOTING, LineState.CONTINUES: TOO_LONG}[state]
+        yield _record(record_start, outcome if decodable else BAD_ENCODING, texts, raws, codec)
+        texts, raws, decodable, size = [], [], True, 0
+    if texts:
+        yield _record(record_start, UNCLOSED_QUOTE if decodable else BAD_ENCODING, texts, raws, codec)
+
+
+def _record(line: int, outcome: str, texts: list[str], raws: list[bytes], codec: str) -> SourceRecord:
+    if outcome == BAD_ENCODING:
+        raw = b"".join(raws)
+        for line_break in ("\r\n".encode(codec), "\n".encode(codec)):
+            if raw.endswith(line_break):
+                raw = raw[: -len(line_break)]
+                break
+        return SourceRecord(line=line, outcome=outcome, text=None, raw=raw)
+    return SourceRecord(line=line, outcome=outcome, text=_without_line_break("".join(texts)), raw=b"")
+
+
+def _encoding_of(source: BinaryIO, declared: str, entry_name: str) -> tuple[str, bytes]:
+    """The encoding to read with and the file's first bytes, without a byte-order mark (which is not data)."""
+    start = source.read(_READ_SIZE)
+    if declared == "UTF-16":
+        encoding = UTF16_BYTE_ORDER_MARKS.get(start[:2])
+        if encoding is None:
+            raise UnreadableFile(entry_name, "UTF-16 text without a byte-order mark; declare UTF-16LE or UTF-16BE instead")
+        return encoding, start[2:]
+    mark = BYTE_ORDER_MARKS.get(declared)
+    if mark and start.startswith(mark):
+        return declared, start[len(mark) :]
+    if start.startswith(BYTE_ORDER_MARKS["UTF-8"]):
+        raise UnreadableFile(entry_name, f"starts with a UTF-8 byte-order mark, but the mapping declares {declared}")
+    return declared, start
+
+
+def _physical_lines(source: BinaryIO, start: bytes, line_feed: bytes) -> Iterator[bytes]:
+    """Each line with its line feed (the last may have none); a line feed counts only on a whole code unit."""
+    width = len(line_feed)
+    pending = bytearray(start)
+    search = 0
+    while True:
+        line_start = 0
+        while (end := pending.find(line_feed, search)) >= 0:
+            if (end - line_start) % width:
+                search = end + 1
                 continue
-            flag, content = (VALID_LINE, text) if text is not None else (BAD_ENCODING, raw.hex())
-            target.write(f"{file_index}\t{line_number}\t{flag}\t{content}\n")
-            data_lines += 1
-    if has_header and data_lines == 0 and os.path.getsize(source_path) == 0:
-        raise HeaderMismatch(entry_name, "file is empty; expected at least a header line")
-    return StagedFile(table=table, file_index=file_index, entry_name=entry_name, path=destination_path, data_lines=data_lines)
-
-
-def _lines(source: io.BufferedReader):
-    """Yields each line without its terminator (\\n or \\r\\n); no phantom line after a final newline."""
-    pending = b""
-    while chunk := source.read(1 << 20):
+            yield bytes(pending[line_start : end + width])
+            line_start = search = end + width
+        del pending[:line_start]
+        chunk = source.read(_READ_SIZE)
+        if not chunk:
+            break
+        search = max(len(pending) - width + 1, 0)
         pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line[:-1] if line.endswith(b"\r") else line
     if pending:
-        yield pending[:-1] if pending.endswith(b"\r") else pending
+        yield bytes(pending)
 
 
-def _parse_fields(text: str, csv_options: dict) -> list[str]:
-    reader = csv.reader(
-        [text],
-        delimiter=csv_options["delimiter"],
-        quotechar=csv_options["quote"],
-        doublequote=csv_options["escape"] == csv_options["quote"],
-        escapechar=None if csv_options["escape"] == csv_options["quote"] else csv_options["escape"],
-    )
-    return next(reader, [])
+def _without_line_break(text: str) -> str:
+    if text.endswith("\r\n"):
+        return text[:-2]
+    if text.endswith("\n"):
+        return text[:-1]
+    return text
+
+
+def _staged_line(file_index: int, record: SourceRecord) -> str:
+    if record.text is None:
+        form, payload = "x", record.raw.hex()
+    elif "\n" in record.text:
+        form, payload = "j", json.dumps(record.text, ensure_ascii=False)
+    else:
+        form, payload = "t", record.text
+    return f"{file_index}\t{record.line}\t{record.outcome}\t{form}\t{payload}\n"
+
+
+def _describe_outcome(outcome: str, dialect: CsvDialect) -> str:
+    return {
+        BAD_ENCODING: f"valid {dialect.encoding}",
+        BAD_QUOTING: "valid CSV (RFC 4180 quoting)",
+        UNCLOSED_QUOTE: "valid CSV (a quoted field is never closed)",
+        TOO_LONG: f"valid CSV (longer than {MAX_RECORD_BYTES} bytes)",
+    }[outcome]

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from ingest.staging import BAD_ENCODING
+from ingest.csv_dialect import KEY_PADDING_PATTERN, CsvDialect
+from ingest.staging import BAD_ENCODING, BAD_QUOTING, MAX_RECORD_BYTES, TOO_LONG, UNCLOSED_QUOTE
 
-CORRUPT_COLUMN = "ingest_corrupt_record"
+OUTCOME_COLUMN = "ingest_staging_outcome"
+FIELDS_COLUMN = "ingest_fields"
 REASON_COLUMN = "ingest_reason"
 DETAIL_COLUMN = "ingest_detail"
 RAW_COLUMN = "ingest_raw_line"
@@ -42,8 +44,11 @@ class ClassifiedRows:
 
 
 def read_staged_lines(spark: SparkSession, staged_paths: Sequence[str], entry_names: Sequence[str]) -> DataFrame:
-    """Staged lines as (source file, line number, encoding flag, text)."""
-    parts = F.split(F.col("value"), "\t", 4)
+    """Staged records as (source file, line number, staging outcome, record text or hex bytes)."""
+    parts = F.split(F.col("value"), "\t", 5)
+    form, payload = parts.getItem(3), parts.getItem(4)
+    # A record that spans lines was staged as a JSON string, so that staged lines stay one per record.
+    text = F.when(form == F.lit("j"), F.from_json(F.concat(F.lit("["), payload, F.lit("]")), "array<string>").getItem(0)).otherwise(payload)
     names = F.array(*[F.lit(name) for name in entry_names])
     return (
         spark.read.option("lineSep", "\n")
@@ -51,43 +56,51 @@ def read_staged_lines(spark: SparkSession, staged_paths: Sequence[str], entry_na
         .select(
             F.element_at(names, parts.getItem(0).cast("int") + 1).alias(FILE_COLUMN),
             parts.getItem(1).cast("long").alias(LINE_COLUMN),
-            parts.getItem(2).alias("ingest_flag"),
-            parts.getItem(3).alias(RAW_COLUMN),
+            parts.getItem(2).alias(OUTCOME_COLUMN),
+            text.alias(RAW_COLUMN),
         )
     )
 
 
-def classify(lines: DataFrame, table: dict, csv_options: dict, extract: ExtractInfo) -> ClassifiedRows:
-    """Parses, types and validates one table's lines. Rejected rows carry reason, detail, file, line, raw text."""
+def classify(lines: DataFrame, table: dict, dialect: CsvDialect, extract: ExtractInfo) -> ClassifiedRows:
+    """Parses, types and validates one table's records. Rejected rows carry reason, detail, file, line, raw text."""
     columns = table["columns"]
     names = [column["name"] for column in columns]
-    string_schema = ", ".join(f"`{name}` STRING" for name in names) + f", `{CORRUPT_COLUMN}` STRING"
-    parsed = lines.withColumn(
-        "ingest_fields",
-        F.from_csv(F.col(RAW_COLUMN), string_schema, _csv_reader_options(csv_options)),
-    )
+    parsed = lines.select("*", _fields(F.col(RAW_COLUMN), dialect).alias(FIELDS_COLUMN))
     checks: list[tuple[Column, Column, Column]] = [
-        (F.col("ingest_flag") == F.lit(BAD_ENCODING), F.lit("bad-encoding"), F.lit(f"not valid {csv_options['encoding']}")),
+        *[
+            (F.col(OUTCOME_COLUMN) == F.lit(outcome), F.lit(reason), F.lit(detail))
+            for outcome, (reason, detail) in _staging_rejections(dialect).items()
+        ],
         (F.col(RAW_COLUMN) == F.lit(""), F.lit("empty-line"), F.lit("the line is empty")),
         (
-            F.col(f"ingest_fields.{CORRUPT_COLUMN}").isNotNull(),
+            F.size(FIELDS_COLUMN) != F.lit(len(names)),
             F.lit("malformed"),
-            F.lit(f"expected {len(names)} fields separated by {csv_options['delimiter']!r}, with balanced quotes"),
+            F.concat(
+                F.lit(f"expected {len(names)} fields separated by {dialect.delimiter!r}, found "),
+                F.size(FIELDS_COLUMN).cast("string"),
+            ),
         ),
     ]
     typed: dict[str, Column] = {}
     primary_key = set(table["primaryKey"])
-    for column in columns:
-        raw = F.col(f"ingest_fields.`{column['name']}`")
+    trimmed_columns = primary_key | {pair["child"] for pair in table.get("parent", {}).get("on", [])}
+    for position, column in enumerate(columns):
+        raw = _field_value(F.col(FIELDS_COLUMN).getItem(position), dialect)
+        if column["name"] in trimmed_columns:
+            unpadded = F.regexp_replace(raw, KEY_PADDING_PATTERN, "")
+            if column["name"] in primary_key:
+                checks.append((raw.isNull(), F.lit("null-primary-key"), F.lit(f"primary key column {column['name']} is null")))
+                checks.append((unpadded == F.lit(""), F.lit("blank-primary-key"), F.lit(f"primary key column {column['name']} is blank")))
+            if dialect.trim_keys:
+                raw = unpadded
         try:
             read = typed_value(raw, column["type"], column.get("format"))
         except ValueError:
             raise ValueError(f"column {column['name']} has unsupported type {column['type']}") from None
         typed[column["name"]] = read.value
-        if column["name"] in primary_key:
-            checks.append((raw.isNull(), F.lit("null-primary-key"), F.lit(f"primary key column {column['name']} is empty")))
-        elif not column["nullable"]:
-            checks.append((raw.isNull(), F.lit("null-required"), F.lit(f"column {column['name']} must not be empty")))
+        if column["name"] not in primary_key and not column["nullable"]:
+            checks.append((raw.isNull(), F.lit("null-required"), F.lit(f"column {column['name']} must not be null")))
         checks.append((raw.isNotNull() & ~read.valid, F.lit(_type_reason(column["type"])), _detail(column["name"], raw, read.expectation)))
     reason = F.lit(None).cast("string")
     detail = F.lit(None).cast("string")
@@ -141,17 +154,30 @@ def classify(lines: DataFrame, table: dict, csv_options: dict, extract: ExtractI
     return ClassifiedRows(accepted=accepted, rejected=rejected)
 
 
-def _csv_reader_options(csv_options: dict) -> dict[str, str]:
+def _fields(record: Column, dialect: CsvDialect) -> Column:
+    """The raw fields of a well-formed record, quotes included (the split stops nowhere else)."""
+    # Without a quote no field can hold the delimiter, and a plain split is several times faster.
+    plain = F.split(record, dialect.delimiter_pattern, -1)
+    quoted = F.regexp_extract_all(record, F.lit(dialect.field_in_record), 1)
+    return F.when(F.instr(record, dialect.quote) > 0, quoted).otherwise(plain)
+
+
+def _field_value(field: Column, dialect: CsvDialect) -> Column:
+    """A raw field as the value it stands for: unquoted and unescaped, or null when it is the null marker."""
+    content = field.substr(F.lit(2), F.length(field) - F.lit(2))
+    unquoted = F.regexp_replace(content, dialect.escaped_character, "$1")
+    return F.when(field.startswith(dialect.quote), unquoted).when(field == F.lit(dialect.null_value), F.lit(None)).otherwise(field)
+
+
+def _staging_rejections(dialect: CsvDialect) -> dict[str, tuple[str, str]]:
     return {
-        "sep": csv_options["delimiter"],
-        "quote": csv_options["quote"],
-        "escape": csv_options["escape"],
-        "nullValue": csv_options["nullValue"],
-        "emptyValue": csv_options["nullValue"],
-        "mode": "PERMISSIVE",
-        "columnNameOfCorruptRecord": CORRUPT_COLUMN,
-        "ignoreLeadingWhiteSpace": "false",
-        "ignoreTrailingWhiteSpace": "false",
+        BAD_ENCODING: ("bad-encoding", f"not valid {dialect.encoding}"),
+        BAD_QUOTING: (
+            "malformed",
+            "not RFC 4180 quoting: a quote or line break inside an unquoted field, or text after a closing quote",
+        ),
+        UNCLOSED_QUOTE: ("malformed", "a quoted field is not closed before the end of the file"),
+        TOO_LONG: ("record-too-long", f"longer than {MAX_RECORD_BYTES} bytes: a quoted field is probably never closed"),
     }
 
 

@@ -236,6 +236,23 @@ export function stringifyJson(value: JsonValue): string {
     return `${text}}`;
 }
 
+/** JSON laid out for people as JSON.stringify(value, null, indent) lays it out, numbers with their original digits. */
+export function indentJson(value: JsonValue, indent = 2): string {
+    return indented(value, " ".repeat(indent), "");
+}
+
+function indented(value: JsonValue, indent: string, margin: string): string {
+    if (!Array.isArray(value) && !isJsonObject(value)) {
+        return stringifyJson(value);
+    }
+    const inner = margin + indent;
+    const members = Array.isArray(value)
+        ? value.map((item) => indented(item, indent, inner))
+        : [...value].map(([name, member]) => `${quote(name)}: ${indented(member, indent, inner)}`);
+    const [open, close] = Array.isArray(value) ? ["[", "]"] : ["{", "}"];
+    return members.length === 0 ? `${open}${close}` : `${open}\n${inner}${members.join(`,\n${inner}`)}\n${margin}${close}`;
+}
+
 /** Characters JSON.stringify escapes: quote, backslash, controls, and surrogates (lone ones are escaped). */
 const needsEscape = /["\\\u0000-\u001f\ud800-\udfff]/;
 
