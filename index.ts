@@ -2,13 +2,21 @@ import * as pulumi from "@pulumi/pulumi";
 import { Catalog } from "./components/catalog";
 import { ExtractPipeline } from "./components/extract-pipeline";
 import { FileSource } from "./components/file-source";
+import { LakeMaintenance } from "./components/lake-maintenance";
 import { LookupTable } from "./components/lookup-table";
 import { Storage } from "./components/storage";
 import { StreamLake } from "./components/stream-lake";
+import { streamLakesPrefix } from "./components/stream-lake/defaults";
 import { WarehouseExport } from "./components/warehouse-export";
-import { bundleHandler, extractJobScript, jobPackage, lookupLoadJobScript, streamExportJobScript } from "./config/assets";
-import { catalogTables } from "./config/job-plan";
-import { loadJobPlans, loadLookups, loadStreams, readStackSettings } from "./config/load";
+import {
+    bundleHandler,
+    extractJobScript,
+    jobPackage,
+    lakeMaintenanceJobScript,
+    lookupLoadJobScript,
+    streamExportJobScript,
+} from "./config/assets";
+import { checkStack, loadJobPlans, loadLookups, loadStreams, readStackSettings, type ExpiringLakePrefix } from "./config/load";
 import type { Stream } from "./config/stream";
 
 const stack = pulumi.getStack();
@@ -16,21 +24,34 @@ const settings = readStackSettings();
 const plans = loadJobPlans(settings.mappings);
 const streams = loadStreams(settings.streams);
 const lookups = loadLookups(settings.lookups, streams);
+// What expires by age in the lake bucket: the stream lakes and the events the lookups' filters keep
+// there. The pipelines' Iceberg tables never do; their rows and snapshots expire through the tables.
+const expiringLakePrefixes: ExpiringLakePrefix[] = [
+    { prefix: streamLakesPrefix, holds: "the stream lakes' objects" },
+    ...lookups.flatMap(({ lookup, filter }) =>
+        filter && "prefix" in filter.destination
+            ? [{ prefix: filter.destination.prefix, holds: `the events the filter of lookup "${lookup}" keeps` }]
+            : [],
+    ),
+];
+checkStack(stack, settings, plans, expiringLakePrefixes);
 const platformName = `ingest-${stack}`;
 
 const storage = new Storage(platformName, {
     retentionDays: settings.retentionDays,
+    expiringLakePrefixes: expiringLakePrefixes.map(({ prefix }) => prefix),
     allowDataDeletion: settings.allowDataDeletion,
 });
 
 const catalog = new Catalog(platformName, {
     databaseName: `ingest_${stack.replace(/-/g, "_")}`,
-    lakeBucketName: storage.lake.name,
+    lake: storage.lake,
+    tables: plans.flatMap((plan) => plan.lake.tables),
+    snapshotRetentionDays: settings.retentionDays,
     kmsKeyArn: storage.keyArn,
     athenaResultsBucketName: storage.athenaResults.name,
     bytesScannedCutoffPerQuery: settings.athenaBytesScannedCutoff,
     allowDataDeletion: settings.allowDataDeletion,
-    tables: plans.flatMap(catalogTables),
 });
 
 const triggerCode = bundleHandler("lambdas/extract-trigger/handler.ts");
@@ -44,6 +65,7 @@ const pipelines = plans.map(
             quarantine: storage.quarantine,
             glueAssets: storage.glueAssets,
             databaseName: catalog.databaseName,
+            workgroupName: catalog.workgroupName,
             securityConfigurationName: catalog.securityConfigurationName,
             triggerCode,
             jobScript: extractJobScript(),
@@ -53,6 +75,22 @@ const pipelines = plans.map(
             freshnessHours: settings.freshnessHours,
             deletionProtection: settings.deletionProtection,
             logRetentionDays: settings.logRetentionDays,
+        }),
+);
+const maintenance = plans.map(
+    (plan, index) =>
+        new LakeMaintenance(`${platformName}-${plan.pipeline}-maintenance`, {
+            plan,
+            kmsKeyArn: storage.keyArn,
+            lake: storage.lake,
+            glueAssets: storage.glueAssets,
+            databaseName: catalog.databaseName,
+            securityConfigurationName: catalog.securityConfigurationName,
+            topicArn: pipelines[index]!.topicArn,
+            script: lakeMaintenanceJobScript(),
+            jobPackage: jobPackage(),
+            retentionDays: settings.retentionDays,
+            maxWorkers: settings.glue.maxWorkers,
         }),
 );
 
@@ -168,6 +206,7 @@ export const extractPipelines = Object.fromEntries(
             itemsTable: pipeline.itemsTableName,
             runLedgerTable: pipeline.runLedger.name,
             jobName: pipeline.jobName,
+            maintenanceJobName: maintenance[index]!.jobName,
             notificationTopicArn: pipeline.topicArn,
             triggerQueueUrl: pipeline.queue.url,
             deadLetterQueueUrl: pipeline.deadLetterQueue.url,

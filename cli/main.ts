@@ -3,7 +3,8 @@ import { parseArgs, type ParseArgsConfig } from "util";
 import { repositoryRoot } from "../config/load";
 import { describeAwsFailure, environmentClients, type AwsClients } from "./aws";
 import { runPlan } from "./plan";
-import { outputFormats, runQuery, type OutputFormat } from "./query";
+import { defaultPricePerTerabyte, outputFormats, runQuery, type OutputFormat } from "./query";
+import { rebuild } from "./rebuild";
 import { replay } from "./replay";
 import { listRuns } from "./runs";
 import { loadStackOutputs, selectPipeline, type PulumiRunner } from "./stack-outputs";
@@ -11,7 +12,7 @@ import { ExitCode, OperatorError, type Terminal } from "./terminal";
 
 /**
  * `ingest`: the operator's command line. Did today's extracts load, why did one fail, can it be
- * loaded again, what does the lake say, and what will a stack declare.
+ * loaded again, can the lake be rebuilt, what does the lake say, and what will a stack declare.
  */
 
 export const usage = `usage: ingest <command> [options]
@@ -24,6 +25,10 @@ Commands:
   replay   <archive> | --from EXTRACT_ID --to EXTRACT_ID   [--pipeline NAME] [--force]
            starts runs for archives already landed, through the trigger's run ledger, in extract order;
            an archive loaded successfully is skipped unless --force
+  rebuild  [--pipeline NAME] [--yes]
+           disaster recovery: empties the pipeline's current and keys tables and the lake's records
+           in the run ledger, then replays every landed archive in extract order (as replay --force);
+           refused while a run holds the lake lease. Without --yes it only says what it would do
   query    "<sql>" | --saved NAME   [--format table|csv|json] [--price-per-tb DOLLARS]
            runs an Athena query in the stack's workgroup and shows the data scanned and its cost
   plan     [--diagram FILE]
@@ -36,7 +41,7 @@ Options for every command:
                    INGEST_STACK_OUTPUTS names, else asks the Pulumi CLI
 
 Exit codes: 0 done, 1 unexpected error, 2 usage or configuration, 3 AWS credentials or access,
-4 not found, 5 query failed, 6 a replay could not start a run.
+4 not found, 5 query failed, 6 a replay or rebuild could not start a run (or the lake lease is held).
 `;
 
 export interface CliDependencies {
@@ -46,7 +51,7 @@ export interface CliDependencies {
     readonly runPulumi?: PulumiRunner;
 }
 
-type CommandName = "runs" | "replay" | "query" | "plan";
+type CommandName = "runs" | "replay" | "rebuild" | "query" | "plan";
 
 const options = {
     stack: { type: "string", default: "dev" },
@@ -58,9 +63,10 @@ const options = {
     from: { type: "string" },
     to: { type: "string" },
     force: { type: "boolean", default: false },
+    yes: { type: "boolean", default: false },
     saved: { type: "string" },
     format: { type: "string", default: "table" },
-    "price-per-tb": { type: "string", default: "5" },
+    "price-per-tb": { type: "string", default: String(defaultPricePerTerabyte) },
     diagram: { type: "string" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -70,6 +76,7 @@ const commonOptions: readonly OptionName[] = ["stack", "outputs", "help"];
 const commands: Record<CommandName, readonly OptionName[]> = {
     runs: ["pipeline", "limit", "failed"],
     replay: ["pipeline", "from", "to", "force"],
+    rebuild: ["pipeline", "yes"],
     query: ["saved", "format", "price-per-tb"],
     plan: ["diagram"],
 };
@@ -100,7 +107,7 @@ async function dispatch(argv: readonly string[], dependencies: CliDependencies):
     if (!isCommand(command)) {
         throw new OperatorError(
             ExitCode.usage,
-            `unknown command "${command}"; the commands are runs, replay, query and plan (ingest --help)`,
+            `unknown command "${command}"; the commands are runs, replay, rebuild, query and plan (ingest --help)`,
         );
     }
     const parsed = parseCommandLine(command, rest);
@@ -141,6 +148,11 @@ async function dispatch(argv: readonly string[], dependencies: CliDependencies):
                 return replay({ kind: "range", from, to, force }, pipeline, outputs, dependencies.clients(), terminal);
             }
             throw new OperatorError(ExitCode.usage, "replay takes one archive, or --from and --to extract ids, not both");
+        }
+        case "rebuild": {
+            refuseExtraArguments(command, positionals, 0);
+            const pipeline = selectPipeline(outputs, stack, values.pipeline);
+            return rebuild({ yes: values.yes }, pipeline, outputs, dependencies.clients(), terminal);
         }
         case "query": {
             refuseExtraArguments(command, positionals, 1);

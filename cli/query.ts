@@ -26,6 +26,9 @@ export interface QueryRequest {
     readonly pricePerTerabyte: number;
 }
 
+/** Athena's on-demand price per TB scanned in most regions, used unless `--price-per-tb` says otherwise. */
+export const defaultPricePerTerabyte = 5;
+
 const firstPollMilliseconds = 250;
 const longestPollMilliseconds = 2000;
 const terminalStates = new Set(["SUCCEEDED", "FAILED", "CANCELLED"]);
@@ -40,7 +43,38 @@ const minimumBilledMegabytes = 10;
  * progress and the cost go to stderr, so a CSV or JSON result can be piped as it is.
  */
 export async function runQuery(request: QueryRequest, outputs: StackOutputs, clients: AwsClients, terminal: Terminal): Promise<number> {
-    const { sql, database, label } = await resolveQuery(request, outputs, clients);
+    const statement = await resolveQuery(request, outputs, clients);
+    const { queryId, execution } = await executeQuery(statement, request.pricePerTerabyte, outputs, clients, terminal);
+    const scanned = execution.Statistics?.DataScannedInBytes ?? 0;
+    const { columns, rows } = await readResults(queryId, execution, clients);
+    terminal.stdout.write(formatRows(columns, rows, request.format));
+    terminal.stderr.write(
+        `${rows.length} row${rows.length === 1 ? "" : "s"}. Data scanned: ${formatBytes(scanned)}; ` +
+            `cost ${formatDollars(queryCost(scanned, request.pricePerTerabyte))} at ${formatDollars(request.pricePerTerabyte)} per TB ` +
+            `(query ${queryId}).\n`,
+    );
+    return ExitCode.ok;
+}
+
+/** A statement for Athena: its text, the database it runs against, and how messages name it. */
+export interface Statement {
+    readonly sql: string;
+    readonly database: string;
+    readonly label: string;
+}
+
+/**
+ * Runs a statement in the stack's workgroup to its end, showing its progress on stderr; Ctrl-C
+ * stops it in Athena. Returns the succeeded execution; a refused, failed, cancelled or stopped
+ * statement is an OperatorError with exit code 5 that says what it scanned (at `pricePerTerabyte`).
+ */
+export async function executeQuery(
+    { sql, database, label }: Statement,
+    pricePerTerabyte: number,
+    outputs: StackOutputs,
+    clients: AwsClients,
+    terminal: Terminal,
+): Promise<{ readonly queryId: string; readonly execution: QueryExecution }> {
     let queryId: string;
     try {
         const started = await clients.athena.send(
@@ -60,7 +94,7 @@ export async function runQuery(request: QueryRequest, outputs: StackOutputs, cli
     const { execution, stopped } = await waitForQuery(queryId, clients, terminal);
     const state = execution.Status?.State;
     const scanned = execution.Statistics?.DataScannedInBytes ?? 0;
-    const cost = `${formatBytes(scanned)} scanned, cost ${formatDollars(queryCost(scanned, request.pricePerTerabyte))}`;
+    const cost = `${formatBytes(scanned)} scanned, cost ${formatDollars(queryCost(scanned, pricePerTerabyte))}`;
     if (state === "CANCELLED" && stopped) {
         throw new OperatorError(ExitCode.queryFailed, `${label} was stopped (query ${queryId}) after ${cost}`);
     }
@@ -71,21 +105,10 @@ export async function runQuery(request: QueryRequest, outputs: StackOutputs, cli
             `${label} ${state === "CANCELLED" ? "was cancelled" : "failed"} (query ${queryId}): ${reason}`,
         );
     }
-    const { columns, rows } = await readResults(queryId, execution, clients);
-    terminal.stdout.write(formatRows(columns, rows, request.format));
-    terminal.stderr.write(
-        `${rows.length} row${rows.length === 1 ? "" : "s"}. Data scanned: ${formatBytes(scanned)}; ` +
-            `cost ${formatDollars(queryCost(scanned, request.pricePerTerabyte))} at ${formatDollars(request.pricePerTerabyte)} per TB ` +
-            `(query ${queryId}).\n`,
-    );
-    return ExitCode.ok;
+    return { queryId, execution };
 }
 
-async function resolveQuery(
-    request: QueryRequest,
-    outputs: StackOutputs,
-    clients: AwsClients,
-): Promise<{ sql: string; database: string; label: string }> {
+async function resolveQuery(request: QueryRequest, outputs: StackOutputs, clients: AwsClients): Promise<Statement> {
     const query = request.query;
     if ("sql" in query) {
         return { sql: query.sql, database: outputs.glueDatabase, label: "the query" };

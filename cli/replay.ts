@@ -1,5 +1,6 @@
 import { EntityNotFoundException, GetJobRunCommand } from "@aws-sdk/client-glue";
 import { HeadObjectCommand, NotFound, paginateListObjectsV2 } from "@aws-sdk/client-s3";
+import type { JobPlan } from "../config/job-plan";
 import { loadJobPlans } from "../config/load";
 import { ConfigError } from "../config/yaml-source";
 import { readExtractName, type ArchiveNaming, type ExtractIdentity } from "../lambdas/extract-trigger/extract-name";
@@ -23,7 +24,8 @@ export type ReplayRequest =
     | { readonly kind: "archive"; readonly archive: string; readonly force: boolean }
     | { readonly kind: "range"; readonly from: string; readonly to: string; readonly force: boolean };
 
-interface Archive {
+/** An archive in the landing bucket: its current version, and the extract its name gives. */
+export interface LandedArchive {
     readonly landed: LandedObject;
     readonly extract: ExtractIdentity;
 }
@@ -44,8 +46,21 @@ export async function replay(
         request.kind === "archive"
             ? [await namedArchive(request.archive, pipeline, outputs, naming, clients)]
             : await archivesBetween(request.from, request.to, pipeline, outputs, naming, clients);
-    archives.sort((a, b) => a.extract.extractVersion - b.extract.extractVersion);
+    return replayArchives(archives, request.force, pipeline, clients, terminal);
+}
 
+/**
+ * Starts a run for each archive in extract order, each through a claim in the run ledger, and
+ * prints what became of each; exit code 6 when Glue refused to start any of them.
+ */
+export async function replayArchives(
+    archives: readonly LandedArchive[],
+    force: boolean,
+    pipeline: ExtractPipelineOutputs,
+    clients: AwsClients,
+    terminal: Terminal,
+): Promise<number> {
+    const ordered = [...archives].sort((a, b) => a.extract.extractVersion - b.extract.extractVersion);
     const ledger = new RunLedger(clients.dynamodb, pipeline.runLedgerTable);
     const starter: RunStarter = {
         glue: clients.glue,
@@ -62,24 +77,24 @@ export async function replay(
     const rows: string[][] = [];
     let started = 0;
     let refused = 0;
-    for (const archive of archives) {
-        const outcome = await replayOne(archive, starter, pipeline, request.force);
+    for (const archive of ordered) {
+        const outcome = await replayOne(archive, starter, pipeline, force);
         started += outcome.started ? 1 : 0;
         refused += outcome.refused ? 1 : 0;
         rows.push([archive.extract.extractId, archive.landed.key.slice(pipeline.landingPrefix.length), outcome.text]);
     }
     const out = (text: string) => terminal.stdout.write(text);
     out(
-        `Replay of ${archives.length} archive${archives.length === 1 ? "" : "s"} of pipeline ${pipeline.pipeline} ` +
+        `Replay of ${ordered.length} archive${ordered.length === 1 ? "" : "s"} of pipeline ${pipeline.pipeline} ` +
             `in extract order (Glue job ${pipeline.jobName}):\n`,
     );
     out(renderTable(["EXTRACT", "ARCHIVE", "OUTCOME"], rows));
-    out(`Started ${started}, skipped ${archives.length - started - refused}, not started ${refused}.\n`);
+    out(`Started ${started}, skipped ${ordered.length - started - refused}, not started ${refused}.\n`);
     return refused > 0 ? ExitCode.notStarted : ExitCode.ok;
 }
 
 async function replayOne(
-    archive: Archive,
+    archive: LandedArchive,
     starter: RunStarter,
     pipeline: ExtractPipelineOutputs,
     force: boolean,
@@ -133,8 +148,13 @@ async function runState(starter: RunStarter, jobName: string, jobRunId: string):
 }
 
 function archiveNaming(pipeline: string): ArchiveNaming {
+    return pipelinePlan(pipeline).extract.archiveNaming;
+}
+
+/** The pipeline's job plan, from its mapping in config/mappings/. */
+export function pipelinePlan(pipeline: string): JobPlan {
     try {
-        return loadJobPlans([pipeline])[0]!.extract.archiveNaming;
+        return loadJobPlans([pipeline])[0]!;
     } catch (error) {
         if (error instanceof ConfigError) {
             throw new OperatorError(ExitCode.usage, `the mapping of pipeline ${pipeline} cannot be read:\n${error.message}`);
@@ -150,7 +170,7 @@ async function namedArchive(
     outputs: StackOutputs,
     naming: ArchiveNaming,
     clients: AwsClients,
-): Promise<Archive> {
+): Promise<LandedArchive> {
     let key = archive;
     if (archive.startsWith("s3://")) {
         const [bucket = "", ...path] = archive.slice("s3://".length).split("/");
@@ -178,7 +198,7 @@ async function archivesBetween(
     outputs: StackOutputs,
     naming: ArchiveNaming,
     clients: AwsClients,
-): Promise<Archive[]> {
+): Promise<LandedArchive[]> {
     for (const [flag, value] of [
         ["--from", from],
         ["--to", to],
@@ -193,21 +213,43 @@ async function archivesBetween(
     if (from > to) {
         throw new OperatorError(ExitCode.usage, `--from ${from} comes after --to ${to}`);
     }
+    const archives = await landedArchives(
+        pipeline,
+        outputs,
+        naming,
+        clients,
+        (extract) => extract.extractId >= from && extract.extractId <= to,
+    );
+    if (archives.length === 0) {
+        throw new OperatorError(
+            ExitCode.notFound,
+            `no archives of pipeline ${pipeline.pipeline} between ${from} and ${to} in s3://${outputs.landingBucket}/${pipeline.landingPrefix}`,
+        );
+    }
+    return archives;
+}
+
+/**
+ * The archives of the pipeline in the landing bucket that `wanted` keeps, at their current
+ * versions: the objects directly under the landing prefix whose names the trigger would start a
+ * run for. Other objects under the prefix are left out, as the trigger leaves them.
+ */
+export async function landedArchives(
+    pipeline: ExtractPipelineOutputs,
+    outputs: StackOutputs,
+    naming: ArchiveNaming,
+    clients: AwsClients,
+    wanted: (extract: ExtractIdentity) => boolean = () => true,
+): Promise<LandedArchive[]> {
     const keys: { key: string; extract: ExtractIdentity }[] = [];
     const listing = paginateListObjectsV2({ client: clients.s3 }, { Bucket: outputs.landingBucket, Prefix: pipeline.landingPrefix });
     for await (const page of listing) {
         for (const object of page.Contents ?? []) {
             const name = readExtractName(object.Key!, pipeline.landingPrefix, naming);
-            if (name.accepted && name.extract.extractId >= from && name.extract.extractId <= to) {
+            if (name.accepted && wanted(name.extract)) {
                 keys.push({ key: object.Key!, extract: name.extract });
             }
         }
-    }
-    if (keys.length === 0) {
-        throw new OperatorError(
-            ExitCode.notFound,
-            `no archives of pipeline ${pipeline.pipeline} between ${from} and ${to} in s3://${outputs.landingBucket}/${pipeline.landingPrefix}`,
-        );
     }
     return Promise.all(
         keys.map(async ({ key, extract }) => ({ landed: await landedVersion(outputs.landingBucket, key, clients), extract })),

@@ -8,7 +8,8 @@ import {
     type ExpectedArchiveName,
 } from "../lambdas/extract-trigger/contract";
 import type { AwsClients } from "./aws";
-import { runReportKey, type RunReport } from "./run-report";
+import { formatBytes } from "./query";
+import { describeScan, runReportKey, scannedTotal, type RunReport } from "./run-report";
 import type { ExtractPipelineOutputs, StackOutputs } from "./stack-outputs";
 import { renderTable } from "./table";
 import { ExitCode, OperatorError, type Terminal } from "./terminal";
@@ -60,19 +61,24 @@ export async function listRuns(
     out(`Runs of pipeline ${pipeline.pipeline} (Glue job ${pipeline.jobName}), newest first:\n`);
     out(
         renderTable(
-            ["RUN", "STATE", "STARTED", "DURATION", "EXTRACT", "ROWS", "QUARANTINED", "ITEMS", "ARCHIVE"],
-            shown.map(({ run, report }) => [
-                formatRunId(run.Id),
-                run.JobRunState ?? "?",
-                formatTime(run.StartedOn),
-                formatDuration(run, terminal.now()),
-                run.Arguments?.["--extract_id"] ?? "-",
-                report ? String(sum(report, "accepted")) : "-",
-                report ? String(sum(report, "quarantined")) : "-",
-                report?.items.written !== undefined ? String(report.items.written) : "-",
-                archiveName(run, pipeline),
-            ]),
-            [false, false, false, true, false, true, true, true, false],
+            ["RUN", "STATE", "STARTED", "DURATION", "EXTRACT", "ROWS", "QUARANTINED", "ITEMS", "FILES", "SCANNED", "ARCHIVE"],
+            shown.map(({ run, report }) => {
+                const scanned = report && scannedTotal(report);
+                return [
+                    formatRunId(run.Id),
+                    run.JobRunState ?? "?",
+                    formatTime(run.StartedOn),
+                    formatDuration(run, terminal.now()),
+                    run.Arguments?.["--extract_id"] ?? "-",
+                    report ? String(sum(report, "accepted")) : "-",
+                    report ? String(sum(report, "quarantined")) : "-",
+                    report?.items.written !== undefined ? String(report.items.written) : "-",
+                    scanned ? String(scanned.files) : "-",
+                    scanned ? formatBytes(scanned.bytes) : "-",
+                    archiveName(run, pipeline),
+                ];
+            }),
+            [false, false, false, true, false, true, true, true, true, true, false],
         ),
     );
     const unreported = shown.filter((entry) => !entry.report && entry.run.JobRunState === "SUCCEEDED").length;
@@ -154,10 +160,18 @@ function failureBlock({ run, report }: ReportedRun, pipeline: ExtractPipelineOut
     if (report.failure) {
         lines.push(`  reason   ${report.failure.reason}: ${report.failure.detail}`);
     }
+    if (report.completedExtract) {
+        lines.push(`  first    completed extract ${report.completedExtract}, whose run died with its lake changes half applied`);
+    }
     for (const [table, counts] of Object.entries(report.tables)) {
         if (counts.quarantined > 0) {
             const reasons = Object.entries(counts.quarantinedByReason).map(([reason, count]) => `${reason} ${count}`);
             lines.push(`  rows     ${table}: ${counts.quarantined} of ${counts.read} quarantined (${reasons.join(", ")})`);
+        }
+    }
+    for (const [table, counts] of Object.entries(report.tables)) {
+        if (counts.scanned && Object.keys(counts.scanned).length > 0) {
+            lines.push(`  scanned  ${table}: ${describeScan(counts.scanned)}`);
         }
     }
     if (report.quarantineLocation) {

@@ -32,6 +32,11 @@ export function extractJobScript(): pulumi.asset.FileAsset {
     return new pulumi.asset.FileAsset(path.join(repositoryRoot, "glue-scripts", "extract_job.py"));
 }
 
+/** The Glue entry script of a pipeline's lake maintenance job. */
+export function lakeMaintenanceJobScript(): pulumi.asset.FileAsset {
+    return new pulumi.asset.FileAsset(path.join(repositoryRoot, "glue-scripts", "lake_maintenance_job.py"));
+}
+
 /** The Glue entry script of the lookup loader job. */
 export function lookupLoadJobScript(): pulumi.asset.FileAsset {
     return new pulumi.asset.FileAsset(path.join(repositoryRoot, "glue-scripts", "lookup_load_job.py"));

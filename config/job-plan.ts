@@ -15,16 +15,25 @@ import type { CollectionInput, Mapping } from "./mapping-schema";
  * between a mapping and the job; `glue-scripts/ingest/contracts/job_plan.schema.json` is
  * generated from `jobPlanSchema` and both the TypeScript and Python tests validate against it.
  */
-export const JOB_PLAN_VERSION = 1;
+export const JOB_PLAN_VERSION = 2;
 
 /** Columns the lake adds to every table; mapped columns may not use the `ingest_` prefix. */
-export const LAKE_PARTITION_KEY = { name: "ingest_extract_id", type: "string" } as const;
 export const LAKE_METADATA_COLUMNS = [
+    { name: "ingest_extract_id", type: "string" },
     { name: "ingest_extract_version", type: "bigint" },
     { name: "ingest_extract_time", type: "timestamp" },
     { name: "ingest_source_file", type: "string" },
     { name: "ingest_source_line", type: "bigint" },
 ] as const;
+
+/** Prefix of the columns that hold, on every current row, the key of the root whose item it belongs to. */
+export const ROOT_COLUMN_PREFIX = "ingest_root_";
+
+/** Beside each current table: what each extract brought, and every key with its root (deleted ones too). */
+export const lakeTableSuffixes = ["_history", "_keys"] as const;
+
+/** Column of a keys table that says the source deleted the key. */
+export const DELETED_COLUMN = "ingest_deleted";
 
 const planColumnSchema = z.strictObject({
     name: z.string(),
@@ -43,8 +52,10 @@ const planTableSchema = z.strictObject({
     primaryKey: z.array(z.string()).min(1),
     columns: z.array(planColumnSchema).min(1),
     parent: z.strictObject({ table: z.string(), on: z.array(planJoinSchema).min(1) }).optional(),
-    catalogTable: z.string(),
-    lakePrefix: z.string(),
+    mode: z.enum(["incremental", "full"]).describe("full: rows of current state absent from the extract were deleted"),
+    deletes: z.strictObject({ column: z.string(), values: z.array(z.string()).min(1) }).optional(),
+    catalogTable: z.string().describe("the current table: one row per primary key, latest version by extract order"),
+    lakePrefix: z.string().describe("key prefix in the lake bucket; each Iceberg table lives under <lakePrefix><current|history|keys>/"),
 });
 
 const planKeySchema = z.strictObject({
@@ -67,6 +78,18 @@ const planNodeSchema: z.ZodType<PlanNode> = z.lazy(() =>
         collections: z.array(z.strictObject({ attribute: z.string(), orderBy: z.array(z.string()).min(1), node: planNodeSchema })),
     }),
 );
+
+const lakeTableSchema = z.strictObject({
+    name: z.string().describe("Glue Data Catalog table name"),
+    table: z.string().describe("the mapped table it holds"),
+    role: z.enum(["current", "history", "keys"]),
+    description: z.string(),
+    location: z.string().describe("key prefix in the lake bucket"),
+    columns: z.array(z.strictObject({ name: z.string(), type: z.string(), required: z.boolean() })),
+    partitionBy: z.array(z.strictObject({ column: z.string(), transform: z.string().describe("identity or bucket[N]") })),
+    sortBy: z.array(z.string()),
+    properties: z.record(z.string(), z.string()).describe("Iceberg table properties, set when the table is created"),
+});
 
 export const jobPlanSchema = z.strictObject({
     planVersion: z.literal(JOB_PLAN_VERSION),
@@ -93,11 +116,17 @@ export const jobPlanSchema = z.strictObject({
             maxCompressionRatio: z.number(),
         }),
         unknownFiles: z.enum(["reject", "ignore"]),
+        unknownColumns: z.enum(["reject", "ignore"]),
     }),
     tables: z.array(planTableSchema).min(1).describe("parents before children, then by name"),
     lake: z.strictObject({
-        partitionKey: z.strictObject({ name: z.string(), type: z.string() }),
         metadataColumns: z.array(z.strictObject({ name: z.string(), type: z.string() })),
+        rootColumns: z
+            .array(z.strictObject({ name: z.string(), column: z.string(), type: z.string() }))
+            .min(1)
+            .describe("the root table's primary key, as the columns every current row carries (ingest_root_<column>)"),
+        buckets: z.int().describe("current tables are partitioned by bucket(buckets, first root column)"),
+        tables: z.array(lakeTableSchema).describe("the Iceberg tables: current, history and keys of each mapped table"),
     }),
     item: z.strictObject({
         partitionKey: planKeySchema,
@@ -146,6 +175,8 @@ export function buildJobPlan(mapping: Mapping): JobPlan {
                 return { name: column.name, type: catalogTypeName(type), nullable: column.nullable, ...(format ? { format } : {}) };
             }),
             ...(relationship ? { parent: { table: relationship.parent, on: relationship.on } } : {}),
+            mode: table.mode,
+            ...(table.deletes ? { deletes: table.deletes } : {}),
             catalogTable: catalogTableName(mapping.pipeline, name),
             lakePrefix: `${mapping.pipeline}/${name}/`,
         };
@@ -155,8 +186,8 @@ export function buildJobPlan(mapping: Mapping): JobPlan {
         return isNumeric(resolvedType(declared.type)) ? "N" : "S";
     };
     const { item } = mapping;
-    return {
-        planVersion: JOB_PLAN_VERSION,
+    const plan = {
+        planVersion: JOB_PLAN_VERSION as typeof JOB_PLAN_VERSION,
         pipeline: mapping.pipeline,
         extract: {
             landingPrefix: mapping.extract.landingPrefix,
@@ -164,9 +195,20 @@ export function buildJobPlan(mapping: Mapping): JobPlan {
             csv: mapping.extract.csv,
             limits: mapping.extract.limits,
             unknownFiles: mapping.extract.unknownFiles,
+            unknownColumns: mapping.extract.unknownColumns,
         },
         tables,
-        lake: { partitionKey: { ...LAKE_PARTITION_KEY }, metadataColumns: LAKE_METADATA_COLUMNS.map((column) => ({ ...column })) },
+        lake: {
+            metadataColumns: LAKE_METADATA_COLUMNS.map((column) => ({ ...column })),
+            rootColumns: mapping.tables[item.root]!.primaryKey.map((column) => ({
+                name: `${ROOT_COLUMN_PREFIX}${column}`,
+                column,
+                type: catalogTypeName(
+                    resolvedType(mapping.tables[item.root]!.columns.find((candidate) => candidate.name === column)!.type),
+                ),
+            })),
+            buckets: mapping.lake.buckets,
+        },
         item: {
             partitionKey: {
                 attribute: item.partitionKey.attribute,
@@ -196,6 +238,7 @@ export function buildJobPlan(mapping: Mapping): JobPlan {
         quarantine: mapping.quarantine,
         oversize: mapping.oversize,
     };
+    return { ...plan, lake: { ...plan.lake, tables: lakeTables(plan) } };
 }
 
 function planNode(mapping: Mapping, tableName: string, node: Pick<CollectionInput, "attributes" | "omit" | "collections">): PlanNode {
@@ -233,21 +276,104 @@ function orderParentsFirst(names: string[], parentOf: (name: string) => string |
     return [...names].sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));
 }
 
-export interface LakeTableSpec {
-    name: string;
-    description: string;
-    columns: { name: string; type: string }[];
-    partitionKeys: { name: string; type: string }[];
-    lakePrefix: string;
+export type LakeTableRole = "current" | "history" | "keys";
+
+/**
+ * How each kind of lake table is written: a current table and a keys table take one MERGE per run
+ * (and the maintenance job's deletes), touching a small share of their rows spread over every
+ * bucket; a history table is appended to once per run and loses whole extract partitions when they
+ * expire.
+ */
+export const lakeTableWrites: Readonly<Record<LakeTableRole, "merged" | "appended">> = {
+    current: "merged",
+    history: "appended",
+    keys: "merged",
+};
+
+/**
+ * Table properties of a lake table, set once when Glue creates it.
+ *
+ * Merged tables are merge-on-read: copy-on-write would rewrite nearly every data file on every run
+ * (a run's keys fall in every bucket), so a run would cost what the table costs, not what its
+ * extract costs. With merge-on-read a run writes its new rows and small position-delete files, and
+ * the compaction optimizer folds the deletes back into the data files. Appended tables are
+ * copy-on-write: their deletes drop whole partitions, which costs nothing either way, and their
+ * reads stay free of delete files.
+ *
+ * All: zstd Parquet (smaller than snappy at similar read speed), hash distribution (rows are
+ * clustered by partition before writing, so a run writes about one file per partition, sorted by the
+ * table's sort order), metadata files of old commits removed after each commit, and more commit
+ * retries than Iceberg's 4, since extract runs, the maintenance job and the optimizers all commit
+ * to the same tables.
+ */
+export function icebergTableProperties(role: LakeTableRole): Record<string, string> {
+    const rowLevelMode = lakeTableWrites[role] === "merged" ? "merge-on-read" : "copy-on-write";
+    return {
+        "format-version": "2",
+        "write.format.default": "parquet",
+        "write.parquet.compression-codec": "zstd",
+        "write.distribution-mode": "hash",
+        "write.delete.mode": rowLevelMode,
+        "write.update.mode": rowLevelMode,
+        "write.merge.mode": rowLevelMode,
+        "write.metadata.delete-after-commit.enabled": "true",
+        "write.metadata.previous-versions-max": "100",
+        "commit.retry.num-retries": "10",
+    };
 }
 
-/** The Glue Catalog tables of a plan: mapped columns, then the lake's own columns, partitioned by extract. */
-export function catalogTables(plan: JobPlan): LakeTableSpec[] {
-    return plan.tables.map((table) => ({
-        name: table.catalogTable,
-        description: `${plan.pipeline}: accepted rows of ${table.name}, one partition per extract`,
-        columns: [...table.columns.map(({ name, type }) => ({ name, type })), ...plan.lake.metadataColumns],
-        partitionKeys: [plan.lake.partitionKey],
-        lakePrefix: table.lakePrefix,
-    }));
+/** The Iceberg tables of a plan, three per mapped table; the Pulumi program declares them and the job writes them. */
+export function lakeTables(plan: Omit<JobPlan, "lake"> & { lake: Omit<JobPlan["lake"], "tables"> }): LakeTable[] {
+    const [firstRoot] = plan.lake.rootColumns;
+    return plan.tables.flatMap((table) => {
+        const mapped = table.columns.map(({ name, type }) => ({ name, type, required: false }));
+        const key = table.columns.filter((column) => table.primaryKey.includes(column.name));
+        const extract = plan.lake.metadataColumns.slice(0, 3).map(({ name, type }) => ({ name, type, required: true }));
+        const metadata = plan.lake.metadataColumns.map(({ name, type }) => ({ name, type, required: true }));
+        const roots = plan.lake.rootColumns.map(({ name, type }) => ({ name, type, required: false }));
+        return [
+            {
+                name: table.catalogTable,
+                table: table.name,
+                role: "current" as const,
+                description: `${plan.pipeline}: current ${table.name}, one row per primary key, the latest version by extract order`,
+                location: `${table.lakePrefix}current/`,
+                columns: [...mapped, ...metadata, ...roots],
+                partitionBy: [{ column: firstRoot!.name, transform: `bucket[${plan.lake.buckets}]` }],
+                sortBy: [...plan.lake.rootColumns.map((column) => column.name), ...table.primaryKey],
+                properties: icebergTableProperties("current"),
+            },
+            {
+                name: `${table.catalogTable}${lakeTableSuffixes[0]}`,
+                table: table.name,
+                role: "history" as const,
+                description: `${plan.pipeline}: accepted rows of ${table.name} as each extract brought them`,
+                location: `${table.lakePrefix}history/`,
+                columns: [...mapped, ...metadata],
+                partitionBy: [{ column: "ingest_extract_id", transform: "identity" }],
+                sortBy: table.primaryKey,
+                properties: icebergTableProperties("history"),
+            },
+            {
+                name: `${table.catalogTable}${lakeTableSuffixes[1]}`,
+                table: table.name,
+                role: "keys" as const,
+                description:
+                    `${plan.pipeline}: every key of ${table.name} ever loaded, with its root, latest version and whether the source deleted it; ` +
+                    "looked up by key, it finds a row's current root and keeps an older extract from bringing a deleted row back",
+                location: `${table.lakePrefix}keys/`,
+                columns: [
+                    ...key.map(({ name, type }) => ({ name, type, required: true })),
+                    ...roots,
+                    ...extract,
+                    { name: DELETED_COLUMN, type: "boolean", required: true },
+                ],
+                partitionBy: [{ column: table.primaryKey[0]!, transform: `bucket[${plan.lake.buckets}]` }],
+                sortBy: table.primaryKey,
+                properties: icebergTableProperties("keys"),
+            },
+        ];
+    });
 }
+
+export type LakeTable = z.infer<typeof lakeTableSchema>;

@@ -6,7 +6,7 @@ import { parseMapping } from "./mapping";
 import { parseLookup, type Lookup } from "./lookup";
 import { configNamespace, parseStackSettings, type StackSettings } from "./stack-settings";
 import { parseStream, type Stream } from "./stream";
-import { ConfigError } from "./yaml-source";
+import { ConfigError, YamlSource } from "./yaml-source";
 
 export const repositoryRoot = path.resolve(__dirname, "..");
 export const mappingsDirectory = path.join(repositoryRoot, "config", "mappings");
@@ -53,6 +53,59 @@ export function loadJobPlans(names: readonly string[], directory = mappingsDirec
         throw new ConfigError(problems);
     }
     return loaded;
+}
+
+/** A prefix of the lake bucket whose objects expire by age, and what is kept there (for messages). */
+export interface ExpiringLakePrefix {
+    readonly prefix: string;
+    readonly holds: string;
+}
+
+/**
+ * Checks a stack's settings against the mappings it deploys and the lake bucket's expiring
+ * prefixes, reporting every problem at once, each located in the mapping it concerns:
+ *
+ * - The stack's `retentionDays` (how long landed archives, the lake's history and its snapshots are
+ *   kept) must be at least each mapping's `ttl.retentionDays` (how long an item lives after its
+ *   latest activity): an item is rebuilt from those, so it must not outlive them.
+ * - No pipeline's lake tables (`<pipeline>/`) may share a prefix with objects that expire by age, or
+ *   the expiry would delete files its current rows still live in.
+ */
+export function checkStack(
+    stack: string,
+    settings: Pick<StackSettings, "retentionDays">,
+    plans: readonly JobPlan[],
+    expiringLakePrefixes: readonly ExpiringLakePrefix[],
+    directory = mappingsDirectory,
+): void {
+    const problems: string[] = [];
+    for (const plan of plans) {
+        const file = path.join(directory, `${plan.pipeline}.yaml`);
+        const source = new YamlSource(path.relative(repositoryRoot, file), fs.readFileSync(file, "utf8"));
+        const ttlDays = plan.item.ttl.retentionDays;
+        if (ttlDays > settings.retentionDays) {
+            source.report(
+                ["ttl", "retentionDays"],
+                `items live ${ttlDays} days after their latest activity, but Pulumi.${stack}.yaml keeps landed archives and the ` +
+                    `lake's history for ${configNamespace}:retentionDays ${settings.retentionDays} days, so rows an item still ` +
+                    `needs could not be rebuilt; raise ${configNamespace}:retentionDays to at least ${ttlDays} or shorten ttl.retentionDays`,
+            );
+        }
+        const tables = `${plan.pipeline}/`;
+        for (const { prefix, holds } of expiringLakePrefixes) {
+            if (tables.startsWith(prefix) || prefix.startsWith(tables)) {
+                source.report(
+                    ["pipeline"],
+                    `the lake tables of "${plan.pipeline}" (${tables} in the lake bucket) overlap ${prefix}, where ${holds} expire ` +
+                        `after ${configNamespace}:retentionDays; the expiry would delete files current rows live in`,
+                );
+            }
+        }
+        problems.push(...source.messages());
+    }
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
 }
 
 /**

@@ -42,6 +42,18 @@ export const tableSchema = z.strictObject({
     /** Glob matched against the file name inside the archive (`*` and `?`). */
     file: z.string().min(1),
     required: z.boolean().default(true),
+    /**
+     * incremental: the table's file holds rows created, changed (or marked deleted) since the last
+     * extract. full: it holds the whole table, so a current row absent from it was deleted.
+     */
+    mode: z.enum(["incremental", "full"]).default("incremental"),
+    /** How an incremental extract marks a deleted row: a column and the values that mean "deleted". */
+    deletes: z
+        .strictObject({
+            column: identifier,
+            values: z.array(z.string().min(1, { error: "must not be empty" })).min(1, { error: "must name at least one value" }),
+        })
+        .optional(),
     primaryKey: z.array(identifier).min(1, { error: "must name at least one column" }),
     columns: z.array(columnSchema).min(1, { error: "must declare at least one column" }),
 });
@@ -117,11 +129,19 @@ export const mappingSchema = z.strictObject({
             })
             .prefault({}),
         unknownFiles: z.enum(["reject", "ignore"]).default("reject"),
+        /** A header column the mapping does not declare: reject the archive, or ignore the column (reported). */
+        unknownColumns: z.enum(["reject", "ignore"]).default("reject"),
     }),
     tables: z.record(identifier, tableSchema).refine((tables) => Object.keys(tables).length > 0, {
         error: "must declare at least one table",
     }),
     relationships: z.array(relationshipSchema).default([]),
+    /** The current tables (Apache Iceberg): partitioned into this many buckets of the item's root key. */
+    lake: z
+        .strictObject({
+            buckets: z.int().min(1).max(1024).default(16),
+        })
+        .prefault({}),
     item: z.strictObject({
         root: identifier,
         partitionKey: keyPartSchema,

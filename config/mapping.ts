@@ -1,4 +1,5 @@
 import { compileArchiveName, checkDatetimePattern, parseColumnType, type ColumnType } from "./formats";
+import { lakeTableSuffixes } from "./job-plan";
 import { mappingSchema, type CollectionInput, type Mapping, type TableMapping } from "./mapping-schema";
 import { YamlSource, type FieldPath } from "./yaml-source";
 
@@ -104,11 +105,42 @@ class MappingChecker {
                 this.report([...path, "primaryKey", index], `primary key column "${columnName}" must be declared nullable: false`);
             }
         });
+        this.checkDeletes(name, table, types);
         // Report at the later table in the file, naming the earlier one that already claims the pattern.
         const earlierTables = Object.entries(this.mapping.tables).slice(0, Object.keys(this.mapping.tables).indexOf(name));
         const claimant = earlierTables.find(([, other]) => other.file === table.file);
         if (claimant) {
             this.report([...path, "file"], `file pattern "${table.file}" is already used by table "${claimant[0]}"`);
+        }
+    }
+
+    private checkDeletes(name: string, table: TableMapping, types: Map<string, ColumnType>): void {
+        const path = ["tables", name];
+        if (table.deletes && table.mode === "full") {
+            this.report(
+                [...path, "deletes"],
+                "a full-snapshot table marks deletes by leaving rows out; deletes.column is for incremental tables",
+            );
+        } else if (table.deletes) {
+            const column = table.deletes.column;
+            const type = types.get(column);
+            if (!table.columns.some((candidate) => candidate.name === column)) {
+                this.report([...path, "deletes", "column"], `unknown column "${column}" in table "${name}"`);
+            } else if (table.primaryKey.includes(column)) {
+                this.report(
+                    [...path, "deletes", "column"],
+                    `"${column}" is part of the primary key; the operation needs a column of its own`,
+                );
+            } else if (type && type.kind !== "string") {
+                this.report([...path, "deletes", "column"], `"${column}" is ${describe(type)}; the operation column must be a string`);
+            }
+        }
+        // The lake keeps three tables per mapped table; a mapped table must not take another's lake name.
+        for (const suffix of lakeTableSuffixes) {
+            const base = name.endsWith(suffix) ? name.slice(0, -suffix.length) : undefined;
+            if (base !== undefined && this.mapping.tables[base]) {
+                this.report(path, `table "${name}" takes the name of table "${base}"'s ${suffix.slice(1)} table in the lake; rename it`);
+            }
         }
     }
 

@@ -25,7 +25,10 @@ export const stackSettingsSchema = z
             })
             .prefault({}),
         notificationEmail: z.email({ error: "must be an e-mail address" }).optional(),
-        /** Days the lake, quarantine and landed archives are kept. */
+        /**
+         * Days landed archives, quarantine, the lake's history and snapshots, and stream data are kept;
+         * at least every deployed mapping's ttl.retentionDays (checked by `checkStack` in config/load.ts).
+         */
         retentionDays: z.int().min(1).max(3650).default(400),
         /** Alarm when no run succeeded within this many hours. */
         freshnessHours: z.int().min(1).max(168, { error: "must be at most 168 hours (CloudWatch evaluates at most 7 days)" }).default(24),

@@ -78,17 +78,7 @@ class Pipeline:
         )
         self.database = f"ingest_{self.suffix}"
         self.clients.glue.create_database(DatabaseInput={"Name": self.database})
-        for table in self.plan["tables"]:
-            columns = [{"Name": c["name"], "Type": c["type"]} for c in table["columns"]]
-            columns += [{"Name": c["name"], "Type": c["type"]} for c in self.plan["lake"]["metadataColumns"]]
-            self.clients.glue.create_table(
-                DatabaseName=self.database,
-                TableInput={
-                    "Name": table["catalogTable"],
-                    "PartitionKeys": [{"Name": "ingest_extract_id", "Type": "string"}],
-                    "StorageDescriptor": {"Columns": columns, "Location": f"s3://{self.lake}/{table['lakePrefix']}"},
-                },
-            )
+        # The lake's Iceberg tables are the job's to create here: moto's Glue cannot write Iceberg metadata.
         self.topic_arn = self.clients.sns.create_topic(Name=f"runs-{self.suffix}")["TopicArn"]
         queue_url = self.sqs.create_queue(QueueName=f"notifications-{self.suffix}")["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -110,6 +100,7 @@ class Pipeline:
             "notification_topic_arn": self.topic_arn,
             "run_ledger_table": self.ledger_table,
             "staging_uri": f"s3://{self.assets}/temporary/{self.plan['pipeline']}/staging/",
+            "changes_uri": f"s3://{self.assets}/temporary/{self.plan['pipeline']}/changes/",
             "archive_bucket": self.landing,
             "archive_key": f"{self.plan['extract']['landingPrefix']}{name}",
             "archive_version_id": version_id,

@@ -12,3 +12,4 @@ if [ ! -f "$node_stamp" ] || ! cmp -s package-lock.json "$node_stamp"; then
 fi
 
 bash scripts/python-env.sh
+.venv/bin/python scripts/install_jars.py

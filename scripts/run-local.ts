@@ -10,13 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseArgs } from "util";
 import { CreateTableCommand, DynamoDBClient, paginateScan, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import {
-    CreateDatabaseCommand,
-    CreateJobCommand,
-    CreateTableCommand as CreateGlueTableCommand,
-    GetJobRunsCommand,
-    GlueClient,
-} from "@aws-sdk/client-glue";
+import { CreateDatabaseCommand, CreateJobCommand, GetJobRunsCommand, GlueClient } from "@aws-sdk/client-glue";
 import {
     CreateBucketCommand,
     GetObjectCommand,
@@ -27,8 +21,8 @@ import {
 } from "@aws-sdk/client-s3";
 import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { SQSEvent } from "aws-lambda";
-import { runReportKey, type RunReport } from "../cli/run-report";
-import { catalogTables, type JobPlan } from "../config/job-plan";
+import { describeChanges, describeScan, runReportKey, type RunReport } from "../cli/run-report";
+import type { JobPlan } from "../config/job-plan";
 import { loadJobPlan, repositoryRoot } from "../config/load";
 import { ConfigError } from "../config/yaml-source";
 import type jobArguments from "../glue-scripts/ingest/contracts/job_arguments.json";
@@ -258,7 +252,7 @@ async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: str
         database: "ingest_local",
         job: `ingest-local-${plan.pipeline}`,
     };
-    say("Creating what the stack declares: buckets, DynamoDB tables, Glue database, tables and job, SNS topic");
+    say("Creating what the stack declares: buckets, DynamoDB tables, Glue database and job, SNS topic");
     for (const bucket of [names.landing, names.lake, names.quarantine, names.assets]) {
         await s3.send(new CreateBucketCommand({ Bucket: bucket }));
     }
@@ -282,22 +276,9 @@ async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: str
             AttributeDefinitions: [{ AttributeName: "archive", AttributeType: "S" }],
         }),
     );
+    // The stack declares the lake's Iceberg tables too, but moto's Glue cannot write Iceberg metadata:
+    // here the job creates each table, from the plan, the first time it needs it.
     await glue.send(new CreateDatabaseCommand({ DatabaseInput: { Name: names.database } }));
-    for (const table of catalogTables(plan)) {
-        await glue.send(
-            new CreateGlueTableCommand({
-                DatabaseName: names.database,
-                TableInput: {
-                    Name: table.name,
-                    PartitionKeys: table.partitionKeys.map((key) => ({ Name: key.name, Type: key.type })),
-                    StorageDescriptor: {
-                        Columns: table.columns.map((column) => ({ Name: column.name, Type: column.type })),
-                        Location: `s3://${names.lake}/${table.lakePrefix}`,
-                    },
-                },
-            }),
-        );
-    }
     const topic = await sns.send(new CreateTopicCommand({ Name: `ingest-local-${plan.pipeline}-notifications` }));
     const deployArguments: Record<keyof typeof jobArguments.deployArguments, string> = {
         plan_uri: `s3://${names.assets}/${planKey}`,
@@ -308,6 +289,7 @@ async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: str
         notification_topic_arn: topic.TopicArn!,
         run_ledger_table: names.ledger,
         staging_uri: `s3://${names.assets}/temporary/${plan.pipeline}/staging/`,
+        changes_uri: `s3://${names.assets}/temporary/${plan.pipeline}/changes/`,
     };
     await glue.send(
         new CreateJobCommand({
@@ -495,12 +477,14 @@ function runGlueScript(jobArgumentsByName: Record<string, string>, endpoint: str
 
 function printProgress(line: string, started: number): void {
     try {
-        const entry = JSON.parse(line) as { message?: string; step?: string; seconds?: number };
+        const entry = JSON.parse(line) as { message?: string; step?: string; seconds?: number; table?: string };
         const elapsed = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
         if (entry.message === "step started") {
             say(`  ${elapsed}s  ${entry.step} ...`);
         } else if (entry.message === "step finished") {
             say(`  ${elapsed}s  ${entry.step} done in ${entry.seconds}s`);
+        } else if (entry.message === "merged") {
+            say(`  merged ${entry.table}`);
         }
     } catch {
         if (line.trim()) {
@@ -518,6 +502,19 @@ function printReport(report: RunReport): void {
         say(
             `    ${name.padEnd(14)} read ${String(counts.read).padStart(7)}  accepted ${String(counts.accepted).padStart(7)}  quarantined ${String(counts.quarantined).padStart(5)}${reasons ? ` (${reasons})` : ""}${counts.orphans ? `  orphans ${counts.orphans}` : ""}`,
         );
+    }
+    if (report.completedExtract) {
+        say(`    first completed extract ${report.completedExtract}, whose run died with its lake changes half applied`);
+    }
+    for (const [name, counts] of Object.entries(report.tables)) {
+        if (counts.changes) {
+            say(`    changes  ${name}: ${describeChanges(counts.changes)}`);
+        }
+    }
+    for (const [name, counts] of Object.entries(report.tables)) {
+        if (counts.scanned && Object.keys(counts.scanned).length > 0) {
+            say(`    scanned  ${name}: ${describeScan(counts.scanned)}`);
+        }
     }
     if (Object.keys(report.items).length > 0) {
         say(

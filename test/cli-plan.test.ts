@@ -90,6 +90,27 @@ function bundledFunction(name: string): string[] {
     return [`${name}-logs`, `${name}-role`, `${name}-policy`, name];
 }
 
+/** The lake tables of the customers mapping, in plan order: each mapped table's current, history and keys tables. */
+const customersLakeTables = ["customers", "addresses", "orders", "order_lines"].flatMap((table) =>
+    ["", "_history", "_keys"].map((suffix) => `customers_${table}${suffix}`),
+);
+
+/** The Glue optimizers of a lake table: compaction on the merged ones (current and keys), snapshots and orphan files on all. */
+function optimizers(prefix: string, table: string): string[] {
+    return [...(table.endsWith("_history") ? [] : ["compaction"]), "retention", "orphan-files"].map((kind) => `${prefix}-${table}-${kind}`);
+}
+
+/** A LakeMaintenance component's resources. */
+function lakeMaintenance(name: string): string[] {
+    return [
+        ...["script", "package", "plan", "role", "policy"].map((part) => `${name}-job-${part}`),
+        `${name}-job`,
+        `${name}-schedule`,
+        `${name}-run-failed`,
+        `${name}-failures`,
+    ];
+}
+
 /** What each top-level component of the example stacks declares; prod adds e-mail subscriptions. */
 function expectedComponents(stack: "dev" | "prod"): { heading: string; names: string[] }[] {
     const p = `ingest-${stack}`;
@@ -109,19 +130,19 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
             ],
         },
         {
-            heading: `Catalog ${p} (ingestion:catalog:Catalog), 7 resources`,
+            heading: `Catalog ${p} (ingestion:catalog:Catalog), 49 resources`,
             names: [
                 `${p}-database`,
-                `${p}-customers_customers`,
-                `${p}-customers_addresses`,
-                `${p}-customers_orders`,
-                `${p}-customers_order_lines`,
+                ...customersLakeTables.map((table) => `${p}-${table}`),
+                `${p}-table-optimizers-role`,
+                `${p}-table-optimizers-policy`,
+                ...customersLakeTables.flatMap((table) => optimizers(p, table)),
                 `${p}-security`,
                 `${p}-workgroup`,
             ],
         },
         {
-            heading: `ExtractPipeline ${p}-customers (ingestion:extract:ExtractPipeline), ${stack === "prod" ? 29 : 28} resources`,
+            heading: `ExtractPipeline ${p}-customers (ingestion:extract:ExtractPipeline), ${stack === "prod" ? 31 : 30} resources`,
             names: [
                 `${p}-customers-items`,
                 `${p}-customers-runs`,
@@ -149,7 +170,13 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-customers-dead-letters`,
                 `${p}-customers-stale`,
                 `${p}-customers-bad-archive-names`,
+                `${p}-customers-item-rows`,
+                `${p}-customers-row-history`,
             ],
+        },
+        {
+            heading: `LakeMaintenance ${p}-customers-maintenance (ingestion:lake:LakeMaintenance), 9 resources`,
+            names: lakeMaintenance(`${p}-customers-maintenance`),
         },
         {
             heading: `StreamLake ${p}-clickstream (ingestion:streaming:StreamLake), ${stack === "prod" ? 44 : 43} resources`,
@@ -360,7 +387,7 @@ describe("ingest plan", () => {
                     "",
                 ]);
                 expect(lines.slice(-3)).to.deep.equal([
-                    `${stack === "prod" ? 213 : 210} resources in 26 components, 7 of them at the top level.`,
+                    `${stack === "prod" ? 266 : 263} resources in 27 components, 8 of them at the top level.`,
                     `Mermaid diagram of the pipelines written to ${diagramFile}`,
                     "",
                 ]);
@@ -436,7 +463,52 @@ describe("ingest plan", () => {
             {
                 stack: "dev",
                 what: "landing expiration",
-                line: "    aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration ingest-dev-landing-lifecycle  objects expire after 30 days, noncurrent versions after 30 days, incomplete uploads after 7 days",
+                line: "    aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration ingest-dev-landing-lifecycle  objects expire after 270 days, noncurrent versions after 30 days, incomplete uploads after 7 days",
+            },
+            {
+                stack: "prod",
+                what: "lake expiration only where nothing lives in Iceberg tables",
+                line: "    aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration ingest-prod-lake-lifecycle  streams/ expires after 400 days, filtered/products/ expires after 400 days, noncurrent versions after 30 days, incomplete uploads after 7 days",
+            },
+            {
+                stack: "dev",
+                what: "current table",
+                line: "  aws:glue/catalogTable:CatalogTable ingest-dev-customers_order_lines  Iceberg v2, 11 columns, partitioned by bucket[16](ingest_root_customer_id), sorted by ingest_root_customer_id, order_id, line_number, merge-on-read",
+            },
+            {
+                stack: "dev",
+                what: "history table",
+                line: "  aws:glue/catalogTable:CatalogTable ingest-dev-customers_customers_history  Iceberg v2, 12 columns, partitioned by ingest_extract_id, sorted by customer_id, copy-on-write",
+            },
+            {
+                stack: "dev",
+                what: "compaction",
+                line: "  aws:glue/catalogTableOptimizer:CatalogTableOptimizer ingest-dev-customers_orders-compaction  compaction sort, from 20 files in a partition or 1 delete in a file",
+            },
+            {
+                stack: "prod",
+                what: "snapshot retention",
+                line: "  aws:glue/catalogTableOptimizer:CatalogTableOptimizer ingest-prod-customers_orders_keys-retention  snapshots kept 400 days, at least 10, their files deleted, every 24 hours",
+            },
+            {
+                stack: "prod",
+                what: "orphan files",
+                line: "  aws:glue/catalogTableOptimizer:CatalogTableOptimizer ingest-prod-customers_orders_history-orphan-files  orphan files deleted after 3 days, every 24 hours",
+            },
+            {
+                stack: "prod",
+                what: "maintenance job",
+                line: "  aws:glue/job:Job ingest-prod-customers-maintenance-job  G.1X up to 20 workers, flex, timeout 120 min, 1 retry, 1 concurrent run",
+            },
+            {
+                stack: "prod",
+                what: "maintenance schedule",
+                line: "  aws:glue/trigger:Trigger ingest-prod-customers-maintenance-schedule  schedule cron(30 3 * * ? *)",
+            },
+            {
+                stack: "prod",
+                what: "failed maintenance alarm",
+                line: "  aws:cloudwatch/metricAlarm:MetricAlarm ingest-prod-customers-maintenance-failures  AWS/Events MatchedEvents Sum >= 1, 1 × 5 min",
             },
             {
                 stack: "prod",
@@ -547,11 +619,13 @@ describe("ingest plan", () => {
         it("lists one extract pipeline per mapping, each with all its resources", () => {
             expect(componentsIn(twoPipelines.stdout).map((component) => component.heading)).to.deep.equal([
                 "Storage ingest-plan-test-two (ingestion:storage:Storage), 48 resources",
-                "Catalog ingest-plan-test-two (ingestion:catalog:Catalog), 11 resources",
-                "ExtractPipeline ingest-plan-test-two-customers (ingestion:extract:ExtractPipeline), 28 resources",
-                "ExtractPipeline ingest-plan-test-two-orders (ingestion:extract:ExtractPipeline), 28 resources",
+                "Catalog ingest-plan-test-two (ingestion:catalog:Catalog), 93 resources",
+                "ExtractPipeline ingest-plan-test-two-customers (ingestion:extract:ExtractPipeline), 30 resources",
+                "ExtractPipeline ingest-plan-test-two-orders (ingestion:extract:ExtractPipeline), 30 resources",
+                "LakeMaintenance ingest-plan-test-two-customers-maintenance (ingestion:lake:LakeMaintenance), 9 resources",
+                "LakeMaintenance ingest-plan-test-two-orders-maintenance (ingestion:lake:LakeMaintenance), 9 resources",
             ]);
-            expect(twoPipelines.stdout.split("\n").at(-3)).to.equal("115 resources in 12 components, 4 of them at the top level.");
+            expect(twoPipelines.stdout.split("\n").at(-3)).to.equal("219 resources in 14 components, 6 of them at the top level.");
         });
 
         it("draws each pipeline from its own landing prefix", () => {
@@ -596,8 +670,9 @@ describe("ingest plan", () => {
         it("declares no crawler for a stream partitioned by projection", () => {
             expect(componentsIn(variants.stdout).map((component) => component.heading)).to.deep.equal([
                 "Storage ingest-plan-test-variants (ingestion:storage:Storage), 48 resources",
-                "Catalog ingest-plan-test-variants (ingestion:catalog:Catalog), 7 resources",
-                "ExtractPipeline ingest-plan-test-variants-customers (ingestion:extract:ExtractPipeline), 28 resources",
+                "Catalog ingest-plan-test-variants (ingestion:catalog:Catalog), 49 resources",
+                "ExtractPipeline ingest-plan-test-variants-customers (ingestion:extract:ExtractPipeline), 30 resources",
+                "LakeMaintenance ingest-plan-test-variants-customers-maintenance (ingestion:lake:LakeMaintenance), 9 resources",
                 "StreamLake ingest-plan-test-variants-orderstream (ingestion:streaming:StreamLake), 31 resources",
                 "WarehouseExport ingest-plan-test-variants-orderstream-warehouse (ingestion:streaming:WarehouseExport), 32 resources",
                 "LookupTable ingest-plan-test-variants-sellers (ingestion:lookup:LookupTable), 34 resources",
@@ -636,6 +711,14 @@ describe("ingest plan", () => {
                 what: "stack settings out of range",
                 config: "  ingestion:mappings:\n    - customers\n  ingestion:freshnessHours: 500\n",
                 message: `1 config problem:\n  Pulumi.${badStack}.yaml: ingestion:freshnessHours: must be at most 168 hours (CloudWatch evaluates at most 7 days)`,
+            },
+            {
+                what: "lake history kept for less time than the items built from it live",
+                config: "  ingestion:mappings:\n    - customers\n  ingestion:retentionDays: 30\n",
+                message:
+                    "1 config problem:\n  config/mappings/customers.yaml:102:3: ttl.retentionDays: items live 270 days after their latest activity, " +
+                    `but Pulumi.${badStack}.yaml keeps landed archives and the lake's history for ingestion:retentionDays 30 days, ` +
+                    "so rows an item still needs could not be rebuilt; raise ingestion:retentionDays to at least 270 or shorten ttl.retentionDays",
             },
         ];
         for (const { what, config, message } of configErrors) {

@@ -201,7 +201,7 @@ describe("operator command line: the process", () => {
         expect(await ingest(["status"], environment({}))).to.deep.equal({
             code: 2,
             stdout: "",
-            stderr: 'ingest: unknown command "status"; the commands are runs, replay, query and plan (ingest --help)\n',
+            stderr: 'ingest: unknown command "status"; the commands are runs, replay, rebuild, query and plan (ingest --help)\n',
         });
     });
 });

@@ -8,7 +8,7 @@ import {
 import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { AwsClients } from "../cli/aws";
-import { runReportKey } from "../cli/run-report";
+import { describeChanges, describeScan, runReportKey } from "../cli/run-report";
 import { loadJobPlans } from "../config/load";
 import { createHandler, type LogEntry } from "../lambdas/extract-trigger/handler";
 import { interceptCommand } from "./support/intercept";
@@ -30,9 +30,28 @@ function reportOf(run: JobRun, extractId: string, body: Record<string, unknown>)
     return { pipeline: "customers", extractId, archive: run.Arguments!["--archive_key"], jobRunId: run.Id, ...body };
 }
 
+/** Tables of a report as the job writes them, with the data files and bytes each current table's scan read. */
 const loadedTables = {
-    customers: { read: 120, accepted: 118, quarantined: 2, quarantinedByReason: { "bad-timestamp": 2 }, orphans: 0 },
-    orders: { read: 300, accepted: 300, quarantined: 0, quarantinedByReason: {}, orphans: 0 },
+    customers: {
+        files: ["customers.csv"],
+        read: 120,
+        accepted: 118,
+        quarantined: 2,
+        quarantinedByReason: { "bad-timestamp": 2 },
+        orphans: 0,
+        changes: { upsert: 117, delete: 1 },
+        scanned: { files: 3, bytes: 524288 },
+    },
+    orders: {
+        files: ["orders.csv"],
+        read: 300,
+        accepted: 300,
+        quarantined: 0,
+        quarantinedByReason: {},
+        orphans: 0,
+        changes: { upsert: 298, reroot: 2 },
+        scanned: { files: 5, bytes: 1572864 },
+    },
 };
 
 describe("operator command line: runs", () => {
@@ -93,7 +112,7 @@ describe("operator command line: runs", () => {
         });
     });
 
-    it("lists runs newest first with state, extract, archive and the counts of each run's own report", async () => {
+    it("lists runs newest first with state, extract, archive, the counts of each run's own report and the files and bytes it read", async () => {
         runs.loaded = await startRun(20);
         runs.rejected = await startRun(21);
         await setMotoTransition(moto.endpoint, "glue::job_run", 1000);
@@ -128,10 +147,10 @@ describe("operator command line: runs", () => {
             code: 0,
             stdout:
                 "Runs of pipeline customers (Glue job ingest-dev-customers-job), newest first:\n" +
-                "RUN           STATE      STARTED               DURATION  EXTRACT                  ROWS  QUARANTINED  ITEMS  ARCHIVE\n" +
-                `${runs.starting.Id!.slice(0, 12)}  STARTING   ${started(runs.starting)}        0s  20261122T060000Z-000001     -            -      -  crm_customers_20261122T060000Z_1.zip\n` +
-                `${runs.rejected.Id!.slice(0, 12)}  FAILED     ${started(runs.rejected)}        0s  20261121T060000Z-000001     0            0      -  crm_customers_20261121T060000Z_1.zip\n` +
-                `${runs.loaded.Id!.slice(0, 12)}  SUCCEEDED  ${started(runs.loaded)}        0s  20261120T060000Z-000001   418            2     88  crm_customers_20261120T060000Z_1.zip\n`,
+                "RUN           STATE      STARTED               DURATION  EXTRACT                  ROWS  QUARANTINED  ITEMS  FILES  SCANNED  ARCHIVE\n" +
+                `${runs.starting.Id!.slice(0, 12)}  STARTING   ${started(runs.starting)}        0s  20261122T060000Z-000001     -            -      -      -        -  crm_customers_20261122T060000Z_1.zip\n` +
+                `${runs.rejected.Id!.slice(0, 12)}  FAILED     ${started(runs.rejected)}        0s  20261121T060000Z-000001     0            0      -      -        -  crm_customers_20261121T060000Z_1.zip\n` +
+                `${runs.loaded.Id!.slice(0, 12)}  SUCCEEDED  ${started(runs.loaded)}        0s  20261120T060000Z-000001   418            2     88      8  2.00 MB  crm_customers_20261120T060000Z_1.zip\n`,
             stderr: "",
         });
     });
@@ -139,7 +158,7 @@ describe("operator command line: runs", () => {
     it("shows only as many runs as --limit asks for", async () => {
         const result = await list("--limit", "1");
         expect(result.stdout.split("\n").slice(2)).to.deep.equal([
-            `${runs.starting.Id!.slice(0, 12)}  STARTING  ${started(runs.starting)}        0s  20261122T060000Z-000001     -            -      -  crm_customers_20261122T060000Z_1.zip`,
+            `${runs.starting.Id!.slice(0, 12)}  STARTING  ${started(runs.starting)}        0s  20261122T060000Z-000001     -            -      -      -        -  crm_customers_20261122T060000Z_1.zip`,
             "",
         ]);
     });
@@ -173,12 +192,16 @@ describe("operator command line: runs", () => {
                     detail: "customers: 40 of 100 rows rejected (40.00%, the mapping allows 5.00%); nothing was loaded",
                 },
                 tables: {
+                    // Nothing was merged, so nothing changed and nothing was read from the current table.
                     customers: {
+                        files: ["customers.csv"],
                         read: 100,
                         accepted: 60,
                         quarantined: 40,
                         quarantinedByReason: { "bad-number": 30, "missing-value": 10 },
                         orphans: 0,
+                        changes: {},
+                        scanned: {},
                     },
                 },
                 items: {},
@@ -211,10 +234,51 @@ describe("operator command line: runs", () => {
         );
     });
 
+    it("shows per table the files and bytes a failed run read, and the extract a dead run left that it completed first", async () => {
+        const leaseLost = await startRun(25);
+        const detail = "LeaseLost: the lake lease of 20261125T060000Z-000001 expired while it wrote its items";
+        await putReport(
+            leaseLost,
+            reportOf(leaseLost, "20261125T060000Z-000001", {
+                status: "failed",
+                failure: { reason: "unexpected-error", detail },
+                completedExtract: "20261124T060000Z-000001",
+                tables: {
+                    ...loadedTables,
+                    // Its file was in the archive, but no touched root had an address: the table was not read.
+                    addresses: { ...loadedTables.orders, files: ["addresses.csv"], changes: {}, scanned: {} },
+                },
+                items: { touched: 90, written: 88, deleted: 1, stale: 1, oversize: 0 },
+                quarantineLocation: null,
+            }),
+        );
+        failedByGlue.set(leaseLost.Id!, detail);
+
+        expect((await list("--failed", "--limit", "1")).stdout).to.equal(
+            "Failed runs of pipeline customers (Glue job ingest-dev-customers-job), newest first:\n" +
+                "\n" +
+                `${leaseLost.Id} FAILED at ${started(leaseLost)} after 0s\n` +
+                "  extract  20261125T060000Z-000001\n" +
+                "  archive  crm_customers_20261125T060000Z_1.zip\n" +
+                `  Glue     ${detail}\n` +
+                `  reason   unexpected-error: ${detail}\n` +
+                "  first    completed extract 20261124T060000Z-000001, whose run died with its lake changes half applied\n" +
+                "  rows     customers: 2 of 120 quarantined (bad-timestamp 2)\n" +
+                "  scanned  customers: 3 files, 512.0 KB\n" +
+                "  scanned  orders: 5 files, 1.50 MB\n" +
+                "\n" +
+                "No archives of pipeline customers were quarantined for a bad name.\n",
+        );
+        expect((await list("--limit", "1")).stdout.split("\n").slice(2)).to.deep.equal([
+            `${leaseLost.Id!.slice(0, 12)}  FAILED  ${started(leaseLost)}        0s  20261125T060000Z-000001   718            2     88      8  2.00 MB  crm_customers_20261125T060000Z_1.zip`,
+            "",
+        ]);
+    });
+
     it("says so when none of the recorded runs failed", async () => {
         failedByGlue.clear();
         expect((await list("--failed")).stdout).to.equal(
-            "No failed runs among the 5 recorded runs of pipeline customers.\n" +
+            "No failed runs among the 6 recorded runs of pipeline customers.\n" +
                 "\n" +
                 "No archives of pipeline customers were quarantined for a bad name.\n",
         );
@@ -263,7 +327,7 @@ describe("operator command line: runs", () => {
         const nested = await quarantine("2026-11-25/crm_customers_20261125T060000Z_2.zip");
 
         const heading = "Archives of pipeline customers quarantined for a bad name, newest first (they started no run):\n";
-        const noFailedRuns = "No failed runs among the 5 recorded runs of pipeline customers.\n\n";
+        const noFailedRuns = "No failed runs among the 6 recorded runs of pipeline customers.\n\n";
         expect(await list("--failed")).to.deep.equal({
             code: 0,
             stdout: `${noFailedRuns}${heading}\n${nested}\n${partial}`,
@@ -289,4 +353,26 @@ describe("operator command line: runs", () => {
             expect(await list(...args)).to.deep.equal({ code: 2, stdout: "", stderr });
         });
     }
+});
+
+describe("run report wording", () => {
+    const changes: [Parameters<typeof describeChanges>[0], string][] = [
+        [{ upsert: 12, delete: 1, reroot: 3 }, "12 upserts, 1 delete, 3 rerooted"],
+        [{ forget: 2, reroot: 1, upsert: 1, delete: 0 }, "1 upsert, 1 rerooted, 2 forgotten"],
+        [{ delete: 4 }, "4 deletes"],
+        [{}, "no changes"],
+    ];
+    for (const [counts, text] of changes) {
+        it(`says ${text} for ${JSON.stringify(counts)}`, () => {
+            expect(describeChanges(counts)).to.equal(text);
+        });
+    }
+
+    it("says how many data files and bytes a scan read", () => {
+        expect([
+            describeScan({ files: 1, bytes: 5924 }),
+            describeScan({ files: 0, bytes: 0 }),
+            describeScan({ files: 8, bytes: 2097152 }),
+        ]).to.deep.equal(["1 file, 5.79 KB", "0 files, 0 B", "8 files, 2.00 MB"]);
+    });
 });

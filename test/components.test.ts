@@ -2,15 +2,26 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { Catalog } from "../components/catalog";
+import { Catalog, type IcebergTableSpec } from "../components/catalog";
+import { icebergType } from "../components/catalog/defaults";
+import { icebergJobArguments, icebergSparkConf } from "../components/lake-access";
 import { ExtractPipeline } from "../components/extract-pipeline";
+import { LakeMaintenance } from "../components/lake-maintenance";
 import { Storage } from "../components/storage";
-import { buildJobPlan } from "../config/job-plan";
+import { buildJobPlan, icebergTableProperties } from "../config/job-plan";
 import { parseMapping } from "../config/mapping";
-import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
-import { repositoryRoot } from "./support/program";
+import { policyOf, settle, useMocks, valueOf, type RecordingMocks } from "./support/pulumi-mocks";
+import { repositoryRoot, runProgramWithExports } from "./support/program";
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
+/** Glue's --conf value for the lake's Iceberg catalog (glue-scripts/ingest/contracts/iceberg_catalog.json), written out. */
+const lakeConf = (bucket: string) =>
+    "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions" +
+    " --conf spark.sql.catalog.lake=org.apache.iceberg.spark.SparkCatalog" +
+    " --conf spark.sql.catalog.lake.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog" +
+    " --conf spark.sql.catalog.lake.io-impl=org.apache.iceberg.aws.s3.S3FileIO" +
+    " --conf spark.sql.catalog.lake.glue.skip-name-validation=false" +
+    ` --conf spark.sql.catalog.lake.warehouse=s3://${bucket}/`;
 const customersPlan = buildJobPlan(
     parseMapping("config/mappings/customers.yaml", fs.readFileSync(path.join(repositoryRoot, "config/mappings/customers.yaml"), "utf8")),
 );
@@ -19,7 +30,7 @@ describe("Storage", () => {
     let mocks: RecordingMocks;
     before(async () => {
         mocks = await useMocks();
-        new Storage("lake", { retentionDays: 270 });
+        new Storage("lake", { retentionDays: 270, expiringLakePrefixes: ["streams/", "filtered/products/"] });
         await settle();
     });
 
@@ -37,7 +48,7 @@ describe("Storage", () => {
         ]);
     });
 
-    it("expires data after the retention window and scratch data after days", () => {
+    it("expires data after the retention window, in the lake only under the expiring prefixes, and scratch data after days", () => {
         const rules = Object.fromEntries(
             mocks
                 .ofType("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
@@ -59,7 +70,12 @@ describe("Storage", () => {
         expect(rules).to.deep.equal({
             "lake-access-logs-lifecycle": [housekeeping(false), expire("expire-access-logs", 365)],
             "lake-landing-lifecycle": [housekeeping(true), expire("expire-landed-archives", 270)],
-            "lake-lake-lifecycle": [housekeeping(true), expire("expire-lake-data", 270)],
+            // Never the whole lake: an age rule over the Iceberg tables would delete files current rows live in.
+            "lake-lake-lifecycle": [
+                housekeeping(true),
+                expire("expire-streams/", 270, "streams/"),
+                expire("expire-filtered/products/", 270, "filtered/products/"),
+            ],
             "lake-quarantine-lifecycle": [housekeeping(true), expire("expire-quarantine", 270)],
             "lake-glue-assets-lifecycle": [housekeeping(true), expire("expire-temporary-files", 7, "temporary/")],
             "lake-athena-results-lifecycle": [housekeeping(false), expire("expire-query-results", 7)],
@@ -104,59 +120,256 @@ describe("Storage", () => {
 
     it("lets a stack opt in to deleting data", async () => {
         const optedIn = await useMocks();
-        new Storage("scratch", { retentionDays: 1, allowDataDeletion: true });
+        new Storage("scratch", { retentionDays: 1, expiringLakePrefixes: [], allowDataDeletion: true });
         await settle();
         expect(optedIn.ofType("aws:s3/bucket:Bucket").every((bucket) => bucket.inputs.forceDestroy === true)).to.equal(true);
     });
 });
 
 describe("Catalog", () => {
+    const lake = { name: "lake-bucket", arn: "arn:aws:s3:::lake-bucket" };
+    const ordersCurrent: IcebergTableSpec = {
+        name: "crm_orders",
+        role: "current",
+        description: "current orders",
+        location: "crm/orders/current/",
+        columns: [
+            { name: "order_id", type: "string", required: false },
+            { name: "line_count", type: "int", required: false },
+            { name: "total", type: "decimal(14,2)", required: false },
+            { name: "weight", type: "double", required: false },
+            { name: "gift", type: "boolean", required: false },
+            { name: "order_date", type: "date", required: false },
+            { name: "ingest_extract_version", type: "bigint", required: true },
+            { name: "ingest_extract_time", type: "timestamp", required: true },
+            { name: "ingest_root_customer_id", type: "string", required: false },
+        ],
+        partitionBy: [{ column: "ingest_root_customer_id", transform: "bucket[16]" }],
+        sortBy: ["ingest_root_customer_id", "order_id"],
+        properties: icebergTableProperties("current"),
+    };
+    const ordersHistory: IcebergTableSpec = {
+        name: "crm_orders_history",
+        role: "history",
+        description: "orders as each extract brought them",
+        location: "crm/orders/history/",
+        columns: [
+            { name: "order_id", type: "string", required: false },
+            { name: "ingest_extract_id", type: "string", required: true },
+        ],
+        partitionBy: [{ column: "ingest_extract_id", transform: "identity" }],
+        sortBy: ["order_id"],
+        properties: icebergTableProperties("history"),
+    };
+    const tableOptions: Record<string, pulumi.CustomResourceOptions> = {};
+    const declare = (allowDataDeletion?: boolean) =>
+        new Catalog(
+            "lake",
+            {
+                databaseName: "ingest_test",
+                lake,
+                tables: [ordersCurrent, ordersHistory],
+                snapshotRetentionDays: 400,
+                kmsKeyArn: keyArn,
+                athenaResultsBucketName: "results-bucket",
+                ...(allowDataDeletion === undefined ? {} : { allowDataDeletion }),
+            },
+            {
+                transformations: [
+                    ({ type, name, opts }) => {
+                        if (type === "aws:glue/catalogTable:CatalogTable" || type === "aws:glue/catalogDatabase:CatalogDatabase") {
+                            tableOptions[name] = opts;
+                        }
+                        return undefined;
+                    },
+                ],
+            },
+        );
     let mocks: RecordingMocks;
     before(async () => {
         mocks = await useMocks();
-        new Catalog("lake", {
-            databaseName: "ingest_test",
-            lakeBucketName: "lake-bucket",
-            kmsKeyArn: keyArn,
-            athenaResultsBucketName: "results-bucket",
-            tables: [
-                {
-                    name: "crm_orders",
-                    description: "orders",
-                    columns: [
-                        { name: "order_id", type: "string" },
-                        { name: "total", type: "decimal(14,2)" },
-                    ],
-                    partitionKeys: [{ name: "ingest_extract_id", type: "string" }],
-                    lakePrefix: "crm/orders/",
-                },
-            ],
-        });
+        declare();
         await settle();
     });
 
-    it("declares an explicitly typed Parquet table with its partition key", () => {
-        const table = mocks.named("lake-crm_orders");
-        expect(table.inputs).to.deep.include({
+    const properties = (mode: string) => ({
+        "format-version": "2",
+        "write.format.default": "parquet",
+        "write.parquet.compression-codec": "zstd",
+        "write.distribution-mode": "hash",
+        "write.delete.mode": mode,
+        "write.update.mode": mode,
+        "write.merge.mode": mode,
+        "write.metadata.delete-after-commit.enabled": "true",
+        "write.metadata.previous-versions-max": "100",
+        "commit.retry.num-retries": "10",
+    });
+
+    it("declares each lake table as Iceberg v2: ids in column order, Iceberg types, bucket partition, sort order, merge-on-read", () => {
+        const field = (id: number, name: string, type: string, required = false) => ({ id, name, type, required });
+        expect(mocks.named("lake-crm_orders").inputs).to.deep.equal({
             name: "crm_orders",
             databaseName: "ingest_test",
-            tableType: "EXTERNAL_TABLE",
-            partitionKeys: [{ name: "ingest_extract_id", type: "string" }],
-        });
-        expect(table.inputs.storageDescriptor).to.deep.equal({
-            location: "s3://lake-bucket/crm/orders/",
-            inputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-            outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-            serDeInfo: {
-                name: "parquet",
-                serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-                parameters: { "serialization.format": "1" },
+            openTableFormatInput: {
+                icebergInput: {
+                    metadataOperation: "CREATE",
+                    version: "2",
+                    icebergTableInput: {
+                        location: "s3://lake-bucket/crm/orders/current",
+                        schema: {
+                            schemaId: 0,
+                            type: "struct",
+                            fields: [
+                                field(1, "order_id", '"string"'),
+                                field(2, "line_count", '"int"'),
+                                field(3, "total", '"decimal(14,2)"'),
+                                field(4, "weight", '"double"'),
+                                field(5, "gift", '"boolean"'),
+                                field(6, "order_date", '"date"'),
+                                field(7, "ingest_extract_version", '"long"', true),
+                                field(8, "ingest_extract_time", '"timestamptz"', true),
+                                field(9, "ingest_root_customer_id", '"string"'),
+                            ],
+                        },
+                        partitionSpec: {
+                            specId: 0,
+                            fields: [{ fieldId: 1000, name: "ingest_root_customer_id_bucket", sourceId: 9, transform: "bucket[16]" }],
+                        },
+                        sortOrder: {
+                            orderId: 1,
+                            fields: [
+                                { sourceId: 9, transform: "identity", direction: "asc", nullOrder: "nulls-first" },
+                                { sourceId: 1, transform: "identity", direction: "asc", nullOrder: "nulls-first" },
+                            ],
+                        },
+                        properties: { ...properties("merge-on-read"), comment: "current orders" },
+                    },
+                },
             },
-            columns: [
-                { name: "order_id", type: "string" },
-                { name: "total", type: "decimal(14,2)" },
-            ],
         });
+    });
+
+    it("writes an appended table copy-on-write, partitioned by extract", () => {
+        const input = (
+            mocks.named("lake-crm_orders_history").inputs.openTableFormatInput as { icebergInput: { icebergTableInput: unknown } }
+        ).icebergInput.icebergTableInput;
+        expect(input).to.deep.include({
+            location: "s3://lake-bucket/crm/orders/history",
+            partitionSpec: { specId: 0, fields: [{ fieldId: 1000, name: "ingest_extract_id", sourceId: 2, transform: "identity" }] },
+            sortOrder: { orderId: 1, fields: [{ sourceId: 1, transform: "identity", direction: "asc", nullOrder: "nulls-first" }] },
+            properties: { ...properties("copy-on-write"), comment: "orders as each extract brought them" },
+        });
+    });
+
+    it("leaves a table to the Iceberg writer once created, and keeps it and its database unless the stack allows deleting data", async () => {
+        for (const table of ["lake-crm_orders", "lake-crm_orders_history"]) {
+            expect(tableOptions[table], table).to.deep.include({
+                ignoreChanges: ["parameters", "storageDescriptor", "tableType", "openTableFormatInput"],
+                retainOnDelete: true,
+            });
+        }
+        expect(tableOptions["lake-database"]).to.deep.include({ retainOnDelete: true });
+        await useMocks();
+        declare(true);
+        await settle();
+        expect(tableOptions["lake-crm_orders"]).to.deep.include({ retainOnDelete: false });
+        expect(tableOptions["lake-database"]).to.deep.include({ retainOnDelete: false });
+    });
+
+    it("compacts the merged tables and expires snapshots and orphan files of every table, under one role", () => {
+        const roleArn = "arn:aws:iam:eu-west-1:123456789012:role/lake-table-optimizers-role";
+        const retention = {
+            retentionConfiguration: {
+                icebergConfiguration: {
+                    snapshotRetentionPeriodInDays: 400,
+                    numberOfSnapshotsToRetain: 10,
+                    cleanExpiredFiles: true,
+                    runRateInHours: 24,
+                },
+            },
+        };
+        const orphans = {
+            orphanFileDeletionConfiguration: { icebergConfiguration: { orphanFileRetentionPeriodInDays: 3, runRateInHours: 24 } },
+        };
+        const optimizer = (tableName: string, type: string, configuration: object) => ({
+            catalogId: "123456789012",
+            databaseName: "ingest_test",
+            tableName,
+            type,
+            configuration: { roleArn, enabled: true, ...configuration },
+        });
+        expect(
+            Object.fromEntries(
+                mocks.ofType("aws:glue/catalogTableOptimizer:CatalogTableOptimizer").map((resource) => [resource.name, resource.inputs]),
+            ),
+        ).to.deep.equal({
+            "lake-crm_orders-compaction": optimizer("crm_orders", "compaction", {
+                compactionConfiguration: { icebergConfiguration: { strategy: "sort", minInputFiles: 20, deleteFileThreshold: 1 } },
+            }),
+            "lake-crm_orders-retention": optimizer("crm_orders", "retention", retention),
+            "lake-crm_orders-orphan-files": optimizer("crm_orders", "orphan_file_deletion", orphans),
+            "lake-crm_orders_history-retention": optimizer("crm_orders_history", "retention", retention),
+            "lake-crm_orders_history-orphan-files": optimizer("crm_orders_history", "orphan_file_deletion", orphans),
+        });
+    });
+
+    it("scopes the optimizers' role to the tables by ARN, their locations and the project key (Glue's documented permissions)", () => {
+        const logs = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue";
+        expect(policyOf(mocks.named("lake-table-optimizers-role"), "assumeRolePolicy").Statement).to.deep.equal([
+            {
+                Sid: "AssumedByService",
+                Effect: "Allow",
+                Principal: { Service: "glue.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+            },
+        ]);
+        expect(policyOf(mocks.named("lake-table-optimizers-policy")).Statement).to.deep.equal([
+            {
+                Sid: "ListLakeTables",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: "arn:aws:s3:::lake-bucket",
+                Condition: { StringLike: { "s3:prefix": ["crm/orders/current/*", "crm/orders/history/*"] } },
+            },
+            {
+                Sid: "RewriteLakeTableFiles",
+                Effect: "Allow",
+                Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                Resource: ["arn:aws:s3:::lake-bucket/crm/orders/current/*", "arn:aws:s3:::lake-bucket/crm/orders/history/*"],
+            },
+            {
+                Sid: "CommitLakeTables",
+                Effect: "Allow",
+                Action: ["glue:GetTable", "glue:UpdateTable"],
+                Resource: [
+                    "arn:aws:glue:eu-west-1:123456789012:catalog",
+                    "arn:aws:glue:eu-west-1:123456789012:database/ingest_test",
+                    "arn:aws:glue:eu-west-1:123456789012:table/ingest_test/crm_orders",
+                    "arn:aws:glue:eu-west-1:123456789012:table/ingest_test/crm_orders_history",
+                ],
+            },
+            {
+                Sid: "UseProjectKey",
+                Effect: "Allow",
+                Action: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                Resource: keyArn,
+            },
+            {
+                Sid: "WriteOptimizerLogs",
+                Effect: "Allow",
+                Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                Resource: [
+                    `${logs}/iceberg-compaction/logs:*`,
+                    `${logs}/iceberg-retention/logs:*`,
+                    `${logs}/iceberg-orphan-file-deletion/logs:*`,
+                ],
+            },
+        ]);
+    });
+
+    it("refuses a column type Iceberg has no type for", () => {
+        expect(() => icebergType("varchar(10)")).to.throw('no Iceberg type for the column type "varchar(10)"');
     });
 
     it("encrypts S3, CloudWatch and bookmarks, and enforces an encrypted, capped workgroup", () => {
@@ -181,6 +394,39 @@ describe("Catalog", () => {
     });
 });
 
+describe("lake access for Glue jobs", () => {
+    it("chains every catalog setting of the contract into one --conf value, warehouse last", () => {
+        expect(
+            icebergSparkConf(
+                {
+                    catalog: "tables",
+                    extensions: "x.Extensions",
+                    catalogSettings: {
+                        "": "x.Catalog",
+                        "catalog-impl": "x.GlueCatalog",
+                        "io-impl": "x.FileIO",
+                        "glue.skip-name-validation": "false",
+                    },
+                    warehouseSetting: "warehouse",
+                },
+                "s3://bucket/",
+            ),
+        ).to.equal(
+            "spark.sql.extensions=x.Extensions" +
+                " --conf spark.sql.catalog.tables=x.Catalog" +
+                " --conf spark.sql.catalog.tables.catalog-impl=x.GlueCatalog" +
+                " --conf spark.sql.catalog.tables.io-impl=x.FileIO" +
+                " --conf spark.sql.catalog.tables.glue.skip-name-validation=false" +
+                " --conf spark.sql.catalog.tables.warehouse=s3://bucket/",
+        );
+    });
+
+    it("turns on Glue's Iceberg and names the contract's catalog, with the lake bucket as warehouse", async () => {
+        const resolved = await valueOf(pulumi.output(icebergJobArguments("lake")));
+        expect(resolved).to.deep.equal({ "--datalake-formats": "iceberg", "--conf": lakeConf("lake") });
+    });
+});
+
 describe("ExtractPipeline", () => {
     let mocks: RecordingMocks;
     const bucket = (name: string) => ({ name, arn: `arn:aws:s3:::${name}` });
@@ -194,6 +440,7 @@ describe("ExtractPipeline", () => {
             quarantine: bucket("quarantine"),
             glueAssets: bucket("assets"),
             databaseName: "ingest_test",
+            workgroupName: "lake-workgroup",
             securityConfigurationName: "lake-security",
             triggerCode: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({});") }),
             jobScript: new pulumi.asset.StringAsset("print('job')"),
@@ -223,7 +470,7 @@ describe("ExtractPipeline", () => {
         expect(mocks.named("crm-runs").inputs).to.deep.include({ hashKey: "archive", ttl: { attributeName: "expiresAt", enabled: true } });
     });
 
-    it("runs the job on Glue 5.1 with the contract's arguments, auto scaling, Flex and queuing", () => {
+    it("runs the job on Glue 5.1 with Iceberg, the contract's arguments, auto scaling, Flex and queuing", () => {
         const job = mocks.named("crm-job").inputs;
         expect(job).to.deep.include({
             glueVersion: "5.1",
@@ -245,6 +492,8 @@ describe("ExtractPipeline", () => {
             "--enable-continuous-cloudwatch-log": "true",
             "--enable-glue-datacatalog": "true",
             "--TempDir": "s3://assets/temporary/customers/",
+            "--datalake-formats": "iceberg",
+            "--conf": lakeConf("lake"),
             "--extra-py-files": "s3://assets/jobs/customers/ingest.zip",
             "--plan_uri": "s3://assets/jobs/customers/plan.json",
             "--lake_bucket": "lake",
@@ -254,6 +503,7 @@ describe("ExtractPipeline", () => {
             "--notification_topic_arn": "arn:aws:sns:eu-west-1:123456789012:topic/crm-notifications",
             "--run_ledger_table": "crm-runs",
             "--staging_uri": "s3://assets/temporary/customers/staging/",
+            "--changes_uri": "s3://assets/temporary/customers/changes/",
         });
     });
 
@@ -324,30 +574,180 @@ describe("ExtractPipeline", () => {
         });
     });
 
-    it("scopes the job role to this pipeline's prefixes, tables and topic", () => {
-        expect(policyOf(mocks.named("crm-job-policy")).Statement.map((statement) => [statement.Sid, statement.Resource])).to.deep.equal([
-            ["ReadAndTagLandedArchives", "arn:aws:s3:::landing/incoming/customers/*"],
-            ["ListOwnPrefixes", ["arn:aws:s3:::lake", "arn:aws:s3:::quarantine", "arn:aws:s3:::assets"]],
-            [
-                "WriteLakeQuarantineAndTemporaryFiles",
-                ["arn:aws:s3:::lake/customers/*", "arn:aws:s3:::quarantine/customers/*", "arn:aws:s3:::assets/temporary/customers/*"],
-            ],
-            ["ReadJobCodeAndPlan", ["arn:aws:s3:::assets/jobs/customers/*"]],
-            [
-                "RegisterLakePartitions",
-                [
+    it("scopes the job role to this pipeline's prefixes, its lake tables by ARN and its topic", () => {
+        const locations = ["customers", "addresses", "orders", "order_lines"].flatMap((table) =>
+            ["current", "history", "keys"].map((role) => `customers/${table}/${role}/`),
+        );
+        expect(policyOf(mocks.named("crm-job-policy")).Statement).to.deep.equal([
+            {
+                Sid: "ReadAndTagLandedArchives",
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObjectTagging", "s3:PutObjectVersionTagging"],
+                Resource: "arn:aws:s3:::landing/incoming/customers/*",
+            },
+            {
+                Sid: "ListOwnPrefixes",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: ["arn:aws:s3:::quarantine", "arn:aws:s3:::assets"],
+                Condition: { StringLike: { "s3:prefix": ["customers/*", "temporary/customers/*"] } },
+            },
+            {
+                Sid: "WriteQuarantineAndTemporaryFiles",
+                Effect: "Allow",
+                Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                Resource: ["arn:aws:s3:::quarantine/customers/*", "arn:aws:s3:::assets/temporary/customers/*"],
+            },
+            { Sid: "ReadJobCodeAndPlan", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::assets/jobs/customers/*"] },
+            {
+                Sid: "ListLakeTablesAndReports",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: "arn:aws:s3:::lake",
+                Condition: { StringLike: { "s3:prefix": [...locations, "customers/_reports/"].map((prefix) => `${prefix}*`) } },
+            },
+            {
+                Sid: "ReadAndWriteLakeTablesAndReports",
+                Effect: "Allow",
+                Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                Resource: [...locations, "customers/_reports/"].map((prefix) => `arn:aws:s3:::lake/${prefix}*`),
+            },
+            {
+                Sid: "CommitLakeTables",
+                Effect: "Allow",
+                Action: ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:UpdateTable"],
+                Resource: [
                     "arn:aws:glue:eu-west-1:123456789012:catalog",
                     "arn:aws:glue:eu-west-1:123456789012:database/ingest_test",
-                    "arn:aws:glue:eu-west-1:123456789012:table/ingest_test/customers_*",
+                    ...[
+                        "customers_customers",
+                        "customers_customers_history",
+                        "customers_customers_keys",
+                        "customers_addresses",
+                        "customers_addresses_history",
+                        "customers_addresses_keys",
+                        "customers_orders",
+                        "customers_orders_history",
+                        "customers_orders_keys",
+                        "customers_order_lines",
+                        "customers_order_lines_history",
+                        "customers_order_lines_keys",
+                    ].map((table) => `arn:aws:glue:eu-west-1:123456789012:table/ingest_test/${table}`),
                 ],
-            ],
-            ["WriteItems", "arn:aws:dynamodb:eu-west-1:123456789012:table/crm-items"],
-            ["CommitExtractsInRunLedger", "arn:aws:dynamodb:eu-west-1:123456789012:table/crm-runs"],
-            ["PublishRunNotifications", "arn:aws:sns:eu-west-1:123456789012:topic/crm-notifications"],
-            ["UseProjectKey", keyArn],
-            ["WriteGlueLogs", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/*"],
-            ["PublishJobMetrics", "*"],
+            },
+            {
+                Sid: "WriteItems",
+                Effect: "Allow",
+                Action: [
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:DescribeTable",
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                ],
+                Resource: "arn:aws:dynamodb:eu-west-1:123456789012:table/crm-items",
+            },
+            {
+                Sid: "CommitExtractsInRunLedger",
+                Effect: "Allow",
+                Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
+                Resource: "arn:aws:dynamodb:eu-west-1:123456789012:table/crm-runs",
+            },
+            {
+                Sid: "PublishRunNotifications",
+                Effect: "Allow",
+                Action: ["sns:Publish"],
+                Resource: "arn:aws:sns:eu-west-1:123456789012:topic/crm-notifications",
+            },
+            {
+                Sid: "UseProjectKey",
+                Effect: "Allow",
+                Action: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                Resource: keyArn,
+            },
+            {
+                Sid: "WriteGlueLogs",
+                Effect: "Allow",
+                Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/*",
+            },
+            {
+                Sid: "PublishJobMetrics",
+                Effect: "Allow",
+                Action: ["cloudwatch:PutMetricData"],
+                Resource: "*",
+                Condition: { StringEquals: { "cloudwatch:namespace": ["Glue", "Ingestion"] } },
+            },
         ]);
+    });
+
+    it("saves a query joining the current tables the way items are built, and one showing the history of root rows", () => {
+        const saved = mocks.ofType("aws:athena/namedQuery:NamedQuery");
+        expect(saved.map((query) => [query.name, query.inputs.name, query.inputs.workgroup, query.inputs.database])).to.deep.equal([
+            ["crm-item-rows", "customers-item-rows", "lake-workgroup", "ingest_test"],
+            ["crm-row-history", "customers-row-history", "lake-workgroup", "ingest_test"],
+        ]);
+        expect(saved[0]!.inputs.description).to.equal(
+            "customers items as the job builds them: current customers rows with their collections, one row per combination",
+        );
+        expect(saved[0]!.inputs.query).to.equal(
+            [
+                "-- The current tables joined the way the job builds a customers item: each collection on its relationship's columns.",
+                "SELECT",
+                '    "customers"."customer_id" AS "customer_id",',
+                '    "customers"."email" AS "email",',
+                '    "customers"."full_name" AS "name",',
+                '    "customers"."segment" AS "segment",',
+                '    "customers"."credit_limit" AS "credit_limit",',
+                '    "customers"."created_at" AS "created_at",',
+                '    "customers"."updated_at" AS "updated_at",',
+                '    "orders"."order_id" AS "orders.order_id",',
+                '    "orders"."order_date" AS "orders.order_date",',
+                '    "orders"."status" AS "orders.status",',
+                '    "orders"."total_amount" AS "orders.total_amount",',
+                '    "orders"."updated_at" AS "orders.updated_at",',
+                '    "order_lines"."line_number" AS "orders.lines.line_number",',
+                '    "order_lines"."sku" AS "orders.lines.sku",',
+                '    "order_lines"."quantity" AS "orders.lines.quantity",',
+                '    "order_lines"."unit_price" AS "orders.lines.unit_price",',
+                '    "addresses"."address_id" AS "addresses.address_id",',
+                '    "addresses"."kind" AS "addresses.kind",',
+                '    "addresses"."line1" AS "addresses.line1",',
+                '    "addresses"."city" AS "addresses.city",',
+                '    "addresses"."postcode" AS "addresses.postcode",',
+                '    "addresses"."country" AS "addresses.country",',
+                '    "addresses"."is_primary" AS "addresses.is_primary"',
+                'FROM "customers_customers" AS "customers"',
+                'LEFT JOIN "customers_orders" AS "orders" ON "orders"."customer_id" = "customers"."customer_id"',
+                'LEFT JOIN "customers_order_lines" AS "order_lines" ON "order_lines"."order_id" = "orders"."order_id"',
+                'LEFT JOIN "customers_addresses" AS "addresses" ON "addresses"."customer_id" = "customers"."customer_id"',
+                'ORDER BY "customers"."customer_id", "orders"."order_date", "orders"."order_id", "order_lines"."line_number", "addresses"."kind", "addresses"."address_id"',
+                "LIMIT 1000",
+            ].join("\n"),
+        );
+        expect(saved[1]!.inputs.description).to.equal(
+            "Every kept version of the customers rows the latest customers extract brought, oldest first",
+        );
+        expect(saved[1]!.inputs.query).to.equal(
+            [
+                "-- Every version of the customers rows the latest extract brought, as each extract brought it.",
+                `-- For one row, replace the subquery's WHERE with: WHERE "customer_id" = '<value>'`,
+                "-- The current table as it stood at an earlier snapshot or time (snapshots are kept for the stack's retentionDays):",
+                '--   SELECT * FROM "customers_customers" FOR VERSION AS OF <snapshot id> WHERE ...',
+                `--   SELECT * FROM "customers_customers" FOR TIMESTAMP AS OF TIMESTAMP '2026-11-20 06:00:00 UTC' WHERE ...`,
+                '-- Snapshot ids and times: SELECT * FROM "customers_customers$snapshots" ORDER BY committed_at DESC',
+                "SELECT history.*",
+                'FROM "customers_customers_history" AS history',
+                "JOIN (",
+                '    SELECT DISTINCT "customer_id"',
+                '    FROM "customers_customers_history"',
+                '    WHERE ingest_extract_version = (SELECT max(ingest_extract_version) FROM "customers_customers_history")',
+                ') AS latest ON history."customer_id" = latest."customer_id"',
+                'ORDER BY history."customer_id", history.ingest_extract_version',
+                "LIMIT 1000",
+            ].join("\n"),
+        );
     });
 
     it("notifies on run outcomes and alarms on failures, dead letters, staleness and archives with a bad name", () => {
@@ -393,6 +793,192 @@ describe("ExtractPipeline", () => {
             threshold: 1,
             comparisonOperator: "GreaterThanOrEqualToThreshold",
             treatMissingData: "notBreaching",
+        });
+    });
+});
+
+describe("LakeMaintenance", () => {
+    let mocks: RecordingMocks;
+    const bucket = (name: string) => ({ name, arn: `arn:aws:s3:::${name}` });
+    const topicArn = "arn:aws:sns:eu-west-1:123456789012:topic/crm-notifications";
+    before(async () => {
+        mocks = await useMocks();
+        new LakeMaintenance("crm-maintenance", {
+            plan: customersPlan,
+            kmsKeyArn: keyArn,
+            lake: bucket("lake"),
+            glueAssets: bucket("assets"),
+            databaseName: "ingest_test",
+            securityConfigurationName: "lake-security",
+            topicArn,
+            script: new pulumi.asset.StringAsset("print('maintenance')"),
+            jobPackage: new pulumi.asset.AssetArchive({}),
+            retentionDays: 400,
+            maxWorkers: 6,
+        });
+        await settle();
+    });
+
+    it("runs the maintenance script on Flex Glue 5.1 workers with Iceberg and the contract's arguments, one run at a time", () => {
+        const job = mocks.named("crm-maintenance-job").inputs;
+        expect(job).to.deep.include({
+            description: "Removes the customers lake rows of expired items and the history older than 400 days",
+            glueVersion: "5.1",
+            workerType: "G.1X",
+            numberOfWorkers: 6,
+            executionClass: "FLEX",
+            timeout: 120,
+            maxRetries: 1,
+            executionProperty: { maxConcurrentRuns: 1 },
+            securityConfiguration: "lake-security",
+            command: {
+                name: "glueetl",
+                pythonVersion: "3",
+                scriptLocation: "s3://assets/jobs/customers/maintenance/lake_maintenance_job.py",
+            },
+        });
+        expect(job).not.to.have.property("jobRunQueuingEnabled");
+        expect(job.defaultArguments).to.deep.equal({
+            "--job-language": "python",
+            "--enable-auto-scaling": "true",
+            "--enable-metrics": "true",
+            "--enable-observability-metrics": "true",
+            "--enable-continuous-cloudwatch-log": "true",
+            "--enable-glue-datacatalog": "true",
+            "--TempDir": "s3://assets/temporary/customers/maintenance/",
+            "--datalake-formats": "iceberg",
+            "--conf": lakeConf("lake"),
+            "--extra-py-files": "s3://assets/jobs/customers/maintenance/ingest.zip",
+            "--plan_uri": "s3://assets/jobs/customers/maintenance/plan.json",
+            "--lake_bucket": "lake",
+            "--glue_database": "ingest_test",
+            "--history_retention_days": "400",
+            "--notification_topic_arn": topicArn,
+        });
+        expect(mocks.named("crm-maintenance-job-plan").inputs).to.deep.include({
+            key: "jobs/customers/maintenance/plan.json",
+            kmsKeyId: keyArn,
+        });
+    });
+
+    it("starts the job every day at 03:30 UTC", () => {
+        expect(mocks.named("crm-maintenance-schedule").inputs).to.deep.equal({
+            description: "Starts the customers lake maintenance every day",
+            type: "SCHEDULED",
+            schedule: "cron(30 3 * * ? *)",
+            startOnCreation: true,
+            actions: [{ jobName: "crm-maintenance-job" }],
+        });
+    });
+
+    it("alarms on the pipeline's topic when a maintenance run fails, times out or is stopped", () => {
+        expect(JSON.parse(mocks.named("crm-maintenance-run-failed").inputs.eventPattern as string)).to.deep.equal({
+            source: ["aws.glue"],
+            "detail-type": ["Glue Job State Change"],
+            detail: { jobName: ["crm-maintenance-job"], state: ["FAILED", "TIMEOUT", "STOPPED", "ERROR"] },
+        });
+        expect(mocks.named("crm-maintenance-failures").inputs).to.deep.equal({
+            alarmDescription: "A customers lake maintenance run failed, timed out or was stopped; expired rows stay until a run succeeds",
+            alarmActions: [topicArn],
+            okActions: [topicArn],
+            namespace: "AWS/Events",
+            metricName: "MatchedEvents",
+            dimensions: { RuleName: "crm-maintenance-run-failed" },
+            statistic: "Sum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+        });
+    });
+
+    it("lets the job touch the pipeline's lake tables, its reports and temporary files, and nothing of the items or ledger", () => {
+        const locations = ["customers", "addresses", "orders", "order_lines"].flatMap((table) =>
+            ["current", "history", "keys"].map((role) => `customers/${table}/${role}/`),
+        );
+        const lakePrefixes = [...locations, "customers/_maintenance/"];
+        expect(policyOf(mocks.named("crm-maintenance-job-policy")).Statement).to.deep.equal([
+            {
+                Sid: "ReadJobCodeAndPlan",
+                Effect: "Allow",
+                Action: ["s3:GetObject"],
+                Resource: "arn:aws:s3:::assets/jobs/customers/maintenance/*",
+            },
+            {
+                Sid: "ListTemporaryFiles",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: "arn:aws:s3:::assets",
+                Condition: { StringLike: { "s3:prefix": ["temporary/customers/maintenance/*"] } },
+            },
+            {
+                Sid: "WriteTemporaryFiles",
+                Effect: "Allow",
+                Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                Resource: "arn:aws:s3:::assets/temporary/customers/maintenance/*",
+            },
+            {
+                Sid: "ListLakeTablesAndReports",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: "arn:aws:s3:::lake",
+                Condition: { StringLike: { "s3:prefix": lakePrefixes.map((prefix) => `${prefix}*`) } },
+            },
+            {
+                Sid: "ReadAndWriteLakeTablesAndReports",
+                Effect: "Allow",
+                Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                Resource: lakePrefixes.map((prefix) => `arn:aws:s3:::lake/${prefix}*`),
+            },
+            {
+                Sid: "CommitLakeTables",
+                Effect: "Allow",
+                Action: ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:UpdateTable"],
+                Resource: [
+                    "arn:aws:glue:eu-west-1:123456789012:catalog",
+                    "arn:aws:glue:eu-west-1:123456789012:database/ingest_test",
+                    ...customersPlan.lake.tables.map((table) => `arn:aws:glue:eu-west-1:123456789012:table/ingest_test/${table.name}`),
+                ],
+            },
+            { Sid: "PublishMaintenanceOutcomes", Effect: "Allow", Action: ["sns:Publish"], Resource: topicArn },
+            {
+                Sid: "UseProjectKey",
+                Effect: "Allow",
+                Action: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                Resource: keyArn,
+            },
+            {
+                Sid: "WriteGlueLogs",
+                Effect: "Allow",
+                Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/*",
+            },
+            {
+                Sid: "PublishJobMetrics",
+                Effect: "Allow",
+                Action: ["cloudwatch:PutMetricData"],
+                Resource: "*",
+                Condition: { StringEquals: { "cloudwatch:namespace": ["Glue", "Ingestion"] } },
+            },
+        ]);
+    });
+});
+
+describe("stack outputs of the dev stack's extract pipelines", () => {
+    it("name the tables, jobs, topic and queues an operator needs", async () => {
+        const { exports } = await runProgramWithExports("dev");
+        expect(exports.extractPipelines).to.deep.equal({
+            customers: {
+                landingPrefix: "incoming/customers/",
+                itemsTable: "ingest-dev-customers-items",
+                runLedgerTable: "ingest-dev-customers-runs",
+                jobName: "ingest-dev-customers-job",
+                maintenanceJobName: "ingest-dev-customers-maintenance-job",
+                notificationTopicArn: "arn:aws:sns:eu-west-1:123456789012:topic/ingest-dev-customers-notifications",
+                triggerQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/ingest-dev-customers-archives",
+                deadLetterQueueUrl: "https://sqs.eu-west-1.amazonaws.com/123456789012/ingest-dev-customers-archives-dlq",
+            },
         });
     });
 });

@@ -32,8 +32,96 @@ function configErrorOf(action: () => unknown): ConfigError {
 }
 
 // Written out by hand from customers.yaml: what the Glue job is promised, not what the code happens to build.
+// The lake's column lists recur in the three tables of each mapped table, so they are written once here.
+
+/** Each mapped table's columns as its current and history tables hold them: every one may be null. */
+const lakeColumns = {
+    customers: [
+        { name: "customer_id", type: "string", required: false },
+        { name: "email", type: "string", required: false },
+        { name: "full_name", type: "string", required: false },
+        { name: "segment", type: "string", required: false },
+        { name: "credit_limit", type: "decimal(12,2)", required: false },
+        { name: "created_at", type: "timestamp", required: false },
+        { name: "updated_at", type: "timestamp", required: false },
+    ],
+    addresses: [
+        { name: "address_id", type: "string", required: false },
+        { name: "customer_id", type: "string", required: false },
+        { name: "kind", type: "string", required: false },
+        { name: "line1", type: "string", required: false },
+        { name: "city", type: "string", required: false },
+        { name: "postcode", type: "string", required: false },
+        { name: "country", type: "string", required: false },
+        { name: "is_primary", type: "boolean", required: false },
+    ],
+    orders: [
+        { name: "order_id", type: "string", required: false },
+        { name: "customer_id", type: "string", required: false },
+        { name: "order_date", type: "date", required: false },
+        { name: "status", type: "string", required: false },
+        { name: "total_amount", type: "decimal(14,2)", required: false },
+        { name: "updated_at", type: "timestamp", required: false },
+    ],
+    order_lines: [
+        { name: "order_id", type: "string", required: false },
+        { name: "line_number", type: "int", required: false },
+        { name: "sku", type: "string", required: false },
+        { name: "quantity", type: "int", required: false },
+        { name: "unit_price", type: "decimal(12,2)", required: false },
+    ],
+};
+
+/** Where every current and history row came from. */
+const metadataColumns = [
+    { name: "ingest_extract_id", type: "string", required: true },
+    { name: "ingest_extract_version", type: "bigint", required: true },
+    { name: "ingest_extract_time", type: "timestamp", required: true },
+    { name: "ingest_source_file", type: "string", required: true },
+    { name: "ingest_source_line", type: "bigint", required: true },
+];
+
+/** The key of the customer whose item a row belongs to; null for an orphan. */
+const rootColumn = { name: "ingest_root_customer_id", type: "string", required: false };
+
+/** A key's latest version, and whether the source deleted it. */
+const keyVersionColumns = [
+    { name: "ingest_extract_id", type: "string", required: true },
+    { name: "ingest_extract_version", type: "bigint", required: true },
+    { name: "ingest_extract_time", type: "timestamp", required: true },
+    { name: "ingest_deleted", type: "boolean", required: true },
+];
+
+/** Current and keys tables take one MERGE per run: merge-on-read. */
+const mergedProperties = {
+    "format-version": "2",
+    "write.format.default": "parquet",
+    "write.parquet.compression-codec": "zstd",
+    "write.distribution-mode": "hash",
+    "write.delete.mode": "merge-on-read",
+    "write.update.mode": "merge-on-read",
+    "write.merge.mode": "merge-on-read",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "100",
+    "commit.retry.num-retries": "10",
+};
+
+/** History tables are appended to, and lose whole partitions: copy-on-write. */
+const appendedProperties = {
+    "format-version": "2",
+    "write.format.default": "parquet",
+    "write.parquet.compression-codec": "zstd",
+    "write.distribution-mode": "hash",
+    "write.delete.mode": "copy-on-write",
+    "write.update.mode": "copy-on-write",
+    "write.merge.mode": "copy-on-write",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "100",
+    "commit.retry.num-retries": "10",
+};
+
 const customersPlan: JobPlan = {
-    planVersion: 1,
+    planVersion: 2,
     pipeline: "customers",
     extract: {
         landingPrefix: "incoming/customers/",
@@ -45,6 +133,7 @@ const customersPlan: JobPlan = {
         csv: { delimiter: ",", quote: '"', escape: '"', header: true, encoding: "UTF-8", nullValue: "", trimKeys: true },
         limits: { maxEntries: 64, maxUncompressedBytes: 21474836480, maxCompressionRatio: 200 },
         unknownFiles: "reject",
+        unknownColumns: "reject",
     },
     tables: [
         {
@@ -62,6 +151,7 @@ const customersPlan: JobPlan = {
                 { name: "created_at", type: "timestamp", nullable: false, format: "yyyy-MM-dd HH:mm:ss" },
                 { name: "updated_at", type: "timestamp", nullable: false, format: "yyyy-MM-dd HH:mm:ss" },
             ],
+            mode: "incremental",
             catalogTable: "customers_customers",
             lakePrefix: "customers/customers/",
         },
@@ -82,6 +172,7 @@ const customersPlan: JobPlan = {
                 { name: "is_primary", type: "boolean", nullable: false },
             ],
             parent: { table: "customers", on: [{ child: "customer_id", parent: "customer_id" }] },
+            mode: "incremental",
             catalogTable: "customers_addresses",
             lakePrefix: "customers/addresses/",
         },
@@ -100,6 +191,7 @@ const customersPlan: JobPlan = {
                 { name: "updated_at", type: "timestamp", nullable: false, format: "yyyy-MM-dd HH:mm:ss" },
             ],
             parent: { table: "customers", on: [{ child: "customer_id", parent: "customer_id" }] },
+            mode: "incremental",
             catalogTable: "customers_orders",
             lakePrefix: "customers/orders/",
         },
@@ -117,17 +209,167 @@ const customersPlan: JobPlan = {
                 { name: "unit_price", type: "decimal(12,2)", nullable: false },
             ],
             parent: { table: "orders", on: [{ child: "order_id", parent: "order_id" }] },
+            mode: "incremental",
             catalogTable: "customers_order_lines",
             lakePrefix: "customers/order_lines/",
         },
     ],
     lake: {
-        partitionKey: { name: "ingest_extract_id", type: "string" },
         metadataColumns: [
+            { name: "ingest_extract_id", type: "string" },
             { name: "ingest_extract_version", type: "bigint" },
             { name: "ingest_extract_time", type: "timestamp" },
             { name: "ingest_source_file", type: "string" },
             { name: "ingest_source_line", type: "bigint" },
+        ],
+        rootColumns: [{ name: "ingest_root_customer_id", column: "customer_id", type: "string" }],
+        buckets: 16,
+        tables: [
+            {
+                name: "customers_customers",
+                table: "customers",
+                role: "current",
+                description: "customers: current customers, one row per primary key, the latest version by extract order",
+                location: "customers/customers/current/",
+                columns: [...lakeColumns.customers, ...metadataColumns, rootColumn],
+                partitionBy: [{ column: "ingest_root_customer_id", transform: "bucket[16]" }],
+                sortBy: ["ingest_root_customer_id", "customer_id"],
+                properties: mergedProperties,
+            },
+            {
+                name: "customers_customers_history",
+                table: "customers",
+                role: "history",
+                description: "customers: accepted rows of customers as each extract brought them",
+                location: "customers/customers/history/",
+                columns: [...lakeColumns.customers, ...metadataColumns],
+                partitionBy: [{ column: "ingest_extract_id", transform: "identity" }],
+                sortBy: ["customer_id"],
+                properties: appendedProperties,
+            },
+            {
+                name: "customers_customers_keys",
+                table: "customers",
+                role: "keys",
+                description:
+                    "customers: every key of customers ever loaded, with its root, latest version and whether the source deleted it; " +
+                    "looked up by key, it finds a row's current root and keeps an older extract from bringing a deleted row back",
+                location: "customers/customers/keys/",
+                columns: [{ name: "customer_id", type: "string", required: true }, rootColumn, ...keyVersionColumns],
+                partitionBy: [{ column: "customer_id", transform: "bucket[16]" }],
+                sortBy: ["customer_id"],
+                properties: mergedProperties,
+            },
+            {
+                name: "customers_addresses",
+                table: "addresses",
+                role: "current",
+                description: "customers: current addresses, one row per primary key, the latest version by extract order",
+                location: "customers/addresses/current/",
+                columns: [...lakeColumns.addresses, ...metadataColumns, rootColumn],
+                partitionBy: [{ column: "ingest_root_customer_id", transform: "bucket[16]" }],
+                sortBy: ["ingest_root_customer_id", "address_id"],
+                properties: mergedProperties,
+            },
+            {
+                name: "customers_addresses_history",
+                table: "addresses",
+                role: "history",
+                description: "customers: accepted rows of addresses as each extract brought them",
+                location: "customers/addresses/history/",
+                columns: [...lakeColumns.addresses, ...metadataColumns],
+                partitionBy: [{ column: "ingest_extract_id", transform: "identity" }],
+                sortBy: ["address_id"],
+                properties: appendedProperties,
+            },
+            {
+                name: "customers_addresses_keys",
+                table: "addresses",
+                role: "keys",
+                description:
+                    "customers: every key of addresses ever loaded, with its root, latest version and whether the source deleted it; " +
+                    "looked up by key, it finds a row's current root and keeps an older extract from bringing a deleted row back",
+                location: "customers/addresses/keys/",
+                columns: [{ name: "address_id", type: "string", required: true }, rootColumn, ...keyVersionColumns],
+                partitionBy: [{ column: "address_id", transform: "bucket[16]" }],
+                sortBy: ["address_id"],
+                properties: mergedProperties,
+            },
+            {
+                name: "customers_orders",
+                table: "orders",
+                role: "current",
+                description: "customers: current orders, one row per primary key, the latest version by extract order",
+                location: "customers/orders/current/",
+                columns: [...lakeColumns.orders, ...metadataColumns, rootColumn],
+                partitionBy: [{ column: "ingest_root_customer_id", transform: "bucket[16]" }],
+                sortBy: ["ingest_root_customer_id", "order_id"],
+                properties: mergedProperties,
+            },
+            {
+                name: "customers_orders_history",
+                table: "orders",
+                role: "history",
+                description: "customers: accepted rows of orders as each extract brought them",
+                location: "customers/orders/history/",
+                columns: [...lakeColumns.orders, ...metadataColumns],
+                partitionBy: [{ column: "ingest_extract_id", transform: "identity" }],
+                sortBy: ["order_id"],
+                properties: appendedProperties,
+            },
+            {
+                name: "customers_orders_keys",
+                table: "orders",
+                role: "keys",
+                description:
+                    "customers: every key of orders ever loaded, with its root, latest version and whether the source deleted it; " +
+                    "looked up by key, it finds a row's current root and keeps an older extract from bringing a deleted row back",
+                location: "customers/orders/keys/",
+                columns: [{ name: "order_id", type: "string", required: true }, rootColumn, ...keyVersionColumns],
+                partitionBy: [{ column: "order_id", transform: "bucket[16]" }],
+                sortBy: ["order_id"],
+                properties: mergedProperties,
+            },
+            {
+                name: "customers_order_lines",
+                table: "order_lines",
+                role: "current",
+                description: "customers: current order_lines, one row per primary key, the latest version by extract order",
+                location: "customers/order_lines/current/",
+                columns: [...lakeColumns.order_lines, ...metadataColumns, rootColumn],
+                partitionBy: [{ column: "ingest_root_customer_id", transform: "bucket[16]" }],
+                sortBy: ["ingest_root_customer_id", "order_id", "line_number"],
+                properties: mergedProperties,
+            },
+            {
+                name: "customers_order_lines_history",
+                table: "order_lines",
+                role: "history",
+                description: "customers: accepted rows of order_lines as each extract brought them",
+                location: "customers/order_lines/history/",
+                columns: [...lakeColumns.order_lines, ...metadataColumns],
+                partitionBy: [{ column: "ingest_extract_id", transform: "identity" }],
+                sortBy: ["order_id", "line_number"],
+                properties: appendedProperties,
+            },
+            {
+                name: "customers_order_lines_keys",
+                table: "order_lines",
+                role: "keys",
+                description:
+                    "customers: every key of order_lines ever loaded, with its root, latest version and whether the source deleted it; " +
+                    "looked up by key, it finds a row's current root and keeps an older extract from bringing a deleted row back",
+                location: "customers/order_lines/keys/",
+                columns: [
+                    { name: "order_id", type: "string", required: true },
+                    { name: "line_number", type: "int", required: true },
+                    rootColumn,
+                    ...keyVersionColumns,
+                ],
+                partitionBy: [{ column: "order_id", transform: "bucket[16]" }],
+                sortBy: ["order_id", "line_number"],
+                properties: mergedProperties,
+            },
         ],
     },
     item: {
@@ -281,7 +523,7 @@ describe("job plan", () => {
         ]);
     });
 
-    it("fills in defaults: timestamp format, orderBy as the child's primary key, numeric key type N", () => {
+    it("fills in defaults: timestamp format, orderBy as the child's primary key, numeric key type N, incremental tables, 16 buckets", () => {
         const familyPlan = buildJobPlan(parseMapping("family.yaml", familyYaml));
         expect(familyPlan.tables[1]?.columns).to.deep.equal([
             { name: "account_id", type: "bigint", nullable: false },
@@ -292,15 +534,110 @@ describe("job plan", () => {
         ]);
         expect(familyPlan.item.partitionKey).to.deep.equal({ attribute: "pk", column: "account_id", type: "N" });
         expect(familyPlan.item.sortKey).to.equal(undefined);
+        expect(familyPlan.tables.map((table) => [table.name, table.mode, table.deletes])).to.deep.equal([
+            ["b_notes", "incremental", undefined],
+            ["z_accounts", "incremental", undefined],
+            ["m_orders", "incremental", undefined],
+            ["a_lines", "incremental", undefined],
+        ]);
+        expect(familyPlan.extract.unknownColumns).to.equal("reject");
+        expect(familyPlan.lake.buckets).to.equal(16);
+        expect(familyPlan.lake.rootColumns).to.deep.equal([{ name: "ingest_root_account_id", column: "account_id", type: "bigint" }]);
     });
+
+    /** customers.yaml changed by `edit`, and the plan it must give: customersPlan changed as `expected` says. */
+    const variants: { name: string; edit: (yaml: string) => string; expected: (plan: JobPlan) => JobPlan }[] = [
+        {
+            name: "an operation column that marks deletes: the table says which column and values, the lake keeps the column",
+            edit: (yaml) =>
+                replaceOnce(
+                    replaceOnce(
+                        replaceOnce(
+                            yaml,
+                            '    file: "orders*.csv"\n',
+                            '    file: "orders*.csv"\n    deletes: { column: op, values: [D] }\n',
+                        ),
+                        'format: "yyyy-MM-dd HH:mm:ss" }\n  order_lines:',
+                        'format: "yyyy-MM-dd HH:mm:ss" }\n      - { name: op, type: string }\n  order_lines:',
+                    ),
+                    "      omit: [customer_id]\n      collections:",
+                    "      omit: [customer_id, op]\n      collections:",
+                ),
+            expected: (plan) => ({
+                ...plan,
+                tables: plan.tables.map((table) =>
+                    table.name === "orders"
+                        ? {
+                              ...table,
+                              columns: [...table.columns, { name: "op", type: "string", nullable: true }],
+                              deletes: { column: "op", values: ["D"] },
+                          }
+                        : table,
+                ),
+                lake: {
+                    ...plan.lake,
+                    tables: plan.lake.tables.map((table) =>
+                        table.table === "orders" && table.role !== "keys"
+                            ? {
+                                  ...table,
+                                  columns: [
+                                      ...lakeColumns.orders,
+                                      { name: "op", type: "string", required: false },
+                                      ...metadataColumns,
+                                      ...(table.role === "current" ? [rootColumn] : []),
+                                  ],
+                              }
+                            : table,
+                    ),
+                },
+            }),
+        },
+        {
+            name: "a table whose file is a full snapshot: mode full, and nothing else changes",
+            edit: (yaml) => replaceOnce(yaml, '    file: "addresses*.csv"\n', '    file: "addresses*.csv"\n    mode: full\n'),
+            expected: (plan) => ({
+                ...plan,
+                tables: plan.tables.map((table) => (table.name === "addresses" ? { ...table, mode: "full" } : table)),
+            }),
+        },
+        {
+            name: "4 buckets: the current tables in 4 buckets of the root key, the keys tables in 4 of their own key",
+            edit: (yaml) => replaceOnce(yaml, "\nitem:\n", "\nlake:\n  buckets: 4\n\nitem:\n"),
+            expected: (plan) => ({
+                ...plan,
+                lake: {
+                    ...plan.lake,
+                    buckets: 4,
+                    tables: plan.lake.tables.map((table) =>
+                        table.role === "history"
+                            ? table
+                            : { ...table, partitionBy: [{ column: table.partitionBy[0]!.column, transform: "bucket[4]" }] },
+                    ),
+                },
+            }),
+        },
+        {
+            name: "unknown columns ignored",
+            edit: (yaml) => replaceOnce(yaml, "  unknownFiles: reject\n", "  unknownFiles: reject\n  unknownColumns: ignore\n"),
+            expected: (plan) => ({ ...plan, extract: { ...plan.extract, unknownColumns: "ignore" } }),
+        },
+    ];
+    for (const { name, edit, expected } of variants) {
+        it(`of customers.yaml with ${name}`, () => {
+            const variant = buildJobPlan(parseMapping(customersFile, edit(customersYaml)));
+            expect(variant).to.deep.equal(expected(customersPlan));
+            expect(variant).not.to.deep.equal(customersPlan);
+            expect(jobPlanSchema.safeParse(variant).error?.issues).to.equal(undefined);
+        });
+    }
 
     const withoutTables: Partial<JobPlan> = { ...customersPlan };
     delete withoutTables.tables;
     const brokenPlans: { name: string; candidate: unknown; problems: string[] }[] = [
         {
-            name: "a plan of version 2",
-            candidate: { ...customersPlan, planVersion: 2 },
-            problems: ["planVersion: Invalid input: expected 1"],
+            name: "a plan of version 1",
+            candidate: { ...customersPlan, planVersion: 1 },
+            problems: ["planVersion: Invalid input: expected 2"],
         },
         {
             name: "a plan without tables",

@@ -35,6 +35,9 @@ interface ReportEntry {
     } & Record<string, unknown>;
 }
 
+/** The steps of a run that loads its archive, in order. */
+const steps = ["download", "unzip", "stage", "typed-read", "history", "merge", "assemble", "write-items"];
+
 describe("npm run local", function () {
     this.timeout(600_000);
 
@@ -50,12 +53,20 @@ describe("npm run local", function () {
 
         after(() => fs.rmSync(out, { recursive: true, force: true }));
 
-        it("exits cleanly, reporting each step and stopping the emulator", () => {
+        it("exits cleanly, reporting each step, each current table merged, and stopping the emulator", () => {
             expect(run.status, run.stdout).to.equal(0);
-            for (const step of ["download", "unzip", "stage", "typed-read", "lake", "assemble", "write-items"]) {
+            for (const step of steps) {
                 expect(run.stdout).to.match(new RegExp(`${step} done in `));
             }
             expect(run.stdout).to.include("trigger started Glue run");
+            // Parents before children, as the item nests them.
+            expect(run.stdout.split("\n").filter((line) => line.startsWith("  merged "))).to.deep.equal([
+                "  merged customers_customers",
+                "  merged customers_orders",
+                "  merged customers_order_lines",
+                "  merged customers_addresses",
+            ]);
+            expect(run.stdout).to.include("\n    changes  customers: 12 upserts\n");
             expect(run.stdout.trim().split("\n").at(-1)).to.equal("Stopped the local AWS emulator.");
         });
 
@@ -65,7 +76,10 @@ describe("npm run local", function () {
                 report: {
                     status: string;
                     extractId: string;
-                    tables: Record<string, { read: number; accepted: number; quarantined: number }>;
+                    tables: Record<
+                        string,
+                        { read: number; accepted: number; quarantined: number; changes: object; scanned: { files: number; bytes: number } }
+                    >;
                     items: Record<string, number>;
                 };
             }[];
@@ -74,10 +88,16 @@ describe("npm run local", function () {
             expect(report.status).to.equal("succeeded");
             expect(report.extractId).to.equal("20261101T020000Z-000001");
             expect(report.tables.customers).to.include({ read: 12, accepted: 12, quarantined: 0 });
-            for (const counts of Object.values(report.tables)) {
+            expect(report.tables.customers!.changes).to.deep.equal({ upsert: 12 });
+            for (const [name, counts] of Object.entries(report.tables)) {
                 expect(counts.read).to.equal(counts.accepted + counts.quarantined);
+                // A table the first extract brought rows of was read for the items that hold them.
+                if (counts.accepted > 0) {
+                    expect(counts.scanned.files, name).to.be.at.least(1);
+                    expect(counts.scanned.bytes, name).to.be.at.least(1);
+                }
             }
-            expect(report.items).to.include({ touched: 12, written: 12, stale: 0, oversize: 0, failed: 0 });
+            expect(report.items).to.include({ touched: 12, written: 12, deleted: 0, stale: 0, oversize: 0, failed: 0 });
         });
 
         it("writes every item as plain JSON, one per line, keyed by the customer", () => {
@@ -175,13 +195,16 @@ describe("npm run local", function () {
             expect(lines).to.deep.equal([
                 'Pipeline "accounts": 1 tables, items keyed by pk',
                 "AWS emulator (moto) listening on http://127.0.0.1:<port>",
-                "Creating what the stack declares: buckets, DynamoDB tables, Glue database, tables and job, SNS topic",
+                "Creating what the stack declares: buckets, DynamoDB tables, Glue database and job, SNS topic",
                 "",
                 "[1/3] Landed s3://ingest-local-landing/incoming/accounts/accounts_20261101T000000Z_9.zip (222 bytes, version <version>)",
                 "  trigger started Glue run <run> for extract 20261101T000000Z-000009",
+                "  merged accounts_accounts",
                 "  extract 20261101T000000Z-000009: succeeded",
                 "    accounts       read       2  accepted       2  quarantined     0",
-                "    items: touched 2, written 2, stale 0, oversize 0, failed 0, requests 2, retries 0",
+                "    changes  accounts: 2 upserts",
+                "    scanned  accounts: 2 files, 5.79 KB",
+                "    items: touched 2, written 2, deleted 0, stale 0, oversize 0, failed 0, requests 2, retries 0",
                 "",
                 "[2/3] Landed s3://ingest-local-landing/incoming/accounts/accounts_20261101T000000Z_10.zip (183 bytes, version <version>)",
                 "  trigger started Glue run <run> for extract 20261101T000000Z-000010",
@@ -190,9 +213,12 @@ describe("npm run local", function () {
                 "",
                 "[3/3] Landed s3://ingest-local-landing/incoming/accounts/accounts_20261102T000000Z_1.zip (221 bytes, version <version>)",
                 "  trigger started Glue run <run> for extract 20261102T000000Z-000001",
+                "  merged accounts_accounts",
                 "  extract 20261102T000000Z-000001: succeeded",
                 "    accounts       read       2  accepted       2  quarantined     0",
-                "    items: touched 2, written 2, stale 0, oversize 0, failed 0, requests 2, retries 0",
+                "    changes  accounts: 2 upserts",
+                "    scanned  accounts: 4 files, 11.6 KB",
+                "    items: touched 2, written 2, deleted 0, stale 0, oversize 0, failed 0, requests 2, retries 0",
                 "",
                 "DynamoDB table ingest-local-accounts-items now holds 3 items.",
                 "A sample item:",
@@ -225,20 +251,35 @@ describe("npm run local", function () {
                 stepsRun.push(Object.keys(durationsSeconds));
                 return { ...entry, report };
             });
-            const steps = ["download", "unzip", "stage", "typed-read", "lake", "assemble", "write-items"];
             expect(stepsRun).to.deep.equal([steps, ["download", "unzip"], steps]);
-            const succeeded = (extractId: string, extractVersion: number, lakeSnapshot: number) => ({
+            const succeeded = (
+                extractId: string,
+                extractVersion: number,
+                lakeSnapshot: number,
+                scanned: { files: number; bytes: number },
+            ) => ({
                 pipeline: "accounts",
                 extractId,
                 extractVersion,
                 status: "succeeded",
                 failure: null,
                 tables: {
-                    accounts: { files: ["accounts.csv"], read: 2, accepted: 2, quarantined: 0, quarantinedByReason: {}, orphans: 0 },
+                    accounts: {
+                        files: ["accounts.csv"],
+                        ignoredColumns: [],
+                        read: 2,
+                        accepted: 2,
+                        quarantined: 0,
+                        quarantinedByReason: {},
+                        orphans: 0,
+                        changes: { upsert: 2 },
+                        scanned,
+                    },
                 },
                 ignoredFiles: [],
                 lakeSnapshot,
-                items: { touched: 2, written: 2, stale: 0, oversize: 0, failed: 0, requests: 2, retries: 0 },
+                completedExtract: null,
+                items: { touched: 2, written: 2, deleted: 0, stale: 0, oversize: 0, failed: 0, requests: 2, retries: 0 },
                 oversizeItems: [],
                 quarantineLocation: null,
                 oversizeLocation: null,
@@ -248,7 +289,7 @@ describe("npm run local", function () {
                     file: path.join(directory, "arrivals", "accounts_20261101T000000Z_9.zip"),
                     extractId: "20261101T000000Z-000009",
                     exitCode: 0,
-                    report: succeeded("20261101T000000Z-000009", 1793491200000009, 1),
+                    report: succeeded("20261101T000000Z-000009", 1793491200000009, 1, { files: 2, bytes: 5924 }),
                 },
                 {
                     file: path.join(directory, "arrivals", "accounts_20261101T000000Z_10.zip"),
@@ -263,6 +304,7 @@ describe("npm run local", function () {
                         tables: {},
                         ignoredFiles: [],
                         lakeSnapshot: null,
+                        completedExtract: null,
                         items: {},
                         oversizeItems: [],
                         quarantineLocation: "s3://ingest-local-quarantine/accounts/archives/20261101T000000Z-000010/",
@@ -273,7 +315,7 @@ describe("npm run local", function () {
                     file: path.join(directory, "accounts_20261102T000000Z_1.zip"),
                     extractId: "20261102T000000Z-000001",
                     exitCode: 0,
-                    report: succeeded("20261102T000000Z-000001", 1793577600000001, 2),
+                    report: succeeded("20261102T000000Z-000001", 1793577600000001, 2, { files: 4, bytes: 11848 }),
                 },
             ]);
         });

@@ -103,6 +103,93 @@ const usesProjectKey =
             ? []
             : [`${resource.type} ${resource.name}: ${field} is not the project key (${checkov})`];
 
+interface IcebergTableInputJson {
+    location?: string;
+    properties?: Record<string, string>;
+}
+
+function icebergInputOf(resource: RecordedResource): IcebergTableInputJson | undefined {
+    return (resource.inputs.openTableFormatInput as { icebergInput?: { icebergTableInput?: IcebergTableInputJson } } | undefined)
+        ?.icebergInput?.icebergTableInput;
+}
+
+/** The bucket and key prefix of an `s3://bucket/key` location. */
+function s3Location(location: string | undefined): { bucket: string; key: string } | undefined {
+    const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(location ?? "");
+    return match ? { bucket: match[1]!, key: match[2]! } : undefined;
+}
+
+/** The declared bucket a location is in. */
+function bucketAt(program: ProgramView, bucketName: string): RecordedResource | undefined {
+    return program.resources.find((candidate) => candidate.type === "aws:s3/bucket:Bucket" && candidate.name === bucketName);
+}
+
+/**
+ * A Glue table's data is in one of the program's buckets (each checked for encryption and the rest).
+ * An Iceberg table is format v2, in the lake bucket, and under no prefix the bucket expires by age:
+ * an age rule would delete files that current rows still live in.
+ */
+const catalogTableCheck: Check = (resource, program) => {
+    const iceberg = icebergInputOf(resource);
+    const location = iceberg?.location ?? (resource.inputs.storageDescriptor as { location?: string } | undefined)?.location;
+    const place = s3Location(location);
+    const bucket = place && bucketAt(program, place.bucket);
+    if (!place || !bucket) {
+        return [`${resource.name}: data outside the program's buckets (${location})`];
+    }
+    if (!iceberg) {
+        return [];
+    }
+    const expiringRules = program
+        .attachedTo("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", `${bucket.name}-id`)
+        .flatMap((lifecycle) => lifecycle.inputs.rules as { id: string; filter?: { prefix?: string }; expiration?: { days?: number } }[])
+        .filter((rule) => rule.expiration?.days !== undefined && `${place.key}/`.startsWith(rule.filter?.prefix ?? ""));
+    return [
+        ...(bucketRole(bucket) === "lake" ? [] : [`${resource.name}: Iceberg table outside the lake bucket (${location})`]),
+        ...(iceberg.properties?.["format-version"] === "2" ? [] : [`${resource.name}: not Iceberg format version 2`]),
+        ...expiringRules.map((rule) => `${resource.name}: the lake's lifecycle rule ${rule.id} expires the table's files by age`),
+    ];
+};
+
+/**
+ * A table optimizer runs under a role the program declares, granted its own table by ARN, no table
+ * by wildcard, and objects only under the locations of the program's Iceberg tables.
+ */
+const tableOptimizerCheck: Check = (resource, program) => {
+    const roleArn = (resource.inputs.configuration as { roleArn?: string }).roleArn;
+    const role = program.resources.find((candidate) => candidate.type === "aws:iam/role:Role" && candidate.arn === roleArn);
+    if (!role) {
+        return [`${resource.name}: runs under a role the program does not declare`];
+    }
+    const statements = program.resources
+        .filter((candidate) => candidate.type === "aws:iam/rolePolicy:RolePolicy" && candidate.inputs.role === `${role.name}-id`)
+        .flatMap((policy) => policyOf(policy).Statement);
+    const glueResources = statements
+        .filter((statement) => asArray(statement.Action).some((action) => action.startsWith("glue:")))
+        .flatMap((statement) => asArray(statement.Resource));
+    const tableLocations = new Set(
+        program.resources.flatMap((candidate) => {
+            const place =
+                candidate.type === "aws:glue/catalogTable:CatalogTable" ? s3Location(icebergInputOf(candidate)?.location) : undefined;
+            return place ? [`arn:aws:s3:::${place.bucket}/${place.key}/*`] : [];
+        }),
+    );
+    const objects = statements
+        .filter((statement) => asArray(statement.Action).some((action) => action.startsWith("s3:") && action !== "s3:ListBucket"))
+        .flatMap((statement) => asArray(statement.Resource));
+    return [
+        ...(glueResources.some((arn) => arn.endsWith(`:table/${String(resource.inputs.databaseName)}/${String(resource.inputs.tableName)}`))
+            ? []
+            : [`${resource.name}: its role is not granted its table by ARN`]),
+        ...glueResources
+            .filter((arn) => arn.includes(":table/") && arn.includes("*"))
+            .map((arn) => `${resource.name}: its role reaches tables by wildcard (${arn})`),
+        ...objects
+            .filter((arn) => !tableLocations.has(arn))
+            .map((arn) => `${resource.name}: its role reaches objects outside the lake tables (${arn})`),
+    ];
+};
+
 const checksByType: Record<string, Check> = {
     "aws:kms/key:Key": (resource) => [
         // CKV_AWS_7
@@ -191,7 +278,8 @@ const checksByType: Record<string, Check> = {
             ? []
             : [`${resource.name}: object not encrypted with the project key`],
     "aws:glue/catalogDatabase:CatalogDatabase": noSecuritySettings("metadata only; table data is in the encrypted lake bucket"),
-    "aws:glue/catalogTable:CatalogTable": noSecuritySettings("metadata only; table data is in the encrypted lake bucket"),
+    "aws:glue/catalogTable:CatalogTable": catalogTableCheck,
+    "aws:glue/catalogTableOptimizer:CatalogTableOptimizer": tableOptimizerCheck,
     // CKV_AWS_99: S3, CloudWatch and job bookmark encryption.
     "aws:glue/securityConfiguration:SecurityConfiguration": (resource, program) => {
         const configuration = resource.inputs.encryptionConfiguration as {
@@ -469,6 +557,24 @@ describe("the security walk itself", () => {
             ["bad: saved outside the program's enforced, encrypted workgroup"],
         ],
         [
+            "table optimizer under a role the program does not declare",
+            resource("aws:glue/catalogTableOptimizer:CatalogTableOptimizer", {
+                databaseName: "db",
+                tableName: "t",
+                configuration: { roleArn: "arn:aws:iam::123456789012:role/elsewhere", enabled: true },
+            }),
+            ["bad: runs under a role the program does not declare"],
+        ],
+        [
+            "Iceberg table outside the program's buckets",
+            resource("aws:glue/catalogTable:CatalogTable", {
+                openTableFormatInput: {
+                    icebergInput: { icebergTableInput: { location: "s3://elsewhere/t", properties: { "format-version": "2" } } },
+                },
+            }),
+            ["bad: data outside the program's buckets (s3://elsewhere/t)"],
+        ],
+        [
             "bucket without anything",
             resource("aws:s3/bucket:Bucket", { forceDestroy: true }),
             [
@@ -491,4 +597,78 @@ describe("the security walk itself", () => {
             expect(checksByType[bad.type]!(bad, view)).to.deep.equal(expected);
         });
     }
+
+    it("reports an Iceberg table outside the lake, in format v1, whose files a lifecycle rule expires", () => {
+        const bucket: RecordedResource = {
+            type: "aws:s3/bucket:Bucket",
+            name: "ingest-prod-quarantine",
+            inputs: {},
+            arn: "arn:aws:s3:::ingest-prod-quarantine",
+        };
+        const lifecycle = resource("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", {
+            bucket: "ingest-prod-quarantine-id",
+            rules: [
+                { id: "housekeeping", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+                { id: "expire-all", filter: {}, expiration: { days: 30 } },
+                { id: "expire-other", filter: { prefix: "other/" }, expiration: { days: 30 } },
+                { id: "expire-orders", filter: { prefix: "crm/orders/" }, expiration: { days: 30 } },
+            ],
+        });
+        const withBucket: ProgramView = {
+            ...view,
+            resources: [bucket, lifecycle],
+            attachedTo: (type, bucketId) =>
+                [lifecycle].filter((candidate) => candidate.type === type && candidate.inputs.bucket === bucketId),
+        };
+        const table = resource("aws:glue/catalogTable:CatalogTable", {
+            openTableFormatInput: {
+                icebergInput: {
+                    icebergTableInput: {
+                        location: "s3://ingest-prod-quarantine/crm/orders/current",
+                        properties: { "format-version": "1" },
+                    },
+                },
+            },
+        });
+        expect(checksByType[table.type]!(table, withBucket)).to.deep.equal([
+            "bad: Iceberg table outside the lake bucket (s3://ingest-prod-quarantine/crm/orders/current)",
+            "bad: not Iceberg format version 2",
+            "bad: the lake's lifecycle rule expire-all expires the table's files by age",
+            "bad: the lake's lifecycle rule expire-orders expires the table's files by age",
+        ]);
+    });
+
+    it("reports a table optimizer whose role is not granted its table, reaches tables by wildcard or objects outside the tables", () => {
+        const role: RecordedResource = {
+            type: "aws:iam/role:Role",
+            name: "optimizers-role",
+            inputs: {},
+            arn: "arn:aws:iam::123456789012:role/optimizers",
+        };
+        const policy = resource("aws:iam/rolePolicy:RolePolicy", {
+            role: "optimizers-role-id",
+            policy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Sid: "Glue",
+                        Effect: "Allow",
+                        Action: ["glue:UpdateTable"],
+                        Resource: ["arn:aws:glue:eu-west-1:123456789012:table/db/*"],
+                    },
+                    { Sid: "S3", Effect: "Allow", Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::lake/*"] },
+                ],
+            }),
+        });
+        const optimizer = resource("aws:glue/catalogTableOptimizer:CatalogTableOptimizer", {
+            databaseName: "db",
+            tableName: "orders",
+            configuration: { roleArn: role.arn, enabled: true },
+        });
+        expect(checksByType[optimizer.type]!(optimizer, { ...view, resources: [role, policy] })).to.deep.equal([
+            "bad: its role is not granted its table by ARN",
+            "bad: its role reaches tables by wildcard (arn:aws:glue:eu-west-1:123456789012:table/db/*)",
+            "bad: its role reaches objects outside the lake tables (arn:aws:s3:::lake/*)",
+        ]);
+    });
 });

@@ -120,6 +120,7 @@ def test_job_arguments_are_disjoint_snake_case_names() -> None:
                 "notification_topic_arn",
                 "run_ledger_table",
                 "staging_uri",
+                "changes_uri",
             ),
             ("archive_bucket", "archive_key", "archive_version_id", "extract_id", "extract_version"),
             ("JOB_RUN_ID",),

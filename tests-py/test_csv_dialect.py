@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 
 from ingest.csv_dialect import CsvDialect
-from ingest.staging import HeaderMismatch, UnreadableFile, read_records, stage_file
+from ingest.staging import HeaderMismatch, MappedColumn, UnreadableFile, read_records, stage_file
 from ingest.typed_read import FILE_COLUMN, LINE_COLUMN, ExtractInfo, classify, read_staged_lines
 
 EXTRACT = ExtractInfo(extract_id="20261122T101500Z-000001", extract_version=1795342500000001, extract_time="2026-11-22T10:15:00Z")
@@ -64,9 +64,10 @@ THOUSAND_LINES = "\n".join(f"line {number}" for number in range(1, 1001))
 BAD_QUOTING = "not RFC 4180 quoting: a quote or line break inside an unquoted field, or text after a closing quote"
 
 
-def run_typed_read(spark, directory, table: dict, dialect: CsvDialect, files: dict[str, bytes]):
+def run_typed_read(spark, directory, table: dict, dialect: CsvDialect, files: dict[str, bytes], unknown_columns: str = "reject"):
     """Stages the files as one table of one extract and returns (records per file, accepted, rejected)."""
     columns = [column["name"] for column in table["columns"]]
+    mapped = [MappedColumn(column["name"], column["nullable"]) for column in table["columns"]]
     directory.mkdir(parents=True, exist_ok=True)
     staged = []
     for index, (name, body) in enumerate(files.items()):
@@ -79,12 +80,13 @@ def run_typed_read(spark, directory, table: dict, dialect: CsvDialect, files: di
                 table=table["name"],
                 file_index=index,
                 entry_name=name,
-                columns=columns,
+                columns=mapped,
                 dialect=dialect,
+                unknown_columns=unknown_columns,
             )
         )
     lines = read_staged_lines(spark, [file.path for file in staged], list(files))
-    result = classify(lines, table, dialect, EXTRACT)
+    result = classify(lines, table, dialect, EXTRACT, {file.file_index: file.layout for file in staged})
     accepted = [tuple(row) for row in result.accepted.select(FILE_COLUMN, LINE_COLUMN, *columns).collect()]
     rejected = [tuple(row) for row in result.rejected.select("file", "line", "reason", "detail", "raw").collect()]
     return {file.entry_name: file.records for file in staged}, sorted(accepted), sorted(rejected)
@@ -302,13 +304,13 @@ def test_utf16_text_saved_by_a_spreadsheet_is_read_on_whole_code_units(spark, tm
         ),
         (DEFAULT, b'first,"id"x,middle,last\n', HeaderMismatch, "notes.csv: header line is not valid CSV (RFC 4180 quoting)"),
         (DEFAULT, b"", HeaderMismatch, "notes.csv: file is empty; expected at least a header line"),
-        (DEFAULT, b"first,id,middle\n", HeaderMismatch, "notes.csv: header lacks column(s) ['last']"),
+        (DEFAULT, b"first,middle,last\n", HeaderMismatch, "notes.csv: header lacks column(s) ['id']"),
     ],
 )
 def test_a_file_that_cannot_be_read_as_mapped_is_refused_with_the_reason(tmp_path, dialect, body, error, message):
     source = tmp_path / "notes.csv"
     source.write_bytes(body)
-    columns = [column["name"] for column in NOTES["columns"]]
+    columns = [MappedColumn(column["name"], column["nullable"]) for column in NOTES["columns"]]
     with pytest.raises(error) as raised:
         stage_file(
             str(source), str(tmp_path / "staged.txt"), table="notes", file_index=0, entry_name="notes.csv", columns=columns, dialect=dialect
@@ -362,3 +364,14 @@ def test_random_well_formed_records_read_back_exactly_on_the_driver_and_in_the_j
     assert rejected == []
     assert accepted == sorted(expected)
     assert records == {"random.csv": 400}
+
+
+def test_files_of_one_table_may_lack_a_nullable_column_or_carry_columns_the_mapping_ignores(spark, tmp_path):
+    files = {
+        "before.csv": b"first,id,middle\nf,K1,m\n",
+        "after.csv": b"first,id,channel,middle,last\ng,K2,web,m,l\nh,K3,app,m\n",
+    }
+    records, accepted, rejected = run_typed_read(spark, tmp_path, NOTES, DEFAULT, files, unknown_columns="ignore")
+    assert accepted == [("after.csv", 2, "g", "K2", "m", "l"), ("before.csv", 2, "f", "K1", "m", None)]
+    assert rejected == [("after.csv", 3, "malformed", "expected 5 fields separated by ',', found 4", "h,K3,app,m")]
+    assert records == {"before.csv": 1, "after.csv": 2}

@@ -162,11 +162,24 @@ def test_incremental_extracts_build_complete_items_and_report_exact_counts(pipel
     assert [item["lake_snapshot"] for item in pipeline.items()] == [2, 2, 2]
     assert second["status"] == "succeeded"
     assert second["lakeSnapshot"] == 2
-    assert second["tables"] == {
-        "addresses": {"files": ["addresses.csv"], "read": 0, "accepted": 0, "quarantined": 0, "quarantinedByReason": {}, "orphans": 0},
-        "customers": {"files": ["customers.csv"], "read": 2, "accepted": 2, "quarantined": 0, "quarantinedByReason": {}, "orphans": 0},
-        "order_lines": {"files": ["order_lines.csv"], "read": 3, "accepted": 3, "quarantined": 0, "quarantinedByReason": {}, "orphans": 1},
-        "orders": {"files": ["orders.csv"], "read": 1, "accepted": 1, "quarantined": 0, "quarantinedByReason": {}, "orphans": 0},
+    changes = {"customers": {"upsert": 2}, "orders": {"upsert": 1}, "order_lines": {"upsert": 3}, "addresses": {}}
+    read = {"customers": 2, "orders": 1, "order_lines": 3, "addresses": 0}
+    orphans = {"order_lines": 1}
+    assert {name: {key: value for key, value in counts.items() if key != "scanned"} for name, counts in second["tables"].items()} == {
+        name: {
+            "files": [f"{name}.csv"],
+            "read": read[name],
+            "accepted": read[name],
+            "quarantined": 0,
+            "quarantinedByReason": {},
+            "orphans": orphans.get(name, 0),
+            "changes": changes[name],
+        }
+        for name in read
+    }
+    # Every current table was read for the touched items, each scan counted once.
+    assert {name: counts["scanned"]["files"] > 0 < counts["scanned"]["bytes"] for name, counts in second["tables"].items()} == {
+        name: True for name in read
     }
     assert {key: second["items"][key] for key in ("touched", "written", "stale", "oversize")} == {
         "touched": 3,

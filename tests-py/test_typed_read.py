@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from ingest.csv_dialect import CsvDialect
-from ingest.staging import HeaderMismatch, check_header, stage_file
+from ingest.staging import FileLayout, HeaderMismatch, MappedColumn, read_header, stage_file
 from ingest.typed_read import ExtractInfo, classify, read_staged_lines
 
 DIALECT = CsvDialect(delimiter=",", quote='"', escape='"', null_value="", encoding="UTF-8", header=True, trim_keys=True)
@@ -82,7 +82,7 @@ def classified(spark, tmp_path_factory):
         table="orders",
         file_index=0,
         entry_name="orders.csv",
-        columns=[column["name"] for column in ORDERS["columns"]],
+        columns=[MappedColumn(column["name"], column["nullable"]) for column in ORDERS["columns"]],
         dialect=DIALECT,
     )
     lines = read_staged_lines(spark, [staged.path], ["orders.csv"])
@@ -109,7 +109,20 @@ def test_accepted_rows_are_typed_and_carry_their_source(classified):
     extract_time = dt.datetime(2026, 11, 22, 10, 15)
     version = 1795342500000001
     expected = [
-        ("O1", "C1", dt.date(2026, 11, 1), Decimal("12.50"), 3, True, dt.datetime(2026, 11, 1, 10), version, extract_time, "orders.csv", 2),
+        (
+            "O1",
+            "C1",
+            dt.date(2026, 11, 1),
+            Decimal("12.50"),
+            3,
+            True,
+            dt.datetime(2026, 11, 1, 10),
+            EXTRACT.extract_id,
+            version,
+            extract_time,
+            "orders.csv",
+            2,
+        ),
         (
             "O19",
             "C1",
@@ -118,13 +131,27 @@ def test_accepted_rows_are_typed_and_carry_their_source(classified):
             -2,
             False,
             dt.datetime(2026, 11, 19, 23, 59, 59),
+            EXTRACT.extract_id,
             version,
             extract_time,
             "orders.csv",
             21,
         ),
-        ("O2", "C1", dt.date(2026, 11, 2), None, None, None, None, version, extract_time, "orders.csv", 3),
-        ("O3", "C,2", dt.date(2026, 11, 3), Decimal("0.50"), 1, False, dt.datetime(2026, 11, 3), version, extract_time, "orders.csv", 4),
+        ("O2", "C1", dt.date(2026, 11, 2), None, None, None, None, EXTRACT.extract_id, version, extract_time, "orders.csv", 3),
+        (
+            "O3",
+            "C,2",
+            dt.date(2026, 11, 3),
+            Decimal("0.50"),
+            1,
+            False,
+            dt.datetime(2026, 11, 3),
+            EXTRACT.extract_id,
+            version,
+            extract_time,
+            "orders.csv",
+            4,
+        ),
     ]
     assert sorted(tuple(row) for row in accepted) == expected
 
@@ -135,19 +162,42 @@ def test_rows_read_equal_rows_accepted_plus_rows_rejected(classified):
     assert len(accepted) + len(rejected) == staged.records
 
 
+HEADER_COLUMNS = [MappedColumn("order_id", False), MappedColumn("customer_id", False), MappedColumn("total", True)]
+
+
 @pytest.mark.parametrize(
-    ("header", "message"),
+    ("header", "unknown_columns", "message"),
     [
-        (["order_id", "total"], "orders.csv: header lacks column(s) ['customer_id']"),
-        (["order_id", "customer_id", "total", "x"], "orders.csv: header has unexpected column(s) ['x']"),
-        (["order_id", "client_id", "total"], "orders.csv: header has ['client_id'] where the mapping expects ['customer_id']"),
+        (["order_id", "total"], "reject", "orders.csv: header lacks column(s) ['customer_id']"),
+        (["order_id", "customer_id", "total", "x"], "reject", "orders.csv: header has unexpected column(s) ['x']"),
+        (["order_id", "client_id", "total"], "ignore", "orders.csv: header has ['client_id'] where the mapping expects ['customer_id']"),
+        (["order_id", "customer_id", "x"], "ignore", "orders.csv: header has ['x'] where the mapping expects ['total']"),
         (
             ["customer_id", "order_id", "total"],
+            "reject",
             "orders.csv: column 1 is 'customer_id' but the mapping expects 'order_id' (columns reordered)",
         ),
+        (["order_id", "customer_id", "order_id"], "ignore", "orders.csv: header names column(s) ['order_id'] more than once"),
     ],
 )
-def test_header_must_name_the_mapping_columns_in_order(header, message):
+def test_header_must_name_the_mapping_columns_in_order(header, unknown_columns, message):
     with pytest.raises(HeaderMismatch) as raised:
-        check_header("orders.csv", header, ["order_id", "customer_id", "total"])
+        read_header("orders.csv", header, HEADER_COLUMNS, unknown_columns)
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize(
+    ("header", "layout"),
+    [
+        (["order_id", "customer_id", "total"], FileLayout(positions=(0, 1, 2), field_count=3)),
+        # An extract from before the mapping gained the nullable column `total`.
+        (["order_id", "customer_id"], FileLayout(positions=(0, 1, None), field_count=2)),
+        (
+            ["order_id", "channel", "customer_id", "total", "note"],
+            FileLayout(positions=(0, 2, 3), field_count=5, ignored_columns=("channel", "note")),
+        ),
+        ([" order_id ", "customer_id ", "total"], FileLayout(positions=(0, 1, 2), field_count=3)),
+    ],
+)
+def test_header_says_where_each_mapped_column_is(header, layout):
+    assert read_header("orders.csv", header, HEADER_COLUMNS, "ignore") == layout

@@ -54,13 +54,52 @@ const describers: Readonly<Record<string, Describer>> = {
         `schema changes: update ${textAt(inputs, "schemaChangePolicy", "updateBehavior")}`,
         `delete ${textAt(inputs, "schemaChangePolicy", "deleteBehavior")}`,
     ],
-    "aws:glue/catalogTable:CatalogTable": (inputs) => [
-        plural(listAt(inputs, "storageDescriptor", "columns").length, "column"),
-        `partitioned by ${listAt(inputs, "partitionKeys")
-            .map((column) => textAt(column, "name"))
-            .join(", ")}`,
-        valueAt(inputs, "parameters", "projection.enabled") === "true" ? "partition projection" : undefined,
-    ],
+    "aws:glue/catalogTable:CatalogTable": (inputs) => {
+        const iceberg = valueAt(inputs, "openTableFormatInput", "icebergInput", "icebergTableInput");
+        return iceberg !== undefined
+            ? icebergTableSettings(iceberg)
+            : [
+                  plural(listAt(inputs, "storageDescriptor", "columns").length, "column"),
+                  `partitioned by ${listAt(inputs, "partitionKeys")
+                      .map((column) => textAt(column, "name"))
+                      .join(", ")}`,
+                  valueAt(inputs, "parameters", "projection.enabled") === "true" ? "partition projection" : undefined,
+              ];
+    },
+    "aws:glue/catalogTableOptimizer:CatalogTableOptimizer": (inputs) => {
+        const configuration = valueAt(inputs, "configuration");
+        const iceberg = (kind: string) => valueAt(configuration, kind, "icebergConfiguration");
+        const every = (settings: unknown) => `every ${plural(numberAt(settings, "runRateInHours"), "hour")}`;
+        const enabled = valueAt(configuration, "enabled") === true ? [] : ["disabled"];
+        switch (textAt(inputs, "type")) {
+            case "compaction": {
+                const compaction = iceberg("compactionConfiguration");
+                return [
+                    `compaction ${textAt(compaction, "strategy")}`,
+                    `from ${plural(numberAt(compaction, "minInputFiles"), "file")} in a partition or ${plural(numberAt(compaction, "deleteFileThreshold"), "delete")} in a file`,
+                    ...enabled,
+                ];
+            }
+            case "retention": {
+                const retention = iceberg("retentionConfiguration");
+                return [
+                    `snapshots kept ${plural(numberAt(retention, "snapshotRetentionPeriodInDays"), "day")}`,
+                    `at least ${numberAt(retention, "numberOfSnapshotsToRetain")}`,
+                    valueAt(retention, "cleanExpiredFiles") === true ? "their files deleted" : "their files kept",
+                    every(retention),
+                    ...enabled,
+                ];
+            }
+            default: {
+                const orphans = iceberg("orphanFileDeletionConfiguration");
+                return [
+                    `orphan files deleted after ${plural(numberAt(orphans, "orphanFileRetentionPeriodInDays"), "day")}`,
+                    every(orphans),
+                    ...enabled,
+                ];
+            }
+        }
+    },
     "aws:cloudwatch/eventRule:EventRule": (inputs) =>
         inputs.scheduleExpression !== undefined ? [`schedule ${textAt(inputs, "scheduleExpression")}`] : eventPatternSettings(inputs),
     "aws:s3/bucket:Bucket": (inputs) => [`force destroy ${onOff(inputs.forceDestroy)}`],
@@ -115,6 +154,29 @@ export function describeSettings(type: string, inputs: Inputs): string {
               .filter((setting) => setting !== undefined)
               .join(", ")
         : "";
+}
+
+/** An Iceberg table's format, columns, partitioning, sort order and how rows are changed (merge-on-read or copy-on-write). */
+function icebergTableSettings(table: unknown): (string | undefined)[] {
+    const fields = listAt(table, "schema", "fields");
+    const column = (field: unknown) => {
+        const sourceId = numberAt(field, "sourceId");
+        return textAt(
+            fields.find((candidate) => valueAt(candidate, "id") === sourceId),
+            "name",
+        );
+    };
+    const partitions = listAt(table, "partitionSpec", "fields").map((field) =>
+        textAt(field, "transform") === "identity" ? column(field) : `${textAt(field, "transform")}(${column(field)})`,
+    );
+    const sorted = listAt(table, "sortOrder", "fields").map(column);
+    return [
+        `Iceberg v${textAt(table, "properties", "format-version")}`,
+        plural(fields.length, "column"),
+        partitions.length > 0 ? `partitioned by ${partitions.join(", ")}` : "unpartitioned",
+        sorted.length > 0 ? `sorted by ${sorted.join(", ")}` : undefined,
+        textAt(table, "properties", "write.merge.mode"),
+    ];
 }
 
 const comparisons: Readonly<Record<string, string>> = {

@@ -26,17 +26,19 @@ export const defaultGlueJob: GlueJobSettings = {
 };
 
 /**
- * A job's default arguments: Glue's own (see `glueRuntimeArguments`), its Python package, and the
- * job's contract arguments as `--name value`.
+ * A job's default arguments: Glue's own (see `glueRuntimeArguments`, then `glueArguments`, such as
+ * `--datalake-formats`), its Python package, and the job's contract arguments as `--name value`.
  */
 export function glueJobArguments(
     assetsBucket: pulumi.Input<string>,
     packageKey: pulumi.Input<string>,
     temporaryPrefix: string,
     contract: Record<string, pulumi.Input<string>>,
+    glueArguments: Record<string, pulumi.Input<string>> = {},
 ): pulumi.Output<Record<string, string>> {
-    return pulumi.all([assetsBucket, packageKey, contract]).apply(([bucket, key, values]): Record<string, string> => ({
+    return pulumi.all([assetsBucket, packageKey, contract, glueArguments]).apply(([bucket, key, values, glue]): Record<string, string> => ({
         ...glueRuntimeArguments(bucket, temporaryPrefix),
+        ...glue,
         "--extra-py-files": `s3://${bucket}/${key}`,
         ...Object.fromEntries(Object.entries(values).map(([argument, value]) => [`--${argument}`, value])),
     }));

@@ -6,9 +6,11 @@ import { badArchiveNameMetric, badArchiveNamePrefix, type TriggerVariable } from
 import { alarmPublishing, deadLetterAlarm, notifyingAlarm, type AlarmSettings } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { glueAssetUri, glueJob } from "../glue-job";
+import { icebergJobArguments } from "../lake-access";
 import { objectsUnder, policyDocument } from "../policies";
 import { defaultGlueJob, failedRunStates, triggerPolling, triggerQueue, triggerTimeoutSeconds, type GlueJobSettings } from "./defaults";
 import { jobRoleStatements, serviceDelivery, triggerStatements, type BucketRef } from "./policies";
+import { savedLakeQueries } from "./queries";
 import { accountScope } from "../account-scope";
 
 export type { GlueJobSettings } from "./defaults";
@@ -22,6 +24,8 @@ export interface ExtractPipelineArgs {
     readonly quarantine: BucketRef;
     readonly glueAssets: BucketRef;
     readonly databaseName: pulumi.Input<string>;
+    /** The Athena workgroup the pipeline's saved queries belong to. */
+    readonly workgroupName: pulumi.Input<string>;
     readonly securityConfigurationName: pulumi.Input<string>;
     /** Bundle of the trigger handler (`lambdas/extract-trigger`). */
     readonly triggerCode: pulumi.asset.Archive;
@@ -44,8 +48,9 @@ export interface ExtractPipelineArgs {
 /**
  * One batch extract pipeline: an archive landing under the mapping's prefix is announced by
  * EventBridge to a queue (with a dead-letter queue); the trigger function claims the object
- * version once and starts the Glue job, which writes the lake and the nested items table.
- * Run outcomes go to an SNS topic; alarms watch failures, the dead-letter queue and freshness.
+ * version once and starts the Glue job, which merges the extract into the lake's Iceberg tables and
+ * writes the nested items table. Run outcomes go to an SNS topic; alarms watch failures, the
+ * dead-letter queue and freshness. Saved Athena queries show the items and a row's history.
  */
 export class ExtractPipeline extends pulumi.ComponentResource {
     readonly itemsTable: aws.dynamodb.Table;
@@ -164,6 +169,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             quarantine: args.quarantine,
             glueAssets: args.glueAssets,
             databaseName: args.databaseName,
+            lakeTables: plan.lake.tables,
             itemsTableArn: this.itemsTable.arn,
             runLedgerArn: this.runLedger.arn,
             topicArn: this.topic.arn,
@@ -178,6 +184,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             notification_topic_arn: this.topic.arn,
             run_ledger_table: this.runLedger.name,
             staging_uri: pulumi.interpolate`s3://${args.glueAssets.name}/temporary/${plan.pipeline}/staging/`,
+            changes_uri: pulumi.interpolate`s3://${args.glueAssets.name}/temporary/${plan.pipeline}/changes/`,
         };
         this.job = glueJob(
             `${name}-job`,
@@ -192,6 +199,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                 configuration: { suffix: "plan", file: "plan.json", document: plan },
                 statements: jobStatements,
                 contract: deployArguments,
+                glueArguments: icebergJobArguments(args.lake.name),
                 temporaryPrefix: plan.pipeline,
                 capacity: {
                     workerType: glue.workerType,
@@ -358,6 +366,20 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                 treatMissingData: "notBreaching",
             },
         );
+
+        for (const saved of savedLakeQueries(plan)) {
+            new aws.athena.NamedQuery(
+                `${name}-${saved.name}`,
+                {
+                    name: `${plan.pipeline}-${saved.name}`,
+                    description: saved.description,
+                    workgroup: args.workgroupName,
+                    database: args.databaseName,
+                    query: saved.query,
+                },
+                { parent: this },
+            );
+        }
 
         this.itemsTableName = this.itemsTable.name;
         this.topicArn = this.topic.arn;

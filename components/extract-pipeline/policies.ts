@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { lakeTableStatements, type LakeTableRef } from "../lake-access";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
 
 export interface BucketRef {
@@ -20,6 +21,8 @@ export interface JobRoleScope extends AccountScope {
     readonly quarantine: BucketRef;
     readonly glueAssets: BucketRef;
     readonly databaseName: pulumi.Input<string>;
+    /** The pipeline's Iceberg tables (`lake.tables` of its plan). */
+    readonly lakeTables: readonly LakeTableRef[];
     readonly itemsTableArn: pulumi.Input<string>;
     readonly runLedgerArn: pulumi.Input<string>;
     readonly topicArn: pulumi.Input<string>;
@@ -29,11 +32,14 @@ export interface JobRoleScope extends AccountScope {
 /** Namespace of the metrics the job publishes (run counts, rows, items). */
 export const jobMetricsNamespace = "Ingestion";
 
+/** The lake bucket's prefix where the extract job keeps its run reports (see run_report.json). */
+export function runReportsPrefix(pipeline: string): string {
+    return `${pipeline}/_reports/`;
+}
+
 /** Everything the Glue job does, each statement scoped to this pipeline's ARNs and prefixes. */
 export function jobRoleStatements(scope: JobRoleScope): PolicyStatement[] {
     const { pipeline } = scope;
-    const glueArn = (resource: pulumi.Input<string>) =>
-        pulumi.interpolate`arn:${scope.partition}:glue:${scope.region}:${scope.accountId}:${resource}`;
     return [
         {
             Sid: "ReadAndTagLandedArchives",
@@ -45,18 +51,14 @@ export function jobRoleStatements(scope: JobRoleScope): PolicyStatement[] {
             Sid: "ListOwnPrefixes",
             Effect: "Allow",
             Action: ["s3:ListBucket"],
-            Resource: [scope.lake.arn, scope.quarantine.arn, scope.glueAssets.arn],
+            Resource: [scope.quarantine.arn, scope.glueAssets.arn],
             Condition: { StringLike: { "s3:prefix": [`${pipeline}/*`, `temporary/${pipeline}/*`] } },
         },
         {
-            Sid: "WriteLakeQuarantineAndTemporaryFiles",
+            Sid: "WriteQuarantineAndTemporaryFiles",
             Effect: "Allow",
             Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-            Resource: [
-                objectsUnder(scope.lake.arn, `${pipeline}/`),
-                objectsUnder(scope.quarantine.arn, `${pipeline}/`),
-                objectsUnder(scope.glueAssets.arn, `temporary/${pipeline}/`),
-            ],
+            Resource: [objectsUnder(scope.quarantine.arn, `${pipeline}/`), objectsUnder(scope.glueAssets.arn, `temporary/${pipeline}/`)],
         },
         {
             Sid: "ReadJobCodeAndPlan",
@@ -64,26 +66,11 @@ export function jobRoleStatements(scope: JobRoleScope): PolicyStatement[] {
             Action: ["s3:GetObject"],
             Resource: [objectsUnder(scope.glueAssets.arn, `jobs/${pipeline}/`)],
         },
-        {
-            Sid: "RegisterLakePartitions",
-            Effect: "Allow",
-            Action: [
-                "glue:BatchCreatePartition",
-                "glue:BatchGetPartition",
-                "glue:CreatePartition",
-                "glue:GetDatabase",
-                "glue:GetPartition",
-                "glue:GetPartitions",
-                "glue:GetTable",
-                "glue:GetTables",
-                "glue:UpdatePartition",
-            ],
-            Resource: [
-                glueArn("catalog"),
-                glueArn(pulumi.interpolate`database/${scope.databaseName}`),
-                glueArn(pulumi.interpolate`table/${scope.databaseName}/${pipeline.replace(/-/g, "_")}_*`),
-            ],
-        },
+        ...lakeTableStatements({
+            ...scope,
+            tables: scope.lakeTables,
+            reportsPrefix: runReportsPrefix(pipeline),
+        }),
         {
             Sid: "WriteItems",
             Effect: "Allow",

@@ -33,6 +33,8 @@ export interface GlueJobArgs {
     readonly statements: readonly PolicyStatement[];
     /** The job's contract arguments (see `glue-scripts/ingest/contracts/`). */
     readonly contract: Record<string, pulumi.Input<string>>;
+    /** Glue's own arguments beside the defaults every job gets, such as `--datalake-formats`. Defaults to none. */
+    readonly glueArguments?: Record<string, pulumi.Input<string>>;
     /** Glue's own temporary files go under `temporary/<temporaryPrefix>/` of the assets bucket. */
     readonly temporaryPrefix: string;
     readonly capacity: GlueJobCapacity;
@@ -89,7 +91,13 @@ export function glueJob(name: string, args: GlueJobArgs, opts: pulumi.CustomReso
                 pythonVersion: "3",
                 scriptLocation: pulumi.interpolate`s3://${args.glueAssets.name}/${script.key}`,
             },
-            defaultArguments: glueJobArguments(args.glueAssets.name, jobPackage.key, args.temporaryPrefix, args.contract),
+            defaultArguments: glueJobArguments(
+                args.glueAssets.name,
+                jobPackage.key,
+                args.temporaryPrefix,
+                args.contract,
+                args.glueArguments,
+            ),
             workerType: capacity.workerType,
             numberOfWorkers: capacity.numberOfWorkers,
             ...(capacity.flex !== undefined ? { executionClass: capacity.flex ? "FLEX" : "STANDARD" } : {}),

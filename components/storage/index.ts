@@ -6,8 +6,15 @@ import { defaultAccessLogDays, defaultScratchDays, keyDeletionWindowDays, projec
 import { accountScope } from "../account-scope";
 
 export interface StorageArgs {
-    /** Days lake and quarantine objects are kept; the lake is the source of truth, so pick with care. */
+    /** Days landed archives, quarantine objects and the lake's expiring prefixes are kept. */
     readonly retentionDays: number;
+    /**
+     * Prefixes of the lake bucket whose objects expire `retentionDays` after they are written, such as
+     * the stream lakes' `streams/`. Nothing else in the lake expires by age: the Apache Iceberg tables
+     * expire their own snapshots and rows (an age rule would delete files current rows still live in),
+     * and run reports stay.
+     */
+    readonly expiringLakePrefixes: readonly string[];
     /** Days Glue temporary files and Athena results are kept. Defaults to 7. */
     readonly scratchDays?: number;
     /** Days server access logs are kept. Defaults to 365. */
@@ -18,8 +25,9 @@ export interface StorageArgs {
 
 /**
  * The project's KMS key and the buckets every pipeline shares: landing (where extracts arrive),
- * lake (Parquet), quarantine (rejected archives, rows and items, run reports), Glue assets
- * (scripts, plans, temporary files), Athena results, and the access-log bucket they all log to.
+ * lake (Iceberg tables, run reports, stream lakes), quarantine (rejected archives, rows and items),
+ * Glue assets (scripts, plans, temporary files), Athena results, and the access-log bucket they all
+ * log to.
  */
 export class Storage extends pulumi.ComponentResource {
     readonly key: aws.kms.Key;
@@ -74,7 +82,13 @@ export class Storage extends pulumi.ComponentResource {
             eventBridge: true,
             expirations: [{ id: "expire-landed-archives", expireAfterDays: args.retentionDays }],
         });
-        this.lake = dataBucket("lake", { expirations: [{ id: "expire-lake-data", expireAfterDays: args.retentionDays }] });
+        this.lake = dataBucket("lake", {
+            expirations: args.expiringLakePrefixes.map((prefix) => ({
+                id: `expire-${prefix}`,
+                prefix,
+                expireAfterDays: args.retentionDays,
+            })),
+        });
         this.quarantine = dataBucket("quarantine", { expirations: [{ id: "expire-quarantine", expireAfterDays: args.retentionDays }] });
         this.glueAssets = dataBucket("glue-assets", {
             expirations: [{ id: "expire-temporary-files", prefix: "temporary/", expireAfterDays: scratchDays }],

@@ -1,9 +1,12 @@
 import { eventTimeColumn, projectionDates, type EventTimeGranularity } from "../../config/event-time";
 import type { Stream } from "../../config/stream";
 
+/** The lake bucket's prefix of every stream lake; what is under it expires after the stack's retentionDays. */
+export const streamLakesPrefix = "streams/";
+
 /** Where a stream's data sits in the lake bucket: Parquet under `data/`, conversion failures beside it. */
 export function streamLakePrefixes(stream: Stream): { readonly root: string; readonly data: string; readonly errors: string } {
-    const root = `streams/${stream.stream}/`;
+    const root = `${streamLakesPrefix}${stream.stream}/`;
     return { root, data: `${root}data/`, errors: `${root}${stream.errorPrefix}` };
 }
 

@@ -93,12 +93,17 @@ def writer_settings(plan: Mapping, table_name: str, **tuning) -> WriterSettings:
     )
 
 
-WRITE_COUNTS = ("written", "stale", "oversize", "failed", "requests", "retries")
+WRITE_COUNTS = ("written", "deleted", "stale", "oversize", "failed", "requests", "retries")
+
+# A row with this column set true stands for an item to delete: its root no longer exists in the
+# lake. The delete carries the snapshot like a put, so an item built from more of the lake stays.
+DELETE_MARKER = "ingest_delete_item"
 
 
 @dataclass
 class WriteOutcome:
     written: int = 0
+    deleted: int = 0
     stale: int = 0
     oversize: int = 0
     failed: int = 0
@@ -232,31 +237,39 @@ def write_partition(
             for name, count in counts.items():
                 setattr(outcome, name, getattr(outcome, name) + count)
 
-    def put(row: Mapping) -> None:
+    def send(row: Mapping) -> None:
+        deleting = bool(row.get(DELETE_MARKER))
         try:
-            item = to_item(row, settings.keys)
+            item = to_item({name: value for name, value in row.items() if name != DELETE_MARKER}, settings.keys)
         except ItemValueError as error:
             record(failed=1)
             _remember(lock, outcome.failures, {"key": _key_text(row, settings.keys), "error": str(error)})
             return
         size = item_size(item)
-        if size > settings.max_item_bytes:
+        if not deleting and size > settings.max_item_bytes:
             record(oversize=1)
             _remember(lock, outcome.oversize_items, {"key": _key_text(row, settings.keys), "bytes": size})
             return
         request = {
             "TableName": settings.table_name,
-            "Item": item,
             "ConditionExpression": "attribute_not_exists(#pk) OR #snapshot <= :snapshot",
             "ExpressionAttributeNames": {"#pk": settings.partition_key, "#snapshot": snapshot_name},
             "ExpressionAttributeValues": {":snapshot": item[snapshot_name]},
         }
+        if deleting:
+            request["Key"] = {key: item[key] for key in settings.keys}
+        else:
+            request["Item"] = item
         attempt = 0
         while True:
             record(requests=1)
             try:
-                client.put_item(**request)
-                record(written=1)
+                if deleting:
+                    client.delete_item(**request)
+                    record(deleted=1)
+                else:
+                    client.put_item(**request)
+                    record(written=1)
                 return
             except ClientError as error:
                 code = error.response.get("Error", {}).get("Code", "")
@@ -290,7 +303,7 @@ def write_partition(
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
                     future.result()
-            in_flight.add(pool.submit(put, row))
+            in_flight.add(pool.submit(send, row))
         for future in in_flight:
             future.result()
     yield outcome.as_dict()

@@ -16,22 +16,33 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingest.archive import ArchiveLimits, ArchiveRejected, TableFilePattern, extract_archive
-from ingest.assembly import ItemTree, build_items, latest_versions, orphan_counts, root_key_index, touched_root_keys
+from ingest.assembly import ItemTree, build_items
 from ingest.csv_dialect import CsvDialect
-from ingest.dynamodb_writer import WRITE_COUNTS, ItemValueError, item_size, plain_value, to_item, write_partition, writer_settings
-from ingest.lake import (
-    PARTITION_KEY,
-    commit_extract,
-    committed_extracts,
-    lake_schema,
-    read_committed,
-    register_partitions,
-    table_uri,
-    write_extract_partition,
+from ingest.current_state import (
+    CHANGE,
+    UPSERT,
+    ExtractMark,
+    RootColumns,
+    apply_to_current,
+    apply_to_keys,
+    compute_changes,
+    touched_roots,
 )
+from ingest.dynamodb_writer import (
+    DELETE_MARKER,
+    WRITE_COUNTS,
+    ItemValueError,
+    item_size,
+    plain_value,
+    to_item,
+    write_partition,
+    writer_settings,
+)
+from ingest.lake import CURRENT, HISTORY, KEYS, accepted_schema, ensure_tables, lake_tables, scanned, snapshot_id, table_at
+from ingest.lake_ledger import Commit, LakeLedger, PendingChanges
 from ingest.locations import load_json
 from ingest.report import RunFailure, RunReport, reported_run, run_report_key, unexpected_failure
-from ingest.staging import UnreadableFile, stage_file
+from ingest.staging import MappedColumn, UnreadableFile, stage_file
 from ingest.typed_read import ExtractInfo, classify, read_staged_lines
 
 
@@ -108,25 +119,33 @@ def _load_extract(spark, plan, arguments, clients, report: RunReport, work_dir: 
         entry_names = [extracted_file.entry_name for extracted_file in extracted.files]
         with report.step("typed-read", progress):
             accepted = _typed_read(spark, plan, arguments, report, staged_by_table, entry_names, extract)
-    with report.step("lake", progress):
-        for table in tables:
-            if not staged_by_table[table["name"]]:
-                continue
-            uri = table_uri(arguments["lake_bucket"], table)
-            write_extract_partition(accepted[table["name"]], uri, extract.extract_id)
-            register_partitions(clients.glue, arguments["glue_database"], table["catalogTable"], uri, [extract.extract_id])
-        commit_extract(clients.dynamodb, arguments["run_ledger_table"], extract.extract_id, extract.extract_version)
-    with report.step("assemble", progress):
-        items = _assemble(spark, plan, arguments, clients, report, accepted, extract)
-    with report.step("write-items", progress):
-        _write_items(spark, plan, arguments, clients, report, items)
+    present = {name for name, staged in staged_by_table.items() if staged}
+    with report.step("history", progress):
+        _write_history(spark, plan, arguments, accepted, present)
+    ledger = LakeLedger(clients.dynamodb, arguments["run_ledger_table"])
+    with ledger.lease(extract.extract_id, wait_seconds=LEASE_WAIT_SECONDS):
+        with report.step("merge", progress):
+            commit, touched = _merge(spark, plan, arguments, report, ledger, accepted, present, extract, progress)
+        with report.step("assemble", progress):
+            items = _assemble(spark, plan, arguments, report, commit, touched, extract)
+        with report.step("write-items", progress):
+            _write_items(spark, plan, arguments, clients, report, items)
+            _record_scans(plan, report, items)
     for frame in accepted.values():
         frame.unpersist()
 
 
+# A run waits this long for the runs before it to finish with the lake: the Glue timeout of a run
+# that holds it, less the time this run needs itself.
+LEASE_WAIT_SECONDS = 40 * 60
+
+
 def _stage(plan, arguments, clients, report, extracted, work_dir) -> dict[str, list]:
     """Cuts every extracted file into numbered records and uploads them; a file that cannot be read as mapped rejects the archive."""
-    columns_of = {table["name"]: [column["name"] for column in table["columns"]] for table in plan["tables"]}
+    columns_of = {
+        table["name"]: [MappedColumn(name=column["name"], nullable=column["nullable"]) for column in table["columns"]]
+        for table in plan["tables"]
+    }
     staging = urlparse(arguments["staging_uri"])
     staged_by_table: dict[str, list] = {table["name"]: [] for table in plan["tables"]}
     for index, extracted_file in enumerate(extracted.files):
@@ -140,13 +159,16 @@ def _stage(plan, arguments, clients, report, extracted, work_dir) -> dict[str, l
                 entry_name=extracted_file.entry_name,
                 columns=columns_of[extracted_file.table],
                 dialect=CsvDialect.from_plan(plan["extract"]["csv"]),
+                unknown_columns=plan["extract"]["unknownColumns"],
             )
         except UnreadableFile as unreadable:
             _quarantine_archive(plan, arguments, clients, report, unreadable.reason, str(unreadable))
         key = posixpath.join(staging.path.lstrip("/"), arguments["extract_id"], extracted_file.table, f"{index}.txt")
         clients.s3.upload_file(local_path, staging.netloc, key)
         staged_by_table[extracted_file.table].append((f"s3://{staging.netloc}/{key}", staged))
-        report.table(extracted_file.table).files.append(extracted_file.entry_name)
+        counts = report.table(extracted_file.table)
+        counts.files.append(extracted_file.entry_name)
+        counts.ignored_columns.extend(column for column in staged.layout.ignored_columns if column not in counts.ignored_columns)
     return staged_by_table
 
 
@@ -159,10 +181,11 @@ def _typed_read(spark, plan, arguments, report, staged_by_table, entry_names, ex
         counts = report.table(table["name"])
         counts.read = sum(staged.records for _, staged in staged_files)
         if not staged_files:
-            accepted[table["name"]] = spark.createDataFrame([], lake_schema(table, plan["lake"]["metadataColumns"]))
+            accepted[table["name"]] = spark.createDataFrame([], accepted_schema(table, plan))
             continue
         lines = read_staged_lines(spark, [uri for uri, _ in staged_files], entry_names)
-        classified = classify(lines, table, CsvDialect.from_plan(plan["extract"]["csv"]), extract)
+        layouts = {staged.file_index: staged.layout for _, staged in staged_files}
+        classified = classify(lines, table, CsvDialect.from_plan(plan["extract"]["csv"]), extract, layouts)
         accepted_rows = classified.accepted.persist(StorageLevel.MEMORY_AND_DISK)
         rejected_rows = classified.rejected.persist(StorageLevel.MEMORY_AND_DISK)
         counts.accepted = accepted_rows.count()
@@ -191,24 +214,170 @@ def _typed_read(spark, plan, arguments, report, staged_by_table, entry_names, ex
     return accepted
 
 
-def _assemble(spark, plan, arguments, clients, report, accepted, extract) -> DataFrame:
+def _write_history(spark, plan, arguments, accepted, present: set[str]) -> None:
+    """Keeps what this extract brought, per table, in the history table's partition of the extract (replaced on a rerun)."""
+    database = arguments["glue_database"]
+    tables = lake_tables(plan)
+    ensure_tables(spark, plan, database, arguments["lake_bucket"])
+    for name in sorted(present):
+        columns = [column for column, _ in tables[(name, HISTORY)].columns]
+        accepted[name].select(*columns).writeTo(tables[(name, HISTORY)].identifier(database)).overwritePartitions()
+
+
+def _merge(spark, plan, arguments, report, ledger: LakeLedger, accepted, present: set[str], extract, progress):
+    """Applies the extract's changes to the current and keys tables (and a change set a dead run left pending first).
+
+    Returns the extract's commit and the roots whose items must be rebuilt.
+    """
+    database = arguments["glue_database"]
     tree = ItemTree(plan)
-    committed = committed_extracts(clients.dynamodb, arguments["run_ledger_table"])
-    report.lake_snapshot = max(committed.values())
-    extract_ids = sorted(committed)
-    metadata = plan["lake"]["metadataColumns"]
-    latest, before = {}, {}
+    touched = []
+    pending = ledger.pending()
+    if pending is not None and pending.extract_id != extract.extract_id:
+        left = _read_changes(spark, tree, pending.location)
+        _apply(spark, plan, database, ledger, pending, left, progress)
+        ledger.commit(pending, _snapshots(spark, plan, database))
+        report.completed_extract = pending.extract_id
+        touched.append(touched_roots(plan, left))
+        pending = None
+    commit = ledger.committed(extract.extract_id)
+    if commit is not None:
+        # A rerun of a committed extract changes nothing in the lake; it rebuilds the extract's items
+        # from the change set while that is kept, and has nothing to rebuild once it has expired.
+        changes = _read_changes(spark, tree, commit.changes_location) if _exists(spark, commit.changes_location) else {}
+    else:
+        if pending is None:
+            location = f"{arguments['changes_uri']}{extract.extract_id}/"
+            changes = _compute(spark, plan, database, accepted, present, extract, location)
+            pending = PendingChanges(extract.extract_id, extract.extract_version, location, ())
+            ledger.begin(pending.extract_id, pending.extract_version, location)
+        else:
+            changes = _read_changes(spark, tree, pending.location)
+        _apply(spark, plan, database, ledger, pending, changes, progress)
+        commit = ledger.commit(pending, _snapshots(spark, plan, database))
+    _count_changes(plan, report, changes)
+    report.lake_snapshot = commit.sequence
+    if changes:
+        touched.append(touched_roots(plan, changes))
+    roots = RootColumns.of(plan)
+    combined = spark.createDataFrame([], _root_schema(plan, roots))
+    for frame in touched:
+        combined = combined.unionByName(frame)
+    return commit, combined.distinct().persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def _root_schema(plan, roots: RootColumns) -> str:
+    types = {column["name"]: column["type"] for column in plan["lake"]["rootColumns"]}
+    return ", ".join(f"`{name}` {types[name]}" for name in roots.names)
+
+
+def _exists(spark, uri: str) -> bool:
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path)
+
+
+def _compute(spark, plan, database, accepted, present, extract, location: str) -> dict[str, DataFrame]:
+    tables = lake_tables(plan)
+    incoming = {name: frame for name, frame in accepted.items()}
+
+    def keep(name: str, frame: DataFrame) -> DataFrame:
+        path = f"{location}{name}/"
+        frame.write.mode("overwrite").parquet(path)
+        return spark.read.schema(frame.schema).parquet(path)
+
+    full_tables = {table["name"] for table in plan["tables"] if table["mode"] == "full"}
+    absent_full = full_tables - present
+    plan_for_run = {
+        **plan,
+        # A full-snapshot table whose file is not in this archive says nothing about deletes.
+        "tables": [{**table, "mode": "incremental"} if table["name"] in absent_full else table for table in plan["tables"]],
+    }
+    return compute_changes(
+        spark,
+        plan_for_run,
+        incoming,
+        current=lambda name: table_at(spark, tables[(name, CURRENT)].identifier(database), None),
+        keys=lambda name: table_at(spark, tables[(name, KEYS)].identifier(database), None),
+        extract=ExtractMark(extract.extract_id, extract.extract_version, extract.extract_time),
+        keep=keep,
+    )
+
+
+def _read_changes(spark, tree: ItemTree, location: str) -> dict[str, DataFrame]:
+    return {name: spark.read.parquet(f"{location}{name}/") for name in tree.tables()}
+
+
+def _apply(spark, plan, database, ledger: LakeLedger, pending: PendingChanges, changes, progress) -> None:
+    tables = lake_tables(plan)
+    roots = RootColumns.of(plan)
+    tree = ItemTree(plan)
     for name in tree.tables():
+        if name in pending.applied_tables:
+            continue
         table = tree.table(name)
-        rows = read_committed(spark, table_uri(arguments["lake_bucket"], table), lake_schema(table, metadata), extract_ids)
-        latest[name] = latest_versions(rows, table["primaryKey"])
-        before[name] = latest_versions(rows.where(F.col(PARTITION_KEY) != extract.extract_id), table["primaryKey"])
-    index = root_key_index(latest, tree)
-    extract_rows = {name: accepted[name] for name in tree.tables()}
-    for name, orphans in orphan_counts(extract_rows, index, tree).items():
-        report.table(name).orphans = orphans
-    touched = touched_root_keys(extract_rows, [index, root_key_index(before, tree)], tree)
-    return build_items(latest, index, touched, tree, snapshot=report.lake_snapshot, fallback_activity=extract.extract_time)
+        current = tables[(name, CURRENT)]
+        apply_to_current(spark, table, current.identifier(database), [column for column, _ in current.columns], roots, changes[name])
+        apply_to_keys(spark, table, tables[(name, KEYS)].identifier(database), roots, changes[name])
+        ledger.applied(pending.extract_id, name)
+        progress(json.dumps({"level": "INFO", "message": "merged", "table": current.name, "extract": pending.extract_id}))
+
+
+def _snapshots(spark, plan, database) -> dict[str, int]:
+    found = {}
+    for (_, role), table in lake_tables(plan).items():
+        if role == CURRENT:
+            snapshot = snapshot_id(spark, table.identifier(database))
+            if snapshot is not None:
+                found[table.name] = snapshot
+    return found
+
+
+def _count_changes(plan, report, changes) -> None:
+    roots = RootColumns.of(plan)
+    for name, frame in changes.items():
+        counts = {row[CHANGE]: row["count"] for row in frame.groupBy(CHANGE).count().collect()}
+        report.table(name).changes = dict(sorted(counts.items()))
+        if "parent" in ItemTree(plan).table(name):
+            report.table(name).orphans = frame.where((F.col(CHANGE) == F.lit(UPSERT)) & F.col(roots.names[0]).isNull()).count()
+
+
+def _assemble(spark, plan, arguments, report, commit: Commit, touched: DataFrame, extract) -> DataFrame:
+    """The items of every touched root, from the current tables as the commit left them; deleted roots as deletions."""
+    database = arguments["glue_database"]
+    tables = lake_tables(plan)
+    tree = ItemTree(plan)
+    roots = RootColumns.of(plan)
+    rows = {}
+    for name in tree.tables():
+        table = tables[(name, CURRENT)]
+        current = table_at(spark, table.identifier(database), commit.snapshots.get(table.name))
+        rows[name] = current.join(touched, list(roots.names), "left_semi")
+    items = build_items(rows, tree, snapshot=commit.sequence, fallback_activity=extract.extract_time)
+    item = plan["item"]
+    gone = touched.join(rows[tree.root].select(*roots.names), list(roots.names), "left_anti")
+    by_column = dict(zip(roots.source, roots.names, strict=True))
+    deletions = gone.select(
+        *[_item_key(key, by_column).alias(key["attribute"]) for key in (item["partitionKey"], item.get("sortKey")) if key],
+        F.lit(commit.sequence).cast("long").alias(item["snapshotAttribute"]),
+        F.lit(True).alias(DELETE_MARKER),
+    )
+    return items.unionByName(deletions, allowMissingColumns=True)
+
+
+def _item_key(key, by_column: dict[str, str]):
+    if "value" in key:
+        return F.lit(key["value"])
+    column = F.col(by_column[key["column"]])
+    return column.cast("string") if key["type"] == "S" else column
+
+
+def _record_scans(plan, report, items: DataFrame) -> None:
+    """Files and bytes each current table's scan read for the items (after Iceberg's pruning)."""
+    names = {table.name: table.table for (_, role), table in lake_tables(plan).items() if role == CURRENT}
+    for table_name, totals in scanned(items).items():
+        if table_name in names:
+            report.table(names[table_name]).scanned = totals
 
 
 def _write_items(spark, plan, arguments, clients, report, items: DataFrame) -> None:

@@ -1,119 +1,189 @@
-"""The Parquet lake: one partition per extract, registered in the Glue Data Catalog, and committed.
+"""The lake's Iceberg tables: their names and schemas from the plan, and keeping them in step with it.
 
-A lake partition counts only once its extract is committed: the run ledger gives each committed
-extract a sequence number from an atomic counter, and the nested items are built from the
-committed extracts only. An item records the highest sequence it was built from (its lake
-snapshot), so a run that saw less of the lake can never overwrite an item built from more.
+Each mapped table has three Iceberg tables in the Glue Data Catalog (see `lakeTables` in
+config/job-plan.ts, which builds their specs into the plan): `current` (one row per primary key,
+the latest version by extract order, partitioned by a bucket of the item's root key), `history`
+(the accepted rows of each extract, partitioned by extract id) and `keys` (every key ever loaded
+with its root, its latest version and whether the source deleted it, partitioned by a bucket of
+the key). The stack declares them; the job creates any that is missing (an emulator's catalog
+cannot write Iceberg metadata) and evolves them to the plan: nullable columns added, types
+widened where Iceberg allows it without rewriting data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
-PARTITION_KEY = "ingest_extract_id"
-COMMIT_PREFIX = "lake-commit#"
-COMMIT_COUNTER = "lake-commit-counter"
+from ingest.report import RunFailure
+from ingest.spark_settings import iceberg_catalog
 
+CURRENT = "current"
+HISTORY = "history"
+KEYS = "keys"
 
-def table_uri(lake_bucket: str, table: dict) -> str:
-    return f"s3://{lake_bucket}/{table['lakePrefix']}"
-
-
-def write_extract_partition(accepted: DataFrame, uri: str, extract_id: str) -> None:
-    """Writes (or, on a rerun, replaces) exactly this extract's partition of one table."""
-    (
-        accepted.withColumn(PARTITION_KEY, F.lit(extract_id))
-        .write.mode("overwrite")
-        .option("partitionOverwriteMode", "dynamic")
-        .partitionBy(PARTITION_KEY)
-        .parquet(uri)
-    )
+_DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
+_BUCKET = re.compile(r"^bucket\[(\d+)\]$")
 
 
-def register_partitions(glue, database: str, catalog_table: str, uri: str, extract_ids: Sequence[str]) -> int:
-    """Adds the extracts' partitions to the catalog; partitions that already exist are left as they are."""
-    table = glue.get_table(DatabaseName=database, Name=catalog_table)["Table"]
-    descriptor = table["StorageDescriptor"]
-    inputs = [
-        {"Values": [extract_id], "StorageDescriptor": {**descriptor, "Location": f"{uri}{PARTITION_KEY}={extract_id}/"}}
-        for extract_id in extract_ids
-    ]
-    created = 0
-    for start in range(0, len(inputs), 100):
-        batch = inputs[start : start + 100]
-        errors = glue.batch_create_partition(DatabaseName=database, TableName=catalog_table, PartitionInputList=batch).get("Errors", [])
-        unexpected = [error for error in errors if error["ErrorDetail"]["ErrorCode"] != "AlreadyExistsException"]
-        if unexpected:
-            detail = unexpected[0]["ErrorDetail"]
-            raise RuntimeError(f"Glue refused partitions of {catalog_table}: {detail['ErrorCode']}: {detail['ErrorMessage']}")
-        created += len(batch) - len(errors)
-    return created
+@dataclass(frozen=True)
+class LakeTable:
+    name: str
+    table: str
+    role: str
+    location: str
+    columns: tuple[tuple[str, str], ...]
+    partition_by: tuple[tuple[str, str], ...]
+    sort_by: tuple[str, ...]
+    properties: Mapping[str, str]
+
+    def identifier(self, database: str) -> str:
+        return f"{iceberg_catalog()['catalog']}.`{database}`.`{self.name}`"
 
 
-def commit_extract(dynamodb, ledger_table: str, extract_id: str, extract_version: int) -> int:
-    """The extract's commit sequence: allocated once, the same on every rerun."""
-    key = {"archive": {"S": f"{COMMIT_PREFIX}{extract_id}"}}
-    existing = dynamodb.get_item(TableName=ledger_table, Key=key, ConsistentRead=True).get("Item")
-    if existing:
-        return int(existing["sequence"]["N"])
-    counter = dynamodb.update_item(
-        TableName=ledger_table,
-        Key={"archive": {"S": COMMIT_COUNTER}},
-        UpdateExpression="ADD #sequence :one",
-        ExpressionAttributeNames={"#sequence": "sequence"},
-        ExpressionAttributeValues={":one": {"N": "1"}},
-        ReturnValues="UPDATED_NEW",
-    )
-    sequence = int(counter["Attributes"]["sequence"]["N"])
-    try:
-        dynamodb.put_item(
-            TableName=ledger_table,
-            Item={**key, "sequence": {"N": str(sequence)}, "extractVersion": {"N": str(extract_version)}},
-            ConditionExpression="attribute_not_exists(#archive)",
-            ExpressionAttributeNames={"#archive": "archive"},
+def lake_tables(plan: Mapping) -> dict[tuple[str, str], LakeTable]:
+    """The plan's Iceberg tables by (mapped table, role)."""
+    return {
+        (spec["table"], spec["role"]): LakeTable(
+            name=spec["name"],
+            table=spec["table"],
+            role=spec["role"],
+            location=spec["location"],
+            columns=tuple((column["name"], column["type"]) for column in spec["columns"]),
+            partition_by=tuple((field["column"], field["transform"]) for field in spec["partitionBy"]),
+            sort_by=tuple(spec["sortBy"]),
+            properties=spec["properties"],
         )
-    except dynamodb.exceptions.ConditionalCheckFailedException:
-        # A concurrent rerun of the same extract committed first; its sequence stands (ours is unused).
-        return commit_extract(dynamodb, ledger_table, extract_id, extract_version)
-    return sequence
+        for spec in plan["lake"]["tables"]
+    }
 
 
-def committed_extracts(dynamodb, ledger_table: str) -> dict[str, int]:
-    """Every committed extract id with its commit sequence (a strongly consistent scan)."""
-    committed: dict[str, int] = {}
-    paginator = dynamodb.get_paginator("scan")
-    for page in paginator.paginate(
-        TableName=ledger_table,
-        ConsistentRead=True,
-        FilterExpression="begins_with(#archive, :prefix)",
-        ExpressionAttributeNames={"#archive": "archive"},
-        ExpressionAttributeValues={":prefix": {"S": COMMIT_PREFIX}},
-    ):
-        for item in page["Items"]:
-            committed[item["archive"]["S"][len(COMMIT_PREFIX) :]] = int(item["sequence"]["N"])
-    return committed
+def ensure_tables(spark: SparkSession, plan: Mapping, database: str, lake_bucket: str) -> list[str]:
+    """Creates missing tables and evolves existing ones to the plan; returns what it changed, for the report."""
+    changes: list[str] = []
+    for table in lake_tables(plan).values():
+        identifier = table.identifier(database)
+        if not spark.catalog.tableExists(identifier):
+            _create(spark, table, identifier, f"s3://{lake_bucket}/{table.location}", table.properties)
+            changes.append(f"created {table.name}")
+            continue
+        changes.extend(_evolve(spark, table, identifier))
+    return changes
 
 
-def read_committed(spark: SparkSession, uri: str, schema: str, extract_ids: Sequence[str]) -> DataFrame:
-    """The table's rows from the given extracts only; an empty frame when the table has no data yet."""
-    paths = [f"{uri}{PARTITION_KEY}={extract_id}/" for extract_id in extract_ids]
-    existing = [path for path in paths if _exists(spark, path)]
-    if not existing:
-        return spark.createDataFrame([], f"{schema}, {PARTITION_KEY} STRING")
-    return spark.read.schema(f"{schema}, {PARTITION_KEY} STRING").option("basePath", uri).parquet(*existing)
+def _create(spark: SparkSession, table: LakeTable, identifier: str, location: str, properties: Mapping[str, str]) -> None:
+    columns = ", ".join(f"`{name}` {kind}" for name, kind in table.columns)
+    partitions = ", ".join(_partition_term(column, transform) for column, transform in table.partition_by)
+    settings = ", ".join(f"'{key}'='{value}'" for key, value in properties.items())
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {identifier} ({columns}) USING iceberg"
+        + (f" PARTITIONED BY ({partitions})" if partitions else "")
+        + f" LOCATION '{location}' TBLPROPERTIES ({settings})"
+    )
+    spark.sql(f"ALTER TABLE {identifier} WRITE ORDERED BY {', '.join(f'`{column}`' for column in table.sort_by)}")
 
 
-def _exists(spark: SparkSession, path: str) -> bool:
-    jvm = spark.sparkContext._jvm
-    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
-    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hadoop_path)
+def _partition_term(column: str, transform: str) -> str:
+    bucket = _BUCKET.match(transform)
+    if bucket:
+        return f"bucket({bucket.group(1)}, `{column}`)"
+    if transform == "identity":
+        return f"`{column}`"
+    raise ValueError(f"unsupported partition transform {transform}")
 
 
-def lake_schema(table: dict, metadata_columns: Sequence[Mapping[str, str]]) -> str:
-    """Spark DDL of a lake table: the mapped columns, then the lake's own columns."""
+def _evolve(spark: SparkSession, table: LakeTable, identifier: str) -> list[str]:
+    existing = {field.name: field.dataType.simpleString() for field in spark.table(identifier).schema.fields}
+    changes: list[str] = []
+    for name, kind in table.columns:
+        if name not in existing:
+            spark.sql(f"ALTER TABLE {identifier} ADD COLUMN `{name}` {kind}")
+            changes.append(f"added {table.name}.{name} {kind}")
+        elif existing[name] != kind:
+            if not widens(existing[name], kind):
+                raise RunFailure(
+                    "incompatible-schema-change",
+                    f"{table.name}.{name} is {existing[name]} in the lake and {kind} in the mapping; Iceberg can only widen "
+                    "int to bigint and raise a decimal's precision (same scale) without rewriting the table",
+                )
+            spark.sql(f"ALTER TABLE {identifier} ALTER COLUMN `{name}` TYPE {kind}")
+            changes.append(f"widened {table.name}.{name} from {existing[name]} to {kind}")
+    return changes
+
+
+def widens(old: str, new: str) -> bool:
+    """Whether Iceberg can change a column from `old` to `new` in place (its type promotion rules)."""
+    if (old, new) in {("int", "bigint"), ("float", "double")}:
+        return True
+    old_decimal, new_decimal = _DECIMAL.match(old), _DECIMAL.match(new)
+    return bool(
+        old_decimal
+        and new_decimal
+        and old_decimal.group(2) == new_decimal.group(2)
+        and int(new_decimal.group(1)) > int(old_decimal.group(1))
+    )
+
+
+def snapshot_id(spark: SparkSession, identifier: str) -> int | None:
+    """The table's current snapshot, or None while it has none."""
+    row = spark.sql(f"SELECT snapshot_id FROM {identifier}.snapshots ORDER BY committed_at DESC LIMIT 1").first()
+    return None if row is None else int(row[0])
+
+
+def table_at(spark: SparkSession, identifier: str, snapshot: int | None) -> DataFrame:
+    """The table as of a snapshot (an empty table has none: then as it is)."""
+    reader = spark.read.format("iceberg")
+    if snapshot is not None:
+        reader = reader.option("snapshot-id", str(snapshot))
+    return reader.load(identifier.replace("`", ""))
+
+
+def accepted_schema(table: Mapping, plan: Mapping) -> str:
+    """Spark DDL of a table's accepted rows: the mapped columns, then the lake's own columns."""
     columns = [(column["name"], column["type"]) for column in table["columns"]]
-    columns += [(column["name"], column["type"]) for column in metadata_columns]
+    columns += [(column["name"], column["type"]) for column in plan["lake"]["metadataColumns"]]
     return ", ".join(f"`{name}` {kind}" for name, kind in columns)
+
+
+def scanned(frame: DataFrame) -> dict[str, dict[str, int]]:
+    """Per Iceberg table (by name): data files and bytes the executed frame's scans read, after pruning.
+
+    Read from Spark's SQL metrics of the plan that ran, through adaptive execution's stages and the
+    cache the frame was computed into.
+    """
+    totals: dict[str, dict[str, int]] = {}
+    seen: set[int] = set()
+
+    def visit(node) -> None:
+        # A cached or reused scan appears under every plan that reads it; it read its files once.
+        if node.id() in seen:
+            return
+        seen.add(node.id())
+        name = node.nodeName()
+        if name.startswith("BatchScan "):
+            table = name.rsplit(".", 1)[-1]
+            metrics = node.metrics()
+            entry = totals.setdefault(table, {"files": 0, "bytes": 0})
+            for metric, key in (("resultDataFiles", "files"), ("totalDataFileSize", "bytes")):
+                if metrics.contains(metric):
+                    entry[key] += int(metrics.apply(metric).value())
+        for inner in _inner_plans(node):
+            visit(inner)
+
+    visit(frame._jdf.queryExecution().executedPlan())
+    return totals
+
+
+def _inner_plans(node) -> list:
+    name = node.getClass().getSimpleName()
+    if name == "AdaptiveSparkPlanExec":
+        return [node.executedPlan()]
+    if name.endswith("QueryStageExec"):
+        return [node.plan()]
+    if name == "InMemoryTableScanExec":
+        return [node.relation().cacheBuilder().cachedPlan()]
+    children = node.children()
+    return [children.apply(index) for index in range(children.size())]

@@ -74,20 +74,30 @@ def _record_failure(report: OutcomeReport, failure: RunFailure) -> None:
 @dataclass
 class TableCounts:
     files: list[str] = field(default_factory=list)
+    # Header columns the mapping does not declare, ignored as `unknownColumns: ignore` allows.
+    ignored_columns: list[str] = field(default_factory=list)
     read: int = 0
     accepted: int = 0
     quarantined: int = 0
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     orphans: int = 0
+    # What the extract did to the current table: upserts, deletes, reroots (rows that followed a
+    # moved parent) and forgotten keys (deleted at the source, never loaded).
+    changes: dict[str, int] = field(default_factory=dict)
+    # Data files and bytes read from the current table to rebuild the touched items.
+    scanned: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
             "files": self.files,
+            "ignoredColumns": self.ignored_columns,
             "read": self.read,
             "accepted": self.accepted,
             "quarantined": self.quarantined,
             "quarantinedByReason": dict(sorted(self.quarantined_by_reason.items())),
             "orphans": self.orphans,
+            "changes": self.changes,
+            "scanned": self.scanned,
         }
 
 
@@ -105,6 +115,8 @@ class RunReport:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
     lake_snapshot: int | None = None
+    # An extract whose run died with its changes half applied, which this run completed first.
+    completed_extract: str | None = None
     items: dict[str, int] = field(default_factory=dict)
     oversize_items: list[dict] = field(default_factory=list)
     quarantine_location: str | None = None
@@ -146,6 +158,7 @@ class RunReport:
             "tables": {name: counts.to_dict() for name, counts in sorted(self.tables.items())},
             "ignoredFiles": self.ignored_files,
             "lakeSnapshot": self.lake_snapshot,
+            "completedExtract": self.completed_extract,
             "items": self.items,
             "oversizeItems": self.oversize_items,
             "quarantineLocation": self.quarantine_location,

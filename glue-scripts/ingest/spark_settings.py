@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from importlib import resources
 
 from pyspark.sql import SparkSession
 
@@ -17,9 +19,35 @@ JOB_SQL_SETTINGS = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 
-# hadoop-aws matching the Hadoop 3.3.4 that PySpark 3.5.6 bundles; s3:// is served by S3A locally,
-# so the job uses the same s3:// URIs as on Glue.
-HADOOP_AWS_PACKAGE = "org.apache.hadoop:hadoop-aws:3.3.4"
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_REPOSITORY_ROOT = os.path.dirname(_PACKAGE_ROOT)
+
+# The jars local Spark loads beside PySpark's own: Iceberg as Glue 5.1 ships it, and S3A so that
+# s3:// URIs work locally as on Glue. scripts/install_jars.py puts them in .jars/, checksums verified.
+JVM_DEPENDENCIES = os.path.join(_REPOSITORY_ROOT, "scripts", "jvm-dependencies.json")
+
+
+def local_jar_path(coordinates: str) -> str:
+    """Where the install step keeps the jar of `group:artifact:version`."""
+    _, artifact, version = coordinates.split(":")
+    return os.path.join(_REPOSITORY_ROOT, ".jars", f"{artifact}-{version}.jar")
+
+
+def iceberg_catalog() -> dict:
+    """The Iceberg catalog contract (contracts/iceberg_catalog.json) that Glue's --conf settings follow too."""
+    text = resources.files("ingest").joinpath("contracts/iceberg_catalog.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def iceberg_session_settings(warehouse: str) -> dict[str, str]:
+    """Spark settings that make the contract's catalog name the lake's Iceberg tables in the Glue Data Catalog."""
+    contract = iceberg_catalog()
+    prefix = f"spark.sql.catalog.{contract['catalog']}"
+    settings = {"spark.sql.extensions": contract["extensions"]}
+    for key, value in contract["catalogSettings"].items():
+        settings[f"{prefix}.{key}" if key else prefix] = value
+    settings[f"{prefix}.{contract['warehouseSetting']}"] = warehouse
+    return settings
 
 
 def apply_job_settings(spark: SparkSession) -> None:
@@ -27,12 +55,27 @@ def apply_job_settings(spark: SparkSession) -> None:
         spark.conf.set(key, value)
 
 
-def local_session(*, app_name: str, shuffle_partitions: int = 8, s3_endpoint: str | None = None, master: str = "local[2]") -> SparkSession:
-    """A local session bound to loopback; with `s3_endpoint` (an S3 emulator such as moto) s3:// paths go there."""
+def local_session(
+    *,
+    app_name: str,
+    shuffle_partitions: int = 8,
+    s3_endpoint: str | None = None,
+    master: str = "local[2]",
+    warehouse: str = "s3://ingest-local-lake/",
+) -> SparkSession:
+    """A local session bound to loopback, with the lake's Iceberg catalog.
+
+    With `s3_endpoint` (an emulator such as moto serving S3 and Glue), s3:// paths and the Glue
+    Data Catalog behind the Iceberg catalog go there.
+    """
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Python workers import the job's package as Glue's --extra-py-files would make them.
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
+    with open(JVM_DEPENDENCIES, encoding="utf-8") as manifest:
+        jars = [local_jar_path(jar["coordinates"]) for jar in json.load(manifest)["jars"]]
+    missing = [jar for jar in jars if not os.path.exists(jar)]
+    if missing:
+        raise RuntimeError(f"missing {', '.join(missing)}: run `npm run setup` (scripts/install_jars.py) first")
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
@@ -42,15 +85,15 @@ def local_session(*, app_name: str, shuffle_partitions: int = 8, s3_endpoint: st
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.driver.memory", os.environ.get("INGEST_SPARK_DRIVER_MEMORY", "2g"))
+        .config("spark.jars", ",".join(jars))
     )
-    for key, value in JOB_SQL_SETTINGS.items():
+    for key, value in {**JOB_SQL_SETTINGS, **iceberg_session_settings(warehouse)}.items():
         builder = builder.config(key, value)
     if s3_endpoint:
-        repository = os.path.dirname(package_root)
+        catalog = f"spark.sql.catalog.{iceberg_catalog()['catalog']}"
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         builder = (
-            builder.config("spark.jars.packages", HADOOP_AWS_PACKAGE)
-            .config("spark.jars.ivy", os.path.join(repository, ".venv", "ivy"))
-            .config("spark.hadoop.fs.s3.impl", "org.apache.hadoop.fs.s3a.S3AFileSystem")
+            builder.config("spark.hadoop.fs.s3.impl", "org.apache.hadoop.fs.s3a.S3AFileSystem")
             .config("spark.hadoop.fs.s3a.endpoint", s3_endpoint)
             .config("spark.hadoop.fs.s3a.path.style.access", "true")
             .config("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
@@ -58,6 +101,10 @@ def local_session(*, app_name: str, shuffle_partitions: int = 8, s3_endpoint: st
             .config("spark.hadoop.fs.s3a.access.key", os.environ.get("AWS_ACCESS_KEY_ID", "testing"))
             .config("spark.hadoop.fs.s3a.secret.key", os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
             .config("spark.hadoop.fs.s3a.change.detection.mode", "none")
+            .config(f"{catalog}.glue.endpoint", s3_endpoint)
+            .config(f"{catalog}.s3.endpoint", s3_endpoint)
+            .config(f"{catalog}.s3.path-style-access", "true")
+            .config(f"{catalog}.client.region", region)
         )
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

@@ -55,12 +55,32 @@ class HeaderMismatch(UnreadableFile):
 
 
 @dataclass(frozen=True)
+class FileLayout:
+    """Where a file holds each mapped column: its field position, or None for a nullable column it lacks."""
+
+    positions: tuple[int | None, ...]
+    field_count: int
+    ignored_columns: tuple[str, ...] = ()
+
+    @classmethod
+    def as_mapped(cls, column_count: int) -> FileLayout:
+        return cls(positions=tuple(range(column_count)), field_count=column_count)
+
+
+@dataclass(frozen=True)
 class StagedFile:
     table: str
     file_index: int
     entry_name: str
     path: str
     records: int
+    layout: FileLayout
+
+
+@dataclass(frozen=True)
+class MappedColumn:
+    name: str
+    nullable: bool
 
 
 @dataclass(frozen=True)
@@ -71,23 +91,41 @@ class SourceRecord:
     raw: bytes  # the record's bytes, kept only when `text` is None
 
 
-def check_header(entry_name: str, header_fields: Sequence[str], columns: Sequence[str]) -> None:
-    """Raises HeaderMismatch naming the first difference: missing, extra, renamed or reordered columns."""
+def read_header(entry_name: str, header_fields: Sequence[str], columns: Sequence[MappedColumn], unknown_columns: str) -> FileLayout:
+    """Matches a header to the mapping by name; raises HeaderMismatch naming what is wrong.
+
+    The mapped columns a file has must come in the mapping's order. A nullable column may be
+    missing (an extract from before the mapping gained it): its values are null. A column the
+    mapping does not know rejects the archive, or is ignored and reported with
+    `unknownColumns: ignore`. A missing column beside an unknown one looks like a rename and is
+    never guessed at.
+    """
     found = [field.strip() for field in header_fields]
-    if found == list(columns):
-        return
-    missing = [column for column in columns if column not in found]
-    extra = [field for field in found if field not in columns]
+    names = [column.name for column in columns]
+    repeated = sorted({name for name in found if found.count(name) > 1})
+    if repeated:
+        raise HeaderMismatch(entry_name, f"header names column(s) {repeated} more than once")
+    missing = [column for column in columns if column.name not in found]
+    extra = [field for field in found if field not in names]
     if missing and extra:
-        raise HeaderMismatch(entry_name, f"header has {extra} where the mapping expects {missing}")
-    if missing:
-        raise HeaderMismatch(entry_name, f"header lacks column(s) {missing}")
-    if extra:
+        raise HeaderMismatch(entry_name, f"header has {extra} where the mapping expects {[column.name for column in missing]}")
+    required = [column.name for column in missing if not column.nullable]
+    if required:
+        raise HeaderMismatch(entry_name, f"header lacks column(s) {required}")
+    if extra and unknown_columns == "reject":
         raise HeaderMismatch(entry_name, f"header has unexpected column(s) {extra}")
-    position = next(index for index, (a, b) in enumerate(zip(found, columns, strict=True)) if a != b)
-    raise HeaderMismatch(
-        entry_name,
-        f"column {position + 1} is {found[position]!r} but the mapping expects {columns[position]!r} (columns reordered)",
+    present = [field for field in found if field in names]
+    expected = [name for name in names if name in present]
+    if present != expected:
+        position = next(index for index, (a, b) in enumerate(zip(present, expected, strict=True)) if a != b)
+        raise HeaderMismatch(
+            entry_name,
+            f"column {position + 1} is {present[position]!r} but the mapping expects {expected[position]!r} (columns reordered)",
+        )
+    return FileLayout(
+        positions=tuple(found.index(name) if name in found else None for name in names),
+        field_count=len(found),
+        ignored_columns=tuple(extra),
     )
 
 
@@ -98,12 +136,14 @@ def stage_file(
     table: str,
     file_index: int,
     entry_name: str,
-    columns: Sequence[str],
+    columns: Sequence[MappedColumn],
     dialect: CsvDialect,
+    unknown_columns: str = "reject",
 ) -> StagedFile:
     """Writes the staged copy of one extracted file and returns what was staged."""
     os.makedirs(os.path.dirname(destination_path), exist_ok=True)
     staged_records = 0
+    layout = FileLayout.as_mapped(len(columns))
     with open(source_path, "rb") as source, open(destination_path, "w", encoding="utf-8", newline="\n") as target:
         records = read_records(source, dialect, entry_name)
         if dialect.header:
@@ -112,11 +152,13 @@ def stage_file(
                 raise HeaderMismatch(entry_name, "file is empty; expected at least a header line")
             if header.outcome != READABLE:
                 raise HeaderMismatch(entry_name, f"header line is not {_describe_outcome(header.outcome, dialect)}")
-            check_header(entry_name, dialect.split(header.text), columns)
+            layout = read_header(entry_name, dialect.split(header.text), columns, unknown_columns)
         for record in records:
             target.write(_staged_line(file_index, record))
             staged_records += 1
-    return StagedFile(table=table, file_index=file_index, entry_name=entry_name, path=destination_path, records=staged_records)
+    return StagedFile(
+        table=table, file_index=file_index, entry_name=entry_name, path=destination_path, records=staged_records, layout=layout
+    )
 
 
 def read_records(source: BinaryIO, dialect: CsvDialect, entry_name: str) -> Iterator[SourceRecord]:

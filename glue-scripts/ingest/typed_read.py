@@ -8,16 +8,17 @@ rows read = rows accepted + rows rejected holds by construction and is checked i
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from ingest.csv_dialect import KEY_PADDING_PATTERN, CsvDialect
-from ingest.staging import BAD_ENCODING, BAD_QUOTING, MAX_RECORD_BYTES, TOO_LONG, UNCLOSED_QUOTE
+from ingest.staging import BAD_ENCODING, BAD_QUOTING, MAX_RECORD_BYTES, TOO_LONG, UNCLOSED_QUOTE, FileLayout
 
 OUTCOME_COLUMN = "ingest_staging_outcome"
+FILE_INDEX_COLUMN = "ingest_file_index"
 FIELDS_COLUMN = "ingest_fields"
 REASON_COLUMN = "ingest_reason"
 DETAIL_COLUMN = "ingest_detail"
@@ -54,6 +55,7 @@ def read_staged_lines(spark: SparkSession, staged_paths: Sequence[str], entry_na
         spark.read.option("lineSep", "\n")
         .text(list(staged_paths))
         .select(
+            parts.getItem(0).cast("int").alias(FILE_INDEX_COLUMN),
             F.element_at(names, parts.getItem(0).cast("int") + 1).alias(FILE_COLUMN),
             parts.getItem(1).cast("long").alias(LINE_COLUMN),
             parts.getItem(2).alias(OUTCOME_COLUMN),
@@ -62,10 +64,17 @@ def read_staged_lines(spark: SparkSession, staged_paths: Sequence[str], entry_na
     )
 
 
-def classify(lines: DataFrame, table: dict, dialect: CsvDialect, extract: ExtractInfo) -> ClassifiedRows:
-    """Parses, types and validates one table's records. Rejected rows carry reason, detail, file, line, raw text."""
+def classify(
+    lines: DataFrame, table: dict, dialect: CsvDialect, extract: ExtractInfo, layouts: Mapping[int, FileLayout] | None = None
+) -> ClassifiedRows:
+    """Parses, types and validates one table's records. Rejected rows carry reason, detail, file, line, raw text.
+
+    `layouts` says, per staged file index, where each mapped column is (read from its header); by
+    default every file holds the mapped columns in order.
+    """
     columns = table["columns"]
     names = [column["name"] for column in columns]
+    layout = _FileLayouts(layouts or {}, len(names))
     parsed = lines.select("*", _fields(F.col(RAW_COLUMN), dialect).alias(FIELDS_COLUMN))
     checks: list[tuple[Column, Column, Column]] = [
         *[
@@ -74,10 +83,12 @@ def classify(lines: DataFrame, table: dict, dialect: CsvDialect, extract: Extrac
         ],
         (F.col(RAW_COLUMN) == F.lit(""), F.lit("empty-line"), F.lit("the line is empty")),
         (
-            F.size(FIELDS_COLUMN) != F.lit(len(names)),
+            F.size(FIELDS_COLUMN) != layout.field_count(),
             F.lit("malformed"),
             F.concat(
-                F.lit(f"expected {len(names)} fields separated by {dialect.delimiter!r}, found "),
+                F.lit("expected "),
+                layout.field_count().cast("string"),
+                F.lit(f" fields separated by {dialect.delimiter!r}, found "),
                 F.size(FIELDS_COLUMN).cast("string"),
             ),
         ),
@@ -86,7 +97,7 @@ def classify(lines: DataFrame, table: dict, dialect: CsvDialect, extract: Extrac
     primary_key = set(table["primaryKey"])
     trimmed_columns = primary_key | {pair["child"] for pair in table.get("parent", {}).get("on", [])}
     for position, column in enumerate(columns):
-        raw = _field_value(F.col(FIELDS_COLUMN).getItem(position), dialect)
+        raw = _field_value(layout.field(position), dialect)
         if column["name"] in trimmed_columns:
             unpadded = F.regexp_replace(raw, KEY_PADDING_PATTERN, "")
             if column["name"] in primary_key:
@@ -138,6 +149,7 @@ def classify(lines: DataFrame, table: dict, dialect: CsvDialect, extract: Extrac
     )
     accepted = with_duplicates.where(F.col(REASON_COLUMN).isNull()).select(
         *names,
+        F.lit(extract.extract_id).alias("ingest_extract_id"),
         F.lit(extract.extract_version).cast("long").alias("ingest_extract_version"),
         F.to_timestamp(F.lit(extract.extract_time)).alias("ingest_extract_time"),
         F.col(FILE_COLUMN),
@@ -152,6 +164,35 @@ def classify(lines: DataFrame, table: dict, dialect: CsvDialect, extract: Extrac
         F.col(RAW_COLUMN).alias("raw"),
     )
     return ClassifiedRows(accepted=accepted, rejected=rejected)
+
+
+@dataclass(frozen=True)
+class _FileLayouts:
+    """Per-file field positions as Spark expressions on the record's file index."""
+
+    layouts: Mapping[int, FileLayout]
+    column_count: int
+
+    def _as_mapped(self) -> bool:
+        return all(layout == FileLayout.as_mapped(self.column_count) for layout in self.layouts.values())
+
+    def _by_file(self, values: Sequence[int]) -> Column:
+        return F.element_at(F.array(*[F.lit(value) for value in values]), F.col(FILE_INDEX_COLUMN) + 1)
+
+    def field_count(self) -> Column:
+        if self._as_mapped():
+            return F.lit(self.column_count)
+        indexes = range(max(self.layouts) + 1)
+        return self._by_file([self.layouts[i].field_count if i in self.layouts else self.column_count for i in indexes])
+
+    def field(self, column: int) -> Column:
+        """The raw field of the column-th mapped column; null where the file lacks that column."""
+        if self._as_mapped():
+            return F.col(FIELDS_COLUMN).getItem(column)
+        indexes = range(max(self.layouts) + 1)
+        positions = [self.layouts[i].positions[column] if i in self.layouts else column for i in indexes]
+        position = self._by_file([-1 if value is None else value for value in positions])
+        return F.when(position >= 0, F.element_at(F.col(FIELDS_COLUMN), position + 1))
 
 
 def _fields(record: Column, dialect: CsvDialect) -> Column:
