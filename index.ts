@@ -87,6 +87,7 @@ const maintenance = plans.map(
             databaseName: catalog.databaseName,
             securityConfigurationName: catalog.securityConfigurationName,
             topicArn: pipelines[index]!.topicArn,
+            runLedger: { name: pipelines[index]!.runLedger.name, arn: pipelines[index]!.runLedger.arn },
             script: lakeMaintenanceJobScript(),
             jobPackage: jobPackage(),
             retentionDays: settings.retentionDays,

@@ -1,3 +1,4 @@
+import lakeLedgerContract from "../glue-scripts/ingest/contracts/lake_ledger.json";
 import {
     ConditionalCheckFailedException,
     DeleteItemCommand,
@@ -9,17 +10,16 @@ import {
 } from "@aws-sdk/client-dynamodb";
 
 /**
- * The lake's records in a pipeline's run ledger, as the extract job keeps them
- * (`glue-scripts/ingest/lake_ledger.py`; test/cli-rebuild.test.ts checks that both sides name them
- * alike): the lease a run holds while it changes the lake, the change set a dead run left half
- * applied, one commit per extract, and the counter that orders the commits.
+ * The lake's records in a pipeline's run ledger, named once in the contract the jobs read too
+ * (`glue-scripts/ingest/contracts/lake_ledger.json`): the lease a run holds while it changes the
+ * lake, the change set a dead run left half applied, one commit per extract, and the counter that
+ * orders the commits (never deleted: its sequence orders items, and an item only takes a newer one).
  */
 export const lakeLedgerKeys = {
-    lease: "lake-lease",
-    pending: "lake-pending",
-    commitPrefix: "lake-commit#",
-    /** Never deleted: its sequence orders items, and an item only takes a newer one. */
-    counter: "lake-commit-counter",
+    lease: lakeLedgerContract.lease,
+    pending: lakeLedgerContract.pending,
+    commitPrefix: lakeLedgerContract.commitPrefix,
+    counter: lakeLedgerContract.counter,
 } as const;
 
 /** Who holds the lake lease (a run holds it under its extract id) and until when. */

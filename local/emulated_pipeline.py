@@ -37,6 +37,19 @@ def zip_bytes(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
+def plan_archive(plan: dict, rows: dict[str, list[str]]) -> bytes:
+    """An archive with one CSV per table of the plan, headed by the plan's columns.
+
+    A required table not given gets a file with its header only; an optional one is left out.
+    """
+    files = {}
+    for table in plan["tables"]:
+        if table["name"] in rows or table["required"]:
+            header = ",".join(column["name"] for column in table["columns"])
+            files[table["fileGlob"].replace("*", "")] = "\n".join([header, *rows.get(table["name"], [])]) + "\n"
+    return zip_bytes(files)
+
+
 def csv_archive(rows: dict[str, list[str]]) -> bytes:
     """An archive with one CSV per table of the customers mapping; tables not given get a header only."""
     return zip_bytes({f"{table}.csv": "\n".join([header, *rows.get(table, [])]) + "\n" for table, header in HEADERS.items()})
@@ -85,6 +98,11 @@ class Pipeline:
         self.clients.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
         self.notification_queue = queue_url
 
+    def deploy(self, plan: dict) -> None:
+        """Replaces the pipeline's plan, as a `pulumi up` with a changed mapping does."""
+        self.plan = plan
+        self.clients.s3.put_object(Bucket=self.assets, Key="plan.json", Body=json.dumps(plan).encode("utf-8"))
+
     def land(self, name: str, body: bytes) -> str:
         """Puts an archive under the landing prefix and returns its version id."""
         key = f"{self.plan['extract']['landingPrefix']}{name}"
@@ -129,7 +147,9 @@ class Pipeline:
         deserializer = TypeDeserializer()
         pages = self.clients.dynamodb.get_paginator("scan").paginate(TableName=self.items_table, ConsistentRead=True)
         items = [{name: deserializer.deserialize(value) for name, value in item.items()} for page in pages for item in page["Items"]]
-        return sorted(items, key=lambda item: (item["pk"], item["sk"]))
+        item = self.plan["item"]
+        keys = [item["partitionKey"]["attribute"]] + ([item["sortKey"]["attribute"]] if "sortKey" in item else [])
+        return sorted(items, key=lambda entry: tuple(entry[key] for key in keys))
 
     def notifications(self) -> list[str]:
         messages = []

@@ -56,8 +56,14 @@ class ExtractGenerator:
         }
         self.root = next(table["name"] for table in plan["tables"] if "parent" not in table)
 
-    def extract(self, index: int, *, roots: int, bad_rows: int) -> tuple[dict[str, list[dict]], dict[str, int]]:
-        """Rows per table for extract `index` (0 is the full dump) and the quarantine counts expected."""
+    def extract(
+        self, index: int, *, roots: int, bad_rows: int, updated_roots: int | None = None
+    ) -> tuple[dict[str, list[dict]], dict[str, int]]:
+        """Rows per table for extract `index` (0 is the full dump) and the quarantine counts expected.
+
+        A follow-up updates a tenth of the roots loaded so far, or `updated_roots` of them (so its
+        size does not grow with the history), and a twentieth of their children.
+        """
         moment = FIRST_EXTRACT + dt.timedelta(days=index)
         output: dict[str, list[dict]] = {name: [] for name in self.tables}
         if index == 0:
@@ -66,17 +72,20 @@ class ExtractGenerator:
         else:
             # Follow-ups touch only rows of earlier extracts, so no key appears twice in one extract.
             earlier = {name: list(state.rows.values()) for name, state in self.tables.items()}
-            for row in self.random.sample(earlier[self.root], k=max(1, len(earlier[self.root]) // 10)):
+            updates = updated_roots if updated_roots is not None else max(1, len(earlier[self.root]) // 10)
+            for row in self.random.sample(earlier[self.root], k=min(updates, len(earlier[self.root]))):
                 output[self.root].append(self._updated(self.root, row, moment))
             for _ in range(max(1, roots // 20)):
                 self._new_row(self.root, None, moment, output, depth=0)
             for name, state in self.tables.items():
                 if name == self.root or not earlier[name]:
                     continue
-                for row in self.random.sample(earlier[name], k=max(1, len(earlier[name]) // 20)):
+                share = len(earlier[name]) // 20 if updated_roots is None else updated_roots // 2
+                for row in self.random.sample(earlier[name], k=min(max(1, share), len(earlier[name]))):
                     output[name].append(self._updated(name, row, moment))
                 parents = earlier[state.plan["parent"]["table"]]
-                for parent_row in self.random.sample(parents, k=max(1, len(parents) // 20)):
+                late = len(parents) // 20 if updated_roots is None else updated_roots // 2
+                for parent_row in self.random.sample(parents, k=min(max(1, late), len(parents))):
                     self._new_row(name, parent_row, moment, output, depth=1)
         expected = self._bad_rows(output[self.root], bad_rows) if bad_rows else {}
         return output, expected

@@ -334,8 +334,8 @@ function expectedDiagram(stack: "dev" | "prod"): string {
     EventRule_${i}_customers_archive_landed --> Queue_${i}_customers_archives
     Queue_${i}_customers_archives --> Function_${i}_customers_trigger
     Function_${i}_customers_trigger -->|"StartJobRun"| Job_${i}_customers_job
-    Job_${i}_customers_job -->|"Parquet"| Bucket_${i}_lake
-    Job_${i}_customers_job -->|"partitions"| CatalogDatabase_${i}_database
+    Job_${i}_customers_job -->|"Iceberg MERGE"| Bucket_${i}_lake
+    Job_${i}_customers_job -->|"snapshots"| CatalogDatabase_${i}_database
     Job_${i}_customers_job -->|"nested items"| Table_${i}_customers_items
     Job_${i}_customers_job -.->|"run outcomes"| Topic_${i}_customers_notifications
     Function_${i}_clickstream_producer --> Stream_${i}_clickstream_stream

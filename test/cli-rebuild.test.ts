@@ -1,5 +1,3 @@
-import { spawnSync } from "child_process";
-import * as path from "path";
 import {
     GetQueryExecutionCommand,
     ListQueryExecutionsCommand,
@@ -11,8 +9,6 @@ import { GetJobRunsCommand, type JobRun } from "@aws-sdk/client-glue";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { AwsClients } from "../cli/aws";
-import { lakeLedgerKeys } from "../cli/lake-ledger";
-import { repositoryRoot } from "../config/load";
 import { interceptCommand } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 import { deployOperatorStack, motoClients, operatorStack, runOperator, stackOutputsDocument, writeOutputsFile } from "./support/operator";
@@ -126,20 +122,6 @@ describe("operator command line: rebuild", () => {
                 return output;
             },
         );
-    });
-
-    it("names the lake's ledger records as the Glue job does (glue-scripts/ingest/lake_ledger.py)", () => {
-        const script =
-            "import json\n" +
-            "from ingest import lake_ledger as ledger\n" +
-            "print(json.dumps({'lease': ledger.LEASE_KEY, 'pending': ledger.PENDING_KEY, " +
-            "'commitPrefix': ledger.COMMIT_PREFIX, 'counter': ledger.COMMIT_COUNTER}))\n";
-        const python = spawnSync(path.join(repositoryRoot, ".venv", "bin", "python"), ["-c", script], {
-            env: { ...process.env, PYTHONPATH: path.join(repositoryRoot, "glue-scripts") },
-            encoding: "utf8",
-        });
-        expect(python.stderr).to.equal("");
-        expect(JSON.parse(python.stdout)).to.deep.equal(lakeLedgerKeys);
     });
 
     it("without --yes says what it would do, in order, and changes nothing", async () => {

@@ -651,7 +651,7 @@ describe("ExtractPipeline", () => {
             {
                 Sid: "CommitExtractsInRunLedger",
                 Effect: "Allow",
-                Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
+                Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
                 Resource: "arn:aws:dynamodb:eu-west-1:123456789012:table/crm-runs",
             },
             {
@@ -801,6 +801,7 @@ describe("LakeMaintenance", () => {
     let mocks: RecordingMocks;
     const bucket = (name: string) => ({ name, arn: `arn:aws:s3:::${name}` });
     const topicArn = "arn:aws:sns:eu-west-1:123456789012:topic/crm-notifications";
+    const ledgerArn = "arn:aws:dynamodb:eu-west-1:123456789012:table/crm-runs";
     before(async () => {
         mocks = await useMocks();
         new LakeMaintenance("crm-maintenance", {
@@ -811,6 +812,7 @@ describe("LakeMaintenance", () => {
             databaseName: "ingest_test",
             securityConfigurationName: "lake-security",
             topicArn,
+            runLedger: { name: "crm-runs", arn: ledgerArn },
             script: new pulumi.asset.StringAsset("print('maintenance')"),
             jobPackage: new pulumi.asset.AssetArchive({}),
             retentionDays: 400,
@@ -852,6 +854,7 @@ describe("LakeMaintenance", () => {
             "--plan_uri": "s3://assets/jobs/customers/maintenance/plan.json",
             "--lake_bucket": "lake",
             "--glue_database": "ingest_test",
+            "--run_ledger_table": "crm-runs",
             "--history_retention_days": "400",
             "--notification_topic_arn": topicArn,
         });
@@ -893,7 +896,7 @@ describe("LakeMaintenance", () => {
         });
     });
 
-    it("lets the job touch the pipeline's lake tables, its reports and temporary files, and nothing of the items or ledger", () => {
+    it("lets the job touch the pipeline's lake tables, its reports and temporary files, and the lake lease, and nothing of the items", () => {
         const locations = ["customers", "addresses", "orders", "order_lines"].flatMap((table) =>
             ["current", "history", "keys"].map((role) => `customers/${table}/${role}/`),
         );
@@ -940,6 +943,12 @@ describe("LakeMaintenance", () => {
                     "arn:aws:glue:eu-west-1:123456789012:database/ingest_test",
                     ...customersPlan.lake.tables.map((table) => `arn:aws:glue:eu-west-1:123456789012:table/ingest_test/${table.name}`),
                 ],
+            },
+            {
+                Sid: "HoldLakeLease",
+                Effect: "Allow",
+                Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                Resource: ledgerArn,
             },
             { Sid: "PublishMaintenanceOutcomes", Effect: "Allow", Action: ["sns:Publish"], Resource: topicArn },
             {

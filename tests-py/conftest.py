@@ -74,14 +74,31 @@ def spark(aws_environment: str):
 
 
 @pytest.fixture(scope="session")
+def plan_of():
+    """The job plan the TypeScript program builds from a mapping (a name under config/mappings, or a path), once per mapping."""
+    plans: dict[str, dict] = {}
+
+    def build(mapping: str) -> dict:
+        if mapping not in plans:
+            plans[mapping] = _print_plan(mapping)
+        return json.loads(json.dumps(plans[mapping]))
+
+    return build
+
+
+@pytest.fixture(scope="session")
 def customers_plan() -> dict:
     """The job plan the TypeScript program builds from config/mappings/customers.yaml (not a copy of it)."""
+    return _print_plan("customers")
+
+
+def _print_plan(mapping: str) -> dict:
     npx = shutil.which("npx")
     if npx is None:
         # Failing, not skipping: a skipped contract test looks like a passing one in CI summaries.
         pytest.fail("npx is not on PATH; install Node 20 and run `npm ci` to run scripts/print-plan.ts", pytrace=False)
     result = subprocess.run(
-        [npx, "tsx", "scripts/print-plan.ts", "customers"],
+        [npx, "tsx", "scripts/print-plan.ts", mapping],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

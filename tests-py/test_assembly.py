@@ -76,26 +76,31 @@ T = dt.datetime
 V1, V2, V3 = 100, 200, 300
 
 # The current rows of roots C1 and C2 (what the job reads for the items it rebuilds), each with its root.
+LOADED = T(2026, 6, 1)
 CURRENT = {
     "customers": (
-        "customer_id string, name string, updated_at timestamp, ingest_extract_version long",
-        [("C1", "Ada Lovelace", T(2026, 2, 1), V2), ("C2", "Bob", T(2026, 1, 5), V1)],
+        "customer_id string, name string, updated_at timestamp, ingest_extract_version long, ingest_extract_time timestamp",
+        [
+            ("C1", "Ada Lovelace", T(2026, 2, 1), V2, LOADED),
+            ("C2", "Bob", T(2026, 1, 5), V1, LOADED),
+            ("C3", "Cy", None, V1, LOADED),
+        ],
     ),
     "orders": (
-        "order_id string, customer_id string, placed date, updated_at timestamp, ingest_extract_version long",
+        "order_id string, customer_id string, placed date, updated_at timestamp, ingest_extract_version long, ingest_extract_time timestamp",
         [
-            ("O1", "C1", dt.date(2026, 1, 2), T(2026, 1, 2), V1),
-            ("O2", "C1", dt.date(2026, 1, 1), T(2026, 3, 1), V3),
-            ("O3", "C2", dt.date(2026, 1, 3), T(2026, 1, 3), V1),
+            ("O1", "C1", dt.date(2026, 1, 2), T(2026, 1, 2), V1, LOADED),
+            ("O2", "C1", dt.date(2026, 1, 1), T(2026, 3, 1), V3, LOADED),
+            ("O3", "C2", dt.date(2026, 1, 3), T(2026, 1, 3), V1, LOADED),
         ],
     ),
     "lines": (
-        "order_id string, line_no int, sku string, ingest_extract_version long",
-        [("O1", 2, "B", V1), ("O1", 1, "A2", V3), ("O2", 1, "C", V3), ("O3", 1, "D", V1)],
+        "order_id string, line_no int, sku string, ingest_extract_version long, ingest_extract_time timestamp",
+        [("O1", 2, "B", V1, LOADED), ("O1", 1, "A2", V3, LOADED), ("O2", 1, "C", V3, LOADED), ("O3", 1, "D", V1, LOADED)],
     ),
     "addresses": (
-        "address_id string, customer_id string, kind string, city string, ingest_extract_version long",
-        [("A1", "C1", "work", "Oslo", V1), ("A2", "C1", "home", "Bergen", V2)],
+        "address_id string, customer_id string, kind string, city string, ingest_extract_version long, ingest_extract_time timestamp",
+        [("A1", "C1", "work", "Oslo", V1, LOADED), ("A2", "C1", "home", "Bergen", V2, LOADED)],
     ),
 }
 
@@ -103,7 +108,7 @@ CURRENT = {
 def test_items_are_complete_sorted_and_carry_version_snapshot_and_ttl(spark):
     tree = ItemTree(PLAN)
     rows = {name: spark.createDataFrame(values, schema) for name, (schema, values) in CURRENT.items()}
-    items = build_items(rows, tree, snapshot=7, fallback_activity="2026-06-01T00:00:00Z")
+    items = build_items(rows, tree, snapshot=7)
     actual = sorted((row.asDict(recursive=True) for row in items.collect()), key=lambda item: item["pk"])
     ttl = 10 * 86_400
     assert actual == [
@@ -131,5 +136,17 @@ def test_items_are_complete_sorted_and_carry_version_snapshot_and_ttl(spark):
             "extract_version": V1,
             "lake_snapshot": 7,
             "expires_at": int(dt.datetime(2026, 1, 5, tzinfo=dt.UTC).timestamp()) + ttl,
+        },
+        # No activity column has a value: the item expires after the latest extract that loaded one of its rows.
+        {
+            "pk": "C3",
+            "sk": "PROFILE",
+            "customer_id": "C3",
+            "fullName": "Cy",
+            "orders": [],
+            "addresses": [],
+            "extract_version": V1,
+            "lake_snapshot": 7,
+            "expires_at": int(dt.datetime(2026, 6, 1, tzinfo=dt.UTC).timestamp()) + ttl,
         },
     ]

@@ -16,7 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
-from ingest.arguments import EXPORT_JOB_CONTRACT, EXTRACT_JOB_CONTRACT, load_contract
+from ingest.arguments import EXPORT_JOB_CONTRACT, EXTRACT_JOB_CONTRACT, MAINTENANCE_JOB_CONTRACT, load_contract
 from ingest.report import run_report_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def test_customers_plan_is_valid(plan_schema: dict[str, Any], customers_plan: di
 
 
 def _set_plan_version(plan: dict[str, Any]) -> None:
-    plan["planVersion"] = 2
+    plan["planVersion"] = 3
 
 
 def _drop_tables(plan: dict[str, Any]) -> None:
@@ -70,7 +70,7 @@ def _unknown_key_type(plan: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (_set_plan_version, [("$.planVersion", "const", "1 was expected")]),
+        (_set_plan_version, [("$.planVersion", "const", "2 was expected")]),
         (_drop_tables, [("$", "required", "'tables' is a required property")]),
         (
             _add_unknown_field,
@@ -140,8 +140,14 @@ def test_job_arguments_are_disjoint_snake_case_names() -> None:
             (),
             (),
         ),
+        (
+            MAINTENANCE_JOB_CONTRACT,
+            ("plan_uri", "lake_bucket", "glue_database", "run_ledger_table", "history_retention_days", "notification_topic_arn"),
+            (),
+            ("JOB_RUN_ID",),
+        ),
     ],
-    ids=["extract job", "export job"],
+    ids=["extract job", "export job", "maintenance job"],
 )
 def test_each_job_loads_its_contract_from_the_package(
     name: str, deploy: tuple[str, ...], run: tuple[str, ...], glue: tuple[str, ...]

@@ -168,6 +168,7 @@ def test_incremental_extracts_build_complete_items_and_report_exact_counts(pipel
     assert {name: {key: value for key, value in counts.items() if key != "scanned"} for name, counts in second["tables"].items()} == {
         name: {
             "files": [f"{name}.csv"],
+            "ignoredColumns": [],
             "read": read[name],
             "accepted": read[name],
             "quarantined": 0,

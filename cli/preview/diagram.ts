@@ -89,8 +89,8 @@ function sketchExtract(component: DeclaredResource, program: ProgramIndex, chart
     chart.edge(landed.rule, landed.queue);
     chart.edge(landed.queue, landed.consumer);
     chart.edge(landed.consumer, job, "StartJobRun");
-    chart.edge(job, program.resolve(resourceTypes.bucket, jobArgument(job, "lake_bucket")), "Parquet");
-    chart.edge(job, program.resolve(resourceTypes.catalogDatabase, jobArgument(job, "glue_database")), "partitions");
+    chart.edge(job, program.resolve(resourceTypes.bucket, jobArgument(job, "lake_bucket")), "Iceberg MERGE");
+    chart.edge(job, program.resolve(resourceTypes.catalogDatabase, jobArgument(job, "glue_database")), "snapshots");
     chart.edge(job, program.resolve(resourceTypes.table, jobArgument(job, "items_table")), "nested items");
     chart.edge(job, program.resolve(resourceTypes.topic, jobArgument(job, "notification_topic_arn")), "run outcomes", "dotted");
 }

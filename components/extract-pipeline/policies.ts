@@ -87,7 +87,7 @@ export function jobRoleStatements(scope: JobRoleScope): PolicyStatement[] {
         {
             Sid: "CommitExtractsInRunLedger",
             Effect: "Allow",
-            Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
+            Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan", "dynamodb:UpdateItem"],
             Resource: scope.runLedgerArn,
         },
         {

@@ -21,6 +21,8 @@ export interface LakeMaintenanceArgs {
     readonly securityConfigurationName: pulumi.Input<string>;
     /** The pipeline's notification topic: the job reports there, and the failed-run alarm notifies it. */
     readonly topicArn: pulumi.Input<string>;
+    /** The pipeline's run ledger: the job holds the lake lease there while it deletes rows. */
+    readonly runLedger: { readonly name: pulumi.Input<string>; readonly arn: pulumi.Input<string> };
     /** The Glue entry script (`glue-scripts/lake_maintenance_job.py`). */
     readonly script: pulumi.asset.Asset;
     /** Zip of the job's Python package (`glue-scripts/ingest`). */
@@ -51,6 +53,7 @@ export class LakeMaintenance extends pulumi.ComponentResource {
             plan_uri: glueAssetUri(args.glueAssets, prefixes.jobAssets, "plan.json"),
             lake_bucket: args.lake.name,
             glue_database: args.databaseName,
+            run_ledger_table: args.runLedger.name,
             history_retention_days: String(args.retentionDays),
             notification_topic_arn: args.topicArn,
         };
@@ -75,6 +78,7 @@ export class LakeMaintenance extends pulumi.ComponentResource {
                     temporaryPrefix: prefixes.temporary,
                     reportsPrefix: prefixes.reports,
                     topicArn: args.topicArn,
+                    runLedgerArn: args.runLedger.arn,
                     kmsKeyArn: args.kmsKeyArn,
                 }),
                 contract,

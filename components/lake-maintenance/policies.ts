@@ -16,13 +16,15 @@ export interface MaintenanceScope extends AccountScope {
     /** Where the job keeps its reports in the lake bucket. */
     readonly reportsPrefix: string;
     readonly topicArn: pulumi.Input<string>;
+    /** The pipeline's run ledger, where the job takes the lake lease. */
+    readonly runLedgerArn: pulumi.Input<string>;
     readonly kmsKeyArn: pulumi.Input<string>;
 }
 
 /**
  * The maintenance job reads its plan, deletes expired rows from (and commits to) exactly the
- * pipeline's tables, writes its report and notifies the pipeline's topic. It reads no landed archive,
- * no items and no run ledger: it works from the lake alone.
+ * pipeline's tables while it holds the lake lease in the run ledger, writes its report and notifies
+ * the pipeline's topic. It reads no landed archive and no items: it works from the lake alone.
  */
 export function maintenanceStatements(scope: MaintenanceScope): PolicyStatement[] {
     const temporary = `temporary/${scope.temporaryPrefix}/`;
@@ -47,6 +49,13 @@ export function maintenanceStatements(scope: MaintenanceScope): PolicyStatement[
             Resource: objectsUnder(scope.glueAssets.arn, temporary),
         },
         ...lakeTableStatements({ ...scope, reportsPrefix: scope.reportsPrefix }),
+        {
+            // The lake lease keeps extract runs from merging while expired rows are deleted.
+            Sid: "HoldLakeLease",
+            Effect: "Allow",
+            Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            Resource: scope.runLedgerArn,
+        },
         { Sid: "PublishMaintenanceOutcomes", Effect: "Allow", Action: ["sns:Publish"], Resource: scope.topicArn },
         kmsUse(scope.kmsKeyArn),
         ...glueJobRuntimeStatements(scope),

@@ -13,6 +13,7 @@ from importlib import resources
 
 EXTRACT_JOB_CONTRACT = "job_arguments"
 EXPORT_JOB_CONTRACT = "export_job_arguments"
+MAINTENANCE_JOB_CONTRACT = "maintenance_job_arguments"
 
 
 @dataclass(frozen=True)

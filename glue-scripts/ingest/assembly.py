@@ -19,6 +19,8 @@ VERSION = "ingest_extract_version"
 PAYLOAD = "ingest_payload"
 ACTIVITY = "ingest_activity"
 CONTRIBUTED = "ingest_contributed_version"
+EXTRACT_TIME = "ingest_extract_time"
+LOADED = "ingest_loaded"
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class ItemTree:
         return found
 
 
-def build_items(rows: Mapping[str, DataFrame], tree: ItemTree, *, snapshot: int, fallback_activity: str) -> DataFrame:
+def build_items(rows: Mapping[str, DataFrame], tree: ItemTree, *, snapshot: int) -> DataFrame:
     """One row per root row in `rows`, with one column per item attribute (nested structs and arrays).
 
     `rows` holds, per table of the item, the current rows of the roots being rebuilt; children
@@ -63,7 +65,7 @@ def build_items(rows: Mapping[str, DataFrame], tree: ItemTree, *, snapshot: int,
         frame = rows[name]
         own_activity = [F.col(column).cast("timestamp") for column in activity_columns.get(name, [])]
         frame = frame.withColumn(ACTIVITY, _greatest(own_activity) if own_activity else F.lit(None).cast("timestamp"))
-        frame = frame.withColumn(CONTRIBUTED, F.col(VERSION))
+        frame = frame.withColumn(CONTRIBUTED, F.col(VERSION)).withColumn(LOADED, F.col(EXTRACT_TIME))
         nested: list[Column] = []
         for collection in node["collections"]:
             child = collection["node"]
@@ -71,11 +73,8 @@ def build_items(rows: Mapping[str, DataFrame], tree: ItemTree, *, snapshot: int,
             aggregated = _aggregate_children(node_frame(child), collection, tree.table(child["table"])["primaryKey"], on)
             suffix = collection["attribute"]
             frame = frame.join(aggregated, on=[pair["parent"] for pair in on], how="left")
-            frame = (
-                frame.withColumn(ACTIVITY, _greatest([F.col(ACTIVITY), F.col(f"{ACTIVITY}_{suffix}")]))
-                .withColumn(CONTRIBUTED, _greatest([F.col(CONTRIBUTED), F.col(f"{CONTRIBUTED}_{suffix}")]))
-                .drop(f"{ACTIVITY}_{suffix}", f"{CONTRIBUTED}_{suffix}")
-            )
+            for tracked in (ACTIVITY, CONTRIBUTED, LOADED):
+                frame = frame.withColumn(tracked, _greatest([F.col(tracked), F.col(f"{tracked}_{suffix}")])).drop(f"{tracked}_{suffix}")
             nested.append(F.coalesce(F.col(f"ingest_children_{suffix}"), F.array()).alias(suffix))
         payload = F.struct(*[F.col(a["column"]).alias(a["attribute"]) for a in node["attributes"]], *nested)
         return frame.withColumn(PAYLOAD, payload)
@@ -87,15 +86,22 @@ def build_items(rows: Mapping[str, DataFrame], tree: ItemTree, *, snapshot: int,
         key_columns.append(_key_value(item["sortKey"]).alias(item["sortKey"]["attribute"]))
     key_attributes = {column["attribute"] for column in [partition_key, item.get("sortKey", {})] if column}
     ttl = item["ttl"]
-    activity = F.coalesce(F.col(ACTIVITY), F.to_timestamp(F.lit(fallback_activity)))
     payload_fields = [a["attribute"] for a in item["root"]["attributes"]] + [c["attribute"] for c in item["root"]["collections"]]
     return root.select(
         *key_columns,
         *[F.col(f"{PAYLOAD}.`{field}`").alias(field) for field in payload_fields if field not in key_attributes],
         F.col(CONTRIBUTED).alias(item["versionAttribute"]),
         F.lit(snapshot).cast("long").alias(item["snapshotAttribute"]),
-        (F.unix_timestamp(activity) + F.lit(ttl["retentionDays"] * 86_400)).cast("long").alias(ttl["attribute"]),
+        expires_at(F.col(ACTIVITY), F.col(LOADED), ttl["retentionDays"]).alias(ttl["attribute"]),
     )
+
+
+def expires_at(activity: Column, loaded: Column, retention_days: int) -> Column:
+    """When an item expires (epoch seconds): `retention_days` after its latest activity, or after the latest
+    extract that loaded one of its rows when no activity column has a value. The maintenance job removes
+    an item's rows from the lake by the same rule, so lake and item age out together.
+    """
+    return (F.unix_timestamp(F.coalesce(activity, loaded)) + F.lit(retention_days * 86_400)).cast("long")
 
 
 def _aggregate_children(frame: DataFrame, collection: Mapping, primary_key: list[str], on: list[Mapping]) -> DataFrame:
@@ -109,6 +115,7 @@ def _aggregate_children(frame: DataFrame, collection: Mapping, primary_key: list
         F.sort_array(F.collect_list(sortable)).alias("ingest_sorted"),
         F.max(ACTIVITY).alias(f"{ACTIVITY}_{suffix}"),
         F.max(CONTRIBUTED).alias(f"{CONTRIBUTED}_{suffix}"),
+        F.max(LOADED).alias(f"{LOADED}_{suffix}"),
     )
     return grouped.withColumn(f"ingest_children_{suffix}", F.transform("ingest_sorted", lambda entry: entry["payload"])).drop(
         "ingest_sorted"

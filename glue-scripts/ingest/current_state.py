@@ -53,6 +53,7 @@ class RootColumns:
     names: tuple[str, ...]
     previous: tuple[str, ...]
     source: tuple[str, ...]
+    types: tuple[str, ...]
 
     @classmethod
     def of(cls, plan: Mapping) -> RootColumns:
@@ -61,7 +62,13 @@ class RootColumns:
             names=tuple(column["name"] for column in columns),
             previous=tuple(f"{PREVIOUS_PREFIX}{column['column']}" for column in columns),
             source=tuple(column["column"] for column in columns),
+            types=tuple(column["type"] for column in columns),
         )
+
+    @property
+    def schema(self) -> str:
+        """Spark DDL of a frame of root keys."""
+        return ", ".join(f"`{name}` {kind}" for name, kind in zip(self.names, self.types, strict=True))
 
     def same(self) -> Column:
         """Whether a change keeps the row under the root it had (null-safe)."""

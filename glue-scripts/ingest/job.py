@@ -127,7 +127,7 @@ def _load_extract(spark, plan, arguments, clients, report: RunReport, work_dir: 
         with report.step("merge", progress):
             commit, touched = _merge(spark, plan, arguments, report, ledger, accepted, present, extract, progress)
         with report.step("assemble", progress):
-            items = _assemble(spark, plan, arguments, report, commit, touched, extract)
+            items = _assemble(spark, plan, arguments, commit, touched)
         with report.step("write-items", progress):
             _write_items(spark, plan, arguments, clients, report, items)
             _record_scans(plan, report, items)
@@ -260,15 +260,10 @@ def _merge(spark, plan, arguments, report, ledger: LakeLedger, accepted, present
     if changes:
         touched.append(touched_roots(plan, changes))
     roots = RootColumns.of(plan)
-    combined = spark.createDataFrame([], _root_schema(plan, roots))
+    combined = spark.createDataFrame([], roots.schema)
     for frame in touched:
         combined = combined.unionByName(frame)
     return commit, combined.distinct().persist(StorageLevel.MEMORY_AND_DISK)
-
-
-def _root_schema(plan, roots: RootColumns) -> str:
-    types = {column["name"]: column["type"] for column in plan["lake"]["rootColumns"]}
-    return ", ".join(f"`{name}` {types[name]}" for name in roots.names)
 
 
 def _exists(spark, uri: str) -> bool:
@@ -342,7 +337,7 @@ def _count_changes(plan, report, changes) -> None:
             report.table(name).orphans = frame.where((F.col(CHANGE) == F.lit(UPSERT)) & F.col(roots.names[0]).isNull()).count()
 
 
-def _assemble(spark, plan, arguments, report, commit: Commit, touched: DataFrame, extract) -> DataFrame:
+def _assemble(spark, plan, arguments, commit: Commit, touched: DataFrame) -> DataFrame:
     """The items of every touched root, from the current tables as the commit left them; deleted roots as deletions."""
     database = arguments["glue_database"]
     tables = lake_tables(plan)
@@ -353,7 +348,7 @@ def _assemble(spark, plan, arguments, report, commit: Commit, touched: DataFrame
         table = tables[(name, CURRENT)]
         current = table_at(spark, table.identifier(database), commit.snapshots.get(table.name))
         rows[name] = current.join(touched, list(roots.names), "left_semi")
-    items = build_items(rows, tree, snapshot=commit.sequence, fallback_activity=extract.extract_time)
+    items = build_items(rows, tree, snapshot=commit.sequence)
     item = plan["item"]
     gone = touched.join(rows[tree.root].select(*roots.names), list(roots.names), "left_anti")
     by_column = dict(zip(roots.source, roots.names, strict=True))

@@ -12,16 +12,19 @@ from less of the lake never replaces one built from more.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 
-LEASE_KEY = "lake-lease"
-PENDING_KEY = "lake-pending"
-COMMIT_PREFIX = "lake-commit#"
-COMMIT_COUNTER = "lake-commit-counter"
+_RECORDS = json.loads(resources.files("ingest").joinpath("contracts/lake_ledger.json").read_text(encoding="utf-8"))
+LEASE_KEY = _RECORDS["lease"]
+PENDING_KEY = _RECORDS["pending"]
+COMMIT_PREFIX = _RECORDS["commitPrefix"]
+COMMIT_COUNTER = _RECORDS["counter"]
 
 LEASE_SECONDS = 300
 RENEW_EVERY_SECONDS = 60
