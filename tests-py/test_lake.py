@@ -10,7 +10,7 @@ import boto3
 import pytest
 from pyspark.sql import functions as F
 
-from ingest import job
+from ingest import job, lake
 from ingest.job import AwsClients
 from ingest.lake import CURRENT, HISTORY, KEYS, lake_tables
 from ingest.lake_ledger import LakeLedger
@@ -177,6 +177,41 @@ def test_a_nullable_column_added_to_the_mapping_joins_the_lake_and_older_archive
         ("C3", None),
         ("C4", None),
     ]
+
+    # The mapping's column changed type, as if customers.tier were declared `integer`.
+    retyped = plan_of(CRM_EVOLVED)
+    for columns in [table["columns"] for table in retyped["tables"] if table["name"] == "customers"] + [
+        table["columns"] for table in retyped["lake"]["tables"] if table["table"] == "customers"
+    ]:
+        for column in columns:
+            if column["name"] == "tier":
+                column["type"] = "int"
+    crm.deploy(retyped)
+    report, failure = crm.run_extract(spark, tmp_path, 4, plan_archive(plan_of(CRM), {"customers": ["C5,Eve,2026-11-04 09:00:00,"]}))
+    assert (report, failure.reason, failure.detail) == (
+        None,
+        "incompatible-schema-change",
+        "crm_customers.tier is string in the lake and int in the mapping; Iceberg can only widen int to bigint and "
+        "raise a decimal's precision (same scale) without rewriting the table",
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "widens"),
+    [
+        ("int", "bigint", True),
+        ("float", "double", True),
+        ("decimal(10,2)", "decimal(12,2)", True),
+        ("decimal(10,2)", "decimal(10,2)", False),
+        ("decimal(10,2)", "decimal(12,3)", False),
+        ("decimal(12,2)", "decimal(10,2)", False),
+        ("bigint", "int", False),
+        ("string", "int", False),
+        ("date", "timestamp", False),
+    ],
+)
+def test_only_the_type_changes_iceberg_makes_in_place_are_applied(old, new, widens):
+    assert lake.widens(old, new) is widens
 
 
 def test_maintenance_removes_the_rows_of_expired_items_and_old_history_and_keeps_live_ones(crm, spark, tmp_path):

@@ -105,7 +105,9 @@ def compute_changes(
     for name in tree.tables():
         table = tree.table(name)
         primary_key = list(table["primaryKey"])
-        known = keys(name).select(
+        # A full snapshot needs every key, to find those it leaves out.
+        candidates = keys(name) if table["mode"] == "full" else narrowed(keys(name), primary_key[0], incoming[name].select(primary_key[0]))
+        known = candidates.select(
             *primary_key,
             *[F.col(root).alias(previous) for root, previous in zip(roots.names, roots.previous, strict=True)],
             F.col(VERSION).alias(KNOWN_VERSION),
@@ -171,8 +173,9 @@ def _with_parent_roots(upserts: DataFrame, table: Mapping, tree: ItemTree, roots
         *parent_key,
         *[F.when(F.col(CHANGE) == F.lit(DELETE), F.lit(None)).otherwise(F.col(root)).alias(root) for root in roots.names],
     )
+    wanted = upserts.select(F.col(pairs[0][0]).alias(pairs[0][1]))
     unchanged = (
-        keys(parent_name)
+        narrowed(keys(parent_name), pairs[0][1], wanted)
         .where(~F.col(DELETED))
         .join(parent_changes.select(*parent_key), parent_key, "left_anti")
         .select(*parent_key, *roots.names)
@@ -206,7 +209,10 @@ def _reroots(table: Mapping, tree: ItemTree, roots: RootColumns, changes, curren
             ],
         )
     )
-    children = current(table["name"]).select(*dict.fromkeys([*primary_key, *(child for child, _ in pairs), *roots.names]))
+    previous_roots = moved.select(F.col(f"ingest_parent_{roots.previous[0]}").alias(roots.names[0]))
+    children = narrowed(current(table["name"]), roots.names[0], previous_roots).select(
+        *dict.fromkeys([*primary_key, *(child for child, _ in pairs), *roots.names])
+    )
     # A child is under a moved parent when it joins the parent and sits under the parent's old root.
     condition = [F.col(child) == F.col(f"ingest_parent_{parent}") for child, parent in pairs] + [
         F.col(root).eqNullSafe(F.col(f"ingest_parent_{previous}")) for root, previous in zip(roots.names, roots.previous, strict=True)
@@ -281,8 +287,24 @@ def _names(columns: list[str], prefix: str = "") -> str:
     return ", ".join(f"{prefix}`{column}`" for column in columns)
 
 
-# Beyond this many roots, a literal list costs the scan planner more than it saves.
+# Beyond this many values, a literal list costs the scan planner more than it saves.
 _PRUNING_LIMIT = 10_000
+
+
+def narrowed(frame: DataFrame, column: str, wanted: DataFrame) -> DataFrame:
+    """`frame` restricted to rows whose `column` is among the values of `wanted` (null included), as a literal list
+    Iceberg can prune partitions and files with; `frame` whole when there are too many values to list.
+
+    Only a superset of what a join then matches exactly: the join still decides.
+    """
+    values = [row[0] for row in wanted.distinct().limit(_PRUNING_LIMIT + 1).collect()]
+    if len(values) > _PRUNING_LIMIT:
+        return frame
+    known = [value for value in values if value is not None]
+    condition = F.col(column).isin(known) if known else F.lit(False)
+    if len(known) < len(values):
+        condition = condition | F.col(column).isNull()
+    return frame.where(condition)
 
 
 def _within_roots(changes: DataFrame, roots: RootColumns) -> str:

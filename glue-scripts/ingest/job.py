@@ -248,7 +248,8 @@ def _merge(spark, plan, arguments, report, ledger: LakeLedger, accepted, present
     else:
         if pending is None:
             location = f"{arguments['changes_uri']}{extract.extract_id}/"
-            changes = _compute(spark, plan, database, accepted, present, extract, location)
+            rows = {name: report.table(name).accepted for name in accepted}
+            changes = _compute(spark, plan, database, accepted, rows, present, extract, location)
             pending = PendingChanges(extract.extract_id, extract.extract_version, location, ())
             ledger.begin(pending.extract_id, pending.extract_version, location)
         else:
@@ -272,13 +273,18 @@ def _exists(spark, uri: str) -> bool:
     return path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(path)
 
 
-def _compute(spark, plan, database, accepted, present, extract, location: str) -> dict[str, DataFrame]:
+CHANGE_ROWS_PER_FILE = 1_000_000
+
+
+def _compute(spark, plan, database, accepted, rows: dict[str, int], present, extract, location: str) -> dict[str, DataFrame]:
     tables = lake_tables(plan)
     incoming = {name: frame for name, frame in accepted.items()}
 
     def keep(name: str, frame: DataFrame) -> DataFrame:
         path = f"{location}{name}/"
-        frame.write.mode("overwrite").parquet(path)
+        # A change set is about as large as the table's part of the extract: a file per million rows,
+        # not one per shuffle partition (each file costs a commit, and most change sets are small).
+        frame.repartition(1 + rows[name] // CHANGE_ROWS_PER_FILE).write.mode("overwrite").parquet(path)
         return spark.read.schema(frame.schema).parquet(path)
 
     full_tables = {table["name"] for table in plan["tables"] if table["mode"] == "full"}
