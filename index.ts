@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Catalog } from "./components/catalog";
+import { StackDashboard } from "./components/dashboard";
 import { ExtractPipeline } from "./components/extract-pipeline";
 import { FileSource } from "./components/file-source";
 import { LakeMaintenance } from "./components/lake-maintenance";
 import { LookupTable } from "./components/lookup-table";
 import { Storage } from "./components/storage";
 import { StreamLake } from "./components/stream-lake";
-import { streamLakesPrefix } from "./components/stream-lake/defaults";
+import { freshnessThresholdSeconds, streamLakesPrefix } from "./components/stream-lake/defaults";
 import { WarehouseExport } from "./components/warehouse-export";
 import {
     bundleHandler,
@@ -16,6 +17,7 @@ import {
     lookupLoadJobScript,
     streamExportJobScript,
 } from "./config/assets";
+import { checkDeployedLake, glueLakeTables } from "./config/deployed-lake";
 import { checkStack, loadJobPlans, loadLookups, loadStreams, readStackSettings, type ExpiringLakePrefix } from "./config/load";
 import type { Stream } from "./config/stream";
 
@@ -36,6 +38,15 @@ const expiringLakePrefixes: ExpiringLakePrefix[] = [
 ];
 checkStack(stack, settings, plans, expiringLakePrefixes);
 const platformName = `ingest-${stack}`;
+const databaseName = `ingest_${stack.replace(/-/g, "_")}`;
+
+// A plan that would change a deployed lake column's type in a way Iceberg cannot (config/lake-schema.ts)
+// refuses the deployment, and every resource declared at the top of the stack (every component, so
+// everything inside them too) waits for that check: a refused deployment changes nothing.
+const lakeChecked = checkDeployedLake(plans, glueLakeTables(databaseName)).then(() => []);
+pulumi.runtime.registerStackTransformation(({ props, opts }) =>
+    opts.parent === undefined ? { props, opts: pulumi.mergeOptions(opts, { dependsOn: lakeChecked }) } : undefined,
+);
 
 const storage = new Storage(platformName, {
     retentionDays: settings.retentionDays,
@@ -44,7 +55,7 @@ const storage = new Storage(platformName, {
 });
 
 const catalog = new Catalog(platformName, {
-    databaseName: `ingest_${stack.replace(/-/g, "_")}`,
+    databaseName,
     lake: storage.lake,
     tables: plans.flatMap((plan) => plan.lake.tables),
     snapshotRetentionDays: settings.retentionDays,
@@ -55,6 +66,7 @@ const catalog = new Catalog(platformName, {
 });
 
 const triggerCode = bundleHandler("lambdas/extract-trigger/handler.ts");
+const notifierCode = bundleHandler("lambdas/run-notifier/handler.ts");
 const pipelines = plans.map(
     (plan) =>
         new ExtractPipeline(`${platformName}-${plan.pipeline}`, {
@@ -68,12 +80,15 @@ const pipelines = plans.map(
             workgroupName: catalog.workgroupName,
             securityConfigurationName: catalog.securityConfigurationName,
             triggerCode,
+            notifierCode,
             jobScript: extractJobScript(),
             jobPackage: jobPackage(),
             glue: settings.glue,
             ...(settings.notificationEmail ? { notificationEmail: settings.notificationEmail } : {}),
             freshnessHours: settings.freshnessHours,
+            latencyPromiseMinutes: settings.latencyPromiseMinutes,
             deletionProtection: settings.deletionProtection,
+            itemsWriteUnitsPerSecond: settings.itemsWriteUnitsPerSecond,
             logRetentionDays: settings.logRetentionDays,
         }),
 );
@@ -190,6 +205,21 @@ const lookupComponents = lookups.map(
         }),
 );
 
+// One picture of the stack, drawn from the metrics each component's alarms watch.
+const dashboard = new StackDashboard(platformName, {
+    pipelines: pipelines.map((pipeline, index) => ({
+        pipeline: plans[index]!.pipeline,
+        latencyPromiseMinutes: settings.latencyPromiseMinutes,
+        metrics: pipeline.metrics,
+    })),
+    streams: streamPipelines.map(({ stream, lake }) => ({
+        stream: stream.stream,
+        freshnessThresholdSeconds: freshnessThresholdSeconds(stream),
+        metrics: lake.metrics,
+    })),
+    lookups: lookupComponents.map((lookup, index) => ({ lookup: lookups[index]!.lookup, metrics: lookup.metrics })),
+});
+
 export const kmsKeyArn = storage.keyArn;
 export const landingBucket = storage.landing.name;
 export const lakeBucket = storage.lake.name;
@@ -199,6 +229,7 @@ export const athenaResultsBucket = storage.athenaResults.name;
 export const accessLogsBucket = storage.accessLogs.name;
 export const glueDatabase = catalog.databaseName;
 export const athenaWorkgroup = catalog.workgroupName;
+export const dashboardName = dashboard.dashboardName;
 export const extractPipelines = Object.fromEntries(
     pipelines.map((pipeline, index) => [
         plans[index]!.pipeline,

@@ -1,5 +1,6 @@
 import { EntityNotFoundException, GetJobRunCommand } from "@aws-sdk/client-glue";
 import { HeadObjectCommand, NotFound, paginateListObjectsV2 } from "@aws-sdk/client-s3";
+import { activeRunStates } from "../components/extract-pipeline/defaults";
 import type { JobPlan } from "../config/job-plan";
 import { loadJobPlans } from "../config/load";
 import { ConfigError } from "../config/yaml-source";
@@ -31,7 +32,7 @@ export interface LandedArchive {
 }
 
 const beingStarted = "skipped: the trigger or another replay is starting a run for it now";
-const activeStates = new Set(["STARTING", "RUNNING", "STOPPING", "WAITING"]);
+const activeStates: ReadonlySet<string> = new Set(activeRunStates);
 const extractIdPattern = /^\d{8}T\d{6}Z-\d{6}$/;
 
 export async function replay(
@@ -256,11 +257,15 @@ export async function landedArchives(
     );
 }
 
-/** The archive's current version, the one a replay loads. */
+/**
+ * The archive's current version, the one a replay loads. It landed when S3 wrote it (Last-Modified,
+ * which S3 gives every HEAD), as the trigger's event would have said: a replay's latency counts from
+ * the landing, not from the replay.
+ */
 async function landedVersion(bucket: string, key: string, clients: AwsClients): Promise<LandedObject> {
     try {
         const head = await clients.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-        return { bucket, key, versionId: head.VersionId ?? "null" };
+        return { bucket, key, versionId: head.VersionId ?? "null", landedAt: head.LastModified!.toISOString() };
     } catch (error) {
         if (error instanceof NotFound) {
             throw new OperatorError(ExitCode.notFound, `archive not found: s3://${bucket}/${key} does not exist`);

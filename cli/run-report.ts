@@ -1,5 +1,6 @@
-import runReportContract from "../glue-scripts/ingest/contracts/run_report.json";
 import { formatBytes } from "./query";
+
+export { runReportKey } from "../lambdas/shared/run-reports";
 
 /**
  * The extract job's run report, field for field as `ingest/report.py` (`RunReport.to_dict`) writes
@@ -14,8 +15,12 @@ export interface RunReport {
     readonly jobRunId: string;
     readonly status: "running" | "succeeded" | "failed";
     readonly failure: { readonly reason: string; readonly detail: string } | null;
+    /** When the archive version landed, the moment the run's latency counts from. */
+    readonly landedAt?: string;
     readonly startedAt: string;
     readonly finishedAt: string | null;
+    /** Seconds from the archive landing to its items written; null for a run that did not succeed. */
+    readonly latencySeconds?: number | null;
     readonly tables: Record<string, TableCounts>;
     readonly ignoredFiles: readonly string[];
     /** The run's commit sequence: the lake snapshot its items record. */
@@ -27,9 +32,24 @@ export interface RunReport {
     readonly quarantineLocation: string | null;
     readonly oversizeLocation: string | null;
     readonly durationsSeconds: Record<string, number>;
+    /** Whether the run's notification reached the topic; the run notifier publishes in its place when not. */
+    readonly notified?: boolean;
 }
 
-export type ItemCount = "touched" | "written" | "deleted" | "stale" | "oversize" | "failed" | "requests" | "retries";
+/** The job's item counts (WRITE_COUNTS in glue-scripts/ingest/dynamodb_writer.py, after `touched`). */
+export type ItemCount =
+    | "touched"
+    | "written"
+    | "unchanged"
+    | "deleted"
+    | "stale"
+    | "oversize"
+    | "failed"
+    | "requests"
+    | "checks"
+    | "retries"
+    | "throttled"
+    | "writeUnits";
 
 /** What the extract did to a current table: rows upserted, deleted, moved to another root, and deleted keys never loaded. */
 export type TableChange = "upsert" | "delete" | "reroot" | "forget";
@@ -47,12 +67,6 @@ export interface TableCounts {
     readonly changes?: Partial<Record<TableChange, number>>;
     /** Data files and bytes read from the current table to rebuild the touched items; empty when it was not read. */
     readonly scanned?: Partial<Record<"files" | "bytes", number>>;
-}
-
-/** Key of a run's report in the lake bucket, from the layout the job and this tool share. */
-export function runReportKey(pipeline: string, extractId: string, jobRunId: string): string {
-    const values: Record<string, string> = { pipeline, extractId, jobRunId };
-    return runReportContract.reportKey.replace(/\{(\w+)\}/g, (_, name: string) => values[name]!);
 }
 
 /** Files and bytes a run read from the current tables (the sum over its tables), or undefined when it read none of them. */

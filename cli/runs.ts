@@ -1,12 +1,13 @@
 import { GetObjectCommand, NoSuchBucket, NoSuchKey, paginateListObjectsV2 } from "@aws-sdk/client-s3";
 import { EntityNotFoundException, paginateGetJobRuns, type JobRun } from "@aws-sdk/client-glue";
-import { failedRunStates } from "../components/extract-pipeline/defaults";
+import { activeRunStates, failedRunStates } from "../components/extract-pipeline/defaults";
 import {
     badArchiveNamePrefix,
     reasonFileName,
     type BadArchiveNameReason,
     type ExpectedArchiveName,
 } from "../lambdas/extract-trigger/contract";
+import { describeSeconds, secondsBetween } from "../lambdas/shared/durations";
 import type { AwsClients } from "./aws";
 import { formatBytes } from "./query";
 import { describeScan, runReportKey, scannedTotal, type RunReport } from "./run-report";
@@ -25,6 +26,7 @@ export interface RunsRequest {
 }
 
 const failedStates: ReadonlySet<string> = new Set(failedRunStates);
+const activeStates: ReadonlySet<string> = new Set(activeRunStates);
 
 interface ReportedRun {
     readonly run: JobRun;
@@ -61,7 +63,7 @@ export async function listRuns(
     out(`Runs of pipeline ${pipeline.pipeline} (Glue job ${pipeline.jobName}), newest first:\n`);
     out(
         renderTable(
-            ["RUN", "STATE", "STARTED", "DURATION", "EXTRACT", "ROWS", "QUARANTINED", "ITEMS", "FILES", "SCANNED", "ARCHIVE"],
+            ["RUN", "STATE", "STARTED", "DURATION", "LATENCY", "EXTRACT", "ROWS", "QUARANTINED", "ITEMS", "FILES", "SCANNED", "ARCHIVE"],
             shown.map(({ run, report }) => {
                 const scanned = report && scannedTotal(report);
                 return [
@@ -69,6 +71,7 @@ export async function listRuns(
                     run.JobRunState ?? "?",
                     formatTime(run.StartedOn),
                     formatDuration(run, terminal.now()),
+                    formatLatency(run, report, terminal.now()),
                     run.Arguments?.["--extract_id"] ?? "-",
                     report ? String(sum(report, "accepted")) : "-",
                     report ? String(sum(report, "quarantined")) : "-",
@@ -78,7 +81,7 @@ export async function listRuns(
                     archiveName(run, pipeline),
                 ];
             }),
-            [false, false, false, true, false, true, true, true, true, true, false],
+            [false, false, false, true, true, false, true, true, true, true, true, false],
         ),
     );
     const unreported = shown.filter((entry) => !entry.report && entry.run.JobRunState === "SUCCEEDED").length;
@@ -278,8 +281,22 @@ function formatDuration(run: JobRun, now: Date): string {
     if (!run.StartedOn) {
         return "-";
     }
-    const ended = run.CompletedOn ?? now;
-    const seconds = Math.max(0, Math.round((ended.getTime() - run.StartedOn.getTime()) / 1000));
-    const text = seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, "0")}s`;
+    const text = describeSeconds(Math.max(0, secondsBetween(run.StartedOn, run.CompletedOn ?? now)));
     return run.CompletedOn ? text : `${text}+`;
+}
+
+/**
+ * From the archive landing to its items written, as the run's report says; for a run still going,
+ * the time since landing so far, marked "+" (the extract is late once that passes the promise). A run
+ * that failed wrote no items, and a report from before latency was measured has none: "-".
+ */
+function formatLatency(run: JobRun, report: RunReport | undefined, now: Date): string {
+    if (typeof report?.latencySeconds === "number") {
+        return describeSeconds(report.latencySeconds);
+    }
+    const landedAt = run.Arguments?.["--archive_landed_at"];
+    if (activeStates.has(run.JobRunState ?? "") && landedAt) {
+        return `${describeSeconds(Math.max(0, secondsBetween(new Date(landedAt), now)))}+`;
+    }
+    return "-";
 }

@@ -1,10 +1,19 @@
 import { z } from "zod";
+import { defaultGlueJob, defaultLatencyPromiseMinutes, onDemandWarmWriteUnitsPerSecond } from "../components/extract-pipeline/defaults";
 import { ConfigError, formatPath } from "./yaml-source";
 
 /** Config namespace of the platform's stack settings (`ingestion:<key>` in Pulumi.<stack>.yaml). */
 export const configNamespace = "ingestion";
 
 const glueWorkerTypes = ["G.1X", "G.2X", "G.4X", "G.8X"] as const;
+
+/** What a new on-demand table takes at once: the default write budget needs no pre-warming. */
+export const defaultItemsWriteUnitsPerSecond = onDemandWarmWriteUnitsPerSecond;
+/** DynamoDB's default per-table write quota; AWS raises it on request. */
+const maxItemsWriteUnitsPerSecond = 40_000;
+
+/** The settings whose values the latency check combines. */
+const latencyInputs = ["glue", "glue.timeoutMinutes", "glue.maxRetries", "latencyPromiseMinutes"];
 
 export const stackSettingsSchema = z
     .strictObject({
@@ -17,11 +26,12 @@ export const stackSettingsSchema = z
         glue: z
             .strictObject({
                 workerType: z.enum(glueWorkerTypes).default("G.1X"),
-                maxWorkers: z.int().min(2).max(299).default(10),
-                flex: z.boolean().default(false),
-                timeoutMinutes: z.int().min(1).max(2880).default(60),
-                maxRetries: z.int().min(0).max(10).default(1),
-                maxConcurrentRuns: z.int().min(1).max(100).default(2),
+                maxWorkers: z.int().min(2).max(299).default(defaultGlueJob.maxWorkers),
+                flex: z.boolean().default(defaultGlueJob.flex),
+                // A run and its retries must fit in latencyPromiseMinutes (checked below): 40 minutes, no retry.
+                timeoutMinutes: z.int().min(1).max(2880).default(defaultGlueJob.timeoutMinutes),
+                maxRetries: z.int().min(0).max(10).default(defaultGlueJob.maxRetries),
+                maxConcurrentRuns: z.int().min(1).max(100).default(defaultGlueJob.maxConcurrentRuns),
             })
             .prefault({}),
         notificationEmail: z.email({ error: "must be an e-mail address" }).optional(),
@@ -30,12 +40,33 @@ export const stackSettingsSchema = z
          * at least every deployed mapping's ttl.retentionDays (checked by `checkStack` in config/load.ts).
          */
         retentionDays: z.int().min(1).max(3650).default(400),
+        /**
+         * Minutes from an archive landing to its items written that the stack promises (the seed's
+         * hour, less a margin): the latency alarm, Glue's delay notification and the dashboard use it,
+         * and a job timeout with its retries must fit in it.
+         */
+        latencyPromiseMinutes: z.int().min(1).max(2880).default(defaultLatencyPromiseMinutes),
         /** Alarm when no run succeeded within this many hours. */
         freshnessHours: z.int().min(1).max(168, { error: "must be at most 168 hours (CloudWatch evaluates at most 7 days)" }).default(24),
         /** Let `pulumi destroy` delete buckets and workgroups that still hold data. */
         allowDataDeletion: z.boolean().default(false),
         /** Refuse to delete DynamoDB tables (turn on in production). */
         deletionProtection: z.boolean().default(true),
+        /**
+         * Write units per second a run may spend on its pipeline's items table, shared by all its
+         * writer tasks. The table's on-demand maximum is set to it, and its warm throughput raised to it
+         * when that is above what a new table takes; DynamoDB never lowers a warm throughput again, so
+         * once raised, this setting can be lowered only to the default or below.
+         */
+        itemsWriteUnitsPerSecond: z
+            .int()
+            .min(1)
+            .max(maxItemsWriteUnitsPerSecond, {
+                error:
+                    `must be at most ${maxItemsWriteUnitsPerSecond}, DynamoDB's default write quota per table ` +
+                    "(the table is pre-warmed to this value, and a warm throughput can never be lowered)",
+            })
+            .default(defaultItemsWriteUnitsPerSecond),
         /** Bytes one Athena query may scan. */
         athenaBytesScannedCutoff: z
             .int()
@@ -79,7 +110,29 @@ export const stackSettingsSchema = z
         if (settings.allowDataDeletion && settings.deletionProtection) {
             context.addIssue({ code: "custom", path: ["allowDataDeletion"], message: "contradicts deletionProtection: true; choose one" });
         }
-    });
+    })
+    .superRefine(
+        (settings, context) => {
+            // Each attempt may run until the timeout, so an extract whose runs time out loads its items at
+            // the earliest after all of them: a retry that starts past the promise cannot keep it.
+            const { timeoutMinutes, maxRetries } = settings.glue;
+            const longest = timeoutMinutes * (maxRetries + 1);
+            if (longest > settings.latencyPromiseMinutes) {
+                const runs = maxRetries === 0 ? "run once" : `run up to ${maxRetries + 1} times (glue.maxRetries ${maxRetries})`;
+                context.addIssue({
+                    code: "custom",
+                    path: ["glue", "timeoutMinutes"],
+                    message:
+                        `${timeoutMinutes} minutes per run, ${runs}, lets one extract take up to ${longest} minutes to load, ` +
+                        `more than ${configNamespace}:latencyPromiseMinutes ${settings.latencyPromiseMinutes}; lower glue.timeoutMinutes ` +
+                        `to at most ${Math.floor(settings.latencyPromiseMinutes / (maxRetries + 1))}${maxRetries > 0 ? " or glue.maxRetries" : ""}, ` +
+                        `or raise ${configNamespace}:latencyPromiseMinutes to at least ${longest}`,
+                });
+            }
+        },
+        // Only with a valid timeout, retry count and promise: a message about invalid ones would mislead.
+        { when: (payload) => !payload.issues.some((issue) => latencyInputs.includes((issue.path ?? []).join("."))) },
+    );
 
 export type StackSettings = z.output<typeof stackSettingsSchema>;
 

@@ -21,7 +21,13 @@ from ingest.report import RunFailure
 def main(argv: list[str]) -> int:
     arguments = job_arguments(argv, EXTRACT_JOB_CONTRACT)
     spark = spark_session("extract-job")
-    clients = AwsClients(s3=boto3.client("s3"), glue=boto3.client("glue"), dynamodb=boto3.client("dynamodb"), sns=boto3.client("sns"))
+    clients = AwsClients(
+        s3=boto3.client("s3"),
+        glue=boto3.client("glue"),
+        dynamodb=boto3.client("dynamodb"),
+        sns=boto3.client("sns"),
+        cloudwatch=boto3.client("cloudwatch"),
+    )
     with tempfile.TemporaryDirectory(prefix="extract-") as work_dir:
         try:
             run(spark, arguments, clients, work_dir=work_dir)

@@ -15,6 +15,7 @@ import boto3
 from ingest.glue_entry import job_arguments, spark_session
 from ingest.lookup_loader import LOOKUP_JOB_CONTRACT, LookupClients, run
 from ingest.report import RunFailure
+from ingest.run_metrics import lookup_load_metrics, put_metrics
 
 
 def glue_run_id(argv: list[str]) -> str | None:
@@ -32,10 +33,12 @@ def main(argv: list[str]) -> int:
     spark = spark_session("lookup-load-job")
     clients = LookupClients(s3=boto3.client("s3"), dynamodb=boto3.client("dynamodb"), sns=boto3.client("sns"))
     try:
-        run(spark, arguments, clients, run_id=glue_run_id(argv))
+        report = run(spark, arguments, clients, run_id=glue_run_id(argv))
     except RunFailure as failure:
         print(f"lookup load failed: {failure}", file=sys.stderr)
         return 1
+    # The stack's dashboard shows the counts of each load; a failed load shows as its rule's match instead.
+    put_metrics(boto3.client("cloudwatch"), lookup_load_metrics(report.to_dict()))
     return 0
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from ingest.dynamodb_writer import ON_DEMAND_WARM_WRITE_UNITS
 from ingest.job import AwsClients, run
 from ingest.report import RunFailure
 
@@ -63,6 +64,8 @@ class Pipeline:
     clients: AwsClients
     sqs: object
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    # The run's write budget on the items table, as a stack with the default itemsWriteUnitsPerSecond gives it.
+    items_write_units_per_second: int = ON_DEMAND_WARM_WRITE_UNITS
 
     def __post_init__(self) -> None:
         s3 = self.clients.s3
@@ -109,6 +112,9 @@ class Pipeline:
         return self.clients.s3.put_object(Bucket=self.landing, Key=key, Body=body)["VersionId"]
 
     def arguments(self, name: str, version_id: str, extract_id: str, version: int) -> dict[str, str]:
+        key = f"{self.plan['extract']['landingPrefix']}{name}"
+        # The landed version's Last-Modified, the time a replay gives a run.
+        landed_at = self.clients.s3.head_object(Bucket=self.landing, Key=key, VersionId=version_id)["LastModified"]
         return {
             "plan_uri": f"s3://{self.assets}/plan.json",
             "lake_bucket": self.lake,
@@ -119,11 +125,13 @@ class Pipeline:
             "run_ledger_table": self.ledger_table,
             "staging_uri": f"s3://{self.assets}/temporary/{self.plan['pipeline']}/staging/",
             "changes_uri": f"s3://{self.assets}/temporary/{self.plan['pipeline']}/changes/",
+            "items_write_units_per_second": str(self.items_write_units_per_second),
             "archive_bucket": self.landing,
-            "archive_key": f"{self.plan['extract']['landingPrefix']}{name}",
+            "archive_key": key,
             "archive_version_id": version_id,
             "extract_id": extract_id,
             "extract_version": str(version),
+            "archive_landed_at": landed_at.isoformat(),
             "JOB_RUN_ID": f"jr_{uuid.uuid4().hex}",
         }
 

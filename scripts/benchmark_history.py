@@ -33,6 +33,7 @@ sys.path[:0] = [os.path.join(REPO_ROOT, "glue-scripts"), REPO_ROOT]
 import ingest.job  # noqa: E402
 from ingest.job import AwsClients  # noqa: E402
 from ingest.spark_settings import local_session  # noqa: E402
+from local.benchmark_report import replace_section  # noqa: E402
 from local.emulated_pipeline import Pipeline  # noqa: E402
 from local.moto_server import moto_server  # noqa: E402
 from local.sample_extract import ExtractGenerator, archive_name, write_archive  # noqa: E402
@@ -184,18 +185,6 @@ def write_section(output: str, results: list[dict]) -> None:
         ]
     lines.append("")
     replace_section(output, SECTION, "\n".join(lines))
-
-
-def replace_section(output: str, heading: str, text: str) -> None:
-    """Writes `text` as the section starting at `heading` in `output`, keeping every other section."""
-    existing = pathlib.Path(output).read_text(encoding="utf-8") if os.path.exists(output) else "# Benchmarks\n"
-    start = existing.find(heading)
-    if start < 0:
-        updated = existing.rstrip("\n") + "\n\n" + text
-    else:
-        following = existing.find("\n## ", start + len(heading))
-        updated = existing[:start] + text + ("\n" + existing[following + 1 :] if following >= 0 else "")
-    pathlib.Path(output).write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import lookup_faults  # noqa: E402
 
 from ingest.lookup_loader import LoaderTuning, LookupClients, run  # noqa: E402
 from ingest.spark_settings import local_session  # noqa: E402
+from local.benchmark_report import replace_section  # noqa: E402
 from local.moto_server import moto_server  # noqa: E402
 
 REGION = "us-east-1"
@@ -175,17 +176,7 @@ def write_section(path: str, results: list[dict]) -> None:
             f"{throttled['retries']:,} | {throttled['unprocessedRetried']:,} | {plain['lost'] + throttled['lost']} | "
             f"{plain['keyPassSeconds']} | {discarded['seconds']} | {discarded['itemsPerSecond']:,} |"
         )
-    section = "\n".join(lines) + "\n"
-    with open(path, encoding="utf-8") as current:
-        text = current.read()
-    start = text.find(f"\n{SECTION}\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        following = text.find("\n## ", start + len(SECTION) + 2)
-        text = text[: start + 1] + section + (text[following:] if following >= 0 else "")
-    with open(path, "w", encoding="utf-8") as output:
-        output.write(text)
+    replace_section(path, SECTION, "\n".join(lines))
 
 
 if __name__ == "__main__":

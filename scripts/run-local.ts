@@ -14,6 +14,7 @@ import { CreateDatabaseCommand, CreateJobCommand, GetJobRunsCommand, GlueClient 
 import {
     CreateBucketCommand,
     GetObjectCommand,
+    HeadObjectCommand,
     NoSuchKey,
     PutBucketVersioningCommand,
     PutObjectCommand,
@@ -24,10 +25,12 @@ import type { SQSEvent } from "aws-lambda";
 import { describeChanges, describeScan, runReportKey, type RunReport } from "../cli/run-report";
 import type { JobPlan } from "../config/job-plan";
 import { loadJobPlan, repositoryRoot } from "../config/load";
+import { defaultItemsWriteUnitsPerSecond } from "../config/stack-settings";
 import { ConfigError } from "../config/yaml-source";
 import type jobArguments from "../glue-scripts/ingest/contracts/job_arguments.json";
 import { readExtractName, type ExtractIdentity } from "../lambdas/extract-trigger/extract-name";
 import { createHandler } from "../lambdas/extract-trigger/handler";
+import { describeSeconds } from "../lambdas/shared/durations";
 import { indentJson, JsonNumber, stringifyJson, type JsonObject, type JsonValue } from "../lambdas/shared/json-text";
 import { startMoto, type MotoServer } from "../local/moto-server";
 
@@ -290,6 +293,7 @@ async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: str
         run_ledger_table: names.ledger,
         staging_uri: `s3://${names.assets}/temporary/${plan.pipeline}/staging/`,
         changes_uri: `s3://${names.assets}/temporary/${plan.pipeline}/changes/`,
+        items_write_units_per_second: String(defaultItemsWriteUnitsPerSecond),
     };
     await glue.send(
         new CreateJobCommand({
@@ -323,7 +327,9 @@ async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: str
         const body = fs.readFileSync(archive.file);
         const put = await s3.send(new PutObjectCommand({ Bucket: names.landing, Key: key, Body: body }));
         say(`\n[${index + 1}/${archives.length}] Landed s3://${names.landing}/${key} (${body.length} bytes, version ${put.VersionId})`);
-        const event = objectCreatedEvent(names.landing, key, body.length, put.VersionId!, index);
+        // S3 stamps its event with the time it wrote the version, which Last-Modified gives.
+        const head = await s3.send(new HeadObjectCommand({ Bucket: names.landing, Key: key, VersionId: put.VersionId }));
+        const event = objectCreatedEvent(names.landing, key, body.length, put.VersionId!, head.LastModified!, index);
         const result = await trigger(event);
         if (result.batchItemFailures.length > 0) {
             throw new Error(`the trigger did not start a run for ${key}; see its log lines above`);
@@ -391,14 +397,14 @@ async function generateExtracts(plan: JobPlan, sample: SampleSettings, workDir: 
         .map((line) => (JSON.parse(line) as { archive: string }).archive);
 }
 
-function objectCreatedEvent(bucket: string, key: string, size: number, versionId: string, index: number): SQSEvent {
+function objectCreatedEvent(bucket: string, key: string, size: number, versionId: string, landedAt: Date, index: number): SQSEvent {
     const body = {
         version: "0",
         id: `local-event-${index}`,
         "detail-type": "Object Created",
         source: "aws.s3",
         account: "123456789012",
-        time: new Date().toISOString(),
+        time: landedAt.toISOString(),
         region,
         resources: [`arn:aws:s3:::${bucket}`],
         detail: {
@@ -522,6 +528,9 @@ function printReport(report: RunReport): void {
                 .map(([name, value]) => `${name} ${value}`)
                 .join(", ")}`,
         );
+    }
+    if (report.latencySeconds !== undefined && report.latencySeconds !== null) {
+        say(`    latency: ${describeSeconds(report.latencySeconds)} from landing to items written`);
     }
     if (report.quarantineLocation) {
         say(`    kept in quarantine: ${report.quarantineLocation}`);

@@ -142,7 +142,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
             ],
         },
         {
-            heading: `ExtractPipeline ${p}-customers (ingestion:extract:ExtractPipeline), ${stack === "prod" ? 31 : 30} resources`,
+            heading: `ExtractPipeline ${p}-customers (ingestion:extract:ExtractPipeline), ${stack === "prod" ? 40 : 39} resources`,
             names: [
                 `${p}-customers-items`,
                 `${p}-customers-runs`,
@@ -163,12 +163,19 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-customers-trigger-source`,
                 `${p}-customers-run-succeeded`,
                 `${p}-customers-run-failed`,
+                `${p}-customers-run-delayed`,
                 `${p}-customers-notifications-policy`,
-                `${p}-customers-run-succeeded-target`,
+                // Failed runs reach the topic only through the notifier, which publishes for those the job did not announce.
+                ...bundledFunction(`${p}-customers-run-notifier`),
+                `${p}-customers-run-notifier-permission`,
                 `${p}-customers-run-failed-target`,
                 `${p}-customers-job-failures`,
                 `${p}-customers-dead-letters`,
                 `${p}-customers-stale`,
+                `${p}-customers-latency`,
+                `${p}-customers-archive-wait`,
+                `${p}-customers-glue-queue`,
+                `${p}-customers-late-runs`,
                 `${p}-customers-bad-archive-names`,
                 `${p}-customers-item-rows`,
                 `${p}-customers-row-history`,
@@ -279,6 +286,10 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-products-filter-source`,
             ],
         },
+        {
+            heading: `StackDashboard ${p} (ingestion:monitoring:StackDashboard), 1 resources`,
+            names: [`${p}-dashboard`],
+        },
     ];
 }
 
@@ -302,6 +313,8 @@ function expectedDiagram(stack: "dev" | "prod"): string {
         Job_${i}_customers_job["Glue job<br/>${n}-customers-job"]
         Table_${i}_customers_items[("DynamoDB table<br/>${n}-customers-items")]
         Topic_${i}_customers_notifications>"SNS topic<br/>${n}-customers-notifications"]
+        EventRule_${i}_customers_run_failed{{"EventBridge rule<br/>${n}-customers-run-failed"}}
+        Function_${i}_customers_run_notifier["Lambda<br/>${n}-customers-run-notifier"]
     end
     subgraph StreamLake_${i}_clickstream["stream ${n}-clickstream"]
         Function_${i}_clickstream_producer["Lambda<br/>${n}-clickstream-producer"]
@@ -338,6 +351,9 @@ function expectedDiagram(stack: "dev" | "prod"): string {
     Job_${i}_customers_job -->|"snapshots"| CatalogDatabase_${i}_database
     Job_${i}_customers_job -->|"nested items"| Table_${i}_customers_items
     Job_${i}_customers_job -.->|"run outcomes"| Topic_${i}_customers_notifications
+    Job_${i}_customers_job -.->|"FAILED, TIMEOUT, STOPPED, ERROR"| EventRule_${i}_customers_run_failed
+    EventRule_${i}_customers_run_failed --> Function_${i}_customers_run_notifier
+    Function_${i}_customers_run_notifier -.->|"runs the job did not announce"| Topic_${i}_customers_notifications
     Function_${i}_clickstream_producer --> Stream_${i}_clickstream_stream
     Bucket_${i}_clickstream_source -->|"incoming/"| EventRule_${i}_clickstream_files_created
     EventRule_${i}_clickstream_files_created --> Queue_${i}_clickstream_files
@@ -387,7 +403,7 @@ describe("ingest plan", () => {
                     "",
                 ]);
                 expect(lines.slice(-3)).to.deep.equal([
-                    `${stack === "prod" ? 266 : 263} resources in 27 components, 8 of them at the top level.`,
+                    `${stack === "prod" ? 276 : 273} resources in 29 components, 9 of them at the top level.`,
                     `Mermaid diagram of the pipelines written to ${diagramFile}`,
                     "",
                 ]);
@@ -402,6 +418,7 @@ describe("ingest plan", () => {
                 expect(lines).to.include.members([
                     `  SecureBucket ingest-${stack}-landing (ingestion:storage:SecureBucket), 9 resources`,
                     `  BundledFunction ingest-${stack}-customers-trigger (ingestion:lambda:BundledFunction), 4 resources`,
+                    `  BundledFunction ingest-${stack}-customers-run-notifier (ingestion:lambda:BundledFunction), 4 resources`,
                     `  AlarmTopic ingest-${stack}-clickstream-alarms (ingestion:notifications:AlarmTopic), ${stack === "prod" ? 11 : 10} resources`,
                     `  ObjectEventQueue ingest-${stack}-clickstream-files (ingestion:events:ObjectEventQueue), 5 resources`,
                 ]);
@@ -418,22 +435,22 @@ describe("ingest plan", () => {
             {
                 stack: "dev",
                 what: "items table keys and TTL",
-                line: "  aws:dynamodb/table:Table ingest-dev-customers-items  key pk (S), sort sk (S), TTL expires_at, on demand, PITR on, deletion protection off",
+                line: "  aws:dynamodb/table:Table ingest-dev-customers-items  key pk (S), sort sk (S), TTL expires_at, on demand, PITR on, deletion protection off, writes capped at 4000 units/s",
             },
             {
                 stack: "prod",
                 what: "items table protected in production",
-                line: "  aws:dynamodb/table:Table ingest-prod-customers-items  key pk (S), sort sk (S), TTL expires_at, on demand, PITR on, deletion protection on",
+                line: "  aws:dynamodb/table:Table ingest-prod-customers-items  key pk (S), sort sk (S), TTL expires_at, on demand, PITR on, deletion protection on, writes capped at 4000 units/s",
             },
             {
                 stack: "dev",
                 what: "extract job on flex capacity",
-                line: "  aws:glue/job:Job ingest-dev-customers-job  G.1X up to 4 workers, flex, timeout 60 min, 0 retries, 2 concurrent runs, more queued",
+                line: "  aws:glue/job:Job ingest-dev-customers-job  G.1X up to 4 workers, flex, timeout 60 min, 0 retries, 2 concurrent runs, more queued, late after 90 min",
             },
             {
                 stack: "prod",
                 what: "extract job on standard capacity",
-                line: "  aws:glue/job:Job ingest-prod-customers-job  G.2X up to 20 workers, standard, timeout 45 min, 1 retry, 2 concurrent runs, more queued",
+                line: "  aws:glue/job:Job ingest-prod-customers-job  G.2X up to 20 workers, standard, timeout 40 min, 0 retries, 2 concurrent runs, more queued, late after 45 min",
             },
             {
                 stack: "dev",
@@ -586,6 +603,41 @@ describe("ingest plan", () => {
                 line: "  aws:athena/workgroup:Workgroup ingest-prod-workgroup  scan cutoff 100 GiB per query",
             },
             {
+                stack: "dev",
+                what: "dashboard of every pipeline, stream and lookup",
+                line: "  aws:cloudwatch/dashboard:Dashboard ingest-dev-dashboard  12 charts in 3 sections (Extract pipeline customers; Stream clickstream; Lookup products), the last day",
+            },
+            {
+                stack: "prod",
+                what: "latency alarm at the promise",
+                line: "  aws:cloudwatch/metricAlarm:MetricAlarm ingest-prod-customers-latency  Ingestion LandingToItemsWritten Maximum > 2700, 1 × 5 min",
+            },
+            {
+                stack: "dev",
+                what: "latency alarm at dev's longer promise",
+                line: "  aws:cloudwatch/metricAlarm:MetricAlarm ingest-dev-customers-latency  Ingestion LandingToItemsWritten Maximum > 5400, 1 × 5 min",
+            },
+            {
+                stack: "prod",
+                what: "archive waiting in the trigger queue",
+                line: "  aws:cloudwatch/metricAlarm:MetricAlarm ingest-prod-customers-archive-wait  AWS/SQS ApproximateAgeOfOldestMessage Maximum > 900, 1 × 5 min",
+            },
+            {
+                stack: "prod",
+                what: "run waiting in Glue's queue",
+                line: "  aws:cloudwatch/metricAlarm:MetricAlarm ingest-prod-customers-glue-queue  Ingestion LandingToRunStart Maximum > 900, 1 × 5 min",
+            },
+            {
+                stack: "prod",
+                what: "runs still going after the promise",
+                line: "  aws:cloudwatch/eventRule:EventRule ingest-prod-customers-run-delayed  on Glue Job Run Status",
+            },
+            {
+                stack: "prod",
+                what: "run notifier",
+                line: "    aws:lambda/function:Function ingest-prod-customers-run-notifier  nodejs22.x arm64, 256 MB, timeout 30 s",
+            },
+            {
                 stack: "prod",
                 what: "notification e-mail",
                 line: "  aws:sns/topicSubscription:TopicSubscription ingest-prod-customers-notifications-email  email data-platform-alerts@example.com",
@@ -620,12 +672,20 @@ describe("ingest plan", () => {
             expect(componentsIn(twoPipelines.stdout).map((component) => component.heading)).to.deep.equal([
                 "Storage ingest-plan-test-two (ingestion:storage:Storage), 48 resources",
                 "Catalog ingest-plan-test-two (ingestion:catalog:Catalog), 93 resources",
-                "ExtractPipeline ingest-plan-test-two-customers (ingestion:extract:ExtractPipeline), 30 resources",
-                "ExtractPipeline ingest-plan-test-two-orders (ingestion:extract:ExtractPipeline), 30 resources",
+                "ExtractPipeline ingest-plan-test-two-customers (ingestion:extract:ExtractPipeline), 39 resources",
+                "ExtractPipeline ingest-plan-test-two-orders (ingestion:extract:ExtractPipeline), 39 resources",
                 "LakeMaintenance ingest-plan-test-two-customers-maintenance (ingestion:lake:LakeMaintenance), 9 resources",
                 "LakeMaintenance ingest-plan-test-two-orders-maintenance (ingestion:lake:LakeMaintenance), 9 resources",
+                "StackDashboard ingest-plan-test-two (ingestion:monitoring:StackDashboard), 1 resources",
             ]);
-            expect(twoPipelines.stdout.split("\n").at(-3)).to.equal("219 resources in 14 components, 6 of them at the top level.");
+            expect(twoPipelines.stdout.split("\n").at(-3)).to.equal("238 resources in 17 components, 7 of them at the top level.");
+        });
+
+        it("draws both pipelines on the stack's one dashboard, and nothing else", () => {
+            expect(twoPipelines.stdout.split("\n")).to.include(
+                "  aws:cloudwatch/dashboard:Dashboard ingest-plan-test-two-dashboard  16 charts in 2 sections " +
+                    "(Extract pipeline customers; Extract pipeline orders), the last day",
+            );
         });
 
         it("draws each pipeline from its own landing prefix", () => {
@@ -663,7 +723,8 @@ describe("ingest plan", () => {
                 "config/streams/orderstream.yaml": stream,
                 "config/lookups/sellers.yaml": lookup,
                 [`Pulumi.${stack}.yaml`]:
-                    "config:\n  aws:region: eu-west-1\n  ingestion:mappings: [customers]\n  ingestion:streams: [orderstream]\n  ingestion:lookups: [sellers]\n",
+                    "config:\n  aws:region: eu-west-1\n  ingestion:mappings: [customers]\n  ingestion:streams: [orderstream]\n  ingestion:lookups: [sellers]\n" +
+                    "  ingestion:itemsWriteUnitsPerSecond: 12000\n",
             });
         });
 
@@ -671,13 +732,21 @@ describe("ingest plan", () => {
             expect(componentsIn(variants.stdout).map((component) => component.heading)).to.deep.equal([
                 "Storage ingest-plan-test-variants (ingestion:storage:Storage), 48 resources",
                 "Catalog ingest-plan-test-variants (ingestion:catalog:Catalog), 49 resources",
-                "ExtractPipeline ingest-plan-test-variants-customers (ingestion:extract:ExtractPipeline), 30 resources",
+                "ExtractPipeline ingest-plan-test-variants-customers (ingestion:extract:ExtractPipeline), 39 resources",
                 "LakeMaintenance ingest-plan-test-variants-customers-maintenance (ingestion:lake:LakeMaintenance), 9 resources",
                 "StreamLake ingest-plan-test-variants-orderstream (ingestion:streaming:StreamLake), 31 resources",
                 "WarehouseExport ingest-plan-test-variants-orderstream-warehouse (ingestion:streaming:WarehouseExport), 32 resources",
                 "LookupTable ingest-plan-test-variants-sellers (ingestion:lookup:LookupTable), 34 resources",
+                "StackDashboard ingest-plan-test-variants (ingestion:monitoring:StackDashboard), 1 resources",
             ]);
             expect(variants.stdout).not.to.contain("aws:glue/crawler:Crawler");
+        });
+
+        it("caps the items table at a write budget above what a new table takes, and pre-warms it to the budget", () => {
+            expect(variants.stdout.split("\n")).to.include(
+                "  aws:dynamodb/table:Table ingest-plan-test-variants-customers-items  key pk (S), sort sk (S), TTL expires_at, " +
+                    "on demand, PITR on, deletion protection on, writes capped at 12000 units/s, pre-warmed to 12000 writes/s",
+            );
         });
 
         it("draws partition projection, the Snowpipe notification and the filter's Firehose", () => {
@@ -711,6 +780,14 @@ describe("ingest plan", () => {
                 what: "stack settings out of range",
                 config: "  ingestion:mappings:\n    - customers\n  ingestion:freshnessHours: 500\n",
                 message: `1 config problem:\n  Pulumi.${badStack}.yaml: ingestion:freshnessHours: must be at most 168 hours (CloudWatch evaluates at most 7 days)`,
+            },
+            {
+                what: "a job timeout whose retry cannot end within the latency promise",
+                config: "  ingestion:mappings:\n    - customers\n  ingestion:glue:\n    timeoutMinutes: 40\n    maxRetries: 1\n",
+                message:
+                    `1 config problem:\n  Pulumi.${badStack}.yaml: ingestion:glue.timeoutMinutes: 40 minutes per run, run up to 2 times ` +
+                    "(glue.maxRetries 1), lets one extract take up to 80 minutes to load, more than ingestion:latencyPromiseMinutes 45; " +
+                    "lower glue.timeoutMinutes to at most 22 or glue.maxRetries, or raise ingestion:latencyPromiseMinutes to at least 80",
             },
             {
                 what: "lake history kept for less time than the items built from it live",

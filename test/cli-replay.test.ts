@@ -1,6 +1,6 @@
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetJobRunsCommand, type JobRun } from "@aws-sdk/client-glue";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { AwsClients } from "../cli/aws";
 import { useMotoServer } from "./support/moto";
@@ -25,6 +25,8 @@ describe("operator command line: replay", () => {
     let clients: AwsClients;
     let outputs: string;
     const versions: Record<string, string> = {};
+    /** When S3 wrote each archive's version (its Last-Modified), the landing a replay's run counts its latency from. */
+    const landed: Record<string, Date> = {};
 
     before(async () => {
         clients = motoClients(moto.clientConfig);
@@ -36,6 +38,14 @@ describe("operator command line: replay", () => {
                 new PutObjectCommand({ Bucket: operatorStack.landingBucket, Key: `${operatorStack.landingPrefix}${name}`, Body: "PK" }),
             );
             versions[name] = put.VersionId!;
+            const head = await clients.s3.send(
+                new HeadObjectCommand({
+                    Bucket: operatorStack.landingBucket,
+                    Key: `${operatorStack.landingPrefix}${name}`,
+                    VersionId: put.VersionId,
+                }),
+            );
+            landed[name] = head.LastModified!;
         }
     });
 
@@ -78,7 +88,11 @@ describe("operator command line: replay", () => {
             "--archive_version_id": versions[archives.first],
             "--extract_id": "20261120T060000Z-000001",
             "--extract_version": "1795154400000001",
+            "--archive_landed_at": landed[archives.first]!.toISOString(),
         });
+        // The landing, not the replay: the version was written before the run, and the command's clock plays no part.
+        expect(run!.Arguments!["--archive_landed_at"]).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000Z$/);
+        expect(landed[archives.first]!.getTime()).to.be.at.most(run!.StartedOn!.getTime());
         expect(await ledgerRunOf(archives.first)).to.equal(run!.Id);
     });
 

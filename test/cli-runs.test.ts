@@ -11,6 +11,7 @@ import type { AwsClients } from "../cli/aws";
 import { describeChanges, describeScan, runReportKey } from "../cli/run-report";
 import { loadJobPlans } from "../config/load";
 import { createHandler, type LogEntry } from "../lambdas/extract-trigger/handler";
+import { describeSeconds } from "../lambdas/shared/durations";
 import { interceptCommand } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 import { deployOperatorStack, motoClients, operatorStack, runOperator, setMotoTransition, writeOutputsFile } from "./support/operator";
@@ -62,7 +63,8 @@ describe("operator command line: runs", () => {
     /** moto never fails a Glue run; these runs are given Glue's FAILED state and error in its responses. */
     const failedByGlue = new Map<string, string>();
 
-    async function startRun(day: number): Promise<JobRun> {
+    /** A run of the extract of 06:00 on 2026-11-<day>, whose archive landed 12 seconds later unless `landedAt` says. */
+    async function startRun(day: number, landedAt = `2026-11-${day}T06:00:12.000Z`): Promise<JobRun> {
         const extractId = `202611${day}T060000Z-000001`;
         const { JobRunId } = await clients.glue.send(
             new StartJobRunCommand({
@@ -73,6 +75,7 @@ describe("operator command line: runs", () => {
                     "--archive_version_id": "v1",
                     "--extract_id": extractId,
                     "--extract_version": "1",
+                    "--archive_landed_at": landedAt,
                 },
             }),
         );
@@ -112,11 +115,12 @@ describe("operator command line: runs", () => {
         });
     });
 
-    it("lists runs newest first with state, extract, archive, the counts of each run's own report and the files and bytes it read", async () => {
+    it("lists runs newest first with state, latency, extract, archive, the counts of each run's own report and the files and bytes it read", async () => {
         runs.loaded = await startRun(20);
         runs.rejected = await startRun(21);
         await setMotoTransition(moto.endpoint, "glue::job_run", 1000);
-        runs.starting = await startRun(22);
+        // 19 minutes 48 seconds before the command's clock (2026-11-23T07:00:00Z), and still going.
+        runs.starting = await startRun(22, "2026-11-23T06:40:12.000Z");
         await putReport(
             runs.loaded,
             reportOf(runs.loaded, "20261120T060000Z-000001", {
@@ -124,6 +128,7 @@ describe("operator command line: runs", () => {
                 failure: null,
                 tables: loadedTables,
                 items: { touched: 90, written: 88, stale: 2, oversize: 0 },
+                latencySeconds: 775,
                 quarantineLocation: "s3://ingest-dev-quarantine/customers/rows/ingest_extract_id=20261120T060000Z-000001/",
             }),
         );
@@ -147,10 +152,10 @@ describe("operator command line: runs", () => {
             code: 0,
             stdout:
                 "Runs of pipeline customers (Glue job ingest-dev-customers-job), newest first:\n" +
-                "RUN           STATE      STARTED               DURATION  EXTRACT                  ROWS  QUARANTINED  ITEMS  FILES  SCANNED  ARCHIVE\n" +
-                `${runs.starting.Id!.slice(0, 12)}  STARTING   ${started(runs.starting)}        0s  20261122T060000Z-000001     -            -      -      -        -  crm_customers_20261122T060000Z_1.zip\n` +
-                `${runs.rejected.Id!.slice(0, 12)}  FAILED     ${started(runs.rejected)}        0s  20261121T060000Z-000001     0            0      -      -        -  crm_customers_20261121T060000Z_1.zip\n` +
-                `${runs.loaded.Id!.slice(0, 12)}  SUCCEEDED  ${started(runs.loaded)}        0s  20261120T060000Z-000001   418            2     88      8  2.00 MB  crm_customers_20261120T060000Z_1.zip\n`,
+                "RUN           STATE      STARTED               DURATION   LATENCY  EXTRACT                  ROWS  QUARANTINED  ITEMS  FILES  SCANNED  ARCHIVE\n" +
+                `${runs.starting.Id!.slice(0, 12)}  STARTING   ${started(runs.starting)}        0s  19m 48s+  20261122T060000Z-000001     -            -      -      -        -  crm_customers_20261122T060000Z_1.zip\n` +
+                `${runs.rejected.Id!.slice(0, 12)}  FAILED     ${started(runs.rejected)}        0s         -  20261121T060000Z-000001     0            0      -      -        -  crm_customers_20261121T060000Z_1.zip\n` +
+                `${runs.loaded.Id!.slice(0, 12)}  SUCCEEDED  ${started(runs.loaded)}        0s   12m 55s  20261120T060000Z-000001   418            2     88      8  2.00 MB  crm_customers_20261120T060000Z_1.zip\n`,
             stderr: "",
         });
     });
@@ -158,7 +163,7 @@ describe("operator command line: runs", () => {
     it("shows only as many runs as --limit asks for", async () => {
         const result = await list("--limit", "1");
         expect(result.stdout.split("\n").slice(2)).to.deep.equal([
-            `${runs.starting.Id!.slice(0, 12)}  STARTING  ${started(runs.starting)}        0s  20261122T060000Z-000001     -            -      -      -        -  crm_customers_20261122T060000Z_1.zip`,
+            `${runs.starting.Id!.slice(0, 12)}  STARTING  ${started(runs.starting)}        0s  19m 48s+  20261122T060000Z-000001     -            -      -      -        -  crm_customers_20261122T060000Z_1.zip`,
             "",
         ]);
     });
@@ -270,7 +275,7 @@ describe("operator command line: runs", () => {
                 "No archives of pipeline customers were quarantined for a bad name.\n",
         );
         expect((await list("--limit", "1")).stdout.split("\n").slice(2)).to.deep.equal([
-            `${leaseLost.Id!.slice(0, 12)}  FAILED  ${started(leaseLost)}        0s  20261125T060000Z-000001   718            2     88      8  2.00 MB  crm_customers_20261125T060000Z_1.zip`,
+            `${leaseLost.Id!.slice(0, 12)}  FAILED  ${started(leaseLost)}        0s        -  20261125T060000Z-000001   718            2     88      8  2.00 MB  crm_customers_20261125T060000Z_1.zip`,
             "",
         ]);
     });
@@ -367,6 +372,18 @@ describe("run report wording", () => {
             expect(describeChanges(counts)).to.equal(text);
         });
     }
+
+    it("writes durations in seconds, minutes and hours, as the job's notifications do (tests-py/test_report.py)", () => {
+        expect([0, 59, 60, 775, 3599, 3600, 3725].map(describeSeconds)).to.deep.equal([
+            "0s",
+            "59s",
+            "1m 00s",
+            "12m 55s",
+            "59m 59s",
+            "1h 00m 00s",
+            "1h 02m 05s",
+        ]);
+    });
 
     it("says how many data files and bytes a scan read", () => {
         expect([

@@ -6,6 +6,8 @@ import { Catalog, type IcebergTableSpec } from "../components/catalog";
 import { icebergType } from "../components/catalog/defaults";
 import { icebergJobArguments, icebergSparkConf } from "../components/lake-access";
 import { ExtractPipeline } from "../components/extract-pipeline";
+import { itemsTableThroughput, type ItemsTableThroughput } from "../components/extract-pipeline/defaults";
+import runMetrics from "../glue-scripts/ingest/contracts/run_metrics.json";
 import { LakeMaintenance } from "../components/lake-maintenance";
 import { Storage } from "../components/storage";
 import { buildJobPlan, icebergTableProperties } from "../config/job-plan";
@@ -427,33 +429,58 @@ describe("lake access for Glue jobs", () => {
     });
 });
 
+describe("itemsTableThroughput", () => {
+    const cases: [number, ItemsTableThroughput][] = [
+        [1, { onDemandThroughput: { maxWriteRequestUnits: 1 } }],
+        // What a new on-demand table takes at once: declaring it would only fix a value DynamoDB raises by itself.
+        [4000, { onDemandThroughput: { maxWriteRequestUnits: 4000 } }],
+        [4001, { onDemandThroughput: { maxWriteRequestUnits: 4001 }, warmThroughput: { writeUnitsPerSecond: 4001 } }],
+        [40000, { onDemandThroughput: { maxWriteRequestUnits: 40000 }, warmThroughput: { writeUnitsPerSecond: 40000 } }],
+    ];
+    for (const [budget, expected] of cases) {
+        it(`caps the items table at a budget of ${budget} write units a second, pre-warmed only above a new table's 4000`, () => {
+            expect(itemsTableThroughput(budget)).to.deep.equal(expected);
+        });
+    }
+});
+
+/** An ExtractPipeline of the customers plan, `crm`, in buckets named for their role; `args` overrides. */
+function declarePipeline(args: Partial<ConstructorParameters<typeof ExtractPipeline>[1]> = {}): ExtractPipeline {
+    const bucket = (name: string) => ({ name, arn: `arn:aws:s3:::${name}` });
+    const handlerCode = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({});") });
+    return new ExtractPipeline("crm", {
+        plan: customersPlan,
+        kmsKeyArn: keyArn,
+        landing: bucket("landing"),
+        lake: bucket("lake"),
+        quarantine: bucket("quarantine"),
+        glueAssets: bucket("assets"),
+        databaseName: "ingest_test",
+        workgroupName: "lake-workgroup",
+        securityConfigurationName: "lake-security",
+        triggerCode: handlerCode,
+        notifierCode: handlerCode,
+        jobScript: new pulumi.asset.StringAsset("print('job')"),
+        jobPackage: new pulumi.asset.AssetArchive({}),
+        glue: { workerType: "G.2X", maxWorkers: 8, flex: true },
+        notificationEmail: "team@example.com",
+        freshnessHours: 6,
+        latencyPromiseMinutes: 45,
+        deletionProtection: true,
+        itemsWriteUnitsPerSecond: 10000,
+        ...args,
+    });
+}
+
 describe("ExtractPipeline", () => {
     let mocks: RecordingMocks;
-    const bucket = (name: string) => ({ name, arn: `arn:aws:s3:::${name}` });
     before(async () => {
         mocks = await useMocks();
-        new ExtractPipeline("crm", {
-            plan: customersPlan,
-            kmsKeyArn: keyArn,
-            landing: bucket("landing"),
-            lake: bucket("lake"),
-            quarantine: bucket("quarantine"),
-            glueAssets: bucket("assets"),
-            databaseName: "ingest_test",
-            workgroupName: "lake-workgroup",
-            securityConfigurationName: "lake-security",
-            triggerCode: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({});") }),
-            jobScript: new pulumi.asset.StringAsset("print('job')"),
-            jobPackage: new pulumi.asset.AssetArchive({}),
-            glue: { workerType: "G.2X", maxWorkers: 8, flex: true },
-            notificationEmail: "team@example.com",
-            freshnessHours: 6,
-            deletionProtection: true,
-        });
+        declarePipeline();
         await settle();
     });
 
-    it("keys the items table from the mapping, with TTL, PITR, the project key and deletion protection", () => {
+    it("keys the items table from the mapping, with TTL, PITR, the project key, deletion protection and the write budget", () => {
         expect(mocks.named("crm-items").inputs).to.deep.equal({
             billingMode: "PAY_PER_REQUEST",
             pointInTimeRecovery: { enabled: true },
@@ -466,8 +493,11 @@ describe("ExtractPipeline", () => {
                 { name: "sk", type: "S" },
             ],
             ttl: { attributeName: "expires_at", enabled: true },
+            onDemandThroughput: { maxWriteRequestUnits: 10000 },
+            warmThroughput: { writeUnitsPerSecond: 10000 },
         });
         expect(mocks.named("crm-runs").inputs).to.deep.include({ hashKey: "archive", ttl: { attributeName: "expiresAt", enabled: true } });
+        expect(mocks.named("crm-runs").inputs).to.not.have.any.keys("onDemandThroughput", "warmThroughput");
     });
 
     it("runs the job on Glue 5.1 with Iceberg, the contract's arguments, auto scaling, Flex and queuing", () => {
@@ -477,10 +507,12 @@ describe("ExtractPipeline", () => {
             workerType: "G.2X",
             numberOfWorkers: 8,
             executionClass: "FLEX",
-            timeout: 60,
-            maxRetries: 1,
+            // The defaults: one 40-minute run, no retry, fits in the promise (config/stack-settings.ts refuses what does not).
+            timeout: 40,
+            maxRetries: 0,
             executionProperty: { maxConcurrentRuns: 2 },
             jobRunQueuingEnabled: true,
+            notificationProperty: { notifyDelayAfter: 45 },
             securityConfiguration: "lake-security",
             command: { name: "glueetl", pythonVersion: "3", scriptLocation: "s3://assets/jobs/customers/extract_job.py" },
         });
@@ -504,6 +536,7 @@ describe("ExtractPipeline", () => {
             "--run_ledger_table": "crm-runs",
             "--staging_uri": "s3://assets/temporary/customers/staging/",
             "--changes_uri": "s3://assets/temporary/customers/changes/",
+            "--items_write_units_per_second": "10000",
         });
     });
 
@@ -560,7 +593,8 @@ describe("ExtractPipeline", () => {
             ],
             ["QuarantineBadlyNamedArchives", ["s3:PutObject"], "arn:aws:s3:::quarantine/customers/archives/bad-archive-name/*"],
         ]);
-        expect(mocks.ofType("aws:lambda/function:Function")[0]!.inputs.environment).to.deep.equal({
+        const trigger = mocks.ofType("aws:lambda/function:Function").find((resource) => resource.name === "crm-trigger");
+        expect(trigger!.inputs.environment).to.deep.equal({
             variables: {
                 NODE_OPTIONS: "--enable-source-maps",
                 JOB_NAME: "crm-job",
@@ -638,14 +672,7 @@ describe("ExtractPipeline", () => {
             {
                 Sid: "WriteItems",
                 Effect: "Allow",
-                Action: [
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:BatchWriteItem",
-                    "dynamodb:DescribeTable",
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                ],
+                Action: ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:PutItem"],
                 Resource: "arn:aws:dynamodb:eu-west-1:123456789012:table/crm-items",
             },
             {
@@ -768,9 +795,13 @@ describe("ExtractPipeline", () => {
                 alarm.inputs.treatMissingData,
             ]);
         expect(alarms).to.deep.equal([
+            ["crm-archive-wait", "ApproximateAgeOfOldestMessage", 300, 1, "GreaterThanThreshold", "notBreaching"],
             ["crm-bad-archive-names", "BadArchiveNames", 300, 1, "GreaterThanOrEqualToThreshold", "notBreaching"],
             ["crm-dead-letters", "ApproximateNumberOfMessagesVisible", 300, 1, "GreaterThanOrEqualToThreshold", "notBreaching"],
+            ["crm-glue-queue", "LandingToRunStart", 300, 1, "GreaterThanThreshold", "notBreaching"],
             ["crm-job-failures", "MatchedEvents", 300, 1, "GreaterThanOrEqualToThreshold", "notBreaching"],
+            ["crm-late-runs", "MatchedEvents", 300, 1, "GreaterThanOrEqualToThreshold", "notBreaching"],
+            ["crm-latency", "LandingToItemsWritten", 300, 1, "GreaterThanThreshold", "notBreaching"],
             ["crm-stale", "MatchedEvents", 3600, 6, "LessThanThreshold", "breaching"],
         ]);
         expect(mocks.named("crm-notifications-email").inputs).to.deep.include({ protocol: "email", endpoint: "team@example.com" });
@@ -794,6 +825,188 @@ describe("ExtractPipeline", () => {
             comparisonOperator: "GreaterThanOrEqualToThreshold",
             treatMissingData: "notBreaching",
         });
+    });
+});
+
+describe("ExtractPipeline latency", () => {
+    const topicArn = "arn:aws:sns:eu-west-1:123456789012:topic/crm-notifications";
+    /** The job's metrics as the job publishes them (glue-scripts/ingest/contracts/run_metrics.json), written out. */
+    const jobMetric = (metricName: string) => ({ namespace: "Ingestion", metricName, dimensions: { Pipeline: "customers" } });
+
+    it("names the job's metrics as the job's contract does", () => {
+        const { namespace, extractRuns } = runMetrics;
+        expect([
+            namespace,
+            extractRuns.dimension,
+            extractRuns.metrics.landingToItemsWritten.name,
+            extractRuns.metrics.landingToRunStart.name,
+        ]).to.deep.equal(["Ingestion", "Pipeline", "LandingToItemsWritten", "LandingToRunStart"]);
+    });
+
+    /** The four latency alarms and the job's delay notice of a pipeline promising `promise` minutes. */
+    function expectedLatency(promise: number) {
+        const wait = Math.ceil(promise / 3);
+        const overThreshold = (threshold: number) => ({
+            statistic: "Maximum",
+            period: 300,
+            evaluationPeriods: 1,
+            threshold,
+            comparisonOperator: "GreaterThanThreshold",
+            treatMissingData: "notBreaching",
+        });
+        const actions = { alarmActions: [topicArn], okActions: [topicArn] };
+        return {
+            notifyDelayAfter: promise,
+            alarms: {
+                "crm-latency": {
+                    alarmDescription: `A customers extract took longer than the promised ${promise} minutes from landing to items written`,
+                    ...actions,
+                    ...jobMetric("LandingToItemsWritten"),
+                    ...overThreshold(promise * 60),
+                },
+                "crm-archive-wait": {
+                    alarmDescription: `A landed customers archive has waited over ${wait} minutes in the trigger queue for its run to start`,
+                    ...actions,
+                    namespace: "AWS/SQS",
+                    metricName: "ApproximateAgeOfOldestMessage",
+                    dimensions: { QueueName: "crm-archives" },
+                    ...overThreshold(wait * 60),
+                },
+                "crm-glue-queue": {
+                    alarmDescription: `A customers run started more than ${wait} minutes after its archive landed (it waited in Glue's queue)`,
+                    ...actions,
+                    ...jobMetric("LandingToRunStart"),
+                    ...overThreshold(wait * 60),
+                },
+                "crm-late-runs": {
+                    alarmDescription: `A customers run is still going ${promise} minutes after it started: its extract is late`,
+                    ...actions,
+                    namespace: "AWS/Events",
+                    metricName: "MatchedEvents",
+                    dimensions: { RuleName: "crm-run-delayed" },
+                    statistic: "Sum",
+                    period: 300,
+                    evaluationPeriods: 1,
+                    threshold: 1,
+                    comparisonOperator: "GreaterThanOrEqualToThreshold",
+                    treatMissingData: "notBreaching",
+                },
+            },
+        };
+    }
+
+    function declaredLatency(mocks: RecordingMocks) {
+        return {
+            notifyDelayAfter: (mocks.named("crm-job").inputs.notificationProperty as { notifyDelayAfter: number }).notifyDelayAfter,
+            alarms: Object.fromEntries(
+                ["crm-latency", "crm-archive-wait", "crm-glue-queue", "crm-late-runs"].map((alarm) => [alarm, mocks.named(alarm).inputs]),
+            ),
+        };
+    }
+
+    for (const promise of [45, 90, 7]) {
+        it(`sets the latency alarms and Glue's delay notice from a promise of ${promise} minutes`, async () => {
+            const mocks = await useMocks();
+            declarePipeline({ latencyPromiseMinutes: promise });
+            await settle();
+            expect(declaredLatency(mocks)).to.deep.equal(expectedLatency(promise));
+        });
+    }
+
+    it("counts the runs Glue reports still going after the promise", async () => {
+        const mocks = await useMocks();
+        declarePipeline();
+        await settle();
+        expect(JSON.parse(mocks.named("crm-run-delayed").inputs.eventPattern as string)).to.deep.equal({
+            source: ["aws.glue"],
+            "detail-type": ["Glue Job Run Status"],
+            detail: { jobName: ["crm-job"] },
+        });
+    });
+
+    it("caps a default budget's table at what a new table takes, declaring no warm throughput", async () => {
+        const mocks = await useMocks();
+        declarePipeline({ itemsWriteUnitsPerSecond: 4000 });
+        await settle();
+        expect(mocks.named("crm-items").inputs).to.deep.include({ onDemandThroughput: { maxWriteRequestUnits: 4000 } });
+        expect(mocks.named("crm-items").inputs).not.to.have.property("warmThroughput");
+        expect(mocks.named("crm-job").inputs.defaultArguments).to.deep.include({ "--items_write_units_per_second": "4000" });
+    });
+});
+
+describe("ExtractPipeline run notifier", () => {
+    let mocks: RecordingMocks;
+    const topicArn = "arn:aws:sns:eu-west-1:123456789012:topic/crm-notifications";
+    const failedRule = "arn:aws:cloudwatch:eu-west-1:123456789012:eventRule/crm-run-failed";
+    const notifierArn = "arn:aws:lambda:eu-west-1:123456789012:function/crm-run-notifier";
+    before(async () => {
+        mocks = await useMocks();
+        declarePipeline();
+        await settle();
+    });
+
+    it("is invoked by the failed-run rule only, and nothing else reaches the topic from EventBridge", () => {
+        expect(
+            mocks.ofType("aws:cloudwatch/eventTarget:EventTarget").map((target) => [target.name, target.inputs.rule, target.inputs.arn]),
+        ).to.deep.equal([
+            ["crm-archive-landed-target", "crm-archive-landed", "arn:aws:sqs:eu-west-1:123456789012:queue/crm-archives"],
+            ["crm-run-failed-target", "crm-run-failed", notifierArn],
+        ]);
+        expect(mocks.named("crm-run-notifier-permission").inputs).to.deep.equal({
+            action: "lambda:InvokeFunction",
+            function: "crm-run-notifier",
+            principal: "events.amazonaws.com",
+            sourceArn: failedRule,
+        });
+    });
+
+    it("reads the pipeline, its lake bucket and its topic from the environment the contract names", () => {
+        const notifier = mocks.ofType("aws:lambda/function:Function").find((resource) => resource.name === "crm-run-notifier");
+        expect(notifier!.inputs).to.deep.include({
+            environment: {
+                variables: { NODE_OPTIONS: "--enable-source-maps", PIPELINE: "customers", LAKE_BUCKET: "lake", TOPIC_ARN: topicArn },
+            },
+            deadLetterConfig: { targetArn: "arn:aws:sqs:eu-west-1:123456789012:queue/crm-archives-dlq" },
+            kmsKeyArn: keyArn,
+        });
+    });
+
+    it("may read the job's runs and the pipeline's run reports, and publish to its topic, and nothing more", () => {
+        expect(policyOf(mocks.named("crm-run-notifier-policy")).Statement).to.deep.equal([
+            {
+                Sid: "WriteOwnLogs",
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:crm-run-notifier-logs:*",
+            },
+            {
+                Sid: "UseProjectKey",
+                Effect: "Allow",
+                Action: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+                Resource: keyArn,
+            },
+            {
+                Sid: "SendFailedInvocationsToDeadLetterQueue",
+                Effect: "Allow",
+                Action: ["sqs:SendMessage"],
+                Resource: "arn:aws:sqs:eu-west-1:123456789012:queue/crm-archives-dlq",
+            },
+            {
+                Sid: "ReadExtractJobRuns",
+                Effect: "Allow",
+                Action: ["glue:GetJobRun"],
+                Resource: "arn:aws:glue:eu-west-1:123456789012:job/crm-job",
+            },
+            {
+                Sid: "FindRunReports",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: "arn:aws:s3:::lake",
+                Condition: { StringLike: { "s3:prefix": ["customers/_reports/*"] } },
+            },
+            { Sid: "ReadRunReports", Effect: "Allow", Action: ["s3:GetObject"], Resource: "arn:aws:s3:::lake/customers/_reports/*" },
+            { Sid: "AnnounceRuns", Effect: "Allow", Action: ["sns:Publish"], Resource: topicArn },
+        ]);
     });
 });
 

@@ -28,6 +28,8 @@ const archiveNaming = {
 };
 const landingPrefix = "incoming/customers/";
 const fixedNow = new Date("2026-11-23T10:00:00Z");
+/** When the objects of the test events landed (their `time` or `eventTime`), as the trigger passes it on. */
+const eventTime = "2026-11-23T09:59:58.000Z";
 
 describe("extract trigger: archive names", () => {
     it("reads the extract id and version from the archive name", () => {
@@ -90,11 +92,34 @@ describe("extract trigger: messages", () => {
         const encoded = "incoming/customers/crm+customers%2Bextra%252Bv2+%281%29.zip";
         expect(parseQueueMessage(eventBridgeBody("landing", encoded, "v1"))).to.deep.equal({
             kind: "objects",
-            objects: [{ bucket: "landing", key, versionId: "v1" }],
+            objects: [{ bucket: "landing", key, versionId: "v1", landedAt: eventTime }],
         });
         expect(parseQueueMessage(notificationBody("landing", [{ key: encoded }]))).to.deep.equal({
             kind: "objects",
-            objects: [{ bucket: "landing", key, versionId: "null" }],
+            objects: [{ bucket: "landing", key, versionId: "null", landedAt: eventTime }],
+        });
+    });
+
+    it("takes when each object landed from its own event: EventBridge's time, each record's eventTime, to the millisecond", () => {
+        const eventBridge = JSON.parse(eventBridgeBody("landing", "incoming/customers/a.zip", "v1")) as Record<string, unknown>;
+        expect(parseQueueMessage(JSON.stringify({ ...eventBridge, time: "2026-11-23T23:59:59Z" }))).to.deep.equal({
+            kind: "objects",
+            objects: [{ bucket: "landing", key: "incoming/customers/a.zip", versionId: "v1", landedAt: "2026-11-23T23:59:59.000Z" }],
+        });
+        const notification = JSON.parse(notificationBody("landing", [{ key: "a.zip" }, { key: "b.zip" }])) as {
+            Records: Record<string, unknown>[];
+        };
+        const [first, second] = notification.Records;
+        const records = [
+            { ...first, eventTime: "2026-11-23T09:59:58.123456Z" },
+            { ...second, eventTime: "2026-11-24T00:00:01.5Z" },
+        ];
+        expect(parseQueueMessage(JSON.stringify({ Records: records }))).to.deep.equal({
+            kind: "objects",
+            objects: [
+                { bucket: "landing", key: "a.zip", versionId: "null", landedAt: "2026-11-23T09:59:58.123Z" },
+                { bucket: "landing", key: "b.zip", versionId: "null", landedAt: "2026-11-24T00:00:01.500Z" },
+            ],
         });
     });
 
@@ -120,6 +145,28 @@ describe("extract trigger: messages", () => {
         [
             '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"a%zz"}}}]}',
             'object key "a%zz" is not valid URL encoding',
+        ],
+        ['{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"k"}}}', "time is missing"],
+        [
+            '{"source":"aws.s3","detail-type":"Object Created","time":"23/11/2026 09:59","detail":{"bucket":{"name":"b"},"object":{"key":"k"}}}',
+            'time "23/11/2026 09:59" is not an ISO 8601 time in UTC',
+        ],
+        [
+            '{"Records":[{"eventName":"ObjectCreated:Put","eventTime":"2026-11-23T09:59:58+01:00","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}',
+            'Records[0].eventTime "2026-11-23T09:59:58+01:00" is not an ISO 8601 time in UTC',
+        ],
+        [
+            '{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}',
+            "Records[0].eventTime is missing",
+        ],
+        // Dates that do not exist, which JavaScript's Date would roll over to March 2nd and the next midnight.
+        [
+            '{"source":"aws.s3","detail-type":"Object Created","time":"2026-02-30T10:00:00Z","detail":{"bucket":{"name":"b"},"object":{"key":"k"}}}',
+            'time "2026-02-30T10:00:00Z" is not an ISO 8601 time in UTC',
+        ],
+        [
+            '{"Records":[{"eventName":"ObjectCreated:Put","eventTime":"2026-11-23T24:00:00.000Z","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}',
+            'Records[0].eventTime "2026-11-23T24:00:00.000Z" is not an ISO 8601 time in UTC',
         ],
     ];
     for (const [body, message] of malformed) {
@@ -314,6 +361,7 @@ describe("extract trigger against moto", function () {
                 "--archive_version_id": "v-1",
                 "--extract_id": "20261122T031500Z-000007",
                 "--extract_version": "1795317300000007",
+                "--archive_landed_at": eventTime,
             },
         ]);
         const [claim] = await ledger(settings.runLedgerTable);
@@ -340,9 +388,13 @@ describe("extract trigger against moto", function () {
             ),
         );
         expect(result.batchItemFailures).to.deep.equal([]);
-        expect((await runsOf(settings.jobName)).map((run) => run.Arguments?.["--extract_id"]).sort()).to.deep.equal([
-            "20261122T031500Z-000001",
-            "20261122T041500Z-000002",
+        const runs = (await runsOf(settings.jobName)).map((run) => [
+            run.Arguments?.["--extract_id"],
+            run.Arguments?.["--archive_landed_at"],
+        ]);
+        expect(runs.sort()).to.deep.equal([
+            ["20261122T031500Z-000001", eventTime],
+            ["20261122T041500Z-000002", eventTime],
         ]);
     });
 
@@ -525,7 +577,7 @@ describe("extract trigger against moto", function () {
         it(`quarantines, tags and counts an object under the prefix named with ${title}, and starts no run`, async () => {
             const { settings, logs, handle } = await pipeline();
             const key = `${landingPrefix}${name}`;
-            const landed = { bucket: "landing", key, versionId: await land(key, `bytes of ${name}`) };
+            const landed = { bucket: "landing", key, versionId: await land(key, `bytes of ${name}`), landedAt: eventTime };
             const result = await handle(sqsEvent(eventBridgeBody("landing", key, landed.versionId)));
             expect(result).to.deep.equal({ batchItemFailures: [] });
             expect(await runsOf(settings.jobName)).to.deep.equal([]);
@@ -545,9 +597,9 @@ describe("extract trigger against moto", function () {
         const { settings, handle } = await pipeline();
         const key = `${landingPrefix}crm_customers_20261122T031500Z_1.ZIP`;
         const nestedKey = `${landingPrefix}late/crm_customers_20261122T031500Z_1.ZIP`;
-        const first = { bucket: "landing", key, versionId: await land(key, "first") };
-        const second = { bucket: "landing", key, versionId: await land(key, "second") };
-        const nested = { bucket: "landing", key: nestedKey, versionId: await land(nestedKey, "nested") };
+        const first = { bucket: "landing", key, versionId: await land(key, "first"), landedAt: eventTime };
+        const second = { bucket: "landing", key, versionId: await land(key, "second"), landedAt: eventTime };
+        const nested = { bucket: "landing", key: nestedKey, versionId: await land(nestedKey, "nested"), landedAt: eventTime };
         const delivered = await handle(
             sqsEvent(...[first, second, nested].map((landed) => eventBridgeBody("landing", landed.key, landed.versionId))),
         );
@@ -583,7 +635,12 @@ describe("extract trigger against moto", function () {
             log: (entry) => logs.push(entry),
         });
         const key = `${landingPrefix}crm customers+v2.zip`;
-        const landed = { bucket: "landing-unversioned", key, versionId: await land(key, "unversioned", "landing-unversioned") };
+        const landed = {
+            bucket: "landing-unversioned",
+            key,
+            versionId: await land(key, "unversioned", "landing-unversioned"),
+            landedAt: eventTime,
+        };
         expect(landed.versionId).to.equal("null");
         const result = await handle(
             sqsEvent(notificationBody("landing-unversioned", [{ key: "incoming/customers/crm+customers%2Bv2.zip" }])),
@@ -611,7 +668,7 @@ describe("extract trigger against moto", function () {
         it(`returns the message to the queue when ${step} fails, leaving the landed version untagged, and keeps it on redelivery`, async () => {
             const { settings, logs, handle } = await pipeline();
             const key = `${landingPrefix}crm_customers_20261122T031500Z_1.tar.gz`;
-            const landed = { bucket: "landing", key, versionId: await land(key, "archive") };
+            const landed = { bucket: "landing", key, versionId: await land(key, "archive"), landedAt: eventTime };
             const body = eventBridgeBody("landing", key, landed.versionId);
             const remove = interceptCommand(s3, commandName, () =>
                 Promise.reject(Object.assign(new Error("We encountered an internal error. Please try again."), { name: "InternalError" })),
@@ -648,7 +705,7 @@ describe("extract trigger against moto", function () {
         const { settings } = await pipeline();
         const handle = createHandler({ glue, dynamodb, s3, settings, now: () => fixedNow });
         const key = `${landingPrefix}notes.txt`;
-        const landed = { bucket: "landing", key, versionId: await land(key, "notes") };
+        const landed = { bucket: "landing", key, versionId: await land(key, "notes"), landedAt: eventTime };
         const written: unknown[] = [];
         const write = process.stdout.write.bind(process.stdout);
         process.stdout.write = (chunk: unknown) => written.push(chunk) > 0;
@@ -663,7 +720,7 @@ describe("extract trigger against moto", function () {
                 JSON.stringify(archiveNaming.regex).slice(1, -1) +
                 '","_aws":{"Timestamp":1795428000000,"CloudWatchMetrics":[{"Namespace":"Ingestion/ExtractTrigger","Dimensions":[["Pipeline"]],' +
                 `"Metrics":[{"Name":"BadArchiveNames","Unit":"Count"}]}]},"Pipeline":"${settings.pipeline}","BadArchiveNames":1,` +
-                `"bucket":"landing","key":"${key}","versionId":"${landed.versionId}","keptIn":"${keptIn}"}\n`,
+                `"bucket":"landing","key":"${key}","versionId":"${landed.versionId}","landedAt":"${eventTime}","keptIn":"${keptIn}"}\n`,
         ]);
     });
 });

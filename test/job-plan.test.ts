@@ -701,6 +701,47 @@ describe("stack settings", () => {
             problems: ["Pulumi.dev.yaml: ingestion:allowDataDeletion: contradicts deletionProtection: true; choose one"],
         },
         {
+            name: "an items write budget of no units",
+            raw: { mappings, itemsWriteUnitsPerSecond: 0 },
+            problems: ["Pulumi.dev.yaml: ingestion:itemsWriteUnitsPerSecond: Too small: expected number to be >=1"],
+        },
+        {
+            name: "an items write budget in fractions of a unit",
+            raw: { mappings, itemsWriteUnitsPerSecond: 2500.5 },
+            problems: ["Pulumi.dev.yaml: ingestion:itemsWriteUnitsPerSecond: Invalid input: expected int, received number"],
+        },
+        {
+            name: "an items write budget above DynamoDB's default table quota",
+            raw: { mappings, itemsWriteUnitsPerSecond: 400000 },
+            problems: [
+                "Pulumi.dev.yaml: ingestion:itemsWriteUnitsPerSecond: must be at most 40000, DynamoDB's default write quota per table " +
+                    "(the table is pre-warmed to this value, and a warm throughput can never be lowered)",
+            ],
+        },
+        {
+            name: "a timeout and a retry that cannot fit in the default 45-minute promise",
+            raw: { mappings, glue: { timeoutMinutes: 45, maxRetries: 1 } },
+            problems: [
+                "Pulumi.dev.yaml: ingestion:glue.timeoutMinutes: 45 minutes per run, run up to 2 times (glue.maxRetries 1), " +
+                    "lets one extract take up to 90 minutes to load, more than ingestion:latencyPromiseMinutes 45; " +
+                    "lower glue.timeoutMinutes to at most 22 or glue.maxRetries, or raise ingestion:latencyPromiseMinutes to at least 90",
+            ],
+        },
+        {
+            name: "a timeout longer than the promise",
+            raw: { mappings, glue: { timeoutMinutes: 60 }, latencyPromiseMinutes: 30 },
+            problems: [
+                "Pulumi.dev.yaml: ingestion:glue.timeoutMinutes: 60 minutes per run, run once, lets one extract take up to 60 minutes " +
+                    "to load, more than ingestion:latencyPromiseMinutes 30; lower glue.timeoutMinutes to at most 30, " +
+                    "or raise ingestion:latencyPromiseMinutes to at least 60",
+            ],
+        },
+        {
+            name: "a latency promise of no time",
+            raw: { mappings, latencyPromiseMinutes: 0 },
+            problems: ["Pulumi.dev.yaml: ingestion:latencyPromiseMinutes: Too small: expected number to be >=1"],
+        },
+        {
             // deletionProtection defaults to true, so allowing deletion needs turning protection off explicitly.
             name: "allowDataDeletion with deletionProtection left at its default",
             raw: { mappings, allowDataDeletion: true },
@@ -713,16 +754,23 @@ describe("stack settings", () => {
         });
     }
 
+    it("accepts a timeout whose retries all end within the promise", () => {
+        const settings = parseStackSettings("prod", { mappings, glue: { timeoutMinutes: 22, maxRetries: 1 }, latencyPromiseMinutes: 45 });
+        expect([settings.glue.timeoutMinutes, settings.glue.maxRetries, settings.latencyPromiseMinutes]).to.deep.equal([22, 1, 45]);
+    });
+
     it("applies the secure defaults to a minimal stack", () => {
         expect(parseStackSettings("dev", { mappings })).to.deep.equal({
             mappings: ["customers"],
             streams: [],
             lookups: [],
-            glue: { workerType: "G.1X", maxWorkers: 10, flex: false, timeoutMinutes: 60, maxRetries: 1, maxConcurrentRuns: 2 },
+            glue: { workerType: "G.1X", maxWorkers: 10, flex: false, timeoutMinutes: 40, maxRetries: 0, maxConcurrentRuns: 2 },
             retentionDays: 400,
+            latencyPromiseMinutes: 45,
             freshnessHours: 24,
             allowDataDeletion: false,
             deletionProtection: true,
+            itemsWriteUnitsPerSecond: 4000,
             athenaBytesScannedCutoff: 10 * 1024 ** 3,
             logRetentionDays: 90,
         });

@@ -29,8 +29,10 @@ interface ReportEntry {
     readonly report: {
         readonly jobRunId: string;
         readonly archive: string;
+        readonly landedAt: string;
         readonly startedAt: string;
         readonly finishedAt: string;
+        readonly latencySeconds: number | null;
         readonly durationsSeconds: Record<string, number>;
     } & Record<string, unknown>;
 }
@@ -189,7 +191,8 @@ describe("npm run local", function () {
                     line
                         .replace(/127\.0\.0\.1:\d+/, "127.0.0.1:<port>")
                         .replace(/version [0-9a-f-]{36}\)$/, "version <version>)")
-                        .replace(/ jr_[0-9a-f]{64} /, " <run> "),
+                        .replace(/ jr_[0-9a-f]{64} /, " <run> ")
+                        .replace(/^( {4}latency: ).+( from landing to items written)$/, "$1<elapsed>$2"),
                 );
             const quarantine = "s3://ingest-local-quarantine/accounts/archives/20261101T000000Z-000010/";
             expect(lines).to.deep.equal([
@@ -204,7 +207,8 @@ describe("npm run local", function () {
                 "    accounts       read       2  accepted       2  quarantined     0",
                 "    changes  accounts: 2 upserts",
                 "    scanned  accounts: 2 files, 5.79 KB",
-                "    items: touched 2, written 2, deleted 0, stale 0, oversize 0, failed 0, requests 2, retries 0",
+                "    items: touched 2, written 2, unchanged 0, deleted 0, stale 0, oversize 0, failed 0, requests 2, checks 1, retries 0, throttled 0, writeUnits 2",
+                "    latency: <elapsed> from landing to items written",
                 "",
                 "[2/3] Landed s3://ingest-local-landing/incoming/accounts/accounts_20261101T000000Z_10.zip (183 bytes, version <version>)",
                 "  trigger started Glue run <run> for extract 20261101T000000Z-000010",
@@ -218,7 +222,8 @@ describe("npm run local", function () {
                 "    accounts       read       2  accepted       2  quarantined     0",
                 "    changes  accounts: 2 upserts",
                 "    scanned  accounts: 4 files, 11.6 KB",
-                "    items: touched 2, written 2, deleted 0, stale 0, oversize 0, failed 0, requests 2, retries 0",
+                "    items: touched 2, written 2, unchanged 0, deleted 0, stale 0, oversize 0, failed 0, requests 2, checks 1, retries 0, throttled 0, writeUnits 2",
+                "    latency: <elapsed> from landing to items written",
                 "",
                 "DynamoDB table ingest-local-accounts-items now holds 3 items.",
                 "A sample item:",
@@ -243,11 +248,25 @@ describe("npm run local", function () {
             const stepsRun: string[][] = [];
             // Run ids, version ids and times differ on every run: checked here, then left out; the rest is compared whole.
             const comparable = entries.map(({ jobRunId, ...entry }) => {
-                const { jobRunId: reportedRunId, archive, startedAt, finishedAt, durationsSeconds, ...report } = entry.report;
+                const {
+                    jobRunId: reportedRunId,
+                    archive,
+                    landedAt,
+                    startedAt,
+                    finishedAt,
+                    latencySeconds,
+                    durationsSeconds,
+                    ...report
+                } = entry.report;
                 expect(jobRunId).to.match(/^jr_[0-9a-f]{64}$/);
                 expect(reportedRunId).to.equal(jobRunId);
                 expect(archive).to.match(new RegExp(`^${landing}${path.basename(entry.file)}\\?versionId=[0-9a-f-]{36}$`));
                 expect(startedAt <= finishedAt, `${startedAt} <= ${finishedAt}`).to.equal(true);
+                // The trigger passed the landed version's event time, before the run started; the latency counts from it to the run's end.
+                expect(landedAt).to.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+                expect(Date.parse(landedAt) <= Date.parse(startedAt), `${landedAt} <= ${startedAt}`).to.equal(true);
+                const sinceLanding = Math.round((Date.parse(finishedAt) - Date.parse(landedAt)) / 1000);
+                expect(latencySeconds).to.equal(report.status === "succeeded" ? sinceLanding : null);
                 stepsRun.push(Object.keys(durationsSeconds));
                 return { ...entry, report };
             });
@@ -279,10 +298,25 @@ describe("npm run local", function () {
                 ignoredFiles: [],
                 lakeSnapshot,
                 completedExtract: null,
-                items: { touched: 2, written: 2, deleted: 0, stale: 0, oversize: 0, failed: 0, requests: 2, retries: 0 },
+                // Two items of under 1 KB a run: one snapshot check for both, then one conditional put (one write unit) each.
+                items: {
+                    touched: 2,
+                    written: 2,
+                    unchanged: 0,
+                    deleted: 0,
+                    stale: 0,
+                    oversize: 0,
+                    failed: 0,
+                    requests: 2,
+                    checks: 1,
+                    retries: 0,
+                    throttled: 0,
+                    writeUnits: 2,
+                },
                 oversizeItems: [],
                 quarantineLocation: null,
                 oversizeLocation: null,
+                notified: true,
             });
             expect(comparable).to.deep.equal([
                 {
@@ -309,6 +343,7 @@ describe("npm run local", function () {
                         oversizeItems: [],
                         quarantineLocation: "s3://ingest-local-quarantine/accounts/archives/20261101T000000Z-000010/",
                         oversizeLocation: null,
+                        notified: true,
                     },
                 },
                 {

@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { policyOf, type PolicyStatementJson, type RecordedResource, type RecordingMocks } from "./support/pulumi-mocks";
+import { jobMetricsNamespace } from "../components/metrics";
+import { badArchiveNameMetric } from "../lambdas/extract-trigger/contract";
+import { physicalNameOf, policyOf, type PolicyStatementJson, type RecordedResource, type RecordingMocks } from "./support/pulumi-mocks";
 import { runProgram } from "./support/program";
 
 /**
@@ -190,6 +192,61 @@ const tableOptimizerCheck: Check = (resource, program) => {
     ];
 };
 
+/** The namespaces the stack's own jobs and functions publish metrics in, with a pipeline or lookup as dimension. */
+const ownNamespaces = new Set([jobMetricsNamespace, badArchiveNameMetric.namespace]);
+
+interface DashboardWidgetJson {
+    type?: string;
+    properties?: { title?: string; region?: string; accountId?: string; metrics?: unknown[][] };
+}
+
+/**
+ * A dashboard shows this stack and nothing else: every chart reads the stack's region, none reads
+ * another account (CloudWatch's cross-account `accountId`), and every metric it draws is of a
+ * resource the program declares (its name as dimension) or one the stack's jobs publish for a
+ * pipeline or lookup the stack deploys (whose plan it uploads). A dashboard drawing another stack's
+ * series would show, and let readers act on, numbers that are not this stack's.
+ */
+const dashboardCheck: Check = (resource, program) => {
+    const region = program.keyArn.split(":")[3];
+    const declaredNames = new Set(program.resources.map(physicalNameOf));
+    const deployedPlans = new Set(
+        program.resources.flatMap((candidate) => {
+            const key = candidate.type === "aws:s3/bucketObjectv2:BucketObjectv2" ? String(candidate.inputs.key) : "";
+            const deployed = /^jobs\/(?:lookups\/)?([^/]+)\/(?:plan|lookup)\.json$/.exec(key);
+            return deployed ? [deployed[1]!] : [];
+        }),
+    );
+    const body = JSON.parse(String(resource.inputs.dashboardBody)) as { widgets?: DashboardWidgetJson[] };
+    const problems: string[] = [];
+    for (const widget of (body.widgets ?? []).filter((candidate) => candidate.type === "metric")) {
+        const chart = `${resource.name}: chart "${widget.properties?.title}"`;
+        if (widget.properties?.region !== region) {
+            problems.push(`${chart} reads region ${widget.properties?.region}, not the stack's ${region}`);
+        }
+        if (widget.properties?.accountId !== undefined) {
+            problems.push(`${chart} reads account ${widget.properties.accountId}`);
+        }
+        for (const metric of widget.properties?.metrics ?? []) {
+            const names = metric.filter((part): part is string => typeof part === "string");
+            const options = metric.find((part): part is { accountId?: string } => typeof part === "object" && part !== null);
+            if (options?.accountId !== undefined) {
+                problems.push(`${chart} reads account ${options.accountId}`);
+            }
+            const [namespace = "", metricName, ...dimensions] = names;
+            const values = dimensions.filter((_, index) => index % 2 === 1);
+            const ours =
+                values.length > 0 &&
+                (values.every((value) => declaredNames.has(value)) ||
+                    (ownNamespaces.has(namespace) && values.every((value) => deployedPlans.has(value))));
+            if (!ours) {
+                problems.push(`${chart} draws ${[namespace, metricName, ...dimensions].join(" ")}, which is not of this stack`);
+            }
+        }
+    }
+    return problems;
+};
+
 const checksByType: Record<string, Check> = {
     "aws:kms/key:Key": (resource) => [
         // CKV_AWS_7
@@ -341,6 +398,7 @@ const checksByType: Record<string, Check> = {
     "aws:sqs/queuePolicy:QueuePolicy": policyCheck("policy"),
     "aws:cloudwatch/eventRule:EventRule": noSecuritySettings("a pattern over the account's default bus"),
     "aws:cloudwatch/eventTarget:EventTarget": noSecuritySettings("delivery is authorized by the target's resource policy, checked there"),
+    "aws:cloudwatch/dashboard:Dashboard": dashboardCheck,
     "aws:cloudwatch/metricAlarm:MetricAlarm": (resource) =>
         asArray(resource.inputs.alarmActions as string[] | undefined).length > 0 ? [] : [`${resource.name}: alarm notifies nobody`],
     // CKV_AWS_158 (KMS) and CKV_AWS_66 (retention).
@@ -597,6 +655,59 @@ describe("the security walk itself", () => {
             expect(checksByType[bad.type]!(bad, view)).to.deep.equal(expected);
         });
     }
+
+    it("reports a dashboard reading another region or account, or drawing what the stack does not declare or deploy", () => {
+        const queue: RecordedResource = {
+            type: "aws:sqs/queue:Queue",
+            name: "ingest-prod-customers-archives",
+            inputs: {},
+            arn: "arn:aws:mock",
+        };
+        const plan = resource("aws:s3/bucketObjectv2:BucketObjectv2", { key: "jobs/customers/plan.json" });
+        const chart = (title: string, region: string, metrics: unknown[][], extra: Record<string, unknown> = {}) => ({
+            type: "metric",
+            properties: { title, region, metrics, ...extra },
+        });
+        const dashboard = resource("aws:cloudwatch/dashboard:Dashboard", {
+            dashboardBody: JSON.stringify({
+                widgets: [
+                    { type: "text", properties: { markdown: "## Extract pipeline customers" } },
+                    chart("ours", "eu-west-1", [
+                        ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "ingest-prod-customers-archives", { stat: "Maximum" }],
+                        ["Ingestion", "LandingToItemsWritten", "Pipeline", "customers", { stat: "Maximum" }],
+                    ]),
+                    chart("elsewhere", "us-east-1", [
+                        ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "ingest-prod-customers-archives"],
+                    ]),
+                    chart("another account", "eu-west-1", [
+                        [
+                            "AWS/SQS",
+                            "ApproximateAgeOfOldestMessage",
+                            "QueueName",
+                            "ingest-prod-customers-archives",
+                            { accountId: "999999999999" },
+                        ],
+                    ]),
+                    chart("another stack", "eu-west-1", [
+                        ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "ingest-dev-customers-archives"],
+                        ["Ingestion", "LandingToItemsWritten", "Pipeline", "orders"],
+                        ["AWS/SQS", "NumberOfMessagesSent", "QueueName", "customers"],
+                        ["AWS/Lambda", "Errors"],
+                    ]),
+                ],
+            }),
+        });
+        const withQueue: ProgramView = { stack: "prod", keyArn: key, resources: [queue, plan, dashboard], attachedTo: () => [] };
+        expect(checksByType[dashboard.type]!(dashboard, withQueue)).to.deep.equal([
+            `bad: chart "elsewhere" reads region us-east-1, not the stack's eu-west-1`,
+            `bad: chart "another account" reads account 999999999999`,
+            `bad: chart "another stack" draws AWS/SQS ApproximateAgeOfOldestMessage QueueName ingest-dev-customers-archives, which is not of this stack`,
+            `bad: chart "another stack" draws Ingestion LandingToItemsWritten Pipeline orders, which is not of this stack`,
+            // A pipeline's name is a job metric's dimension, never a queue's.
+            `bad: chart "another stack" draws AWS/SQS NumberOfMessagesSent QueueName customers, which is not of this stack`,
+            `bad: chart "another stack" draws AWS/Lambda Errors, which is not of this stack`,
+        ]);
+    });
 
     it("reports an Iceberg table outside the lake, in format v1, whose files a lifecycle rule expires", () => {
         const bucket: RecordedResource = {

@@ -2,8 +2,10 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkStack, loadJobPlans, repositoryRoot, type ExpiringLakePrefix } from "../config/load";
+import { checkStack, loadJobPlans, readStackSettings, repositoryRoot, type ExpiringLakePrefix } from "../config/load";
+import type { StackSettings } from "../config/stack-settings";
 import { ConfigError } from "../config/yaml-source";
+import { useMocks } from "./support/pulumi-mocks";
 
 /** Cross-file checks of a stack: its settings against the mappings it deploys and the lake bucket's expiring prefixes. */
 
@@ -76,4 +78,96 @@ describe("checkStack", () => {
             `${file("streams")}:102:3: ${tooShort("qa")}`,
         ]);
     });
+});
+
+describe("stack settings against the latency promise", () => {
+    /** Reads the stack's settings as the program does: from Pulumi config, each value the string Pulumi holds. */
+    async function read(settings: Record<string, unknown>): Promise<StackSettings | readonly string[]> {
+        const config = Object.fromEntries(
+            Object.entries({ mappings: ["customers"], ...settings }).map(([key, value]) => [`ingestion:${key}`, JSON.stringify(value)]),
+        );
+        await useMocks("qa", config);
+        try {
+            return readStackSettings();
+        } catch (error) {
+            if (error instanceof ConfigError) {
+                return error.problems;
+            }
+            throw error;
+        }
+    }
+
+    const retryTooLate =
+        "Pulumi.qa.yaml: ingestion:glue.timeoutMinutes: 40 minutes per run, run up to 2 times (glue.maxRetries 1), " +
+        "lets one extract take up to 80 minutes to load, more than ingestion:latencyPromiseMinutes 45; " +
+        "lower glue.timeoutMinutes to at most 22 or glue.maxRetries, or raise ingestion:latencyPromiseMinutes to at least 80";
+    const refused: { what: string; settings: Record<string, unknown>; problems: string[] }[] = [
+        {
+            what: "the default timeout with a retry, against the default promise",
+            settings: { glue: { maxRetries: 1 } },
+            problems: [retryTooLate],
+        },
+        {
+            what: "the default timeout with a retry, against a promise of 45 minutes said outright",
+            settings: { glue: { timeoutMinutes: 40, maxRetries: 1 }, latencyPromiseMinutes: 45 },
+            problems: [retryTooLate],
+        },
+        {
+            what: "one run longer than the promise",
+            settings: { glue: { timeoutMinutes: 46 } },
+            problems: [
+                "Pulumi.qa.yaml: ingestion:glue.timeoutMinutes: 46 minutes per run, run once, lets one extract take up to 46 minutes to load, " +
+                    "more than ingestion:latencyPromiseMinutes 45; lower glue.timeoutMinutes to at most 45, " +
+                    "or raise ingestion:latencyPromiseMinutes to at least 46",
+            ],
+        },
+        {
+            what: "a write budget over DynamoDB's default table quota",
+            settings: { itemsWriteUnitsPerSecond: 40001 },
+            problems: [
+                "Pulumi.qa.yaml: ingestion:itemsWriteUnitsPerSecond: must be at most 40000, DynamoDB's default write quota per table " +
+                    "(the table is pre-warmed to this value, and a warm throughput can never be lowered)",
+            ],
+        },
+        {
+            what: "both at once, each reported",
+            settings: { glue: { maxRetries: 1 }, itemsWriteUnitsPerSecond: 40001 },
+            problems: [
+                "Pulumi.qa.yaml: ingestion:itemsWriteUnitsPerSecond: must be at most 40000, DynamoDB's default write quota per table " +
+                    "(the table is pre-warmed to this value, and a warm throughput can never be lowered)",
+                retryTooLate,
+            ],
+        },
+        {
+            // The latency check needs a valid timeout: its message about one out of range would mislead.
+            what: "a timeout out of range, reported for its range alone",
+            settings: { glue: { timeoutMinutes: 0, maxRetries: 3 } },
+            problems: ["Pulumi.qa.yaml: ingestion:glue.timeoutMinutes: Too small: expected number to be >=1"],
+        },
+    ];
+    for (const { what, settings, problems } of refused) {
+        it(`refuses ${what}, naming the stack file and the setting`, async () => {
+            expect(await read(settings)).to.deep.equal(problems);
+        });
+    }
+
+    const accepted: { what: string; settings: Record<string, unknown>; expected: [number, number, number, number] }[] = [
+        { what: "the defaults: one 40-minute run in 45 minutes, a new table's 4000 writes/s", settings: {}, expected: [40, 0, 45, 4000] },
+        { what: "a run exactly as long as the promise", settings: { glue: { timeoutMinutes: 45 } }, expected: [45, 0, 45, 4000] },
+        { what: "two runs of 22 minutes in 45", settings: { glue: { timeoutMinutes: 22, maxRetries: 1 } }, expected: [22, 1, 45, 4000] },
+        {
+            what: "a retry within a longer promise",
+            settings: { glue: { timeoutMinutes: 40, maxRetries: 1 }, latencyPromiseMinutes: 80 },
+            expected: [40, 1, 80, 4000],
+        },
+        { what: "DynamoDB's default table quota", settings: { itemsWriteUnitsPerSecond: 40000 }, expected: [40, 0, 45, 40000] },
+    ];
+    for (const { what, settings, expected } of accepted) {
+        it(`accepts ${what}`, async () => {
+            const result = await read(settings);
+            expect(result).not.to.be.an("array");
+            const { glue, latencyPromiseMinutes, itemsWriteUnitsPerSecond } = result as StackSettings;
+            expect([glue.timeoutMinutes, glue.maxRetries, latencyPromiseMinutes, itemsWriteUnitsPerSecond]).to.deep.equal(expected);
+        });
+    }
 });

@@ -7,6 +7,7 @@ Python workers; a VALUES relation is planned and run in the JVM alone, several t
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
@@ -38,11 +39,16 @@ def _literal(value) -> str:
     if isinstance(value, int | Decimal):
         return str(value)
     if isinstance(value, float):
-        return repr(value)
+        # NaN and the infinities have no literal; Spark reads them from these strings.
+        return repr(value) if math.isfinite(value) else f"CAST('{value}' AS DOUBLE)"
     if isinstance(value, dt.datetime):
         return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
     if isinstance(value, dt.date):
         return f"DATE '{value.isoformat()}'"
     if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n") + "'"
+    if isinstance(value, list | tuple):
+        return f"array({', '.join(_literal(element) for element in value)})"
+    if isinstance(value, Mapping):
+        return f"named_struct({', '.join(f'{_literal(name)}, {_literal(member)}' for name, member in value.items())})"
     raise TypeError(f"no SQL literal for {type(value).__name__}")

@@ -121,8 +121,9 @@ def test_job_arguments_are_disjoint_snake_case_names() -> None:
                 "run_ledger_table",
                 "staging_uri",
                 "changes_uri",
+                "items_write_units_per_second",
             ),
-            ("archive_bucket", "archive_key", "archive_version_id", "extract_id", "extract_version"),
+            ("archive_bucket", "archive_key", "archive_version_id", "extract_id", "extract_version", "archive_landed_at"),
             ("JOB_RUN_ID",),
         ),
         (
@@ -169,3 +170,13 @@ def test_export_job_arguments_are_deploy_only_described_snake_case_names() -> No
 def test_run_reports_are_kept_per_run_under_the_shared_layout() -> None:
     # The operator command line reads the same layout from contracts/run_report.json (test/cli-runs.test.ts).
     assert run_report_key("customers", "20261101T101500Z-000001", "jr_0a1b") == "customers/_reports/20261101T101500Z-000001/jr_0a1b.json"
+
+
+def test_run_metrics_are_named_once_each_with_a_unit_cloudwatch_knows() -> None:
+    # The Pulumi program's alarms and dashboard read these names from the same file (test/components.test.ts).
+    contract = json.loads((CONTRACTS / "run_metrics.json").read_text(encoding="utf-8"))
+    groups = [contract["extractRuns"], contract["lookupLoads"]]
+    names = [definition["name"] for group in groups for definition in group["metrics"].values()]
+    assert (contract["namespace"], [group["dimension"] for group in groups]) == ("Ingestion", ["Pipeline", "Lookup"])
+    assert sorted(set(names)) == sorted(names)
+    assert sorted({definition["unit"] for group in groups for definition in group["metrics"].values()}) == ["Count", "Seconds"]

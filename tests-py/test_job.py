@@ -7,6 +7,7 @@ import datetime as dt
 import errno
 import io
 import json
+import re
 import zipfile
 from decimal import Decimal
 
@@ -147,6 +148,11 @@ def pipeline(customers_plan, moto_endpoint, aws_environment):
     return Pipeline(plan=customers_plan, clients=clients, sqs=client("sqs"))
 
 
+def after_landing(subject: str) -> str:
+    """A notification's subject with the time since landing, which differs on every run, as <elapsed>."""
+    return re.sub(r"\b(\d+h )?(\d+m )?\d+s after landing", "<elapsed> after landing", subject)
+
+
 def without_snapshot(items: list[dict]) -> list[dict]:
     return [{key: value for key, value in item.items() if key != "lake_snapshot"} for item in items]
 
@@ -192,10 +198,10 @@ def test_incremental_extracts_build_complete_items_and_report_exact_counts(pipel
         Bucket=pipeline.lake, Key=f"customers/_reports/{second['extractId']}/{second['jobRunId']}.json"
     )
     assert json.loads(report_object["Body"].read())["tables"] == second["tables"]
-    subjects = [message.splitlines()[0] for message in pipeline.notifications()]
+    subjects = [after_landing(message.splitlines()[0]) for message in pipeline.notifications()]
     assert subjects == [
-        "[customers] extract 20261101T101500Z-000001 loaded: 7 rows, 2 items",
-        "[customers] extract 20261102T101500Z-000001 loaded: 6 rows, 3 items",
+        "[customers] extract 20261101T101500Z-000001 succeeded <elapsed> after landing: 7 rows, 2 items",
+        "[customers] extract 20261102T101500Z-000001 succeeded <elapsed> after landing: 6 rows, 3 items",
     ]
 
 
@@ -250,6 +256,58 @@ def test_an_older_snapshot_never_overwrites_a_newer_item(pipeline, spark, tmp_pa
     assert pipeline.items()[0]["name"] == "stale"
 
 
+@pytest.mark.parametrize("policy", ["quarantine", "fail"])
+def test_an_item_over_the_size_limit_follows_the_oversize_policy(customers_plan, moto_endpoint, aws_environment, spark, tmp_path, policy):
+    def client(service: str):
+        return boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION)
+
+    strict = {**customers_plan, "oversize": {"policy": policy, "maxItemBytes": 4_000}}
+    pipeline = Pipeline(
+        plan=strict,
+        clients=AwsClients(s3=client("s3"), glue=client("glue"), dynamodb=client("dynamodb"), sns=client("sns")),
+        sqs=client("sqs"),
+    )
+    long_name = "Ada " + "ø" * 3_000
+    body = csv_archive(
+        {
+            "customers": [
+                f"C1,ada@example.com,{long_name},gold,1000.00,2026-01-01 09:00:00,2026-11-01 09:00:00",
+                "C2,bob@example.com,Bob,,,2026-01-02 09:00:00,2026-11-01 10:00:00",
+            ]
+        }
+    )
+    report, failure = pipeline.run_extract(spark, tmp_path, 1, body)
+    if policy == "fail":
+        assert report is None
+        assert (failure.reason, failure.detail) == (
+            "item-too-large",
+            "1 item(s) exceed 4000 bytes and the mapping's oversize policy is fail; nothing was written",
+        )
+        assert pipeline.items() == []
+        return
+    assert failure is None
+    assert {key: report["items"][key] for key in ("touched", "written", "oversize", "failed")} == {
+        "touched": 2,
+        "written": 1,
+        "oversize": 1,
+        "failed": 0,
+    }
+    [oversize] = report["oversizeItems"]
+    assert oversize["key"] == "pk='C1', sk='PROFILE'"
+    assert oversize["bytes"] > 6_000
+    assert [item["pk"] for item in pipeline.items()] == ["C2"]
+    location = f"s3://{pipeline.quarantine}/customers/oversize/ingest_extract_id={report['extractId']}/"
+    assert report["oversizeLocation"] == location
+    kept = pipeline.clients.s3.list_objects_v2(Bucket=pipeline.quarantine, Prefix="customers/oversize/")["Contents"]
+    [line] = [
+        json.loads(line)
+        for entry in kept
+        for line in pipeline.clients.s3.get_object(Bucket=pipeline.quarantine, Key=entry["Key"])["Body"].read().decode().splitlines()
+    ]
+    assert (line["key"], line["bytes"]) == (oversize["key"], oversize["bytes"])
+    assert (line["item"]["pk"], line["item"]["name"], line["item"]["lake_snapshot"]) == ({"S": "C1"}, {"S": long_name}, {"N": "1"})
+
+
 def _symlink_archive() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -295,7 +353,7 @@ def test_a_bad_archive_is_quarantined_with_its_reason_and_nothing_is_written(pip
     ]
     assert pipeline.items() == []
     [message] = pipeline.notifications()
-    assert message.splitlines()[0] == f"[customers] extract {extract_id} FAILED: {reason}"
+    assert after_landing(message.splitlines()[0]) == f"[customers] extract {extract_id} FAILED <elapsed> after landing: {reason}"
 
 
 def _only_report(pipeline, extract_id: str) -> dict:
@@ -331,7 +389,7 @@ def test_an_unexpected_error_before_the_lake_write_quarantines_and_tags_the_arch
     assert sorted((tag["Key"], tag["Value"]) for tag in tags) == [("ingest-reason", "unexpected-error"), ("ingest-status", "quarantined")]
     assert pipeline.items() == []
     [message] = pipeline.notifications()
-    assert message.splitlines()[0] == f"[customers] extract {extract_id} FAILED: unexpected-error"
+    assert after_landing(message.splitlines()[0]) == f"[customers] extract {extract_id} FAILED <elapsed> after landing: unexpected-error"
 
 
 def test_a_renamed_header_column_rejects_the_archive(pipeline, spark, tmp_path):

@@ -191,8 +191,8 @@ def test_a_nullable_column_added_to_the_mapping_joins_the_lake_and_older_archive
     assert (report, failure.reason, failure.detail) == (
         None,
         "incompatible-schema-change",
-        "crm_customers.tier is string in the lake and int in the mapping; Iceberg can only widen int to bigint and "
-        "raise a decimal's precision (same scale) without rewriting the table",
+        "crm_customers.tier is string in the lake and int in the mapping; Iceberg can only widen int to bigint, float to double "
+        "and raise a decimal's precision (same scale) without rewriting the table",
     )
 
 

@@ -79,7 +79,11 @@ type JobArgument =
     | keyof (typeof exportJob)["deployArguments"]
     | keyof (typeof lookupJob)["deployArguments"];
 
-/** An archive lands in the landing bucket → rule → queue → trigger → Glue job → lake, catalog, items table, topic. */
+/**
+ * An archive lands in the landing bucket → rule → queue → trigger → Glue job → lake, catalog, items
+ * table, topic; a run that ends unsuccessfully → rule → the run notifier → topic, for the runs the job
+ * could not announce.
+ */
 function sketchExtract(component: DeclaredResource, program: ProgramIndex, chart: Flowchart): void {
     chart.group(component, `extract ${component.name}`);
     const resources = program.under(component);
@@ -92,7 +96,15 @@ function sketchExtract(component: DeclaredResource, program: ProgramIndex, chart
     chart.edge(job, program.resolve(resourceTypes.bucket, jobArgument(job, "lake_bucket")), "Iceberg MERGE");
     chart.edge(job, program.resolve(resourceTypes.catalogDatabase, jobArgument(job, "glue_database")), "snapshots");
     chart.edge(job, program.resolve(resourceTypes.table, jobArgument(job, "items_table")), "nested items");
-    chart.edge(job, program.resolve(resourceTypes.topic, jobArgument(job, "notification_topic_arn")), "run outcomes", "dotted");
+    const topic = program.resolve(resourceTypes.topic, jobArgument(job, "notification_topic_arn"));
+    chart.edge(job, topic, "run outcomes", "dotted");
+    for (const notifier of resources.filter((resource) => environment(resource, "TOPIC_ARN") === topic.arn)) {
+        for (const rule of rulesTargeting(resources, notifier, program)) {
+            chart.edge(job, rule, textsAt(jsonAt(rule.inputs, "eventPattern"), "detail", "state").join(", "), "dotted");
+            chart.edge(rule, notifier);
+        }
+        chart.edge(notifier, topic, "runs the job did not announce", "dotted");
+    }
 }
 
 /**

@@ -23,19 +23,56 @@ const knownInvokes: Record<string, Record<string, unknown>> = {
     "aws:index/getPartition:getPartition": { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" },
 };
 
+/** A lake table the mocks answer `aws.glue.getCatalogTable` with, as if deployed: its storage descriptor's columns. */
+export interface MockCatalogTable {
+    readonly databaseName: string;
+    readonly name: string;
+    readonly columns: readonly { readonly name: string; readonly type: string; readonly parameters?: Record<string, string> }[];
+}
+
+/** One invoke the program made, with its arguments. */
+export interface RecordedInvoke {
+    readonly token: string;
+    readonly inputs: Record<string, unknown>;
+}
+
+const getCatalogTable = "aws:glue/getCatalogTable:getCatalogTable";
+
+/**
+ * What `aws.glue.getCatalogTable` rejects with when Glue has no such table (or no such database):
+ * the AWS provider's words (terraform-provider-aws, internal/service/glue/catalog_table_data_source.go)
+ * inside the context the provider bridge adds. The engine hands an invoke's failure to the program
+ * as its gRPC `details`.
+ */
+function catalogTableNotFound(inputs: Record<string, unknown>): Error {
+    const message =
+        `invoking ${getCatalogTable}: 1 error occurred:\n\t* No Glue table ${String(inputs.name)} found for ` +
+        `catalog_id: ${mockAccountId}, database_name: ${String(inputs.databaseName)}`;
+    return Object.assign(new Error(message), { details: message });
+}
+
 /** The name the mocks give a resource (its `name` input, else its logical name); references to it hold this or its ARN. */
 export function physicalNameOf(resource: Pick<RecordedResource, "name" | "inputs">): string {
     return typeof resource.inputs.name === "string" ? resource.inputs.name : resource.name;
 }
 
 /**
- * Records every resource the program declares and answers the invokes it is known to make.
- * Any other invoke throws, so a new data-source call cannot silently return nothing.
+ * Records every resource the program declares and every invoke it makes, and answers the invokes
+ * it is known to make. Any other invoke throws, so a new data-source call cannot silently return
+ * nothing. Glue tables are deployed only if given (`catalogTables`); any other is not found, as on a
+ * stack's first deployment.
  */
 export class RecordingMocks implements pulumi.runtime.Mocks {
     readonly resources: RecordedResource[] = [];
+    readonly invokes: RecordedInvoke[] = [];
+
+    constructor(private readonly catalogTables: readonly MockCatalogTable[] = []) {}
 
     newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+        if (args.type === "pulumi:pulumi:Stack") {
+            // The stack a program runs in is the engine's, not a resource the program declares.
+            return { id: `${args.name}-id`, state: args.inputs as Record<string, unknown> };
+        }
         const [service = "mock", kind = "resource"] = args.type.split(":")[1]?.split("/") ?? [];
         const inputs = args.inputs as Record<string, unknown>;
         const physicalName = physicalNameOf({ name: args.name, inputs });
@@ -60,6 +97,22 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
     }
 
     call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+        const inputs = args.inputs as Record<string, unknown>;
+        this.invokes.push({ token: args.token, inputs });
+        if (args.token === getCatalogTable) {
+            const table = this.catalogTables.find(
+                (candidate) => candidate.databaseName === inputs.databaseName && candidate.name === inputs.name,
+            );
+            if (!table) {
+                throw catalogTableNotFound(inputs);
+            }
+            return {
+                databaseName: table.databaseName,
+                name: table.name,
+                tableType: "EXTERNAL_TABLE",
+                storageDescriptors: [{ columns: table.columns.map((column) => ({ comment: "", parameters: {}, ...column })) }],
+            };
+        }
         const result = knownInvokes[args.token];
         if (!result) {
             throw new Error(`unexpected invoke ${args.token}; add it to cli/preview/mocks.ts if the program really needs it`);
@@ -81,8 +134,11 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
 }
 
 /** Starts a fresh mock engine for `stack`, returning the recorder. */
-export async function useMocks(stack = "test", config: Record<string, string> = {}): Promise<RecordingMocks> {
-    const mocks = new RecordingMocks();
+export async function useMocks(
+    stack = "test",
+    config: Record<string, string> = {},
+    mocks: RecordingMocks = new RecordingMocks(),
+): Promise<RecordingMocks> {
     await pulumi.runtime.setMocks(mocks, "ingestion", stack, false);
     pulumi.runtime.setAllConfig({ "aws:region": mockRegion, ...config });
     return mocks;

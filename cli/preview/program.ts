@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { repositoryRoot } from "../../config/load";
-import { settle, useMocks, type RecordedResource, type RecordingMocks } from "./mocks";
+import { RecordingMocks, settle, useMocks, type RecordedResource } from "./mocks";
 
 /** The `config:` block of Pulumi.<stack>.yaml, in the string form Pulumi hands to a program. */
 export function stackConfig(stack: string): Record<string, string> {
@@ -14,15 +14,18 @@ export function stackConfig(stack: string): Record<string, string> {
     );
 }
 
-/** Runs the real program (index.ts) for a stack under mocks, with the stack outputs it exports, resolved. */
-export async function runProgramWithExports(stack: string): Promise<{ mocks: RecordingMocks; exports: Record<string, unknown> }> {
-    const mocks = await useMocks(stack, stackConfig(stack));
-    const program = loadProgram();
-    await settle();
-    const exports: Record<string, unknown> = {};
-    for (const [name, value] of Object.entries(program)) {
-        exports[name] = await resolved(value);
-    }
+/**
+ * Runs the real program (index.ts) for a stack under mocks, with the stack outputs it exports,
+ * resolved. It runs in a stack as Pulumi runs it, so a program that fails after it has loaded (a
+ * refusal the program can only make once an invoke has answered) fails here as it would fail the
+ * deployment. Pass `mocks` to answer invokes with deployed state, or to read what was declared
+ * when the program fails.
+ */
+export async function runProgramWithExports(
+    stack: string,
+    mocks: RecordingMocks = new RecordingMocks(),
+): Promise<{ mocks: RecordingMocks; exports: Record<string, unknown> }> {
+    const exports = await runInStack(stack, mocks);
     return { mocks, exports };
 }
 
@@ -48,27 +51,12 @@ export function shortType(type: string): string {
  * transformation sees every resource with its parent.
  */
 export async function declareProgram(stack: string): Promise<DeclaredResource[]> {
-    const mocks = await useMocks(stack, stackConfig(stack));
+    const mocks = new RecordingMocks();
     const declarations: { type: string; name: string; parent: pulumi.Resource | undefined; resource: pulumi.Resource }[] = [];
-    // An error thrown while the program loads is handed to the caller after the stack settles: had it
-    // rejected the stack's initialisation, promises inside the stack resource would reject unhandled.
-    let loadFailure: { readonly error: unknown } | undefined;
-    await pulumi.runtime.runInPulumiStack(() => {
-        pulumi.runtime.registerStackTransformation(({ resource, type, name, opts }) => {
-            declarations.push({ type, name, parent: opts.parent, resource });
-            return undefined;
-        });
-        try {
-            return Promise.resolve(loadProgram());
-        } catch (error) {
-            loadFailure = { error };
-            return Promise.resolve({});
-        }
+    await runInStack(stack, mocks, ({ resource, type, name, opts }) => {
+        declarations.push({ type, name, parent: opts.parent, resource });
+        return undefined;
     });
-    await settle();
-    if (loadFailure) {
-        throw loadFailure.error;
-    }
 
     const recorded = new Map(mocks.resources.map((resource) => [`${resource.type} ${resource.name}`, resource]));
     const children = new Map<pulumi.Resource, DeclaredResource[]>();
@@ -90,6 +78,41 @@ export async function declareProgram(stack: string): Promise<DeclaredResource[]>
 }
 
 /**
+ * Loads the program for `stack` inside a stack resource, with `transformation` (if any) seeing every
+ * resource it declares, and returns its stack outputs, resolved; throws what fails the program.
+ */
+async function runInStack(
+    stack: string,
+    mocks: RecordingMocks,
+    transformation?: pulumi.ResourceTransformation,
+): Promise<Record<string, unknown>> {
+    await useMocks(stack, stackConfig(stack), mocks);
+    // An error thrown while the program loads is handed to the caller after the stack settles: had it
+    // rejected the stack's initialisation, promises inside the stack resource would reject unhandled.
+    let loadFailure: { readonly error: unknown } | undefined;
+    let outputs: Record<string, unknown> | undefined;
+    try {
+        outputs = await pulumi.runtime.runInPulumiStack(() => {
+            if (transformation) {
+                pulumi.runtime.registerStackTransformation(transformation);
+            }
+            try {
+                return Promise.resolve(loadProgram());
+            } catch (error) {
+                loadFailure = { error };
+                return Promise.resolve({});
+            }
+        });
+    } finally {
+        await settle();
+    }
+    if (loadFailure) {
+        throw loadFailure.error;
+    }
+    return outputs ?? {};
+}
+
+/**
  * Evaluates index.ts afresh, so it reads the current stack's config. Only the entry point is
  * reloaded: it alone reads config as it loads (the modules it imports read it only when called), and
  * keeping those modules loaded keeps their classes, so a caller can still tell a ConfigError by
@@ -100,9 +123,4 @@ function loadProgram(): Record<string, unknown> {
     delete require.cache[entry];
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- evaluating the program again needs the CommonJS cache
     return require(entry) as Record<string, unknown>;
-}
-
-/** An exported value with every output inside it resolved. */
-function resolved(value: unknown): Promise<unknown> {
-    return new Promise((resolve) => (pulumi.output(value) as pulumi.Output<unknown>).apply(resolve));
 }

@@ -16,6 +16,12 @@ const describers: Readonly<Record<string, Describer>> = {
         inputs.billingMode === "PAY_PER_REQUEST" ? "on demand" : "provisioned",
         `PITR ${onOff(valueAt(inputs, "pointInTimeRecovery", "enabled"))}`,
         `deletion protection ${onOff(inputs.deletionProtectionEnabled)}`,
+        valueAt(inputs, "onDemandThroughput", "maxWriteRequestUnits") !== undefined
+            ? `writes capped at ${numberAt(inputs, "onDemandThroughput", "maxWriteRequestUnits")} units/s`
+            : undefined,
+        valueAt(inputs, "warmThroughput", "writeUnitsPerSecond") !== undefined
+            ? `pre-warmed to ${numberAt(inputs, "warmThroughput", "writeUnitsPerSecond")} writes/s`
+            : undefined,
     ],
     "aws:kinesis/stream:Stream": (inputs) => [
         valueAt(inputs, "streamModeDetails", "streamMode") === "ON_DEMAND" ? "on demand" : `${numberAt(inputs, "shardCount")} shards`,
@@ -39,6 +45,9 @@ const describers: Readonly<Record<string, Describer>> = {
         plural(numberAt(inputs, "maxRetries"), "retry", "retries"),
         plural(numberAt(inputs, "executionProperty", "maxConcurrentRuns"), "concurrent run"),
         inputs.jobRunQueuingEnabled === true ? "more queued" : undefined,
+        valueAt(inputs, "notificationProperty", "notifyDelayAfter") !== undefined
+            ? `late after ${numberAt(inputs, "notificationProperty", "notifyDelayAfter")} min`
+            : undefined,
     ],
     "aws:glue/trigger:Trigger": (inputs) =>
         inputs.type === "SCHEDULED"
@@ -144,6 +153,7 @@ const describers: Readonly<Record<string, Describer>> = {
         `scan cutoff ${bytes(numberAt(inputs, "configuration", "bytesScannedCutoffPerQuery"))} per query`,
     ],
     "aws:sns/topicSubscription:TopicSubscription": (inputs) => [`${textAt(inputs, "protocol")} ${textAt(inputs, "endpoint")}`],
+    "aws:cloudwatch/dashboard:Dashboard": (inputs) => dashboardSettings(jsonAt(inputs, "dashboardBody")),
 };
 
 /** The key settings of a resource of `type` declared with `inputs`, comma-separated; empty when its type has none. */
@@ -176,6 +186,26 @@ function icebergTableSettings(table: unknown): (string | undefined)[] {
         partitions.length > 0 ? `partitioned by ${partitions.join(", ")}` : "unpartitioned",
         sorted.length > 0 ? `sorted by ${sorted.join(", ")}` : undefined,
         textAt(table, "properties", "write.merge.mode"),
+    ];
+}
+
+/**
+ * What a dashboard shows: its sections (each heading up to its first colon, as the components write
+ * them: "## Extract pipeline customers: ..."), how many charts, and from when.
+ */
+function dashboardSettings(body: unknown): string[] {
+    const widgets = listAt(body, "widgets");
+    const heading = (widget: unknown) =>
+        textAt(widget, "properties", "markdown")
+            .replace(/^#+\s*/, "")
+            .split(":")[0]!;
+    const sections = widgets.filter((widget) => valueAt(widget, "type") === "text").map(heading);
+    const charts = widgets.filter((widget) => valueAt(widget, "type") === "metric").length;
+    const start = textAt(body, "start");
+    const days = /^-P(\d+)D$/.exec(start)?.[1];
+    return [
+        `${plural(charts, "chart")} in ${plural(sections.length, "section")} (${sections.join("; ")})`,
+        days === undefined ? `from ${start}` : `the last ${days === "1" ? "day" : plural(Number(days), "day")}`,
     ];
 }
 

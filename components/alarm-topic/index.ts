@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { visibleMessages } from "../metrics";
 import { policyDocument, type PolicyStatement } from "../policies";
 
 export interface AlarmTopicArgs {
@@ -67,9 +68,7 @@ export function notifyingAlarm(
 /** An alarm that fires while a dead-letter queue holds any message. */
 export function deadLetterAlarm(queueName: pulumi.Input<string>): AlarmSettings {
     return {
-        namespace: "AWS/SQS",
-        metricName: "ApproximateNumberOfMessagesVisible",
-        dimensions: { QueueName: queueName },
+        ...visibleMessages(queueName),
         statistic: "Maximum",
         period: 300,
         evaluationPeriods: 1,

@@ -20,8 +20,9 @@ export const defaultGlueJob: GlueJobSettings = {
     workerType: "G.1X",
     maxWorkers: 10,
     flex: false,
-    timeoutMinutes: 60,
-    maxRetries: 1,
+    // The stack settings' defaults too: a run with its retries fits in the default latency promise.
+    timeoutMinutes: 40,
+    maxRetries: 0,
     maxConcurrentRuns: 2,
 };
 
@@ -57,6 +58,28 @@ export function glueRuntimeArguments(assetsBucket: string, pipeline: string): Re
     };
 }
 
+/** Write units per second a new on-demand DynamoDB table takes at once (its warm throughput). */
+export const onDemandWarmWriteUnitsPerSecond = 4000;
+
+/** The items table's throughput settings for the write budget the job paces itself to. */
+export interface ItemsTableThroughput {
+    readonly onDemandThroughput: { readonly maxWriteRequestUnits: number };
+    readonly warmThroughput?: { readonly writeUnitsPerSecond: number };
+}
+
+/**
+ * The table never takes (nor bills) more writes a second than the budget; it is pre-warmed to the
+ * budget when a new table would not take that at once. At or below that, warm throughput is left to
+ * DynamoDB: a declared one could never be lowered again, and DynamoDB raises it itself as the table
+ * is used. Reads have no maximum: the application reads the table too.
+ */
+export function itemsTableThroughput(writeUnitsPerSecond: number): ItemsTableThroughput {
+    return {
+        onDemandThroughput: { maxWriteRequestUnits: writeUnitsPerSecond },
+        ...(writeUnitsPerSecond > onDemandWarmWriteUnitsPerSecond ? { warmThroughput: { writeUnitsPerSecond } } : {}),
+    };
+}
+
 /** SQS settings of the trigger queue. */
 export const triggerQueue = {
     /** Lambda's guidance: at least six times the function timeout. */
@@ -77,5 +100,21 @@ export const triggerPolling = {
 
 export const triggerTimeoutSeconds = 30;
 
+/** Minutes from an archive landing to its items written a stack promises unless it says otherwise (the seed's hour, less a margin). */
+export const defaultLatencyPromiseMinutes = 45;
+
+/**
+ * What the latency alarms compare with, from the stack's promise (minutes from an archive landing
+ * to its items written): the items must be written within it, and an archive may wait for its run
+ * (in the trigger queue, then in Glue's queue and start-up) a third of it, which leaves the run
+ * two thirds for its work.
+ */
+export function latencyThresholds(promiseMinutes: number): { readonly itemsWrittenSeconds: number; readonly waitSeconds: number } {
+    return { itemsWrittenSeconds: promiseMinutes * 60, waitSeconds: Math.ceil(promiseMinutes / 3) * 60 };
+}
+
 /** Glue job states that end a run unsuccessfully. */
 export const failedRunStates = ["FAILED", "TIMEOUT", "STOPPED", "ERROR"] as const;
+
+/** Glue job states of a run that has not ended (WAITING: in Glue's queue). */
+export const activeRunStates = ["STARTING", "RUNNING", "STOPPING", "WAITING"] as const;

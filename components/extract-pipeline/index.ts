@@ -3,13 +3,24 @@ import * as pulumi from "@pulumi/pulumi";
 import type { JobPlan } from "../../config/job-plan";
 import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
 import { badArchiveNameMetric, badArchiveNamePrefix, type TriggerVariable } from "../../lambdas/extract-trigger/contract";
+import type { NotifierVariable } from "../../lambdas/run-notifier/contract";
 import { alarmPublishing, deadLetterAlarm, notifyingAlarm, type AlarmSettings } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { glueAssetUri, glueJob } from "../glue-job";
 import { icebergJobArguments } from "../lake-access";
+import { extractRunMetric, matchedEvents, oldestMessageAge, visibleMessages, type MetricId } from "../metrics";
 import { objectsUnder, policyDocument } from "../policies";
-import { defaultGlueJob, failedRunStates, triggerPolling, triggerQueue, triggerTimeoutSeconds, type GlueJobSettings } from "./defaults";
-import { jobRoleStatements, serviceDelivery, triggerStatements, type BucketRef } from "./policies";
+import {
+    defaultGlueJob,
+    failedRunStates,
+    latencyThresholds,
+    itemsTableThroughput,
+    triggerPolling,
+    triggerQueue,
+    triggerTimeoutSeconds,
+    type GlueJobSettings,
+} from "./defaults";
+import { jobRoleStatements, notifierStatements, runReportsPrefix, serviceDelivery, triggerStatements, type BucketRef } from "./policies";
 import { savedLakeQueries } from "./queries";
 import { accountScope } from "../account-scope";
 
@@ -29,6 +40,8 @@ export interface ExtractPipelineArgs {
     readonly securityConfigurationName: pulumi.Input<string>;
     /** Bundle of the trigger handler (`lambdas/extract-trigger`). */
     readonly triggerCode: pulumi.asset.Archive;
+    /** Bundle of the run notifier (`lambdas/run-notifier`). */
+    readonly notifierCode: pulumi.asset.Archive;
     /** The Glue entry script (`glue-scripts/extract_job.py`). */
     readonly jobScript: pulumi.asset.Asset;
     /** Zip of the job's Python package (`glue-scripts/ingest`). */
@@ -39,18 +52,51 @@ export interface ExtractPipelineArgs {
     readonly notificationEmail?: string;
     /** Alarm when no run has succeeded for this many hours (1 to 168). */
     readonly freshnessHours: number;
+    /**
+     * Minutes from an archive landing to its items written that the stack promises: the latency
+     * alarms (see `latencyThresholds`) and Glue's delay notification follow from it.
+     */
+    readonly latencyPromiseMinutes: number;
     /** Protects the items and run-ledger tables from deletion (production). */
     readonly deletionProtection: boolean;
+    /**
+     * Write units per second a run may spend on the items table, shared by its writer tasks; the
+     * table's on-demand maximum and warm throughput follow from it (see `itemsTableThroughput`).
+     */
+    readonly itemsWriteUnitsPerSecond: number;
     /** Days the trigger's logs are kept. Defaults to 90. */
     readonly logRetentionDays?: number;
+}
+
+/** The metrics of one pipeline: its latency, runs, rows and items, and its queues. */
+export interface ExtractPipelineMetrics {
+    /** Seconds from landing to items written, per run that succeeded. */
+    readonly landingToItemsWritten: MetricId;
+    /** Seconds from landing to the run's start, per run. */
+    readonly landingToRunStart: MetricId;
+    readonly succeededRuns: MetricId;
+    /** Runs that failed, timed out, were stopped or could not start. */
+    readonly failedRuns: MetricId;
+    /** Runs Glue reported still going after the promise (its notifyDelayAfter). */
+    readonly lateRuns: MetricId;
+    readonly rowsAccepted: MetricId;
+    readonly rowsQuarantined: MetricId;
+    readonly itemsWritten: MetricId;
+    /** Age of the oldest landed archive waiting in the trigger queue. */
+    readonly oldestArchive: MetricId;
+    /** Messages in the dead-letter queue. */
+    readonly deadLetters: MetricId;
+    /** Objects under the landing prefix the trigger quarantined for a name that is not an archive name. */
+    readonly badArchiveNames: MetricId;
 }
 
 /**
  * One batch extract pipeline: an archive landing under the mapping's prefix is announced by
  * EventBridge to a queue (with a dead-letter queue); the trigger function claims the object
  * version once and starts the Glue job, which merges the extract into the lake's Iceberg tables and
- * writes the nested items table. Run outcomes go to an SNS topic; alarms watch failures, the
- * dead-letter queue and freshness. Saved Athena queries show the items and a row's history.
+ * writes the nested items table. Each run's outcome goes to an SNS topic once, from the job or, for
+ * a run that died first, from the run notifier; alarms watch failures, the dead-letter queue,
+ * freshness and the latency promise. Saved Athena queries show the items and a row's history.
  */
 export class ExtractPipeline extends pulumi.ComponentResource {
     readonly itemsTable: aws.dynamodb.Table;
@@ -60,6 +106,10 @@ export class ExtractPipeline extends pulumi.ComponentResource {
     readonly deadLetterQueue: aws.sqs.Queue;
     readonly job: aws.glue.Job;
     readonly trigger: BundledFunction;
+    /** Announces the runs that ended without announcing themselves. */
+    readonly notifier: BundledFunction;
+    /** What the pipeline's alarms watch, for the stack's dashboard to draw the same series. */
+    readonly metrics: ExtractPipelineMetrics;
     readonly itemsTableName: pulumi.Output<string>;
     readonly jobName: pulumi.Output<string>;
     readonly topicArn: pulumi.Output<string>;
@@ -85,6 +135,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                 ...(sortKey ? { rangeKey: sortKey.attribute } : {}),
                 attributes: [partitionKey, ...(sortKey ? [sortKey] : [])].map((key) => ({ name: key.attribute, type: key.type })),
                 ttl: { attributeName: plan.item.ttl.attribute, enabled: true },
+                ...itemsTableThroughput(args.itemsWriteUnitsPerSecond),
             },
             { parent: this },
         );
@@ -185,6 +236,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             run_ledger_table: this.runLedger.name,
             staging_uri: pulumi.interpolate`s3://${args.glueAssets.name}/temporary/${plan.pipeline}/staging/`,
             changes_uri: pulumi.interpolate`s3://${args.glueAssets.name}/temporary/${plan.pipeline}/changes/`,
+            items_write_units_per_second: String(args.itemsWriteUnitsPerSecond),
         };
         this.job = glueJob(
             `${name}-job`,
@@ -209,6 +261,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                     maxRetries: glue.maxRetries,
                     maxConcurrentRuns: glue.maxConcurrentRuns,
                     queueRuns: true,
+                    notifyDelayAfterMinutes: args.latencyPromiseMinutes,
                 },
                 securityConfigurationName: args.securityConfigurationName,
             },
@@ -258,88 +311,123 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const runRule = (suffix: string, description: string, states: readonly string[], outcome: string) => {
-            const rule = new aws.cloudwatch.EventRule(
+        const jobEvents = (suffix: string, description: string, detailType: string, states?: readonly string[]) =>
+            new aws.cloudwatch.EventRule(
                 `${name}-${suffix}`,
                 {
                     description,
                     eventPattern: pulumi.jsonStringify({
                         source: ["aws.glue"],
-                        "detail-type": ["Glue Job State Change"],
-                        detail: { jobName: [this.job.name], state: states },
+                        "detail-type": [detailType],
+                        detail: { jobName: [this.job.name], ...(states ? { state: states } : {}) },
                     }),
                 },
                 { parent: this },
             );
-            return { rule, suffix, outcome };
-        };
-        const succeeded = runRule("run-succeeded", `Successful runs of the ${plan.pipeline} extract job`, ["SUCCEEDED"], "succeeded");
-        const failed = runRule(
+        const succeeded = jobEvents("run-succeeded", `Successful runs of the ${plan.pipeline} extract job`, "Glue Job State Change", [
+            "SUCCEEDED",
+        ]);
+        const failed = jobEvents(
             "run-failed",
             `Failed, stopped or timed-out runs of the ${plan.pipeline} extract job`,
+            "Glue Job State Change",
             failedRunStates,
-            "did not succeed",
         );
-        const topicPolicy = new aws.sns.TopicPolicy(
+        // Glue sends it once for a run still going after the job's notifyDelayAfter (the promise).
+        const delayed = jobEvents(
+            "run-delayed",
+            `Runs of the ${plan.pipeline} extract job still going after the promise`,
+            "Glue Job Run Status",
+        );
+        new aws.sns.TopicPolicy(
             `${name}-notifications-policy`,
+            { arn: this.topic.arn, policy: policyDocument([alarmPublishing(this.topic.arn, scope.accountId)]) },
+            { parent: this },
+        );
+
+        // The job announces each of its runs; the notifier announces, in its place, a run that ended
+        // without having done so (see lambdas/run-notifier). A run that succeeded has always announced itself.
+        const notifierEnvironment: Record<NotifierVariable, pulumi.Input<string>> = {
+            PIPELINE: plan.pipeline,
+            LAKE_BUCKET: args.lake.name,
+            TOPIC_ARN: this.topic.arn,
+        };
+        this.notifier = new BundledFunction(
+            `${name}-run-notifier`,
             {
-                arn: this.topic.arn,
-                policy: policyDocument([
-                    serviceDelivery("EventBridgePublishesRunOutcomes", "events.amazonaws.com", "sns:Publish", this.topic.arn, [
-                        succeeded.rule.arn,
-                        failed.rule.arn,
-                    ]),
-                    alarmPublishing(this.topic.arn, scope.accountId),
-                ]),
+                description: `Announces ${plan.pipeline} runs that ended before the job could announce them`,
+                code: args.notifierCode,
+                kmsKeyArn: args.kmsKeyArn,
+                deadLetterQueueArn: this.deadLetterQueue.arn,
+                ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
+                environment: notifierEnvironment,
+                policyStatements: notifierStatements({
+                    jobArn: this.job.arn,
+                    lakeArn: args.lake.arn,
+                    reportsPrefix: runReportsPrefix(plan.pipeline),
+                    topicArn: this.topic.arn,
+                }),
             },
             { parent: this },
         );
-        for (const { rule, suffix, outcome } of [succeeded, failed]) {
-            new aws.cloudwatch.EventTarget(
-                `${name}-${suffix}-target`,
-                {
-                    rule: rule.name,
-                    arn: this.topic.arn,
-                    inputTransformer: {
-                        inputPaths: {
-                            job: "$.detail.jobName",
-                            run: "$.detail.jobRunId",
-                            state: "$.detail.state",
-                            message: "$.detail.message",
-                            time: "$.time",
-                        },
-                        inputTemplate: `"[${plan.pipeline}] Glue run <run> of <job> ${outcome} at <time> (state <state>): <message>"`,
-                    },
-                },
-                { parent: this, dependsOn: [topicPolicy] },
-            );
-        }
+        const notifierPermission = new aws.lambda.Permission(
+            `${name}-run-notifier-permission`,
+            {
+                action: "lambda:InvokeFunction",
+                function: this.notifier.functionName,
+                principal: "events.amazonaws.com",
+                sourceArn: failed.arn,
+            },
+            { parent: this },
+        );
+        new aws.cloudwatch.EventTarget(
+            `${name}-run-failed-target`,
+            { rule: failed.name, arn: this.notifier.arn },
+            { parent: this, dependsOn: [notifierPermission] },
+        );
+
+        this.metrics = {
+            landingToItemsWritten: extractRunMetric("landingToItemsWritten", plan.pipeline),
+            landingToRunStart: extractRunMetric("landingToRunStart", plan.pipeline),
+            succeededRuns: matchedEvents(succeeded.name),
+            failedRuns: matchedEvents(failed.name),
+            lateRuns: matchedEvents(delayed.name),
+            rowsAccepted: extractRunMetric("rowsAccepted", plan.pipeline),
+            rowsQuarantined: extractRunMetric("rowsQuarantined", plan.pipeline),
+            itemsWritten: extractRunMetric("itemsWritten", plan.pipeline),
+            oldestArchive: oldestMessageAge(this.queue.name),
+            deadLetters: visibleMessages(this.deadLetterQueue.name),
+            badArchiveNames: {
+                namespace: badArchiveNameMetric.namespace,
+                metricName: badArchiveNameMetric.name,
+                dimensions: { [badArchiveNameMetric.dimension]: plan.pipeline },
+            },
+        };
+        const thresholds = latencyThresholds(args.latencyPromiseMinutes);
+        const waitMinutes = thresholds.waitSeconds / 60;
 
         // The pipeline's alarms notify its run topic, so one subscription hears of runs and alarms alike.
         const alarm = (suffix: string, description: string, settings: AlarmSettings) =>
             notifyingAlarm(`${name}-${suffix}`, this.topic.arn, description, settings, { parent: this });
+        // Any event counted in five minutes (a failed run, a late run, a badly named archive) raises it;
+        // a period without one has no datapoint, which does not breach, so it clears by itself.
+        const onAnyEvent = { statistic: "Sum", period: 300, evaluationPeriods: 1, threshold: 1 } as const;
         alarm("job-failures", `A ${plan.pipeline} extract run failed, timed out or was stopped`, {
-            namespace: "AWS/Events",
-            metricName: "MatchedEvents",
-            dimensions: { RuleName: failed.rule.name },
-            statistic: "Sum",
-            period: 300,
-            evaluationPeriods: 1,
-            threshold: 1,
+            ...this.metrics.failedRuns,
+            ...onAnyEvent,
             comparisonOperator: "GreaterThanOrEqualToThreshold",
             treatMissingData: "notBreaching",
         });
         alarm(
             "dead-letters",
-            `Landed ${plan.pipeline} archives could not start a run and wait in the dead-letter queue`,
+            `Landed ${plan.pipeline} archives that could not start a run, or failed runs that could not be announced, ` +
+                "wait in the dead-letter queue",
             deadLetterAlarm(this.deadLetterQueue.name),
         );
         // One datapoint per hour; missing hours breach, so the alarm fires when none of the last
         // `freshnessHours` hours saw a successful run.
         alarm("stale", `No ${plan.pipeline} extract run succeeded in the last ${args.freshnessHours} hours`, {
-            namespace: "AWS/Events",
-            metricName: "MatchedEvents",
-            dimensions: { RuleName: succeeded.rule.name },
+            ...this.metrics.succeededRuns,
             statistic: "Sum",
             period: 3600,
             evaluationPeriods: args.freshnessHours,
@@ -348,20 +436,69 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             comparisonOperator: "LessThanThreshold",
             treatMissingData: "breaching",
         });
-        // Any archive quarantined for its name in five minutes raises it; a period without one has no
-        // datapoint, which does not breach, so the alarm clears by itself after notifying.
+        // Each successful run publishes its latency once; a period without a run does not breach.
+        alarm(
+            "latency",
+            `A ${plan.pipeline} extract took longer than the promised ${args.latencyPromiseMinutes} minutes from landing to items written`,
+            {
+                ...this.metrics.landingToItemsWritten,
+                statistic: "Maximum",
+                period: 300,
+                evaluationPeriods: 1,
+                threshold: thresholds.itemsWrittenSeconds,
+                comparisonOperator: "GreaterThanThreshold",
+                treatMissingData: "notBreaching",
+            },
+        );
+        // The trigger takes an archive off the queue within seconds; one still there after a third of
+        // the promise keeps failing to start its run (Glue refusing it, or the trigger failing).
+        alarm(
+            "archive-wait",
+            `A landed ${plan.pipeline} archive has waited over ${waitMinutes} minutes in the trigger queue for its run to start`,
+            {
+                ...this.metrics.oldestArchive,
+                statistic: "Maximum",
+                period: 300,
+                evaluationPeriods: 1,
+                threshold: thresholds.waitSeconds,
+                comparisonOperator: "GreaterThanThreshold",
+                treatMissingData: "notBreaching",
+            },
+        );
+        // Glue publishes no metric of the runs waiting in a job's queue (its AWS/Glue ResourceUsage is
+        // the account's share of its concurrent-run quota, hourly, for all jobs). The closest real
+        // signal is how long after landing each run started, which the job publishes as it starts: a
+        // run that waited long in Glue's queue (or for Flex capacity) raises this while it still runs.
+        alarm(
+            "glue-queue",
+            `A ${plan.pipeline} run started more than ${waitMinutes} minutes after its archive landed (it waited in Glue's queue)`,
+            {
+                ...this.metrics.landingToRunStart,
+                statistic: "Maximum",
+                period: 300,
+                evaluationPeriods: 1,
+                threshold: thresholds.waitSeconds,
+                comparisonOperator: "GreaterThanThreshold",
+                treatMissingData: "notBreaching",
+            },
+        );
+        alarm(
+            "late-runs",
+            `A ${plan.pipeline} run is still going ${args.latencyPromiseMinutes} minutes after it started: its extract is late`,
+            {
+                ...this.metrics.lateRuns,
+                ...onAnyEvent,
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                treatMissingData: "notBreaching",
+            },
+        );
         alarm(
             "bad-archive-names",
             `An object landed under ${plan.extract.landingPrefix} with a name that is not a ${plan.pipeline} archive name; ` +
                 "it was quarantined, not loaded (ingest runs --failed lists it)",
             {
-                namespace: badArchiveNameMetric.namespace,
-                metricName: badArchiveNameMetric.name,
-                dimensions: { [badArchiveNameMetric.dimension]: plan.pipeline },
-                statistic: "Sum",
-                period: 300,
-                evaluationPeriods: 1,
-                threshold: 1,
+                ...this.metrics.badArchiveNames,
+                ...onAnyEvent,
                 comparisonOperator: "GreaterThanOrEqualToThreshold",
                 treatMissingData: "notBreaching",
             },

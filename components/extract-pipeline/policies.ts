@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { lakeTableStatements, type LakeTableRef } from "../lake-access";
+import { jobMetricsNamespace } from "../metrics";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
 
 export interface BucketRef {
@@ -28,9 +29,6 @@ export interface JobRoleScope extends AccountScope {
     readonly topicArn: pulumi.Input<string>;
     readonly kmsKeyArn: pulumi.Input<string>;
 }
-
-/** Namespace of the metrics the job publishes (run counts, rows, items). */
-export const jobMetricsNamespace = "Ingestion";
 
 /** The lake bucket's prefix where the extract job keeps its run reports (see run_report.json). */
 export function runReportsPrefix(pipeline: string): string {
@@ -74,14 +72,8 @@ export function jobRoleStatements(scope: JobRoleScope): PolicyStatement[] {
         {
             Sid: "WriteItems",
             Effect: "Allow",
-            Action: [
-                "dynamodb:BatchGetItem",
-                "dynamodb:BatchWriteItem",
-                "dynamodb:DescribeTable",
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-            ],
+            // What the writer sends: the snapshot check, conditional puts, and deletes of items whose root is gone.
+            Action: ["dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:PutItem"],
             Resource: scope.itemsTableArn,
         },
         {
@@ -170,6 +162,34 @@ export function triggerStatements(scope: TriggerScope): PolicyStatement[] {
             Action: ["s3:PutObject"],
             Resource: scope.badNameQuarantine,
         },
+    ];
+}
+
+export interface NotifierScope {
+    readonly jobArn: pulumi.Input<string>;
+    readonly lakeArn: pulumi.Input<string>;
+    /** The lake bucket's prefix of the pipeline's run reports (`runReportsPrefix`). */
+    readonly reportsPrefix: string;
+    readonly topicArn: pulumi.Input<string>;
+}
+
+/**
+ * The run notifier reads a run of the job, looks for the run's report among the pipeline's reports
+ * and reads it, and publishes to the pipeline's topic; the lake bucket is encrypted with the project
+ * key, which BundledFunction grants every function's role.
+ */
+export function notifierStatements(scope: NotifierScope): PolicyStatement[] {
+    return [
+        { Sid: "ReadExtractJobRuns", Effect: "Allow", Action: ["glue:GetJobRun"], Resource: scope.jobArn },
+        {
+            Sid: "FindRunReports",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: scope.lakeArn,
+            Condition: { StringLike: { "s3:prefix": [`${scope.reportsPrefix}*`] } },
+        },
+        { Sid: "ReadRunReports", Effect: "Allow", Action: ["s3:GetObject"], Resource: objectsUnder(scope.lakeArn, scope.reportsPrefix) },
+        { Sid: "AnnounceRuns", Effect: "Allow", Action: ["sns:Publish"], Resource: scope.topicArn },
     ];
 }
 

@@ -15,6 +15,11 @@ export interface GlueJobCapacity {
     readonly flex?: boolean;
     /** Queue runs beyond maxConcurrentRuns instead of refusing them. Defaults to false. */
     readonly queueRuns?: boolean;
+    /**
+     * Glue sends a "Glue Job Run Status" event for a run still going after this many minutes
+     * (the job's notifyDelayAfter). Defaults to none.
+     */
+    readonly notifyDelayAfterMinutes?: number;
 }
 
 export interface GlueJobArgs {
@@ -105,6 +110,9 @@ export function glueJob(name: string, args: GlueJobArgs, opts: pulumi.CustomReso
             maxRetries: capacity.maxRetries,
             executionProperty: { maxConcurrentRuns: capacity.maxConcurrentRuns },
             ...(capacity.queueRuns ? { jobRunQueuingEnabled: true } : {}),
+            ...(capacity.notifyDelayAfterMinutes !== undefined
+                ? { notificationProperty: { notifyDelayAfter: capacity.notifyDelayAfterMinutes } }
+                : {}),
             securityConfiguration: args.securityConfigurationName,
         },
         { ...opts, dependsOn: [policy, script, jobPackage, configuration] },

@@ -4,6 +4,7 @@ import { lookupPlan, type Lookup } from "../../config/lookup";
 import type lookupArguments from "../../glue-scripts/ingest/contracts/lookup_job_arguments.json";
 import { AlarmTopic, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
+import { lookupLoadMetric, matchedEvents, type MetricId } from "../metrics";
 import { failedRunStates } from "../extract-pipeline/defaults";
 import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { objectsUnder } from "../policies";
@@ -69,6 +70,14 @@ export class LookupTable extends pulumi.ComponentResource {
     readonly job: aws.glue.Job;
     readonly alarms: AlarmTopic;
     readonly filter?: BundledFunction;
+    /** What the stack's dashboard draws of the lookup: the counts of each load (from the loader), and failed loads (also alarmed). */
+    readonly metrics: {
+        readonly linesRead: MetricId;
+        readonly itemsLoaded: MetricId;
+        readonly linesRejected: MetricId;
+        readonly itemsDeleted: MetricId;
+        readonly failedLoads: MetricId;
+    };
 
     constructor(name: string, args: LookupTableArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ingestion:lookup:LookupTable", name, {}, opts);
@@ -203,10 +212,15 @@ export class LookupTable extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        this.metrics = {
+            linesRead: lookupLoadMetric("linesRead", lookup.lookup),
+            itemsLoaded: lookupLoadMetric("itemsLoaded", lookup.lookup),
+            linesRejected: lookupLoadMetric("linesRejected", lookup.lookup),
+            itemsDeleted: lookupLoadMetric("itemsDeleted", lookup.lookup),
+            failedLoads: matchedEvents(failed.name),
+        };
         this.alarms.alarm("load-failures", `A load of the ${lookup.lookup} lookup failed, timed out or was stopped`, {
-            namespace: "AWS/Events",
-            metricName: "MatchedEvents",
-            dimensions: { RuleName: failed.name },
+            ...this.metrics.failedLoads,
             statistic: "Sum",
             period: 3600,
             evaluationPeriods: 1,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { streamSchemaDocument, type Stream } from "../../config/stream";
 import { AlarmTopic, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
+import type { MetricId } from "../metrics";
 import { parquetStorage } from "../catalog/defaults";
 import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { SecureBucket } from "../secure-bucket";
@@ -66,6 +67,8 @@ export class StreamLake extends pulumi.ComponentResource {
     readonly producer: BundledFunction;
     readonly alarms: AlarmTopic;
     readonly functionDeadLetterQueue: aws.sqs.Queue;
+    /** What the stack's dashboard draws of the stream: records coming in, and how late they reach the lake (also alarmed). */
+    readonly metrics: { readonly incomingRecords: MetricId; readonly dataFreshness: MetricId };
 
     constructor(name: string, args: StreamLakeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ingestion:streaming:StreamLake", name, {}, opts);
@@ -229,10 +232,16 @@ export class StreamLake extends pulumi.ComponentResource {
             { parent: this },
         );
         const firehoseDimensions = { DeliveryStreamName: this.deliveryStream.name };
+        this.metrics = {
+            incomingRecords: {
+                namespace: "AWS/Kinesis",
+                metricName: "IncomingRecords",
+                dimensions: { StreamName: this.kinesisStream.name },
+            },
+            dataFreshness: { namespace: "AWS/Firehose", metricName: "DeliveryToS3.DataFreshness", dimensions: firehoseDimensions },
+        };
         this.alarms.alarm("stale", `${stream.stream} records have waited in Firehose longer than its buffer plus 15 minutes`, {
-            namespace: "AWS/Firehose",
-            metricName: "DeliveryToS3.DataFreshness",
-            dimensions: firehoseDimensions,
+            ...this.metrics.dataFreshness,
             statistic: "Maximum",
             period: 300,
             evaluationPeriods: 3,

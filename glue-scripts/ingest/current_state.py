@@ -149,7 +149,7 @@ def compute_changes(
             upserts = upserts.select("*", *[F.col(source).alias(root) for source, root in zip(roots.source, roots.names, strict=True)])
             reroots = None
         else:
-            upserts = _with_parent_roots(upserts, table, tree, roots, changes, keys)
+            upserts = _with_parent_roots(upserts, incoming[name], table, tree, roots, changes, keys)
             reroots = _reroots(table, tree, roots, changes, current, upserts, deletes)
         change_rows = upserts.drop(KNOWN_VERSION, KNOWN_DELETED).withColumn(CHANGE, F.lit(UPSERT))
         change_rows = change_rows.unionByName(deletes, allowMissingColumns=True)
@@ -163,7 +163,9 @@ def _parent_pairs(table: Mapping) -> list[tuple[str, str]]:
     return [(pair["child"], pair["parent"]) for pair in table["parent"]["on"]]
 
 
-def _with_parent_roots(upserts: DataFrame, table: Mapping, tree: ItemTree, roots: RootColumns, changes, keys) -> DataFrame:
+def _with_parent_roots(
+    upserts: DataFrame, incoming: DataFrame, table: Mapping, tree: ItemTree, roots: RootColumns, changes, keys
+) -> DataFrame:
     """Each upsert with the root its parent has after this extract (null for an orphan)."""
     parent_name = table["parent"]["table"]
     parent_key = list(tree.table(parent_name)["primaryKey"])
@@ -173,7 +175,8 @@ def _with_parent_roots(upserts: DataFrame, table: Mapping, tree: ItemTree, roots
         *parent_key,
         *[F.when(F.col(CHANGE) == F.lit(DELETE), F.lit(None)).otherwise(F.col(root)).alias(root) for root in roots.names],
     )
-    wanted = upserts.select(F.col(pairs[0][0]).alias(pairs[0][1]))
+    # The extract's own rows name the parents (a superset of the upserts'), and are cheaper to read.
+    wanted = incoming.select(F.col(pairs[0][0]).alias(pairs[0][1]))
     unchanged = (
         narrowed(keys(parent_name), pairs[0][1], wanted)
         .where(~F.col(DELETED))
@@ -287,8 +290,9 @@ def _names(columns: list[str], prefix: str = "") -> str:
     return ", ".join(f"{prefix}`{column}`" for column in columns)
 
 
-# Beyond this many values, a literal list costs the scan planner more than it saves.
-_PRUNING_LIMIT = 10_000
+# Beyond this many values a literal list costs the planner (and Iceberg's filter on every file) more than it
+# saves: spread over the buckets, a thousand keys or roots already reach most files.
+_PRUNING_LIMIT = 1_000
 
 
 def narrowed(frame: DataFrame, column: str, wanted: DataFrame) -> DataFrame:

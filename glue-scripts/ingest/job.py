@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import posixpath
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
+import boto3
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -30,20 +32,23 @@ from ingest.current_state import (
 )
 from ingest.dynamodb_writer import (
     DELETE_MARKER,
+    ITEM_BYTES,
+    ITEM_JSON,
+    ITEM_KEY,
+    ITEM_PROBLEM,
     WRITE_COUNTS,
-    ItemValueError,
-    item_size,
-    plain_value,
-    to_item,
     write_partition,
+    writer_count,
     writer_settings,
 )
+from ingest.item_json import dynamodb_items
 from ingest.lake import CURRENT, HISTORY, KEYS, accepted_schema, ensure_tables, lake_tables, scanned, snapshot_id, table_at
 from ingest.lake_ledger import Commit, LakeLedger, PendingChanges
 from ingest.locations import load_json
 from ingest.report import RunFailure, RunReport, reported_run, run_report_key, unexpected_failure
+from ingest.run_metrics import put_metrics, run_end_metrics, run_start_metrics
 from ingest.staging import MappedColumn, UnreadableFile, stage_file
-from ingest.typed_read import ExtractInfo, classify, read_staged_lines
+from ingest.typed_read import REASON_COLUMN, ExtractInfo, classify, read_staged_lines
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,8 @@ class AwsClients:
     glue: object
     dynamodb: object
     sns: object
+    # Built from the environment unless given, as the entry script builds the others.
+    cloudwatch: object = field(default_factory=lambda: boto3.client("cloudwatch"))
 
 
 def load_plan(s3, plan_uri: str) -> dict:
@@ -75,8 +82,11 @@ def run(
         extract_version=int(arguments["extract_version"]),
         archive=archive_uri,
         job_run_id=arguments["JOB_RUN_ID"],
+        landed_at=arguments["archive_landed_at"],
     )
     with reported_run(report, lambda: _publish(plan, arguments, clients, report, progress)):
+        # First, so that an archive that waited too long alarms while its run still has time to load it.
+        put_metrics(clients.cloudwatch, run_start_metrics(report))
         _load_extract(spark, plan, arguments, clients, report, work_dir, progress)
         report.status = "succeeded"
     return report
@@ -130,9 +140,8 @@ def _load_extract(spark, plan, arguments, clients, report: RunReport, work_dir: 
             items = _assemble(spark, plan, arguments, commit, touched)
         with report.step("write-items", progress):
             _write_items(spark, plan, arguments, clients, report, items)
-            _record_scans(plan, report, items)
-    for frame in accepted.values():
-        frame.unpersist()
+    # What this run cached (classified tables, touched roots, items) is of no use to the next run.
+    spark.catalog.clearCache()
 
 
 # A run waits this long for the runs before it to finish with the lake: the Glue timeout of a run
@@ -186,13 +195,15 @@ def _typed_read(spark, plan, arguments, report, staged_by_table, entry_names, ex
         lines = read_staged_lines(spark, [uri for uri, _ in staged_files], entry_names)
         layouts = {staged.file_index: staged.layout for _, staged in staged_files}
         classified = classify(lines, table, CsvDialect.from_plan(plan["extract"]["csv"]), extract, layouts)
-        accepted_rows = classified.accepted.persist(StorageLevel.MEMORY_AND_DISK)
-        rejected_rows = classified.rejected.persist(StorageLevel.MEMORY_AND_DISK)
-        counts.accepted = accepted_rows.count()
-        counts.quarantined_by_reason = {row["reason"]: row["count"] for row in rejected_rows.groupBy("reason").count().collect()}
-        counts.quarantined = sum(counts.quarantined_by_reason.values())
-        accepted[table["name"]] = accepted_rows
-        rejected_frames.append(rejected_rows)
+        # One pass classifies the table; every count comes from one aggregation over it.
+        classified.rows.persist(StorageLevel.MEMORY_AND_DISK)
+        by_reason = {row[0]: row[1] for row in classified.rows.groupBy(REASON_COLUMN).count().collect()}
+        counts.accepted = by_reason.pop(None, 0)
+        counts.quarantined_by_reason = by_reason
+        counts.quarantined = sum(by_reason.values())
+        accepted[table["name"]] = classified.accepted
+        if counts.quarantined:
+            rejected_frames.append(classified.rejected)
     report.check_row_counts()
     if rejected_frames and any(report.table(name).quarantined for name in report.tables):
         location = f"s3://{arguments['quarantine_bucket']}/{plan['pipeline']}/rows/ingest_extract_id={extract.extract_id}/"
@@ -201,8 +212,6 @@ def _typed_read(spark, plan, arguments, report, staged_by_table, entry_names, ex
             combined = combined.unionByName(frame)
         combined.coalesce(1).write.mode("overwrite").json(location)
         report.quarantine_location = location
-    for frame in rejected_frames:
-        frame.unpersist()
     threshold = plan["quarantine"]["maxRejectedFraction"]
     for name, counts in sorted(report.tables.items()):
         if counts.read and counts.quarantined / counts.read > threshold:
@@ -382,33 +391,45 @@ def _record_scans(plan, report, items: DataFrame) -> None:
 
 
 def _write_items(spark, plan, arguments, clients, report, items: DataFrame) -> None:
+    """Writes the items at the run's write budget: `writer_count` tasks, each spending an equal share of it.
+
+    Spark turns every item into DynamoDB's JSON and sizes it (ingest/item_json.py) in the same pass
+    that assembles it; the writer tasks only parse and send. Files and bytes each current table's
+    scan read are recorded from the plan that ran.
+    """
     oversize = plan["oversize"]
+    budget = float(arguments["items_write_units_per_second"])
     settings = writer_settings(
         plan, arguments["items_table"], endpoint_url=os.environ.get("AWS_ENDPOINT_URL"), region=clients.dynamodb.meta.region_name
     )
-    keys = settings.keys
     max_bytes = settings.max_item_bytes
-    items = items.persist(StorageLevel.MEMORY_AND_DISK)
+    encoded = dynamodb_items(items, settings.keys, carried=[DELETE_MARKER]).persist(StorageLevel.MEMORY_AND_DISK)
+    too_large = ~F.coalesce(F.col(DELETE_MARKER), F.lit(False)) & F.col(ITEM_PROBLEM).isNull() & (F.col(ITEM_BYTES) > max_bytes)
     try:
-        touched = items.count()
-        oversize_rows = items.rdd.map(lambda row: row.asDict(recursive=True)).filter(lambda row: _oversize(row, keys, max_bytes))
-        if oversize["policy"] == "fail":
-            too_large = oversize_rows.count()
-            if too_large:
-                raise RunFailure(
-                    "item-too-large",
-                    f"{too_large} item(s) exceed {max_bytes} bytes and the mapping's oversize policy is fail; nothing was written",
-                )
-        outcomes = items.rdd.mapPartitions(lambda rows: write_partition((row.asDict(recursive=True) for row in rows), settings)).collect()
+        touched, oversize_count = encoded.agg(F.count(F.lit(1)), F.count(F.when(too_large, True))).first()
+        if oversize_count and oversize["policy"] == "fail":
+            raise RunFailure(
+                "item-too-large",
+                f"{oversize_count} item(s) exceed {max_bytes} bytes and the mapping's oversize policy is fail; nothing was written",
+            )
+        writers = writer_count(budget, touched, spark.sparkContext.defaultParallelism)
+        settings = dataclasses.replace(settings, write_units_per_second=budget / writers)
+        # Exactly `writers` partitions, so no more writer tasks run than share the budget. Merging
+        # cached partitions costs no shuffle; only a frame with fewer partitions is spread out.
+        partitions = encoded.rdd.getNumPartitions()
+        writing = encoded.coalesce(writers) if partitions >= writers else encoded.repartition(writers)
+        outcomes = writing.rdd.mapPartitions(lambda rows: write_partition((row.asDict() for row in rows), settings)).collect()
         totals = {"touched": touched, **{name: sum(outcome[name] for outcome in outcomes) for name in WRITE_COUNTS}}
         if totals["oversize"] and oversize["policy"] == "quarantine":
             location = f"s3://{arguments['quarantine_bucket']}/{plan['pipeline']}/oversize/ingest_extract_id={report.extract_id}/"
-            spark.createDataFrame(
-                oversize_rows.map(lambda row: (json.dumps(plain_value(row), sort_keys=True),)), "value STRING"
-            ).write.mode("overwrite").text(location)
+            # One line per item: {"key": ..., "bytes": ..., "item": <the item as DynamoDB JSON>}.
+            described = F.to_json(F.struct(F.col(ITEM_KEY).alias("key"), F.col(ITEM_BYTES).alias("bytes")))
+            line = F.concat(F.regexp_replace(described, "}$", ""), F.lit(',"item":'), F.col(ITEM_JSON), F.lit("}"))
+            encoded.where(too_large).select(line.alias("value")).write.mode("overwrite").text(location)
             report.oversize_location = location
+        _record_scans(plan, report, encoded)
     finally:
-        items.unpersist()
+        encoded.unpersist()
     report.items = totals
     report.oversize_items = [entry for outcome in outcomes for entry in outcome["oversize_items"]][:100]
     failures = [entry for outcome in outcomes for entry in outcome["failures"]]
@@ -417,13 +438,6 @@ def _write_items(spark, plan, arguments, clients, report, items: DataFrame) -> N
             "items-not-written",
             f"{totals['failed']} item(s) could not be written to {settings.table_name}; first: {failures[0]['key']}: {failures[0]['error']}",
         )
-
-
-def _oversize(row: dict, keys: list[str], max_bytes: int) -> bool:
-    try:
-        return item_size(to_item(row, keys)) > max_bytes
-    except ItemValueError:
-        return False
 
 
 @contextmanager
@@ -481,11 +495,20 @@ def _keep_archive_in_quarantine(plan, arguments, clients, report, reason: str, d
 
 
 def _publish(plan, arguments, clients, report: RunReport, progress) -> None:
+    """Notifies, then keeps the report saying whether the notification went out, then publishes the run's metrics.
+
+    The report is written even when publishing fails, and says so: the run notifier, which hears of
+    every run that did not succeed, then notifies in the job's place.
+    """
     report.finish()
-    body = json.dumps(report.to_dict(), indent=2, default=str).encode("utf-8")
-    report_key = run_report_key(plan["pipeline"], report.extract_id, report.job_run_id)
-    clients.s3.put_object(Bucket=arguments["lake_bucket"], Key=report_key, Body=body)
-    clients.sns.publish(TopicArn=arguments["notification_topic_arn"], Subject=report.subject(), Message=report.message())
+    try:
+        clients.sns.publish(TopicArn=arguments["notification_topic_arn"], Subject=report.subject(), Message=report.message())
+        report.notified = True
+    finally:
+        body = json.dumps(report.to_dict(), indent=2, default=str).encode("utf-8")
+        report_key = run_report_key(plan["pipeline"], report.extract_id, report.job_run_id)
+        clients.s3.put_object(Bucket=arguments["lake_bucket"], Key=report_key, Body=body)
+    put_metrics(clients.cloudwatch, run_end_metrics(report))
     progress(json.dumps({"level": "INFO" if report.status == "succeeded" else "ERROR", "message": "run finished", **report.to_dict()}))
 
 

@@ -12,9 +12,11 @@ widened where Iceberg allows it without rewriting data.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -27,6 +29,9 @@ KEYS = "keys"
 
 _DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
 _BUCKET = re.compile(r"^bucket\[(\d+)\]$")
+# Which type changes Iceberg makes in place and how a refused one is worded, shared with the Pulumi
+# program, which refuses the same changes before it deploys (config/lake-schema.ts).
+_WIDENING = json.loads(resources.files("ingest").joinpath("contracts/type_widening.json").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -106,8 +111,7 @@ def _evolve(spark: SparkSession, table: LakeTable, identifier: str) -> list[str]
             if not widens(existing[name], kind):
                 raise RunFailure(
                     "incompatible-schema-change",
-                    f"{table.name}.{name} is {existing[name]} in the lake and {kind} in the mapping; Iceberg can only widen "
-                    "int to bigint and raise a decimal's precision (same scale) without rewriting the table",
+                    _WIDENING["refusal"].format(table=table.name, column=name, lake=existing[name], mapping=kind),
                 )
             spark.sql(f"ALTER TABLE {identifier} ALTER COLUMN `{name}` TYPE {kind}")
             changes.append(f"widened {table.name}.{name} from {existing[name]} to {kind}")
@@ -115,12 +119,14 @@ def _evolve(spark: SparkSession, table: LakeTable, identifier: str) -> list[str]
 
 
 def widens(old: str, new: str) -> bool:
-    """Whether Iceberg can change a column from `old` to `new` in place (its type promotion rules)."""
-    if (old, new) in {("int", "bigint"), ("float", "double")}:
+    """Whether Iceberg can change a column from `old` to `new` in place: its type promotion rules, as
+    contracts/type_widening.json states them."""
+    if {"from": old, "to": new} in _WIDENING["promotions"]:
         return True
     old_decimal, new_decimal = _DECIMAL.match(old), _DECIMAL.match(new)
     return bool(
-        old_decimal
+        _WIDENING["decimalPrecisionMayRise"]
+        and old_decimal
         and new_decimal
         and old_decimal.group(2) == new_decimal.group(2)
         and int(new_decimal.group(1)) > int(old_decimal.group(1))

@@ -108,6 +108,8 @@ class RunReport:
     extract_version: int
     archive: str
     job_run_id: str
+    # When the archive version landed (ISO 8601 with a zone): the run's latency is measured from it.
+    landed_at: str
     started_at: str = field(default_factory=lambda: _now())
     finished_at: str | None = None
     status: str = "running"
@@ -122,6 +124,11 @@ class RunReport:
     quarantine_location: str | None = None
     oversize_location: str | None = None
     durations: dict[str, float] = field(default_factory=dict)
+    # Whether the run's notification reached the topic; the run notifier publishes for a run whose report says no.
+    notified: bool = False
+
+    def __post_init__(self) -> None:
+        _parse_time(self.landed_at, "archive_landed_at")
 
     @contextmanager
     def step(self, name: str, progress=print) -> Iterator[None]:
@@ -144,6 +151,24 @@ class RunReport:
     def finish(self) -> None:
         self.finished_at = _now()
 
+    def start_delay_seconds(self) -> int:
+        """Seconds from the archive landing to this run starting: what waiting cost before any work."""
+        return _seconds_between(self.landed_at, self.started_at)
+
+    def seconds_since_landing(self) -> int:
+        """Seconds from the archive landing to the end of this run (after `finish`)."""
+        return _seconds_between(self.landed_at, self.finished_at)
+
+    def latency_seconds(self) -> int | None:
+        """Seconds from the archive landing to its items written, the latency the stack promises.
+
+        The items are the last thing a successful run writes, so its end is when they were written;
+        a run that failed wrote no complete set of items and has no latency, nor has a run still going.
+        """
+        if self.status != "succeeded" or self.finished_at is None:
+            return None
+        return self.seconds_since_landing()
+
     def to_dict(self) -> dict:
         return {
             "pipeline": self.pipeline,
@@ -153,8 +178,10 @@ class RunReport:
             "jobRunId": self.job_run_id,
             "status": self.status,
             "failure": self.failure,
+            "landedAt": self.landed_at,
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
+            "latencySeconds": self.latency_seconds(),
             "tables": {name: counts.to_dict() for name, counts in sorted(self.tables.items())},
             "ignoredFiles": self.ignored_files,
             "lakeSnapshot": self.lake_snapshot,
@@ -164,20 +191,30 @@ class RunReport:
             "quarantineLocation": self.quarantine_location,
             "oversizeLocation": self.oversize_location,
             "durationsSeconds": self.durations,
+            "notified": self.notified,
         }
 
     def subject(self) -> str:
+        """Pipeline, extract, outcome and how long after landing the run ended, most telling first (after `finish`)."""
+        after = f"{describe_seconds(self.seconds_since_landing())} after landing"
         if self.status == "succeeded":
             rows = sum(counts.accepted for counts in self.tables.values())
-            text = f"[{self.pipeline}] extract {self.extract_id} loaded: {rows} rows, {self.items.get('written', 0)} items"
+            text = f"[{self.pipeline}] extract {self.extract_id} succeeded {after}: {rows} rows, {self.items.get('written', 0)} items"
         else:
             reason = (self.failure or {}).get("reason", "unknown")
-            text = f"[{self.pipeline}] extract {self.extract_id} FAILED: {reason}"
+            text = f"[{self.pipeline}] extract {self.extract_id} FAILED {after}: {reason}"
         return text[:SNS_SUBJECT_LIMIT]
 
     def message(self) -> str:
         """A short summary for people, then the full report as JSON (trimmed to fit an SNS message)."""
-        lines = [self.subject(), f"Archive: {self.archive}"]
+        lines = [
+            self.subject(),
+            f"Archive: {self.archive}",
+            f"Landed {self.landed_at}, run {self.job_run_id} started {self.started_at}, finished {self.finished_at}",
+        ]
+        latency = self.latency_seconds()
+        if latency is not None:
+            lines.append(f"Latency: {describe_seconds(latency)} from landing to items written")
         if self.failure:
             lines.append(f"Reason: {self.failure['reason']}: {self.failure['detail']}")
         for name, counts in sorted(self.tables.items()):
@@ -190,7 +227,9 @@ class RunReport:
         if self.items:
             lines.append("Items: " + ", ".join(f"{key} {value}" for key, value in self.items.items()))
         body = "\n".join(lines)
-        report = json.dumps(self.to_dict(), indent=2, default=str)
+        # Whether this very message reaches the topic is not known while it is written.
+        document = {key: value for key, value in self.to_dict().items() if key != "notified"}
+        report = json.dumps(document, indent=2, default=str)
         if len(body) + len(report) + 2 > SNS_MESSAGE_LIMIT:
             return body + "\n\n(full report in the lake, too large for a notification)"
         return f"{body}\n\n{report}"
@@ -207,3 +246,29 @@ class RunReport:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(text: str, name: str) -> datetime:
+    problem = f"{name} {text!r} is not an ISO 8601 time with a zone, such as 2026-11-23T09:59:58.000Z"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise ValueError(problem) from error
+    if moment.tzinfo is None:
+        raise ValueError(problem)
+    return moment
+
+
+def _seconds_between(start: str, end: str) -> int:
+    return round((_parse_time(end, "end") - _parse_time(start, "start")).total_seconds())
+
+
+def describe_seconds(seconds: int) -> str:
+    """'41s', '12m 05s', '1h 02m 05s': a duration as the notifications and `ingest runs` write it."""
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, rest = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {rest:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {rest:02d}s"

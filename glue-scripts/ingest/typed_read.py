@@ -38,8 +38,13 @@ class ExtractInfo:
 
 @dataclass(frozen=True)
 class ClassifiedRows:
-    """One table's lines, split. `accepted` has the table's typed columns plus the lake's own columns."""
+    """One table's records, each with its reason (null when accepted), and the two views of them.
 
+    `accepted` has the table's typed columns plus the lake's own; `rejected` is what quarantine keeps.
+    Both are projections of `rows`: persisting `rows` once serves both and every count.
+    """
+
+    rows: DataFrame
     accepted: DataFrame
     rejected: DataFrame
 
@@ -93,13 +98,22 @@ def classify(
             ),
         ),
     ]
-    typed: dict[str, Column] = {}
     primary_key = set(table["primaryKey"])
     trimmed_columns = primary_key | {pair["child"] for pair in table.get("parent", {}).get("on", [])}
+    # Each field's text is computed once into a column of its own: the checks, the typed value and
+    # the detail all read it, and recomputing the unquoting for each would cost more than the read.
+    texts: dict[str, Column] = {}
     for position, column in enumerate(columns):
         raw = _field_value(layout.field(position), dialect)
+        texts[f"ingest_text_{position}"] = raw
         if column["name"] in trimmed_columns:
-            unpadded = F.regexp_replace(raw, KEY_PADDING_PATTERN, "")
+            texts[f"ingest_unpadded_{position}"] = F.regexp_replace(raw, KEY_PADDING_PATTERN, "")
+    parsed = parsed.select("*", *[text.alias(name) for name, text in texts.items()])
+    typed: dict[str, Column] = {}
+    for position, column in enumerate(columns):
+        raw = F.col(f"ingest_text_{position}")
+        if column["name"] in trimmed_columns:
+            unpadded = F.col(f"ingest_unpadded_{position}")
             if column["name"] in primary_key:
                 checks.append((raw.isNull(), F.lit("null-primary-key"), F.lit(f"primary key column {column['name']} is null")))
                 checks.append((unpadded == F.lit(""), F.lit("blank-primary-key"), F.lit(f"primary key column {column['name']} is blank")))
@@ -163,7 +177,7 @@ def classify(
         F.col(DETAIL_COLUMN).alias("detail"),
         F.col(RAW_COLUMN).alias("raw"),
     )
-    return ClassifiedRows(accepted=accepted, rejected=rejected)
+    return ClassifiedRows(rows=with_duplicates, accepted=accepted, rejected=rejected)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ export async function startExtractRun(
         archive_version_id: landed.versionId,
         extract_id: extract.extractId,
         extract_version: String(extract.extractVersion),
+        archive_landed_at: landed.landedAt,
     };
     let jobRunId: string;
     try {

@@ -14,6 +14,8 @@ export interface LandedObject {
     readonly key: string;
     /** "null" for an object written while versioning was off, as S3 itself names it. */
     readonly versionId: string;
+    /** When the version landed, ISO 8601 in UTC: the S3 event's time (its `time`, or a record's `eventTime`). */
+    readonly landedAt: string;
 }
 
 export type QueueMessage = { readonly kind: "objects"; readonly objects: LandedObject[] } | { readonly kind: "test-event" };
@@ -36,7 +38,7 @@ export function parseQueueMessage(body: string): QueueMessage {
         return { kind: "test-event" };
     }
     if (message.source === "aws.s3" && message["detail-type"] === "Object Created") {
-        return { kind: "objects", objects: [eventBridgeObject(message.detail)] };
+        return { kind: "objects", objects: [eventBridgeObject(message)] };
     }
     if (Array.isArray(message.Records)) {
         return { kind: "objects", objects: message.Records.map((record, index) => notificationObject(record, index)) };
@@ -44,11 +46,12 @@ export function parseQueueMessage(body: string): QueueMessage {
     throw new MalformedMessage(`the message is neither an S3 "Object Created" event nor an S3 event notification: ${preview(body)}`);
 }
 
-function eventBridgeObject(detail: unknown): LandedObject {
-    const bucket = field(detail, ["bucket", "name"], "detail.bucket.name");
-    const key = field(detail, ["object", "key"], "detail.object.key");
-    const versionId = optionalField(detail, ["object", "version-id"], "detail.object.version-id");
-    return { bucket, key: decodeObjectKey(key), versionId: versionId ?? "null" };
+function eventBridgeObject(event: Record<string, unknown>): LandedObject {
+    const bucket = field(event, ["detail", "bucket", "name"], "detail.bucket.name");
+    const key = decodeObjectKey(field(event, ["detail", "object", "key"], "detail.object.key"));
+    const versionId = optionalField(event, ["detail", "object", "version-id"], "detail.object.version-id");
+    const landedAt = eventTime(field(event, ["time"], "time"), "time");
+    return { bucket, key, versionId: versionId ?? "null", landedAt };
 }
 
 function notificationObject(record: unknown, index: number): LandedObject {
@@ -58,9 +61,27 @@ function notificationObject(record: unknown, index: number): LandedObject {
         throw new MalformedMessage(`${where}.eventName is "${eventName}"; the trigger handles only ObjectCreated events`);
     }
     const bucket = field(record, ["s3", "bucket", "name"], `${where}.s3.bucket.name`);
-    const key = field(record, ["s3", "object", "key"], `${where}.s3.object.key`);
+    const key = decodeObjectKey(field(record, ["s3", "object", "key"], `${where}.s3.object.key`));
     const versionId = optionalField(record, ["s3", "object", "versionId"], `${where}.s3.object.versionId`);
-    return { bucket, key: decodeObjectKey(key), versionId: versionId ?? "null" };
+    const landedAt = eventTime(field(record, ["eventTime"], `${where}.eventTime`), `${where}.eventTime`);
+    return { bucket, key, versionId: versionId ?? "null", landedAt };
+}
+
+/**
+ * An event's time, which S3 and EventBridge write as ISO 8601 in UTC, normalized to milliseconds.
+ * A date or time that does not exist (February 30th, 24:00) is refused: JavaScript would roll it
+ * over into another moment rather than fail.
+ */
+function eventTime(text: string, name: string): string {
+    const time = new Date(text);
+    const valid =
+        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(text) &&
+        !Number.isNaN(time.getTime()) &&
+        time.toISOString().slice(0, 19) === text.slice(0, 19);
+    if (!valid) {
+        throw new MalformedMessage(`${name} "${text}" is not an ISO 8601 time in UTC`);
+    }
+    return time.toISOString();
 }
 
 /**

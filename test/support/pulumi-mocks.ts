@@ -2,7 +2,15 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { RecordedResource } from "../../cli/preview/mocks";
 
 // The mock engine lives beside the CLI, which builds the program under it too; tests import it from here.
-export { mockAccountId, mockRegion, RecordingMocks, settle, useMocks, type RecordedResource } from "../../cli/preview/mocks";
+export {
+    mockAccountId,
+    mockRegion,
+    physicalNameOf,
+    RecordingMocks,
+    settle,
+    useMocks,
+    type RecordedResource,
+} from "../../cli/preview/mocks";
 
 /** Resolves an output's value (mocks run every apply, so this always settles). */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
