@@ -91,9 +91,10 @@ class ItemValueError(ValueError):
     """A value DynamoDB cannot store: a NaN or infinite number, or an empty or missing key."""
 
 
-# What one Python worker sends, with room to spare: about 2,000 conditional PutItem calls a second
-# on one core of this machine with a client that does everything but the network (BENCHMARKS.md),
-# and half of that spent on building, sizing and signing requests of 1.4 units each.
+# The most one writer task is asked to send. One Python worker parses the JSON Spark made of the
+# example mapping's items (1.4 write units each), signs and sends about 1,600 write units of them
+# (1,500 to 1,750) per second of CPU with the network left out (BENCHMARKS.md, "DynamoDB leg at
+# real scale"), before each row's crossing from the JVM: a share of 1,000 stays within its core.
 WRITER_UNITS_PER_SECOND = 1000
 # Fewer items than this are not worth a task of their own: its start costs more than their writes.
 MIN_ITEMS_PER_WRITER = 5000
