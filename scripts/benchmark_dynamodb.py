@@ -449,7 +449,7 @@ def measured_lines(settings: dict, sized: dict, summary: dict) -> list[str]:
         "Items are the example mapping's, built in plain Python from the sample-extract generator with every attribute the job",
         f"writes (customers with orders, order lines and addresses nested): {sized['items']:,} of them average "
         f"{sized['meanBytes']:,.0f} bytes ({sized['minBytes']:,} to {sized['maxBytes']:,});",
-        f"{shares}: **{sized['writeUnitsPerItem']:.3f} write units per item** (issue 14 assumed 1.38; the job's own items averaged",
+        f"{shares}: **{sized['writeUnitsPerItem']:.3f} write units per item** (about 1.38 was estimated before; the job's own items averaged",
         "906 to 909 bytes in `scripts/benchmark_extract.py`'s run of 2026-11-23). Each case writes "
         f"{items:,} items with `write_partition` and the job's `WriterSettings` (16 threads",
         f"per writer) as {writers} writer tasks, one thread each, sharing a budget of {budget:g} write units a second against one "
