@@ -71,6 +71,7 @@ const pipelines = plans.map(
     (plan) =>
         new ExtractPipeline(`${platformName}-${plan.pipeline}`, {
             plan,
+            stack,
             kmsKeyArn: storage.keyArn,
             landing: storage.landing,
             lake: storage.lake,
@@ -181,6 +182,7 @@ const lookupComponents = lookups.map(
     (lookup) =>
         new LookupTable(`${platformName}-${lookup.lookup}`, {
             lookup,
+            stack,
             kmsKeyArn: storage.keyArn,
             accessLogsBucketName: storage.accessLogs.name,
             reports: storage.quarantine,

@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
         print(f"lookup load failed: {failure}", file=sys.stderr)
         return 1
     # The stack's dashboard shows the counts of each load; a failed load shows as its rule's match instead.
-    put_metrics(boto3.client("cloudwatch"), lookup_load_metrics(report.to_dict()))
+    put_metrics(boto3.client("cloudwatch"), lookup_load_metrics(report.to_dict(), stack=arguments["stack"]))
     return 0
 
 

@@ -66,6 +66,8 @@ class Pipeline:
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     # The run's write budget on the items table, as a stack with the default itemsWriteUnitsPerSecond gives it.
     items_write_units_per_second: int = ON_DEMAND_WARM_WRITE_UNITS
+    # The stack its metrics name (their Stack dimension), as `scripts/run-local.ts` names its stack.
+    stack: str = "local"
 
     def __post_init__(self) -> None:
         s3 = self.clients.s3
@@ -126,6 +128,7 @@ class Pipeline:
             "staging_uri": f"s3://{self.assets}/temporary/{self.plan['pipeline']}/staging/",
             "changes_uri": f"s3://{self.assets}/temporary/{self.plan['pipeline']}/changes/",
             "items_write_units_per_second": str(self.items_write_units_per_second),
+            "stack": self.stack,
             "archive_bucket": self.landing,
             "archive_key": key,
             "archive_version_id": version_id,

@@ -121,6 +121,7 @@ def load(spark, s3, dynamodb, key: str, tuning: LoaderTuning, factory, *, stored
         "report_bucket": "bench-reports",
         "report_prefix": "reports/",
         "notification_topic_arn": "",
+        "stack": "bench",
         "export_key": key,
     }
     started = time.monotonic()

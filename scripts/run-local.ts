@@ -294,6 +294,7 @@ async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: str
         staging_uri: `s3://${names.assets}/temporary/${plan.pipeline}/staging/`,
         changes_uri: `s3://${names.assets}/temporary/${plan.pipeline}/changes/`,
         items_write_units_per_second: String(defaultItemsWriteUnitsPerSecond),
+        stack: "local",
     };
     await glue.send(
         new CreateJobCommand({
@@ -311,6 +312,7 @@ async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: str
         dynamodb,
         s3,
         settings: {
+            stack: deployArguments.stack,
             pipeline: plan.pipeline,
             jobName: names.job,
             runLedgerTable: names.ledger,

@@ -297,6 +297,7 @@ describe("operator command line: runs", () => {
             dynamodb: clients.dynamodb,
             s3: clients.s3,
             settings: {
+                stack: "dev",
                 pipeline: operatorStack.pipeline,
                 jobName: operatorStack.jobName,
                 runLedgerTable: operatorStack.runLedgerTable,

@@ -7,13 +7,14 @@ import { icebergType } from "../components/catalog/defaults";
 import { icebergJobArguments, icebergSparkConf } from "../components/lake-access";
 import { ExtractPipeline } from "../components/extract-pipeline";
 import { itemsTableThroughput, type ItemsTableThroughput } from "../components/extract-pipeline/defaults";
+import { extractRunMetric } from "../components/metrics";
 import runMetrics from "../glue-scripts/ingest/contracts/run_metrics.json";
 import { LakeMaintenance } from "../components/lake-maintenance";
 import { Storage } from "../components/storage";
 import { buildJobPlan, icebergTableProperties } from "../config/job-plan";
 import { parseMapping } from "../config/mapping";
 import { policyOf, settle, useMocks, valueOf, type RecordingMocks } from "./support/pulumi-mocks";
-import { repositoryRoot, runProgramWithExports } from "./support/program";
+import { repositoryRoot, runProgram, runProgramWithExports } from "./support/program";
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
 /** Glue's --conf value for the lake's Iceberg catalog (glue-scripts/ingest/contracts/iceberg_catalog.json), written out. */
@@ -450,6 +451,7 @@ function declarePipeline(args: Partial<ConstructorParameters<typeof ExtractPipel
     const handlerCode = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({});") });
     return new ExtractPipeline("crm", {
         plan: customersPlan,
+        stack: "dev",
         kmsKeyArn: keyArn,
         landing: bucket("landing"),
         lake: bucket("lake"),
@@ -537,6 +539,7 @@ describe("ExtractPipeline", () => {
             "--staging_uri": "s3://assets/temporary/customers/staging/",
             "--changes_uri": "s3://assets/temporary/customers/changes/",
             "--items_write_units_per_second": "10000",
+            "--stack": "dev",
         });
     });
 
@@ -604,6 +607,7 @@ describe("ExtractPipeline", () => {
                 ARCHIVE_NAMING: JSON.stringify(customersPlan.extract.archiveNaming),
                 PIPELINE: "customers",
                 QUARANTINE_BUCKET: "quarantine",
+                STACK: "dev",
             },
         });
     });
@@ -817,7 +821,7 @@ describe("ExtractPipeline", () => {
             okActions: [topicArn],
             namespace: "Ingestion/ExtractTrigger",
             metricName: "BadArchiveNames",
-            dimensions: { Pipeline: "customers" },
+            dimensions: { Stack: "dev", Pipeline: "customers" },
             statistic: "Sum",
             period: 300,
             evaluationPeriods: 1,
@@ -831,16 +835,27 @@ describe("ExtractPipeline", () => {
 describe("ExtractPipeline latency", () => {
     const topicArn = "arn:aws:sns:eu-west-1:123456789012:topic/crm-notifications";
     /** The job's metrics as the job publishes them (glue-scripts/ingest/contracts/run_metrics.json), written out. */
-    const jobMetric = (metricName: string) => ({ namespace: "Ingestion", metricName, dimensions: { Pipeline: "customers" } });
+    const jobMetric = (metricName: string) => ({
+        namespace: "Ingestion",
+        metricName,
+        dimensions: { Stack: "dev", Pipeline: "customers" },
+    });
 
     it("names the job's metrics as the job's contract does", () => {
         const { namespace, extractRuns } = runMetrics;
         expect([
             namespace,
-            extractRuns.dimension,
+            extractRuns.dimensions,
             extractRuns.metrics.landingToItemsWritten.name,
             extractRuns.metrics.landingToRunStart.name,
-        ]).to.deep.equal(["Ingestion", "Pipeline", "LandingToItemsWritten", "LandingToRunStart"]);
+        ]).to.deep.equal(["Ingestion", { stack: "Stack", pipeline: "Pipeline" }, "LandingToItemsWritten", "LandingToRunStart"]);
+    });
+
+    it("keys a pipeline's run metrics by stack too, so two stacks deploying the same pipeline watch different series", () => {
+        expect(["dev", "prod"].map((stack) => extractRunMetric("landingToItemsWritten", { stack, pipeline: "customers" }))).to.deep.equal([
+            { namespace: "Ingestion", metricName: "LandingToItemsWritten", dimensions: { Stack: "dev", Pipeline: "customers" } },
+            { namespace: "Ingestion", metricName: "LandingToItemsWritten", dimensions: { Stack: "prod", Pipeline: "customers" } },
+        ]);
     });
 
     /** The four latency alarms and the job's delay notice of a pipeline promising `promise` minutes. */
@@ -1184,6 +1199,63 @@ describe("LakeMaintenance", () => {
                 Condition: { StringEquals: { "cloudwatch:namespace": ["Glue", "Ingestion"] } },
             },
         ]);
+    });
+});
+
+describe("the customers pipeline and products lookup deployed by two stacks in one account and region", () => {
+    const programs = new Map<string, RecordingMocks>();
+    before(async () => {
+        for (const stack of ["dev", "prod"]) {
+            programs.set(stack, await runProgram(stack));
+        }
+    });
+
+    /** What a stack's latency alarm watches, and the stack its extract job and lookup loader publish their metrics for. */
+    function watchedSeries(stack: string) {
+        const mocks = programs.get(stack)!;
+        const jobStack = (job: string) => (mocks.named(job).inputs.defaultArguments as Record<string, string>)["--stack"];
+        return {
+            latencyAlarm: mocks.named(`ingest-${stack}-customers-latency`).inputs.dimensions,
+            extractJobPublishesFor: jobStack(`ingest-${stack}-customers-job`),
+            lookupLoaderPublishesFor: jobStack(`ingest-${stack}-products-job`),
+        };
+    }
+
+    it("alarm each on its own stack's series, the one its own jobs publish", () => {
+        expect({ dev: watchedSeries("dev"), prod: watchedSeries("prod") }).to.deep.equal({
+            dev: { latencyAlarm: { Stack: "dev", Pipeline: "customers" }, extractJobPublishesFor: "dev", lookupLoaderPublishesFor: "dev" },
+            prod: {
+                latencyAlarm: { Stack: "prod", Pipeline: "customers" },
+                extractJobPublishesFor: "prod",
+                lookupLoaderPublishesFor: "prod",
+            },
+        });
+    });
+
+    /** What a stack's bad-archive-names alarm watches, and the stack its extract trigger publishes that metric for. */
+    function badArchiveNameSeries(stack: string) {
+        const mocks = programs.get(stack)!;
+        const trigger = mocks
+            .ofType("aws:lambda/function:Function")
+            .find((resource) => resource.name === `ingest-${stack}-customers-trigger`);
+        const alarm = mocks.named(`ingest-${stack}-customers-bad-archive-names`).inputs;
+        return {
+            alarm: [alarm.namespace, alarm.metricName, alarm.dimensions],
+            triggerPublishesFor: (trigger!.inputs.environment as { variables: Record<string, string> }).variables.STACK,
+        };
+    }
+
+    it("alarm each on its own stack's archives with a bad name, the series its own trigger publishes", () => {
+        expect({ dev: badArchiveNameSeries("dev"), prod: badArchiveNameSeries("prod") }).to.deep.equal({
+            dev: {
+                alarm: ["Ingestion/ExtractTrigger", "BadArchiveNames", { Stack: "dev", Pipeline: "customers" }],
+                triggerPublishesFor: "dev",
+            },
+            prod: {
+                alarm: ["Ingestion/ExtractTrigger", "BadArchiveNames", { Stack: "prod", Pipeline: "customers" }],
+                triggerPublishesFor: "prod",
+            },
+        });
     });
 });
 

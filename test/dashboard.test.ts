@@ -5,19 +5,23 @@ import type { ExtractPipelineMetrics } from "../components/extract-pipeline";
 import { declareProgram, type DeclaredResource } from "../cli/preview/program";
 import { settle, useMocks, valueOf } from "./support/pulumi-mocks";
 
-/** The metrics of a pipeline `crm` as ExtractPipeline hands them over, written out. */
+/** The metrics of a pipeline `crm` of the stack `dev` as ExtractPipeline hands them over, written out. */
 const crmMetrics: pulumi.Unwrap<ExtractPipelineMetrics> = {
-    landingToItemsWritten: { namespace: "Ingestion", metricName: "LandingToItemsWritten", dimensions: { Pipeline: "crm" } },
-    landingToRunStart: { namespace: "Ingestion", metricName: "LandingToRunStart", dimensions: { Pipeline: "crm" } },
+    landingToItemsWritten: { namespace: "Ingestion", metricName: "LandingToItemsWritten", dimensions: { Stack: "dev", Pipeline: "crm" } },
+    landingToRunStart: { namespace: "Ingestion", metricName: "LandingToRunStart", dimensions: { Stack: "dev", Pipeline: "crm" } },
     succeededRuns: { namespace: "AWS/Events", metricName: "MatchedEvents", dimensions: { RuleName: "crm-run-succeeded" } },
     failedRuns: { namespace: "AWS/Events", metricName: "MatchedEvents", dimensions: { RuleName: "crm-run-failed" } },
     lateRuns: { namespace: "AWS/Events", metricName: "MatchedEvents", dimensions: { RuleName: "crm-run-delayed" } },
-    rowsAccepted: { namespace: "Ingestion", metricName: "RowsAccepted", dimensions: { Pipeline: "crm" } },
-    rowsQuarantined: { namespace: "Ingestion", metricName: "RowsQuarantined", dimensions: { Pipeline: "crm" } },
-    itemsWritten: { namespace: "Ingestion", metricName: "ItemsWritten", dimensions: { Pipeline: "crm" } },
+    rowsAccepted: { namespace: "Ingestion", metricName: "RowsAccepted", dimensions: { Stack: "dev", Pipeline: "crm" } },
+    rowsQuarantined: { namespace: "Ingestion", metricName: "RowsQuarantined", dimensions: { Stack: "dev", Pipeline: "crm" } },
+    itemsWritten: { namespace: "Ingestion", metricName: "ItemsWritten", dimensions: { Stack: "dev", Pipeline: "crm" } },
     oldestArchive: { namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: "crm-archives" } },
     deadLetters: { namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensions: { QueueName: "crm-archives-dlq" } },
-    badArchiveNames: { namespace: "Ingestion/ExtractTrigger", metricName: "BadArchiveNames", dimensions: { Pipeline: "crm" } },
+    badArchiveNames: {
+        namespace: "Ingestion/ExtractTrigger",
+        metricName: "BadArchiveNames",
+        dimensions: { Stack: "dev", Pipeline: "crm" },
+    },
 };
 
 const panels: DashboardPanels = {
@@ -40,10 +44,14 @@ const panels: DashboardPanels = {
         {
             lookup: "sellers",
             metrics: {
-                linesRead: { namespace: "Ingestion", metricName: "LookupLinesRead", dimensions: { Lookup: "sellers" } },
-                itemsLoaded: { namespace: "Ingestion", metricName: "LookupItemsLoaded", dimensions: { Lookup: "sellers" } },
-                linesRejected: { namespace: "Ingestion", metricName: "LookupLinesRejected", dimensions: { Lookup: "sellers" } },
-                itemsDeleted: { namespace: "Ingestion", metricName: "LookupItemsDeleted", dimensions: { Lookup: "sellers" } },
+                linesRead: { namespace: "Ingestion", metricName: "LookupLinesRead", dimensions: { Stack: "dev", Lookup: "sellers" } },
+                itemsLoaded: { namespace: "Ingestion", metricName: "LookupItemsLoaded", dimensions: { Stack: "dev", Lookup: "sellers" } },
+                linesRejected: {
+                    namespace: "Ingestion",
+                    metricName: "LookupLinesRejected",
+                    dimensions: { Stack: "dev", Lookup: "sellers" },
+                },
+                itemsDeleted: { namespace: "Ingestion", metricName: "LookupItemsDeleted", dimensions: { Stack: "dev", Lookup: "sellers" } },
                 failedLoads: { namespace: "AWS/Events", metricName: "MatchedEvents", dimensions: { RuleName: "sellers-load-failed" } },
             },
         },
@@ -87,8 +95,8 @@ describe("the stack's dashboard body", () => {
             stacked: false,
             period: 300,
             metrics: [
-                ["Ingestion", "LandingToItemsWritten", "Pipeline", "crm", { label: "to items written", stat: "Maximum" }],
-                ["Ingestion", "LandingToRunStart", "Pipeline", "crm", { label: "to run start", stat: "Maximum" }],
+                ["Ingestion", "LandingToItemsWritten", "Stack", "dev", "Pipeline", "crm", { label: "to items written", stat: "Maximum" }],
+                ["Ingestion", "LandingToRunStart", "Stack", "dev", "Pipeline", "crm", { label: "to run start", stat: "Maximum" }],
             ],
             yAxis: { left: { min: 0 } },
             annotations: {
@@ -112,8 +120,8 @@ describe("the stack's dashboard body", () => {
                 300,
                 false,
                 [
-                    ["Ingestion", "LandingToItemsWritten", "Pipeline", "crm", "to items written", "Maximum"],
-                    ["Ingestion", "LandingToRunStart", "Pipeline", "crm", "to run start", "Maximum"],
+                    ["Ingestion", "LandingToItemsWritten", "Stack", "dev", "Pipeline", "crm", "to items written", "Maximum"],
+                    ["Ingestion", "LandingToRunStart", "Stack", "dev", "Pipeline", "crm", "to run start", "Maximum"],
                 ],
             ],
             [
@@ -130,11 +138,11 @@ describe("the stack's dashboard body", () => {
                 3600,
                 false,
                 [
-                    ["Ingestion", "RowsAccepted", "Pipeline", "crm", "accepted", "Sum"],
-                    ["Ingestion", "RowsQuarantined", "Pipeline", "crm", "quarantined", "Sum"],
+                    ["Ingestion", "RowsAccepted", "Stack", "dev", "Pipeline", "crm", "accepted", "Sum"],
+                    ["Ingestion", "RowsQuarantined", "Stack", "dev", "Pipeline", "crm", "quarantined", "Sum"],
                 ],
             ],
-            ["crm: items written", 3600, false, [["Ingestion", "ItemsWritten", "Pipeline", "crm", "items written", "Sum"]]],
+            ["crm: items written", 3600, false, [["Ingestion", "ItemsWritten", "Stack", "dev", "Pipeline", "crm", "items written", "Sum"]]],
             [
                 "crm: oldest archive in the trigger queue (seconds)",
                 300,
@@ -157,7 +165,7 @@ describe("the stack's dashboard body", () => {
                 "crm: objects quarantined for a name that is not an archive name",
                 300,
                 false,
-                [["Ingestion/ExtractTrigger", "BadArchiveNames", "Pipeline", "crm", "objects", "Sum"]],
+                [["Ingestion/ExtractTrigger", "BadArchiveNames", "Stack", "dev", "Pipeline", "crm", "objects", "Sum"]],
             ],
         ]);
         expect(chartTitled(body, "crm: oldest archive in the trigger queue (seconds)").properties.annotations).to.deep.equal({
@@ -198,10 +206,10 @@ describe("the stack's dashboard body", () => {
             [
                 "sellers: counts of each load",
                 [
-                    ["Ingestion", "LookupLinesRead", "Lookup", "sellers", "lines read", "Sum"],
-                    ["Ingestion", "LookupItemsLoaded", "Lookup", "sellers", "items loaded", "Sum"],
-                    ["Ingestion", "LookupLinesRejected", "Lookup", "sellers", "lines rejected", "Sum"],
-                    ["Ingestion", "LookupItemsDeleted", "Lookup", "sellers", "items deleted", "Sum"],
+                    ["Ingestion", "LookupLinesRead", "Stack", "dev", "Lookup", "sellers", "lines read", "Sum"],
+                    ["Ingestion", "LookupItemsLoaded", "Stack", "dev", "Lookup", "sellers", "items loaded", "Sum"],
+                    ["Ingestion", "LookupLinesRejected", "Stack", "dev", "Lookup", "sellers", "lines rejected", "Sum"],
+                    ["Ingestion", "LookupItemsDeleted", "Stack", "dev", "Lookup", "sellers", "items deleted", "Sum"],
                 ],
             ],
             [
@@ -347,6 +355,27 @@ describe("the dev stack's dashboard and alarms", () => {
             ["ingest-dev-customers-latency", 5400, true],
             ["ingest-dev-customers-archive-wait", 1800, true],
             ["ingest-dev-customers-glue-queue", 1800, true],
+        ]);
+    });
+
+    it("draws the jobs' and the trigger's metrics of this stack's runs, archives and loads only", () => {
+        const ownMetrics = [...drawn().keys()]
+            .map((key) => JSON.parse(key) as [string, string, [string, string][]])
+            .filter(([namespace]) => namespace === "Ingestion" || namespace === "Ingestion/ExtractTrigger")
+            .map(([, metricName, dimensions]) => [metricName, Object.fromEntries(dimensions)]);
+        const run = { Pipeline: "customers", Stack: "dev" };
+        const load = { Lookup: "products", Stack: "dev" };
+        expect(ownMetrics).to.deep.equal([
+            ["LandingToItemsWritten", run],
+            ["LandingToRunStart", run],
+            ["RowsAccepted", run],
+            ["RowsQuarantined", run],
+            ["ItemsWritten", run],
+            ["BadArchiveNames", run],
+            ["LookupLinesRead", load],
+            ["LookupItemsLoaded", load],
+            ["LookupLinesRejected", load],
+            ["LookupItemsDeleted", load],
         ]);
     });
 

@@ -27,6 +27,8 @@ const archiveNaming = {
     timestampFormat: "yyyyMMdd'T'HHmmss'Z'",
 };
 const landingPrefix = "incoming/customers/";
+/** The stack the trigger of the moto tests belongs to, which it names in its metric. */
+const stack = "dev";
 const fixedNow = new Date("2026-11-23T10:00:00Z");
 /** When the objects of the test events landed (their `time` or `eventTime`), as the trigger passes it on. */
 const eventTime = "2026-11-23T09:59:58.000Z";
@@ -179,7 +181,7 @@ describe("extract trigger: messages", () => {
 describe("extract trigger: settings", () => {
     it("names every missing variable", () => {
         expect(() => settingsFromEnvironment({ JOB_NAME: "job", LANDING_PREFIX: "" })).to.throw(
-            "the trigger's environment lacks RUN_LEDGER_TABLE, LANDING_BUCKET, LANDING_PREFIX, ARCHIVE_NAMING, PIPELINE, QUARANTINE_BUCKET",
+            "the trigger's environment lacks RUN_LEDGER_TABLE, LANDING_BUCKET, LANDING_PREFIX, ARCHIVE_NAMING, PIPELINE, QUARANTINE_BUCKET, STACK",
         );
     });
 
@@ -191,12 +193,14 @@ describe("extract trigger: settings", () => {
             LANDING_PREFIX: "in/",
             PIPELINE: "customers",
             QUARANTINE_BUCKET: "quarantine",
+            STACK: "dev",
         };
         expect(() => settingsFromEnvironment({ ...environment, ARCHIVE_NAMING: "{" })).to.throw("ARCHIVE_NAMING is not JSON");
         expect(() => settingsFromEnvironment({ ...environment, ARCHIVE_NAMING: '{"regex":"x"}' })).to.throw(
             "ARCHIVE_NAMING must hold regex, groups and timestampFormat",
         );
         expect(settingsFromEnvironment({ ...environment, ARCHIVE_NAMING: JSON.stringify(archiveNaming) })).to.deep.equal({
+            stack: "dev",
             pipeline: "customers",
             jobName: "job",
             runLedgerTable: "runs",
@@ -233,6 +237,7 @@ describe("extract trigger against moto", function () {
     }> {
         tableCount += 1;
         const settings: TriggerSettings = {
+            stack,
             pipeline: `customers-${tableCount}`,
             jobName: `extract-${tableCount}`,
             runLedgerTable: `runs-${tableCount}`,
@@ -311,7 +316,7 @@ describe("extract trigger against moto", function () {
         { Key: "ingest-reason", Value: "bad-archive-name" },
     ];
 
-    /** The reason.json of an archive quarantined for its name, and the line that counts it in the pipeline's metric. */
+    /** The reason.json of an archive quarantined for its name, and the line that counts it in the stack's pipeline's metric. */
     async function expectedQuarantine(
         pipelineName: string,
         landed: LandedObject,
@@ -336,11 +341,12 @@ describe("extract trigger against moto", function () {
                     CloudWatchMetrics: [
                         {
                             Namespace: "Ingestion/ExtractTrigger",
-                            Dimensions: [["Pipeline"]],
+                            Dimensions: [["Stack", "Pipeline"]],
                             Metrics: [{ Name: "BadArchiveNames", Unit: "Count" }],
                         },
                     ],
                 },
+                Stack: stack,
                 Pipeline: pipelineName,
                 BadArchiveNames: 1,
                 ...landed,
@@ -718,8 +724,8 @@ describe("extract trigger against moto", function () {
         expect(written).to.deep.equal([
             '{"level":"error","message":"archive quarantined for its name: \\"notes.txt\\" does not match the archive naming ' +
                 JSON.stringify(archiveNaming.regex).slice(1, -1) +
-                '","_aws":{"Timestamp":1795428000000,"CloudWatchMetrics":[{"Namespace":"Ingestion/ExtractTrigger","Dimensions":[["Pipeline"]],' +
-                `"Metrics":[{"Name":"BadArchiveNames","Unit":"Count"}]}]},"Pipeline":"${settings.pipeline}","BadArchiveNames":1,` +
+                '","_aws":{"Timestamp":1795428000000,"CloudWatchMetrics":[{"Namespace":"Ingestion/ExtractTrigger","Dimensions":[["Stack","Pipeline"]],' +
+                `"Metrics":[{"Name":"BadArchiveNames","Unit":"Count"}]}]},"Stack":"dev","Pipeline":"${settings.pipeline}","BadArchiveNames":1,` +
                 `"bucket":"landing","key":"${key}","versionId":"${landed.versionId}","landedAt":"${eventTime}","keptIn":"${keptIn}"}\n`,
         ]);
     });

@@ -20,6 +20,7 @@ const streamArn = "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks-stream";
 function declare(name: string, lookup: Lookup, deletionProtection: boolean): LookupTable {
     return new LookupTable(name, {
         lookup,
+        stack: "dev",
         kmsKeyArn: keyArn,
         accessLogsBucketName: "access-logs",
         reports: bucket("quarantine"),
@@ -39,9 +40,10 @@ function byType(mocks: RecordingMocks, type: string, name: string): Record<strin
 
 describe("LookupTable", () => {
     let mocks: RecordingMocks;
+    let table: LookupTable;
     before(async () => {
         mocks = await useMocks();
-        declare("products", products, true);
+        table = declare("products", products, true);
         await settle();
     });
 
@@ -78,6 +80,7 @@ describe("LookupTable", () => {
             "--report_bucket": "quarantine",
             "--report_prefix": "lookups/",
             "--notification_topic_arn": "arn:aws:sns:eu-west-1:123456789012:topic/products-alarms",
+            "--stack": "dev",
             "--export_key": "latest",
         });
         expect(mocks.named("products-job-plan").inputs.key).to.equal("jobs/lookups/products/lookup.json");
@@ -208,6 +211,17 @@ describe("LookupTable", () => {
                 Resource: "arn:aws:sqs:eu-west-1:123456789012:queue/products-filter-failures",
             },
         ]);
+    });
+
+    it("hands the dashboard the loader's counts of this stack's loads of the lookup, as the loader publishes them", () => {
+        const { linesRead, itemsLoaded, linesRejected, itemsDeleted } = table.metrics;
+        expect([linesRead, itemsLoaded, linesRejected, itemsDeleted]).to.deep.equal(
+            ["LookupLinesRead", "LookupItemsLoaded", "LookupLinesRejected", "LookupItemsDeleted"].map((metricName) => ({
+                namespace: "Ingestion",
+                metricName,
+                dimensions: { Stack: "dev", Lookup: "products" },
+            })),
+        );
     });
 
     it("alarms on failed loads and failed filter batches", () => {

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { jobMetricsNamespace } from "../components/metrics";
+import runMetrics from "../glue-scripts/ingest/contracts/run_metrics.json";
 import { badArchiveNameMetric } from "../lambdas/extract-trigger/contract";
 import { physicalNameOf, policyOf, type PolicyStatementJson, type RecordedResource, type RecordingMocks } from "./support/pulumi-mocks";
 import { runProgram } from "./support/program";
@@ -192,8 +193,15 @@ const tableOptimizerCheck: Check = (resource, program) => {
     ];
 };
 
-/** The namespaces the stack's own jobs and functions publish metrics in, with a pipeline or lookup as dimension. */
-const ownNamespaces = new Set([jobMetricsNamespace, badArchiveNameMetric.namespace]);
+/**
+ * The namespaces the stack's own jobs and functions publish metrics in, each with the dimension that
+ * names the stack beside a pipeline or lookup (`glue-scripts/ingest/contracts/run_metrics.json`, the
+ * extract trigger's `lambdas/extract-trigger/contract.ts`).
+ */
+const ownStackDimensions = new Map<string, ReadonlySet<string>>([
+    [jobMetricsNamespace, new Set([runMetrics.extractRuns.dimensions.stack, runMetrics.lookupLoads.dimensions.stack])],
+    [badArchiveNameMetric.namespace, new Set([badArchiveNameMetric.dimensions.stack])],
+]);
 
 interface DashboardWidgetJson {
     type?: string;
@@ -204,8 +212,9 @@ interface DashboardWidgetJson {
  * A dashboard shows this stack and nothing else: every chart reads the stack's region, none reads
  * another account (CloudWatch's cross-account `accountId`), and every metric it draws is of a
  * resource the program declares (its name as dimension) or one the stack's jobs publish for a
- * pipeline or lookup the stack deploys (whose plan it uploads). A dashboard drawing another stack's
- * series would show, and let readers act on, numbers that are not this stack's.
+ * pipeline or lookup the stack deploys (whose plan it uploads), named for this stack (a job's or the
+ * trigger's metric without the stack's name is shared with every stack deploying the same pipeline). A dashboard
+ * drawing another stack's series would show, and let readers act on, numbers that are not this stack's.
  */
 const dashboardCheck: Check = (resource, program) => {
     const region = program.keyArn.split(":")[3];
@@ -234,11 +243,13 @@ const dashboardCheck: Check = (resource, program) => {
                 problems.push(`${chart} reads account ${options.accountId}`);
             }
             const [namespace = "", metricName, ...dimensions] = names;
-            const values = dimensions.filter((_, index) => index % 2 === 1);
-            const ours =
-                values.length > 0 &&
-                (values.every((value) => declaredNames.has(value)) ||
-                    (ownNamespaces.has(namespace) && values.every((value) => deployedPlans.has(value))));
+            const pairs = dimensions.flatMap((name, index) => (index % 2 === 0 ? [[name, dimensions[index + 1] ?? ""] as const] : []));
+            const values = pairs.map(([, value]) => value);
+            const stackDimensions = ownStackDimensions.get(namespace) ?? new Set<string>();
+            const forThisStack = ([name, value]: readonly [string, string]) =>
+                stackDimensions.has(name) ? value === program.stack : deployedPlans.has(value);
+            const publishedForThisStack = pairs.some(([name]) => stackDimensions.has(name)) && pairs.every(forThisStack);
+            const ours = values.length > 0 && (values.every((value) => declaredNames.has(value)) || publishedForThisStack);
             if (!ours) {
                 problems.push(`${chart} draws ${[namespace, metricName, ...dimensions].join(" ")}, which is not of this stack`);
             }
@@ -674,7 +685,8 @@ describe("the security walk itself", () => {
                     { type: "text", properties: { markdown: "## Extract pipeline customers" } },
                     chart("ours", "eu-west-1", [
                         ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "ingest-prod-customers-archives", { stat: "Maximum" }],
-                        ["Ingestion", "LandingToItemsWritten", "Pipeline", "customers", { stat: "Maximum" }],
+                        ["Ingestion", "LandingToItemsWritten", "Stack", "prod", "Pipeline", "customers", { stat: "Maximum" }],
+                        ["Ingestion/ExtractTrigger", "BadArchiveNames", "Stack", "prod", "Pipeline", "customers", { stat: "Sum" }],
                     ]),
                     chart("elsewhere", "us-east-1", [
                         ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "ingest-prod-customers-archives"],
@@ -690,7 +702,11 @@ describe("the security walk itself", () => {
                     ]),
                     chart("another stack", "eu-west-1", [
                         ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "ingest-dev-customers-archives"],
-                        ["Ingestion", "LandingToItemsWritten", "Pipeline", "orders"],
+                        ["Ingestion", "LandingToItemsWritten", "Stack", "prod", "Pipeline", "orders"],
+                        ["Ingestion", "LandingToItemsWritten", "Stack", "dev", "Pipeline", "customers"],
+                        ["Ingestion", "LandingToItemsWritten", "Pipeline", "customers"],
+                        ["Ingestion/ExtractTrigger", "BadArchiveNames", "Stack", "dev", "Pipeline", "customers"],
+                        ["Ingestion/ExtractTrigger", "BadArchiveNames", "Pipeline", "customers"],
                         ["AWS/SQS", "NumberOfMessagesSent", "QueueName", "customers"],
                         ["AWS/Lambda", "Errors"],
                     ]),
@@ -702,7 +718,13 @@ describe("the security walk itself", () => {
             `bad: chart "elsewhere" reads region us-east-1, not the stack's eu-west-1`,
             `bad: chart "another account" reads account 999999999999`,
             `bad: chart "another stack" draws AWS/SQS ApproximateAgeOfOldestMessage QueueName ingest-dev-customers-archives, which is not of this stack`,
-            `bad: chart "another stack" draws Ingestion LandingToItemsWritten Pipeline orders, which is not of this stack`,
+            `bad: chart "another stack" draws Ingestion LandingToItemsWritten Stack prod Pipeline orders, which is not of this stack`,
+            // The same pipeline, published by another stack's job, or by a job that names no stack (every stack's series).
+            `bad: chart "another stack" draws Ingestion LandingToItemsWritten Stack dev Pipeline customers, which is not of this stack`,
+            `bad: chart "another stack" draws Ingestion LandingToItemsWritten Pipeline customers, which is not of this stack`,
+            // The same for the trigger's count of archives quarantined for their name.
+            `bad: chart "another stack" draws Ingestion/ExtractTrigger BadArchiveNames Stack dev Pipeline customers, which is not of this stack`,
+            `bad: chart "another stack" draws Ingestion/ExtractTrigger BadArchiveNames Pipeline customers, which is not of this stack`,
             // A pipeline's name is a job metric's dimension, never a queue's.
             `bad: chart "another stack" draws AWS/SQS NumberOfMessagesSent QueueName customers, which is not of this stack`,
             `bad: chart "another stack" draws AWS/Lambda Errors, which is not of this stack`,

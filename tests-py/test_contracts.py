@@ -122,6 +122,7 @@ def test_job_arguments_are_disjoint_snake_case_names() -> None:
                 "staging_uri",
                 "changes_uri",
                 "items_write_units_per_second",
+                "stack",
             ),
             ("archive_bucket", "archive_key", "archive_version_id", "extract_id", "extract_version", "archive_landed_at"),
             ("JOB_RUN_ID",),
@@ -177,6 +178,10 @@ def test_run_metrics_are_named_once_each_with_a_unit_cloudwatch_knows() -> None:
     contract = json.loads((CONTRACTS / "run_metrics.json").read_text(encoding="utf-8"))
     groups = [contract["extractRuns"], contract["lookupLoads"]]
     names = [definition["name"] for group in groups for definition in group["metrics"].values()]
-    assert (contract["namespace"], [group["dimension"] for group in groups]) == ("Ingestion", ["Pipeline", "Lookup"])
+    # Every datum names its stack beside its pipeline or lookup: two stacks in one account may deploy the same pipeline.
+    assert (contract["namespace"], [group["dimensions"] for group in groups]) == (
+        "Ingestion",
+        [{"stack": "Stack", "pipeline": "Pipeline"}, {"stack": "Stack", "lookup": "Lookup"}],
+    )
     assert sorted(set(names)) == sorted(names)
     assert sorted({definition["unit"] for group in groups for definition in group["metrics"].values()}) == ["Count", "Seconds"]

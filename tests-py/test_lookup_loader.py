@@ -51,6 +51,7 @@ REPORTS = "lookup-reports"
 DUMPS = "lookup-table-dumps"
 REPORT_PREFIX = "reports/"
 NOTIFICATIONS = "arn:aws:sns:us-east-1:123456789012:lookup-notifications"
+STACK = "lookup-tests"
 PRODUCTS_PLAN = {
     "lookup": "products",
     "key": {"partition": {"attribute": "product_id", "type": "string"}, "sort": None},
@@ -78,6 +79,7 @@ def test_the_job_reads_the_argument_names_of_its_contract():
         "report_bucket",
         "report_prefix",
         "notification_topic_arn",
+        "stack",
     )
     assert contract.run == ("export_key",)
 
@@ -532,6 +534,7 @@ def _arguments(env: Env, table: str, plan: dict, scenario: str, export_key: str 
         "report_bucket": REPORTS,
         "report_prefix": REPORT_PREFIX,
         "notification_topic_arn": NOTIFICATIONS,
+        "stack": STACK,
         "export_key": export_key,
     }
 
@@ -1073,6 +1076,16 @@ def test_csv_exports_through_the_entry_script(spark, env):
     ]
     report = _report(env, "products", "jr_csv")
     assert (report["runId"], report["status"], report["lines"], report["loaded"], report["duplicates"]) == ("jr_csv", "succeeded", 9, 3, 1)
+    # The entry script publishes the load's counts for its `stack` argument's stack, beside the lookup.
+    published = boto3.client("cloudwatch").list_metrics(Namespace="Ingestion", Dimensions=[{"Name": "Stack", "Value": STACK}])["Metrics"]
+    series = (("Lookup", "products"), ("Stack", STACK))
+    named = {(metric["MetricName"], tuple(sorted((pair["Name"], pair["Value"]) for pair in metric["Dimensions"]))) for metric in published}
+    assert sorted(named) == [
+        ("LookupItemsDeleted", series),
+        ("LookupItemsLoaded", series),
+        ("LookupLinesRead", series),
+        ("LookupLinesRejected", series),
+    ]
 
     # A rerun of the completed export puts the same items again: same table, same counts.
     stored = _stored(env, table)

@@ -47,10 +47,14 @@ def report_of(status: str) -> RunReport:
     return report
 
 
-def datum(name: str, value: int, unit: str, at: datetime, dimension: tuple[str, str] = ("Pipeline", "customers")) -> dict:
+# The series of a run of customers in the stack dev: the stack comes from the job's `stack` argument.
+DEV_CUSTOMERS = (("Stack", "dev"), ("Pipeline", "customers"))
+
+
+def datum(name: str, value: int, unit: str, at: datetime, dimensions: tuple[tuple[str, str], ...] = DEV_CUSTOMERS) -> dict:
     return {
         "MetricName": name,
-        "Dimensions": [{"Name": dimension[0], "Value": dimension[1]}],
+        "Dimensions": [{"Name": dimension, "Value": dimension_value} for dimension, dimension_value in dimensions],
         "Timestamp": at,
         "Value": value,
         "Unit": unit,
@@ -62,11 +66,11 @@ FINISHED = datetime(2026, 11, 22, 6, 13, 7, tzinfo=UTC)
 
 
 def test_a_run_publishes_how_long_its_archive_waited_as_it_starts() -> None:
-    assert run_start_metrics(report_of("running")) == [datum("LandingToRunStart", 50, "Seconds", STARTED)]
+    assert run_start_metrics(report_of("running"), stack="dev") == [datum("LandingToRunStart", 50, "Seconds", STARTED)]
 
 
 def test_a_run_that_succeeded_publishes_its_latency_rows_and_items() -> None:
-    assert run_end_metrics(report_of("succeeded")) == [
+    assert run_end_metrics(report_of("succeeded"), stack="dev") == [
         datum("RowsQuarantined", 1, "Count", FINISHED),
         datum("LandingToItemsWritten", 775, "Seconds", FINISHED),
         datum("RowsAccepted", 7, "Count", FINISHED),
@@ -76,7 +80,18 @@ def test_a_run_that_succeeded_publishes_its_latency_rows_and_items() -> None:
 
 def test_a_run_that_failed_publishes_only_what_it_quarantined() -> None:
     # It loaded nothing and wrote no complete set of items, so it has no latency and no rows or items to count.
-    assert run_end_metrics(report_of("failed")) == [datum("RowsQuarantined", 1, "Count", FINISHED)]
+    assert run_end_metrics(report_of("failed"), stack="dev") == [datum("RowsQuarantined", 1, "Count", FINISHED)]
+
+
+def test_the_same_pipeline_in_two_stacks_publishes_two_series() -> None:
+    # Two stacks in one account and region may deploy the same pipeline; each stack's alarms watch its own series.
+    published = {
+        stack: [point["Dimensions"] for point in run_end_metrics(report_of("succeeded"), stack=stack)] for stack in ("dev", "prod")
+    }
+    assert published == {
+        "dev": [[{"Name": "Stack", "Value": "dev"}, {"Name": "Pipeline", "Value": "customers"}]] * 4,
+        "prod": [[{"Name": "Stack", "Value": "prod"}, {"Name": "Pipeline", "Value": "customers"}]] * 4,
+    }
 
 
 def test_a_lookup_load_publishes_its_counts() -> None:
@@ -89,8 +104,8 @@ def test_a_lookup_load_publishes_its_counts() -> None:
         "finishedAt": "2026-11-22T03:31:40.250000Z",
     }
     at = datetime(2026, 11, 22, 3, 31, 40, 250000, tzinfo=UTC)
-    lookup = ("Lookup", "products")
-    assert lookup_load_metrics(document) == [
+    lookup = (("Stack", "prod"), ("Lookup", "products"))
+    assert lookup_load_metrics(document, stack="prod") == [
         datum("LookupLinesRead", 1000, "Count", at, lookup),
         datum("LookupItemsLoaded", 990, "Count", at, lookup),
         datum("LookupLinesRejected", 10, "Count", at, lookup),
@@ -100,7 +115,7 @@ def test_a_lookup_load_publishes_its_counts() -> None:
 
 def test_metrics_go_to_the_contracts_namespace_in_one_call() -> None:
     cloudwatch = RecordingCloudWatch()
-    data = run_end_metrics(report_of("succeeded"))
+    data = run_end_metrics(report_of("succeeded"), stack="dev")
     put_metrics(cloudwatch, data)
     assert cloudwatch.calls == [{"Namespace": "Ingestion", "MetricData": data}]
 
@@ -113,7 +128,7 @@ def pipeline(customers_plan, moto_endpoint, aws_environment):
     clients = AwsClients(
         s3=client("s3"), glue=client("glue"), dynamodb=client("dynamodb"), sns=client("sns"), cloudwatch=RecordingCloudWatch()
     )
-    return Pipeline(plan=customers_plan, clients=clients, sqs=client("sqs"))
+    return Pipeline(plan=customers_plan, clients=clients, sqs=client("sqs"), stack="staging")
 
 
 def land_unreadable_archive(pipeline: Pipeline) -> tuple[dict[str, str], datetime]:
@@ -134,12 +149,14 @@ def test_a_run_publishes_its_start_and_end_metrics_and_notifies_once(pipeline, t
     assert (report["status"], report["failure"]["reason"], report["notified"]) == ("failed", "archive-corrupt", True)
     assert report["landedAt"] == landed.isoformat()
     started, finished = (datetime.fromisoformat(report[moment]) for moment in ("startedAt", "finishedAt"))
+    # The stack is the run's `stack` argument (the pipeline's, here "staging").
+    series = (("Stack", "staging"), ("Pipeline", "customers"))
     assert pipeline.clients.cloudwatch.calls == [
         {
             "Namespace": "Ingestion",
-            "MetricData": [datum("LandingToRunStart", round((started - landed).total_seconds()), "Seconds", started)],
+            "MetricData": [datum("LandingToRunStart", round((started - landed).total_seconds()), "Seconds", started, series)],
         },
-        {"Namespace": "Ingestion", "MetricData": [datum("RowsQuarantined", 0, "Count", finished)]},
+        {"Namespace": "Ingestion", "MetricData": [datum("RowsQuarantined", 0, "Count", finished, series)]},
     ]
     [message] = pipeline.notifications()
     assert message.splitlines()[0] == (

@@ -2,13 +2,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { JobPlan } from "../../config/job-plan";
 import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
-import { badArchiveNameMetric, badArchiveNamePrefix, type TriggerVariable } from "../../lambdas/extract-trigger/contract";
+import { badArchiveNamePrefix, type TriggerVariable } from "../../lambdas/extract-trigger/contract";
 import type { NotifierVariable } from "../../lambdas/run-notifier/contract";
 import { alarmPublishing, deadLetterAlarm, notifyingAlarm, type AlarmSettings } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { glueAssetUri, glueJob } from "../glue-job";
 import { icebergJobArguments } from "../lake-access";
-import { extractRunMetric, matchedEvents, oldestMessageAge, visibleMessages, type MetricId } from "../metrics";
+import { badArchiveNamesMetric, extractRunMetric, matchedEvents, oldestMessageAge, visibleMessages, type MetricId } from "../metrics";
 import { objectsUnder, policyDocument } from "../policies";
 import {
     defaultGlueJob,
@@ -29,6 +29,12 @@ export type { GlueJobSettings } from "./defaults";
 export interface ExtractPipelineArgs {
     /** The job plan built from the pipeline's mapping; it is uploaded beside the job. */
     readonly plan: JobPlan;
+    /**
+     * The Pulumi stack the pipeline belongs to. The job gets it as its `stack` argument and the trigger
+     * as its `STACK` variable; each names it in every metric it publishes, beside the pipeline, so the
+     * alarms and the dashboard watch this stack's runs and archives only.
+     */
+    readonly stack: string;
     readonly kmsKeyArn: pulumi.Input<string>;
     readonly landing: BucketRef;
     readonly lake: BucketRef;
@@ -237,6 +243,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             staging_uri: pulumi.interpolate`s3://${args.glueAssets.name}/temporary/${plan.pipeline}/staging/`,
             changes_uri: pulumi.interpolate`s3://${args.glueAssets.name}/temporary/${plan.pipeline}/changes/`,
             items_write_units_per_second: String(args.itemsWriteUnitsPerSecond),
+            stack: args.stack,
         };
         this.job = glueJob(
             `${name}-job`,
@@ -277,6 +284,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             ARCHIVE_NAMING: JSON.stringify(plan.extract.archiveNaming),
             PIPELINE: plan.pipeline,
             QUARANTINE_BUCKET: args.quarantine.name,
+            STACK: args.stack,
         };
         this.trigger = new BundledFunction(
             `${name}-trigger`,
@@ -386,22 +394,19 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             { parent: this, dependsOn: [notifierPermission] },
         );
 
+        const runs = { stack: args.stack, pipeline: plan.pipeline };
         this.metrics = {
-            landingToItemsWritten: extractRunMetric("landingToItemsWritten", plan.pipeline),
-            landingToRunStart: extractRunMetric("landingToRunStart", plan.pipeline),
+            landingToItemsWritten: extractRunMetric("landingToItemsWritten", runs),
+            landingToRunStart: extractRunMetric("landingToRunStart", runs),
             succeededRuns: matchedEvents(succeeded.name),
             failedRuns: matchedEvents(failed.name),
             lateRuns: matchedEvents(delayed.name),
-            rowsAccepted: extractRunMetric("rowsAccepted", plan.pipeline),
-            rowsQuarantined: extractRunMetric("rowsQuarantined", plan.pipeline),
-            itemsWritten: extractRunMetric("itemsWritten", plan.pipeline),
+            rowsAccepted: extractRunMetric("rowsAccepted", runs),
+            rowsQuarantined: extractRunMetric("rowsQuarantined", runs),
+            itemsWritten: extractRunMetric("itemsWritten", runs),
             oldestArchive: oldestMessageAge(this.queue.name),
             deadLetters: visibleMessages(this.deadLetterQueue.name),
-            badArchiveNames: {
-                namespace: badArchiveNameMetric.namespace,
-                metricName: badArchiveNameMetric.name,
-                dimensions: { [badArchiveNameMetric.dimension]: plan.pipeline },
-            },
+            badArchiveNames: badArchiveNamesMetric(runs),
         };
         const thresholds = latencyThresholds(args.latencyPromiseMinutes);
         const waitMinutes = thresholds.waitSeconds / 60;

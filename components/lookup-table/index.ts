@@ -26,6 +26,11 @@ export interface LookupFilterArgs {
 export interface LookupTableArgs {
     /** The validated lookup definition (`config/lookups/<lookup>.yaml`). */
     readonly lookup: Lookup;
+    /**
+     * The Pulumi stack the lookup belongs to. The loader gets it as its `stack` argument and names it
+     * in every metric it publishes, beside the lookup, so the dashboard draws this stack's loads only.
+     */
+    readonly stack: string;
     readonly kmsKeyArn: pulumi.Input<string>;
     readonly accessLogsBucketName: pulumi.Input<string>;
     /** Bucket of the load reports (the quarantine bucket), under `lookups/<lookup>/`. */
@@ -160,6 +165,7 @@ export class LookupTable extends pulumi.ComponentResource {
             // The loader adds `<lookup>/<run id>/` under it, inside the role's reportPrefix.
             report_prefix: "lookups/",
             notification_topic_arn: this.alarms.topicArn,
+            stack: args.stack,
             // Scheduled and event-started runs load the newest export; a person can pass a key.
             export_key: "latest",
         };
@@ -212,11 +218,12 @@ export class LookupTable extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        const loads = { stack: args.stack, lookup: lookup.lookup };
         this.metrics = {
-            linesRead: lookupLoadMetric("linesRead", lookup.lookup),
-            itemsLoaded: lookupLoadMetric("itemsLoaded", lookup.lookup),
-            linesRejected: lookupLoadMetric("linesRejected", lookup.lookup),
-            itemsDeleted: lookupLoadMetric("itemsDeleted", lookup.lookup),
+            linesRead: lookupLoadMetric("linesRead", loads),
+            itemsLoaded: lookupLoadMetric("itemsLoaded", loads),
+            linesRejected: lookupLoadMetric("linesRejected", loads),
+            itemsDeleted: lookupLoadMetric("itemsDeleted", loads),
             failedLoads: matchedEvents(failed.name),
         };
         this.alarms.alarm("load-failures", `A load of the ${lookup.lookup} lookup failed, timed out or was stopped`, {

@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import runMetrics from "../../glue-scripts/ingest/contracts/run_metrics.json";
+import { badArchiveNameMetric, type BadArchiveNameSeries } from "../../lambdas/extract-trigger/contract";
 
 /**
  * A CloudWatch metric as CloudWatch names it: what an alarm watches and what a dashboard widget
@@ -18,16 +19,47 @@ export const jobMetricsNamespace = runMetrics.namespace;
 export type ExtractRunMetric = keyof typeof runMetrics.extractRuns.metrics;
 export type LookupLoadMetric = keyof typeof runMetrics.lookupLoads.metrics;
 
-/** A metric the extract job publishes for each run of `pipeline`. */
-export function extractRunMetric(metric: ExtractRunMetric, pipeline: string): MetricId {
-    const { dimension, metrics } = runMetrics.extractRuns;
-    return { namespace: runMetrics.namespace, metricName: metrics[metric].name, dimensions: { [dimension]: pipeline } };
+/**
+ * Which series of an extract run metric: the stack and the pipeline. The stack is a dimension
+ * because two stacks in one account and region may deploy the same pipeline, and each stack's
+ * alarms and dashboard must watch its own runs only. The job publishes the same pair (its `stack`
+ * argument), and the contract names each dimension.
+ */
+export type ExtractRunSeries = Readonly<Record<keyof typeof runMetrics.extractRuns.dimensions, string>>;
+
+/** Which series of a lookup load metric: the stack and the lookup (see `ExtractRunSeries`). */
+export type LookupLoadSeries = Readonly<Record<keyof typeof runMetrics.lookupLoads.dimensions, string>>;
+
+/** A metric the extract job publishes for each run of `series.pipeline` in `series.stack`. */
+export function extractRunMetric(metric: ExtractRunMetric, series: ExtractRunSeries): MetricId {
+    const { dimensions, metrics } = runMetrics.extractRuns;
+    return seriesMetric(runMetrics.namespace, metrics[metric].name, dimensions, series);
 }
 
-/** A metric the lookup loader publishes for each load of `lookup`. */
-export function lookupLoadMetric(metric: LookupLoadMetric, lookup: string): MetricId {
-    const { dimension, metrics } = runMetrics.lookupLoads;
-    return { namespace: runMetrics.namespace, metricName: metrics[metric].name, dimensions: { [dimension]: lookup } };
+/** A metric the lookup loader publishes for each load of `series.lookup` in `series.stack`. */
+export function lookupLoadMetric(metric: LookupLoadMetric, series: LookupLoadSeries): MetricId {
+    const { dimensions, metrics } = runMetrics.lookupLoads;
+    return seriesMetric(runMetrics.namespace, metrics[metric].name, dimensions, series);
+}
+
+/**
+ * Objects the extract trigger of `series.pipeline` in `series.stack` quarantined for a name that is
+ * not an archive name (`lambdas/extract-trigger/contract.ts`), by stack as the jobs' metrics are.
+ */
+export function badArchiveNamesMetric(series: BadArchiveNameSeries): MetricId {
+    const { namespace, name, dimensions } = badArchiveNameMetric;
+    return seriesMetric(namespace, name, dimensions, series);
+}
+
+/** A metric whose dimensions a contract names by key (`dimensions`), with the series' value for each key. */
+function seriesMetric<Key extends string>(
+    namespace: string,
+    metricName: string,
+    dimensions: Readonly<Record<Key, string>>,
+    series: Readonly<Record<Key, string>>,
+): MetricId {
+    const keys = Object.keys(dimensions) as Key[];
+    return { namespace, metricName, dimensions: Object.fromEntries(keys.map((key) => [dimensions[key], series[key]])) };
 }
 
 /** Events an EventBridge rule matched: runs in a state, scheduled starts. */

@@ -86,7 +86,7 @@ def run(
     )
     with reported_run(report, lambda: _publish(plan, arguments, clients, report, progress)):
         # First, so that an archive that waited too long alarms while its run still has time to load it.
-        put_metrics(clients.cloudwatch, run_start_metrics(report))
+        put_metrics(clients.cloudwatch, run_start_metrics(report, stack=arguments["stack"]))
         _load_extract(spark, plan, arguments, clients, report, work_dir, progress)
         report.status = "succeeded"
     return report
@@ -508,7 +508,7 @@ def _publish(plan, arguments, clients, report: RunReport, progress) -> None:
         body = json.dumps(report.to_dict(), indent=2, default=str).encode("utf-8")
         report_key = run_report_key(plan["pipeline"], report.extract_id, report.job_run_id)
         clients.s3.put_object(Bucket=arguments["lake_bucket"], Key=report_key, Body=body)
-    put_metrics(clients.cloudwatch, run_end_metrics(report))
+    put_metrics(clients.cloudwatch, run_end_metrics(report, stack=arguments["stack"]))
     progress(json.dumps({"level": "INFO" if report.status == "succeeded" else "ERROR", "message": "run finished", **report.to_dict()}))
 
 

@@ -8,6 +8,7 @@ import {
     badArchiveNameReason,
     reasonFileName,
     type BadArchiveNameReason,
+    type BadArchiveNameSeries,
     type ExpectedArchiveName,
 } from "./contract";
 
@@ -83,10 +84,17 @@ export async function quarantineBadlyNamedArchive(quarantine: BadNameQuarantine,
 
 /**
  * The log line of one quarantined archive, in CloudWatch Embedded Metric Format: CloudWatch Logs
- * counts it in the bad-archive-name metric of the pipeline, which the pipeline's alarm watches, and
- * it stays a searchable log entry naming the object and where it is kept.
+ * counts it in the bad-archive-name metric of the stack's pipeline, which the pipeline's alarm
+ * watches, and it stays a searchable log entry naming the object and where it is kept.
  */
-export function badArchiveNameEntry(pipeline: string, landed: LandedObject, detail: string, keptIn: string, timestamp: Date): LogEntry {
+export function badArchiveNameEntry(
+    series: BadArchiveNameSeries,
+    landed: LandedObject,
+    detail: string,
+    keptIn: string,
+    timestamp: Date,
+): LogEntry {
+    const { dimensions } = badArchiveNameMetric;
     return {
         level: "error",
         message: `archive quarantined for its name: ${detail}`,
@@ -95,12 +103,13 @@ export function badArchiveNameEntry(pipeline: string, landed: LandedObject, deta
             CloudWatchMetrics: [
                 {
                     Namespace: badArchiveNameMetric.namespace,
-                    Dimensions: [[badArchiveNameMetric.dimension]],
+                    Dimensions: [[dimensions.stack, dimensions.pipeline]],
                     Metrics: [{ Name: badArchiveNameMetric.name, Unit: "Count" }],
                 },
             ],
         },
-        [badArchiveNameMetric.dimension]: pipeline,
+        [dimensions.stack]: series.stack,
+        [dimensions.pipeline]: series.pipeline,
         [badArchiveNameMetric.name]: 1,
         ...landed,
         keptIn,

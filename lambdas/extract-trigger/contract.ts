@@ -16,6 +16,7 @@ export const triggerVariables = [
     "ARCHIVE_NAMING",
     "PIPELINE",
     "QUARANTINE_BUCKET",
+    "STACK",
 ] as const;
 
 export type TriggerVariable = (typeof triggerVariables)[number];
@@ -23,8 +24,20 @@ export type TriggerVariable = (typeof triggerVariables)[number];
 /** The reason in reason.json and the `ingest-reason` tag of an archive quarantined for its name. */
 export const badArchiveNameReason = "bad-archive-name";
 
-/** One count per archive quarantined for its name, by pipeline; the pipeline's alarm watches it. */
-export const badArchiveNameMetric = { namespace: "Ingestion/ExtractTrigger", name: "BadArchiveNames", dimension: "Pipeline" } as const;
+/**
+ * One count per archive quarantined for its name, by stack and pipeline; the pipeline's alarm
+ * watches it. The stack is a dimension, as in the jobs' metrics, because two stacks in one account
+ * and region may deploy the same pipeline, and each stack's alarm must count its own archives only.
+ * `dimensions` names each dimension, in the order the trigger publishes them.
+ */
+export const badArchiveNameMetric = {
+    namespace: "Ingestion/ExtractTrigger",
+    name: "BadArchiveNames",
+    dimensions: { stack: "Stack", pipeline: "Pipeline" },
+} as const;
+
+/** Which series of the bad-archive-name metric: the stack and the pipeline. */
+export type BadArchiveNameSeries = Readonly<Record<keyof typeof badArchiveNameMetric.dimensions, string>>;
 
 /**
  * The quarantine bucket's folder of archives quarantined for their name, one folder per object

@@ -21,6 +21,8 @@ import { startExtractRun, type RunStarter } from "./start-run";
  */
 
 export interface TriggerSettings {
+    /** The stack that deployed the trigger, named beside the pipeline in the metric it publishes. */
+    readonly stack: string;
     readonly pipeline: string;
     readonly jobName: string;
     readonly runLedgerTable: string;
@@ -107,7 +109,7 @@ export function createHandler(dependencies: TriggerDependencies): (event: SQSEve
             });
             return "retry";
         }
-        log(badArchiveNameEntry(settings.pipeline, landed, detail, keptIn, dependencies.now()));
+        log(badArchiveNameEntry({ stack: settings.stack, pipeline: settings.pipeline }, landed, detail, keptIn, dependencies.now()));
         return "quarantined";
     }
 
@@ -168,6 +170,7 @@ export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): Trigger
         throw new Error("ARCHIVE_NAMING must hold regex, groups and timestampFormat");
     }
     return {
+        stack: environment.STACK!,
         pipeline: environment.PIPELINE!,
         jobName: environment.JOB_NAME!,
         runLedgerTable: environment.RUN_LEDGER_TABLE!,
