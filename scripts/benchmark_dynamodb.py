@@ -36,7 +36,6 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -65,6 +64,7 @@ from ingest.dynamodb_writer import (  # noqa: E402
     writer_count,
     writer_settings,
 )
+from local.benchmarks import example_plan, median_and_spread, replace_section, use_emulated_aws  # noqa: E402
 from local.moto_server import moto_server  # noqa: E402
 from local.sample_extract import FIRST_EXTRACT, ExtractGenerator  # noqa: E402
 from local.throttling import SimulatedTable, discarding_client_factory, throttling_client_factory  # noqa: E402
@@ -96,19 +96,13 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--output", default=os.path.join(REPO_ROOT, "BENCHMARKS.md"))
     arguments = parser.parse_args()
-    plan = json.loads(
-        subprocess.run(
-            ["npx", "tsx", "scripts/print-plan.ts", "customers"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout
-    )
+    plan = example_plan()
     sized = item_sizes(plan, example_items(plan, SIZED_ITEMS))
     print(json.dumps({"sized": sized}), flush=True)
     rows = example_items(plan, arguments.items)
     cases: dict[str, list[dict]] = collections.defaultdict(list)
     with moto_server() as endpoint:
-        os.environ.update(
-            AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION
-        )
+        use_emulated_aws(endpoint, REGION)
         bench = Bench(plan, endpoint, rows, arguments.budget, arguments.writers)
         for repetition in range(arguments.repetitions):
             table = bench.new_table()
@@ -361,11 +355,8 @@ class _ReadKeys:
 
 def summarize(results: list[dict]) -> dict:
     """Median and spread of every figure over the repetitions."""
-    return {
-        name: {"median": statistics.median(values), "min": min(values), "max": max(values)}
-        for name in results[0]
-        for values in [[result[name] for result in results]]
-    }
+    # Unrounded: the tables scale some figures before they round them.
+    return {name: median_and_spread([result[name] for result in results], digits=None) for name in results[0]}
 
 
 def calculate(sized: dict, ceiling_units_per_second: float) -> list[dict]:
@@ -410,17 +401,8 @@ def _spread(figure: dict, digits: int = 2, scale: float = 1.0) -> str:
 
 def write_section(path: str, settings: dict, sized: dict, summary: dict, calculation: list[dict]) -> None:
     """Replaces (or appends) this script's section of BENCHMARKS.md, keeping every other section as it is."""
-    section = "\n".join([SECTION, "", *measured_lines(settings, sized, summary), "", *calculated_lines(sized, summary, calculation)]) + "\n"
-    with open(path, encoding="utf-8") as current:
-        text = current.read()
-    start = text.find(f"\n{SECTION}\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        following = text.find("\n## ", start + len(SECTION) + 2)
-        text = text[: start + 1] + section + (text[following:] if following >= 0 else "")
-    with open(path, "w", encoding="utf-8") as output:
-        output.write(text)
+    section = "\n".join([SECTION, "", *measured_lines(settings, sized, summary), "", *calculated_lines(sized, summary, calculation)])
+    replace_section(path, SECTION, section)
 
 
 def measured_lines(settings: dict, sized: dict, summary: dict) -> list[str]:

@@ -27,7 +27,6 @@ import os
 import pathlib
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ import ingest.job  # noqa: E402
 from ingest.dynamodb_writer import ITEM_BYTES, WriteOutcome  # noqa: E402
 from ingest.job import AwsClients  # noqa: E402
 from ingest.spark_settings import local_session  # noqa: E402
-from local.benchmark_report import median_and_spread, replace_section, spread_text  # noqa: E402
+from local.benchmarks import example_plan, median_and_spread, replace_section, spread_text, use_emulated_aws  # noqa: E402
 from local.emulated_pipeline import Pipeline  # noqa: E402
 from local.moto_server import moto_server  # noqa: E402
 from local.sample_extract import generate  # noqa: E402
@@ -62,16 +61,10 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--output", default=os.path.join(REPO_ROOT, "BENCHMARKS.md"))
     arguments = parser.parse_args()
-    plan = json.loads(
-        subprocess.run(
-            ["npx", "tsx", "scripts/print-plan.ts", "customers"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout
-    )
+    plan = example_plan()
     results = []
     with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="benchmark-") as work:
-        os.environ.update(
-            AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION
-        )
+        use_emulated_aws(endpoint, REGION)
         spark = local_session(app_name="benchmark", s3_endpoint=endpoint)
         original_write_partition = ingest.job.write_partition
         ingest.job.write_partition = received_not_sent

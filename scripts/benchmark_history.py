@@ -20,7 +20,6 @@ import os
 import pathlib
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ sys.path[:0] = [os.path.join(REPO_ROOT, "glue-scripts"), REPO_ROOT]
 import ingest.job  # noqa: E402
 from ingest.job import AwsClients  # noqa: E402
 from ingest.spark_settings import local_session  # noqa: E402
-from local.benchmark_report import replace_section  # noqa: E402
+from local.benchmarks import example_plan, replace_section, use_emulated_aws  # noqa: E402
 from local.emulated_pipeline import Pipeline  # noqa: E402
 from local.moto_server import moto_server  # noqa: E402
 from local.sample_extract import ExtractGenerator, archive_name, write_archive  # noqa: E402
@@ -52,16 +51,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="measured incremental runs after a warm-up, per history")
     parser.add_argument("--output", default=os.path.join(REPO_ROOT, "BENCHMARKS.md"))
     arguments = parser.parse_args()
-    plan = json.loads(
-        subprocess.run(
-            ["npx", "tsx", "scripts/print-plan.ts", "customers"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout
-    )
+    plan = example_plan()
     results = []
     with moto_server() as endpoint, tempfile.TemporaryDirectory(prefix="benchmark-history-") as work:
-        os.environ.update(
-            AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION
-        )
+        use_emulated_aws(endpoint, REGION)
         spark = local_session(app_name="benchmark-history", shuffle_partitions=8, s3_endpoint=endpoint)
         original_write_items = ingest.job._write_items
         # The items' network leg is the DynamoDB benchmark's concern; here every item is still built.

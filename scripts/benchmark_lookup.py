@@ -34,7 +34,7 @@ import lookup_faults  # noqa: E402
 
 from ingest.lookup_loader import LoaderTuning, LookupClients, run  # noqa: E402
 from ingest.spark_settings import local_session  # noqa: E402
-from local.benchmark_report import replace_section  # noqa: E402
+from local.benchmarks import replace_section, use_emulated_aws  # noqa: E402
 from local.moto_server import moto_server  # noqa: E402
 
 REGION = "us-east-1"
@@ -61,9 +61,7 @@ def main() -> int:
     arguments = parser.parse_args()
     results = []
     with moto_server() as endpoint:
-        os.environ.update(
-            AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION
-        )
+        use_emulated_aws(endpoint, REGION)
         spark = local_session(app_name="benchmark-lookup", shuffle_partitions=4, s3_endpoint=endpoint)
         spark.sparkContext.addPyFile(lookup_faults.__file__)  # the injecting clients run in the Python workers
         try:
