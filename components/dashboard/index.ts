@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { ExtractPipelineMetrics } from "../extract-pipeline";
 import { latencyThresholds } from "../extract-pipeline/defaults";
+import type { LookupTableMetrics } from "../lookup-table";
+import type { StreamLakeMetrics } from "../stream-lake";
 import type { MetricId } from "../metrics";
 
 /** A batch pipeline on the dashboard: its promise and the metrics its alarms watch. */
@@ -17,19 +19,13 @@ export interface StreamPanel {
     readonly stream: string;
     /** The freshness its alarm allows, in seconds (`freshnessThresholdSeconds`). */
     readonly freshnessThresholdSeconds: number;
-    readonly metrics: { readonly incomingRecords: MetricId; readonly dataFreshness: MetricId };
+    readonly metrics: StreamLakeMetrics;
 }
 
 /** A lookup on the dashboard: the counts of each load, and failed loads. */
 export interface LookupPanel {
     readonly lookup: string;
-    readonly metrics: {
-        readonly linesRead: MetricId;
-        readonly itemsLoaded: MetricId;
-        readonly linesRejected: MetricId;
-        readonly itemsDeleted: MetricId;
-        readonly failedLoads: MetricId;
-    };
+    readonly metrics: LookupTableMetrics;
 }
 
 export interface StackDashboardArgs {

@@ -417,6 +417,16 @@ export class ExtractPipeline extends pulumi.ComponentResource {
         // Any event counted in five minutes (a failed run, a late run, a badly named archive) raises it;
         // a period without one has no datapoint, which does not breach, so it clears by itself.
         const onAnyEvent = { statistic: "Sum", period: 300, evaluationPeriods: 1, threshold: 1 } as const;
+        // The longest value seen in five minutes over `threshold` raises it; a period without one does not breach.
+        const longestOver = (threshold: number) =>
+            ({
+                statistic: "Maximum",
+                period: 300,
+                evaluationPeriods: 1,
+                threshold,
+                comparisonOperator: "GreaterThanThreshold",
+                treatMissingData: "notBreaching",
+            }) as const;
         alarm("job-failures", `A ${plan.pipeline} extract run failed, timed out or was stopped`, {
             ...this.metrics.failedRuns,
             ...onAnyEvent,
@@ -445,30 +455,14 @@ export class ExtractPipeline extends pulumi.ComponentResource {
         alarm(
             "latency",
             `A ${plan.pipeline} extract took longer than the promised ${args.latencyPromiseMinutes} minutes from landing to items written`,
-            {
-                ...this.metrics.landingToItemsWritten,
-                statistic: "Maximum",
-                period: 300,
-                evaluationPeriods: 1,
-                threshold: thresholds.itemsWrittenSeconds,
-                comparisonOperator: "GreaterThanThreshold",
-                treatMissingData: "notBreaching",
-            },
+            { ...this.metrics.landingToItemsWritten, ...longestOver(thresholds.itemsWrittenSeconds) },
         );
         // The trigger takes an archive off the queue within seconds; one still there after a third of
         // the promise keeps failing to start its run (Glue refusing it, or the trigger failing).
         alarm(
             "archive-wait",
             `A landed ${plan.pipeline} archive has waited over ${waitMinutes} minutes in the trigger queue for its run to start`,
-            {
-                ...this.metrics.oldestArchive,
-                statistic: "Maximum",
-                period: 300,
-                evaluationPeriods: 1,
-                threshold: thresholds.waitSeconds,
-                comparisonOperator: "GreaterThanThreshold",
-                treatMissingData: "notBreaching",
-            },
+            { ...this.metrics.oldestArchive, ...longestOver(thresholds.waitSeconds) },
         );
         // Glue publishes no metric of the runs waiting in a job's queue (its AWS/Glue ResourceUsage is
         // the account's share of its concurrent-run quota, hourly, for all jobs). The closest real
@@ -477,15 +471,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
         alarm(
             "glue-queue",
             `A ${plan.pipeline} run started more than ${waitMinutes} minutes after its archive landed (it waited in Glue's queue)`,
-            {
-                ...this.metrics.landingToRunStart,
-                statistic: "Maximum",
-                period: 300,
-                evaluationPeriods: 1,
-                threshold: thresholds.waitSeconds,
-                comparisonOperator: "GreaterThanThreshold",
-                treatMissingData: "notBreaching",
-            },
+            { ...this.metrics.landingToRunStart, ...longestOver(thresholds.waitSeconds) },
         );
         alarm(
             "late-runs",

@@ -63,6 +63,15 @@ export const loaderJob = { workerType: "G.1X", numberOfWorkers: 2, timeoutMinute
 /** The event filter's source mapping: split a failing batch to isolate the bad record, give up after a day. */
 export const filterPolling = { bisectBatchOnFunctionError: true, maximumRetryAttempts: 10, maximumRecordAgeInSeconds: 86_400 } as const;
 
+/** The metrics of one lookup: the counts of each load (from the loader), and failed loads (also alarmed). */
+export interface LookupTableMetrics {
+    readonly linesRead: MetricId;
+    readonly itemsLoaded: MetricId;
+    readonly linesRejected: MetricId;
+    readonly itemsDeleted: MetricId;
+    readonly failedLoads: MetricId;
+}
+
 /**
  * A lookup table loaded from exports in S3 (replacing Data Pipeline's DynamoDB import): the table
  * (on demand, PITR, project key, TTL, deletion protection), an exports bucket, the Glue loader job
@@ -75,14 +84,8 @@ export class LookupTable extends pulumi.ComponentResource {
     readonly job: aws.glue.Job;
     readonly alarms: AlarmTopic;
     readonly filter?: BundledFunction;
-    /** What the stack's dashboard draws of the lookup: the counts of each load (from the loader), and failed loads (also alarmed). */
-    readonly metrics: {
-        readonly linesRead: MetricId;
-        readonly itemsLoaded: MetricId;
-        readonly linesRejected: MetricId;
-        readonly itemsDeleted: MetricId;
-        readonly failedLoads: MetricId;
-    };
+    /** What the stack's dashboard draws of the lookup. */
+    readonly metrics: LookupTableMetrics;
 
     constructor(name: string, args: LookupTableArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ingestion:lookup:LookupTable", name, {}, opts);

@@ -47,6 +47,12 @@ export interface StreamLakeArgs {
     readonly allowDataDeletion?: boolean;
 }
 
+/** The metrics of one stream: records coming in, and how late they reach the lake (also alarmed). */
+export interface StreamLakeMetrics {
+    readonly incomingRecords: MetricId;
+    readonly dataFreshness: MetricId;
+}
+
 /**
  * A streaming lake: a KMS-encrypted Kinesis stream, and a Firehose that converts its JSON records
  * to Parquet through the Glue table this component declares, partitioned by event time (and the
@@ -67,8 +73,8 @@ export class StreamLake extends pulumi.ComponentResource {
     readonly producer: BundledFunction;
     readonly alarms: AlarmTopic;
     readonly functionDeadLetterQueue: aws.sqs.Queue;
-    /** What the stack's dashboard draws of the stream: records coming in, and how late they reach the lake (also alarmed). */
-    readonly metrics: { readonly incomingRecords: MetricId; readonly dataFreshness: MetricId };
+    /** What the stack's dashboard draws of the stream. */
+    readonly metrics: StreamLakeMetrics;
 
     constructor(name: string, args: StreamLakeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ingestion:streaming:StreamLake", name, {}, opts);
