@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { visibleMessages } from "../metrics";
+import { visibleMessages, type MetricId } from "../metrics";
 import { policyDocument, type PolicyStatement } from "../policies";
 
 export interface AlarmTopicArgs {
@@ -63,6 +63,23 @@ export function notifyingAlarm(
         { alarmDescription: description, alarmActions: [topicArn], okActions: [topicArn], ...settings },
         opts,
     );
+}
+
+/**
+ * An alarm that fires when `metric` counts anything in a period (`periodSeconds`, five minutes by
+ * default): a failed run, a refused object. A period without a datapoint does not breach, so the
+ * alarm clears by itself after notifying.
+ */
+export function anyCount(metric: MetricId, periodSeconds = 300): AlarmSettings {
+    return {
+        ...metric,
+        statistic: "Sum",
+        period: periodSeconds,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+    };
 }
 
 /** An alarm that fires while a dead-letter queue holds any message. */

@@ -4,7 +4,7 @@ import type { JobPlan } from "../../config/job-plan";
 import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
 import { badArchiveNamePrefix, type TriggerVariable } from "../../lambdas/extract-trigger/contract";
 import type { NotifierVariable } from "../../lambdas/run-notifier/contract";
-import { alarmPublishing, deadLetterAlarm, notifyingAlarm, type AlarmSettings } from "../alarm-topic";
+import { alarmPublishing, anyCount, deadLetterAlarm, notifyingAlarm, type AlarmSettings } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { glueAssetUri, glueJob } from "../glue-job";
 import { icebergJobArguments } from "../lake-access";
@@ -414,9 +414,6 @@ export class ExtractPipeline extends pulumi.ComponentResource {
         // The pipeline's alarms notify its run topic, so one subscription hears of runs and alarms alike.
         const alarm = (suffix: string, description: string, settings: AlarmSettings) =>
             notifyingAlarm(`${name}-${suffix}`, this.topic.arn, description, settings, { parent: this });
-        // Any event counted in five minutes (a failed run, a late run, a badly named archive) raises it;
-        // a period without one has no datapoint, which does not breach, so it clears by itself.
-        const onAnyEvent = { statistic: "Sum", period: 300, evaluationPeriods: 1, threshold: 1 } as const;
         // The longest value seen in five minutes over `threshold` raises it; a period without one does not breach.
         const longestOver = (threshold: number) =>
             ({
@@ -427,12 +424,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                 comparisonOperator: "GreaterThanThreshold",
                 treatMissingData: "notBreaching",
             }) as const;
-        alarm("job-failures", `A ${plan.pipeline} extract run failed, timed out or was stopped`, {
-            ...this.metrics.failedRuns,
-            ...onAnyEvent,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
-        });
+        alarm("job-failures", `A ${plan.pipeline} extract run failed, timed out or was stopped`, anyCount(this.metrics.failedRuns));
         alarm(
             "dead-letters",
             `Landed ${plan.pipeline} archives that could not start a run, or failed runs that could not be announced, ` +
@@ -476,23 +468,13 @@ export class ExtractPipeline extends pulumi.ComponentResource {
         alarm(
             "late-runs",
             `A ${plan.pipeline} run is still going ${args.latencyPromiseMinutes} minutes after it started: its extract is late`,
-            {
-                ...this.metrics.lateRuns,
-                ...onAnyEvent,
-                comparisonOperator: "GreaterThanOrEqualToThreshold",
-                treatMissingData: "notBreaching",
-            },
+            anyCount(this.metrics.lateRuns),
         );
         alarm(
             "bad-archive-names",
             `An object landed under ${plan.extract.landingPrefix} with a name that is not a ${plan.pipeline} archive name; ` +
                 "it was quarantined, not loaded (ingest runs --failed lists it)",
-            {
-                ...this.metrics.badArchiveNames,
-                ...onAnyEvent,
-                comparisonOperator: "GreaterThanOrEqualToThreshold",
-                treatMissingData: "notBreaching",
-            },
+            anyCount(this.metrics.badArchiveNames),
         );
 
         for (const saved of savedLakeQueries(plan)) {

@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { JobPlan } from "../../config/job-plan";
 import type maintenanceArguments from "../../glue-scripts/ingest/contracts/maintenance_job_arguments.json";
 import { accountScope } from "../account-scope";
-import { notifyingAlarm } from "../alarm-topic";
+import { anyCount, notifyingAlarm } from "../alarm-topic";
+import { matchedEvents } from "../metrics";
 import { failedRunStates } from "../extract-pipeline/defaults";
 import type { BucketRef } from "../extract-pipeline/policies";
 import { glueAssetUri, glueJob } from "../glue-job";
@@ -121,17 +122,7 @@ export class LakeMaintenance extends pulumi.ComponentResource {
             `${name}-failures`,
             args.topicArn,
             `A ${plan.pipeline} lake maintenance run failed, timed out or was stopped; expired rows stay until a run succeeds`,
-            {
-                namespace: "AWS/Events",
-                metricName: "MatchedEvents",
-                dimensions: { RuleName: failed.name },
-                statistic: "Sum",
-                period: 300,
-                evaluationPeriods: 1,
-                threshold: 1,
-                comparisonOperator: "GreaterThanOrEqualToThreshold",
-                treatMissingData: "notBreaching",
-            },
+            anyCount(matchedEvents(failed.name)),
             { parent: this },
         );
 

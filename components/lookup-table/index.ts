@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { lookupPlan, type Lookup } from "../../config/lookup";
 import type lookupArguments from "../../glue-scripts/ingest/contracts/lookup_job_arguments.json";
-import { AlarmTopic, deadLetterAlarm } from "../alarm-topic";
+import { AlarmTopic, anyCount, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { lookupLoadMetric, matchedEvents, type MetricId } from "../metrics";
 import { failedRunStates } from "../extract-pipeline/defaults";
@@ -229,15 +229,11 @@ export class LookupTable extends pulumi.ComponentResource {
             itemsDeleted: lookupLoadMetric("itemsDeleted", loads),
             failedLoads: matchedEvents(failed.name),
         };
-        this.alarms.alarm("load-failures", `A load of the ${lookup.lookup} lookup failed, timed out or was stopped`, {
-            ...this.metrics.failedLoads,
-            statistic: "Sum",
-            period: 3600,
-            evaluationPeriods: 1,
-            threshold: 1,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
-        });
+        this.alarms.alarm(
+            "load-failures",
+            `A load of the ${lookup.lookup} lookup failed, timed out or was stopped`,
+            anyCount(this.metrics.failedLoads, 3600),
+        );
 
         if (lookup.filter && args.filter) {
             this.filter = this.declareFilter(name, args, lookup.filter, args.filter);

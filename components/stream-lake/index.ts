@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { streamSchemaDocument, type Stream } from "../../config/stream";
-import { AlarmTopic, deadLetterAlarm } from "../alarm-topic";
+import { AlarmTopic, anyCount, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import type { MetricId } from "../metrics";
 import { parquetStorage } from "../catalog/defaults";
@@ -266,17 +266,11 @@ export class StreamLake extends pulumi.ComponentResource {
             comparisonOperator: "LessThanThreshold",
             treatMissingData: "notBreaching",
         });
-        this.alarms.alarm("conversion-failures", `${stream.stream} records failed Parquet conversion and went to ${prefixes.errors}`, {
-            namespace: "AWS/Firehose",
-            metricName: "FailedConversion.Records",
-            dimensions: firehoseDimensions,
-            statistic: "Sum",
-            period: 300,
-            evaluationPeriods: 1,
-            threshold: 1,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
-        });
+        this.alarms.alarm(
+            "conversion-failures",
+            `${stream.stream} records failed Parquet conversion and went to ${prefixes.errors}`,
+            anyCount({ namespace: "AWS/Firehose", metricName: "FailedConversion.Records", dimensions: firehoseDimensions }),
+        );
         this.alarms.alarm("consumer-lag", `Firehose reads the ${stream.stream} stream more than an hour behind`, {
             namespace: "AWS/Kinesis",
             metricName: "GetRecords.IteratorAgeMilliseconds",
@@ -425,17 +419,11 @@ export class StreamLake extends pulumi.ComponentResource {
             { rule: scheduleRule.name, arn: starter.arn },
             { parent: this, dependsOn: [permission] },
         );
-        this.alarms.alarm("crawl-not-started", `A scheduled crawl of ${stream.stream} did not start`, {
-            namespace: "AWS/Lambda",
-            metricName: "Errors",
-            dimensions: { FunctionName: starter.functionName },
-            statistic: "Sum",
-            period: 3600,
-            evaluationPeriods: 1,
-            threshold: 1,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
-        });
+        this.alarms.alarm(
+            "crawl-not-started",
+            `A scheduled crawl of ${stream.stream} did not start`,
+            anyCount({ namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: starter.functionName } }, 3600),
+        );
         return crawler;
     }
 }

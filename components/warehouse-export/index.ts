@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { streamSchemaDocument, type Stream } from "../../config/stream";
 import type exportArguments from "../../glue-scripts/ingest/contracts/export_job_arguments.json";
-import type { AlarmTopic } from "../alarm-topic";
+import { anyCount, type AlarmTopic } from "../alarm-topic";
+import { matchedEvents } from "../metrics";
 import { failedRunStates } from "../extract-pipeline/defaults";
 import type { BucketRef } from "../extract-pipeline/policies";
 import { policyDocument } from "../policies";
@@ -201,17 +202,11 @@ export class WarehouseExport extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        args.alarms.alarm("export-failures", `A run of the ${stream.stream} warehouse export failed, timed out or was stopped`, {
-            namespace: "AWS/Events",
-            metricName: "MatchedEvents",
-            dimensions: { RuleName: failedRuns.name },
-            statistic: "Sum",
-            period: 900,
-            evaluationPeriods: 1,
-            threshold: 1,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
-        });
+        args.alarms.alarm(
+            "export-failures",
+            `A run of the ${stream.stream} warehouse export failed, timed out or was stopped`,
+            anyCount(matchedEvents(failedRuns.name), 900),
+        );
 
         this.snowflakeRole = new aws.iam.Role(
             `${name}-snowflake`,
