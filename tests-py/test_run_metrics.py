@@ -12,9 +12,10 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
+from test_report import finished_report
 
 from ingest.job import AwsClients, run
-from ingest.report import RunFailure, RunReport
+from ingest.report import RunFailure
 from ingest.run_metrics import lookup_load_metrics, put_metrics, run_end_metrics, run_start_metrics
 from local.emulated_pipeline import Pipeline, extract_version
 
@@ -27,24 +28,6 @@ class RecordingCloudWatch:
 
     def put_metric_data(self, **request) -> None:
         self.calls.append(request)
-
-
-def report_of(status: str) -> RunReport:
-    report = RunReport(
-        pipeline="customers",
-        extract_id="20261122T060000Z-000001",
-        extract_version=1795327200000001,
-        archive="s3://landing/incoming/customers/crm_customers_20261122T060000Z_1.zip?versionId=v1",
-        job_run_id="jr_1",
-        landed_at="2026-11-22T06:00:12.345Z",
-        started_at="2026-11-22T06:01:02Z",
-    )
-    report.table("customers").accepted, report.table("customers").quarantined = 5, 0
-    report.table("orders").accepted, report.table("orders").quarantined = 2, 1
-    report.items = {"touched": 3, "written": 2, "stale": 1}
-    report.status = status
-    report.finished_at = "2026-11-22T06:13:07Z"
-    return report
 
 
 # The series of a run of customers in the stack dev: the stack comes from the job's `stack` argument.
@@ -66,11 +49,11 @@ FINISHED = datetime(2026, 11, 22, 6, 13, 7, tzinfo=UTC)
 
 
 def test_a_run_publishes_how_long_its_archive_waited_as_it_starts() -> None:
-    assert run_start_metrics(report_of("running"), stack="dev") == [datum("LandingToRunStart", 50, "Seconds", STARTED)]
+    assert run_start_metrics(finished_report("running"), stack="dev") == [datum("LandingToRunStart", 50, "Seconds", STARTED)]
 
 
 def test_a_run_that_succeeded_publishes_its_latency_rows_and_items() -> None:
-    assert run_end_metrics(report_of("succeeded"), stack="dev") == [
+    assert run_end_metrics(finished_report("succeeded"), stack="dev") == [
         datum("RowsQuarantined", 1, "Count", FINISHED),
         datum("LandingToItemsWritten", 775, "Seconds", FINISHED),
         datum("RowsAccepted", 7, "Count", FINISHED),
@@ -80,13 +63,13 @@ def test_a_run_that_succeeded_publishes_its_latency_rows_and_items() -> None:
 
 def test_a_run_that_failed_publishes_only_what_it_quarantined() -> None:
     # It loaded nothing and wrote no complete set of items, so it has no latency and no rows or items to count.
-    assert run_end_metrics(report_of("failed"), stack="dev") == [datum("RowsQuarantined", 1, "Count", FINISHED)]
+    assert run_end_metrics(finished_report("failed"), stack="dev") == [datum("RowsQuarantined", 1, "Count", FINISHED)]
 
 
 def test_the_same_pipeline_in_two_stacks_publishes_two_series() -> None:
     # Two stacks in one account and region may deploy the same pipeline; each stack's alarms watch its own series.
     published = {
-        stack: [point["Dimensions"] for point in run_end_metrics(report_of("succeeded"), stack=stack)] for stack in ("dev", "prod")
+        stack: [point["Dimensions"] for point in run_end_metrics(finished_report("succeeded"), stack=stack)] for stack in ("dev", "prod")
     }
     assert published == {
         "dev": [[{"Name": "Stack", "Value": "dev"}, {"Name": "Pipeline", "Value": "customers"}]] * 4,
@@ -115,7 +98,7 @@ def test_a_lookup_load_publishes_its_counts() -> None:
 
 def test_metrics_go_to_the_contracts_namespace_in_one_call() -> None:
     cloudwatch = RecordingCloudWatch()
-    data = run_end_metrics(report_of("succeeded"), stack="dev")
+    data = run_end_metrics(finished_report("succeeded"), stack="dev")
     put_metrics(cloudwatch, data)
     assert cloudwatch.calls == [{"Namespace": "Ingestion", "MetricData": data}]
 
