@@ -40,7 +40,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(REPO_ROOT, "glue-scripts"), REPO_ROOT]
 
 import ingest.job  # noqa: E402
-from ingest.dynamodb_writer import ITEM_BYTES, WriteOutcome  # noqa: E402
+from ingest.dynamodb_writer import ITEM_BYTES, WriteOutcome, write_units  # noqa: E402
 from ingest.job import AwsClients  # noqa: E402
 from ingest.spark_settings import local_session  # noqa: E402
 from local.benchmarks import example_plan, median_and_spread, replace_section, spread_text, use_emulated_aws  # noqa: E402
@@ -87,7 +87,7 @@ def received_not_sent(rows, settings):
     outcome = WriteOutcome()
     for row in rows:
         outcome.written += 1
-        outcome.write_units += -(-row[ITEM_BYTES] // 1024)
+        outcome.write_units += write_units(row[ITEM_BYTES])
     yield outcome.as_dict()
 
 
