@@ -78,7 +78,19 @@ export interface LookupPlan {
     readonly ttl: { readonly attribute: string; readonly days: number } | null;
     readonly maxItemBytes: number;
     readonly fullRefresh: boolean;
+    /** Object names that complete an export folder (the loader loads a folder only once one is there). */
+    readonly markers: readonly string[];
+    /** How a Redshift UNLOAD wrote a redshift-text export; null for every other format. */
+    readonly unload: {
+        readonly columns: readonly string[];
+        readonly delimiter: string;
+        readonly escape: boolean;
+        readonly nullAs: string;
+    } | null;
 }
+
+/** The completion markers of the exports teams have: Spark/Hadoop and Data Pipeline, DynamoDB export, Redshift UNLOAD MANIFEST. */
+export const defaultExportMarkers = ["_SUCCESS", "manifest-summary.json", "manifest"] as const;
 
 export function lookupPlan(lookup: Lookup): LookupPlan {
     return {
@@ -89,6 +101,8 @@ export function lookupPlan(lookup: Lookup): LookupPlan {
         ttl: lookup.ttl ?? null,
         maxItemBytes: lookup.maxItemKiB * 1024,
         fullRefresh: lookup.refresh.fullRefresh,
+        markers: [...defaultExportMarkers],
+        unload: null,
     };
 }
 

@@ -24,6 +24,8 @@ describe("lookup definitions", () => {
             ttl: { attribute: "expires_at", days: 7 },
             maxItemBytes: 409600,
             fullRefresh: true,
+            markers: ["_SUCCESS", "manifest-summary.json", "manifest"],
+            unload: null,
         });
     });
 

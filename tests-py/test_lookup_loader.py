@@ -24,24 +24,21 @@ from botocore.exceptions import ClientError
 from lookup_faults import faulty_client_factory
 
 from ingest.arguments import load_contract
+from ingest.lookup_lines import Rejection, dynamodb_number, parse_line
 from ingest.lookup_loader import (
     LOOKUP_JOB_CONTRACT,
     BatchWriter,
     LoaderTuning,
     LookupClients,
-    LookupPlanError,
-    Rejection,
     WriteCounts,
     WriteEntry,
     checkpoint_location,
-    dynamodb_number,
     load_generation,
-    parse_line,
-    parse_lookup_plan,
     split_ranges,
     url_safe_key,
 )
 from ingest.lookup_loader import run as run_loader
+from ingest.lookup_plan import LookupPlanError, parse_lookup_plan
 from ingest.report import RunFailure
 
 REGION = "us-east-1"
@@ -60,6 +57,8 @@ PRODUCTS_PLAN = {
     "ttl": None,
     "maxItemBytes": 4096,
     "fullRefresh": False,
+    "markers": ["_SUCCESS", "manifest-summary.json", "manifest"],
+    "unload": None,
 }
 
 
@@ -115,7 +114,7 @@ def test_a_broken_plan_is_refused_with_every_problem():
         "attributes[2].type: 'decimal' is not one of string, number, boolean",
         "attributes[3].name: 'load_generation' is the attribute the loader sets on a full refresh",
         "attributes[4].name: 'product_id' is a key attribute (keys are always required)",
-        "format: 'parquet' is not one of jsonl, dynamodb-json, csv",
+        "format: 'parquet' is not one of jsonl, dynamodb-json, data-pipeline-json, redshift-text, csv, keys",
         "ttl.attribute: 'category' is already a key or declared attribute, set by the loader itself",
         "maxItemBytes: 500000 is not a whole number from 1 to 409600",
         "fullRefresh: 'yes' is not true or false",
@@ -1108,7 +1107,7 @@ def test_csv_exports_through_the_entry_script(spark, env):
             "refused-plan",
             {"plan": {**PRODUCTS_PLAN, "format": "xml", "ttl": {"attribute": "expires_at", "days": 0}}},
             "invalid-lookup-plan",
-            "{plan_uri}: format: 'xml' is not one of jsonl, dynamodb-json, csv; ttl.days: 0 is not a whole number of days >= 1",
+            "{plan_uri}: format: 'xml' is not one of jsonl, dynamodb-json, data-pipeline-json, redshift-text, csv, keys; ttl.days: 0 is not a whole number of days >= 1",
         ),
         (
             "refused-key",
