@@ -81,7 +81,7 @@ describe("LookupTable", () => {
             "--report_prefix": "lookups/",
             "--notification_topic_arn": "arn:aws:sns:eu-west-1:123456789012:topic/products-alarms",
             "--stack": "dev",
-            "--export_key": "latest",
+            "--export": "latest",
         });
         expect(mocks.named("products-job-plan").inputs.key).to.equal("jobs/lookups/products/lookup.json");
         expect(lookupPlan(products).fullRefresh).to.equal(true);

@@ -80,7 +80,7 @@ def test_the_job_reads_the_argument_names_of_its_contract():
         "notification_topic_arn",
         "stack",
     )
-    assert contract.run == ("export_key",)
+    assert contract.run == ("export",)
 
 
 def _plan(**changes) -> dict:
@@ -534,7 +534,7 @@ def _arguments(env: Env, table: str, plan: dict, scenario: str, export_key: str 
         "report_prefix": REPORT_PREFIX,
         "notification_topic_arn": NOTIFICATIONS,
         "stack": STACK,
-        "export_key": export_key,
+        "export": export_key,
     }
 
 

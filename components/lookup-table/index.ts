@@ -170,7 +170,7 @@ export class LookupTable extends pulumi.ComponentResource {
             notification_topic_arn: this.alarms.topicArn,
             stack: args.stack,
             // Scheduled and event-started runs load the newest export; a person can pass a key.
-            export_key: "latest",
+            export: "latest",
         };
         this.job = glueJob(
             `${name}-job`,

@@ -778,7 +778,7 @@ def _load(spark, arguments, clients: LookupClients, report: LookupReport, tuning
     report.lookup, report.table = plan.lookup, arguments["table_name"]
     _check_table(clients.dynamodb, arguments["table_name"], plan)
     bucket = arguments["export_bucket"]
-    export_key = resolve_export_key(s3, bucket, arguments["export_prefix"], arguments["export_key"])
+    export_key = resolve_export_key(s3, bucket, arguments["export_prefix"], arguments["export"])
     try:
         head = s3.head_object(Bucket=bucket, Key=export_key)
     except ClientError as error:
@@ -863,8 +863,8 @@ def _check_arguments(arguments: Mapping[str, str]) -> None:
             problems.append(f"--checkpoint_uri must end in / (got {arguments['checkpoint_uri']!r})")
     except ValueError as error:
         problems.append(f"--checkpoint_uri: {error}")
-    if not arguments["export_key"]:
-        problems.append("--export_key must be an object key or latest")
+    if not arguments["export"]:
+        problems.append("--export must be an object key or latest")
     if problems:
         raise RunFailure("invalid-arguments", "; ".join(problems))
 
