@@ -380,21 +380,20 @@ def test_ranges_start_at_line_starts_and_cover_the_object(data, chunk, probe, st
         return data[first : last + 1]
 
     ranges = split_ranges(read, len(data), chunk, probe)
-    assert [byte_range.first for byte_range in ranges] == starts
-    assert [byte_range.index for byte_range in ranges] == list(range(len(starts)))
-    assert b"".join(data[byte_range.first : byte_range.last + 1] for byte_range in ranges) == data
+    assert [first for first, _ in ranges] == starts
+    assert b"".join(data[first : last + 1] for first, last in ranges) == data
     assert all(last - first + 1 <= probe for first, last in reads)
 
 
-def test_checkpoint_keys_and_generations_are_stable_per_export_object():
-    assert url_safe_key("exports/2026/11/products v2.jsonl") == "exports%2F2026%2F11%2Fproducts%20v2.jsonl"
-    assert checkpoint_location("s3://assets/checkpoints/", "products", "exports/a.jsonl", '"abc-2"') == (
+def test_checkpoint_keys_and_generations_are_stable_per_export():
+    assert url_safe_key("exports/2026/11 v2/") == "exports%2F2026%2F11%20v2%2F"
+    assert checkpoint_location("s3://assets/checkpoints/", "products", "exports/a/", "d1") == (
         "assets",
-        "checkpoints/products/exports%2Fa.jsonl/abc-2.json",
+        "checkpoints/products/exports%2Fa%2F/d1.json",
     )
-    generation = load_generation("exports/a.jsonl", '"abc"')
-    assert generation == load_generation("exports/a.jsonl", "abc")
-    assert len({generation, load_generation("exports/a.jsonl", '"abd"'), load_generation("exports/b.jsonl", '"abc"')}) == 3
+    generation = load_generation("exports/a/", "d1")
+    assert generation == load_generation("exports/a/", "d1")
+    assert len({generation, load_generation("exports/a/", "d2"), load_generation("exports/b/", "d1")}) == 3
 
 
 class _FakeTable:
@@ -430,7 +429,7 @@ def _write(table: _FakeTable, keys: list[str], **tuning) -> tuple[WriteCounts, l
     settings = LoaderTuning(threads=1, backoff_base_seconds=0.01, **tuning)
     with BatchWriter(table, "t", ["pk"], settings, counts, sleep=pauses.append) as writer:
         for line, key in enumerate(keys, start=1):
-            writer.add(WriteEntry((key,), {"PutRequest": {"Item": {"pk": {"S": key}, "line": {"N": str(line)}}}}, line))
+            writer.add(WriteEntry((key,), {"PutRequest": {"Item": {"pk": {"S": key}, "line": {"N": str(line)}}}}, line, f"line of {key}"))
     return counts, pauses
 
 
@@ -459,7 +458,7 @@ def test_an_item_dynamodb_refuses_is_refused_alone():
     counts, _ = _write(table, [f"K{index}" for index in range(5)])
     assert table.requests == [["K0", "K1", "K2", "K3", "K4"], ["K0"], ["K1"], ["K2"], ["K3"], ["K4"]]
     assert sorted(table.items) == ["K0", "K1", "K2", "K4"]
-    assert counts.refused == [(4, "item refused")]
+    assert counts.refused == [(4, "line of K3", "item refused")]
     assert (counts.written, counts.failed) == (4, 0)
 
 
@@ -538,9 +537,12 @@ def _arguments(env: Env, table: str, plan: dict, scenario: str, export_key: str 
     }
 
 
-def _export(env: Env, key: str, lines: list[bytes]) -> bytes:
+def _export(env: Env, key: str, lines: list[bytes], *, marker: str | None = "_SUCCESS") -> bytes:
+    """One part of an export folder (the key's folder), and the folder's completion marker after it unless `marker` is None."""
     body = b"\n".join(lines) + b"\n"
     env.s3.put_object(Bucket=EXPORTS, Key=key, Body=body)
+    if marker is not None:
+        env.s3.put_object(Bucket=EXPORTS, Key=f"{key.rsplit('/', 1)[0]}/{marker}", Body=b"")
     return body
 
 
@@ -661,7 +663,13 @@ def _products(env: Env, key: str, count: int, *, bad_every: int, stamp_bytes: in
             lines.append(text)
             shown = text.decode("utf-8", "backslashreplace")
             rejected.append(
-                {"line": len(lines), "code": code, "reason": reason.format(size=10 + 3 + 8 + 4 + 5 + 5000 + stamp_bytes), "text": shown}
+                {
+                    "part": key,
+                    "line": len(lines),
+                    "code": code,
+                    "reason": reason.format(size=10 + 3 + 8 + 4 + 5 + 5000 + stamp_bytes),
+                    "text": shown,
+                }
             )
             continue
         product, category = index, CATEGORIES[index % len(CATEGORIES)]
@@ -703,17 +711,14 @@ def test_a_50k_line_export_loads_every_good_line_once_and_reports_every_bad_line
     table = _table(env)
     arguments = _arguments(env, table, PRODUCTS_PLAN, "big")
     chunk = 1024 * 1024
-    export = _products(env, "big/products-2026-11-23.jsonl", 50_000, bad_every=1000)
+    export = _products(env, "big/2026-11-23/products.jsonl", 50_000, bad_every=1000)
     report = _run(spark, env, arguments, tuning=LoaderTuning(chunk_bytes=chunk), run_id="big-1")
 
     assert _stored(env, table) == export.items
     assert _report(env, "products", "big-1", "rejected.jsonl") == export.rejected
     loaded = len(export.items)
-    assert {
-        name: report[name] for name in ("status", "exportKey", "lines", "loaded", "rejected", "rejectedByReason", "duplicates", "deleted")
-    } == {
+    assert {name: report[name] for name in ("status", "lines", "loaded", "rejected", "rejectedByReason", "duplicates", "deleted")} == {
         "status": "succeeded",
-        "exportKey": "big/products-2026-11-23.jsonl",
         "lines": export.lines,
         "loaded": loaded,
         "rejected": len(export.rejected),
@@ -722,6 +727,14 @@ def test_a_50k_line_export_loads_every_good_line_once_and_reports_every_bad_line
         "deleted": 0,
     }
     assert set(report["rejectedByReason"]) == {code for _, code, _ in BAD_LINES}
+    part = env.s3.head_object(Bucket=EXPORTS, Key="big/2026-11-23/products.jsonl")
+    assert {name: report["export"][name] for name in ("folder", "marker", "listing", "parts", "unlisted")} == {
+        "folder": "big/2026-11-23/",
+        "marker": "big/2026-11-23/_SUCCESS",
+        "listing": "folder",
+        "parts": [{"key": "big/2026-11-23/products.jsonl", "bytes": part["ContentLength"], "gzip": False}],
+        "unlisted": [],
+    }
     assert report["ranges"] == {
         "total": math.ceil(len(export.body) / chunk),
         "skipped": 0,
@@ -748,7 +761,7 @@ def test_a_crashed_load_resumes_from_its_checkpoint_and_ends_like_an_uninterrupt
     arguments = _arguments(env, table, plan, "crash")
     first_load, rerun_at = 1_800_000_000, 1_900_000_000
     expires = first_load + 30 * 86_400  # 1802592000: 7 significant digits, 5 bytes
-    export = _products(env, "crash/products.jsonl", 2000, bad_every=125, stamp_bytes=(10 + 5) + (15 + 32))
+    export = _products(env, "crash/1/products.jsonl", 2000, bad_every=125, stamp_bytes=(10 + 5) + (15 + 32))
     stale = {
         f"S{index:03d}": {"product_id": {"S": f"S{index:03d}"}, "category": {"S": "gone"}, "load_generation": {"S": "older"}}
         for index in range(30)
@@ -809,7 +822,7 @@ def test_a_crashed_load_resumes_from_its_checkpoint_and_ends_like_an_uninterrupt
 def test_throttling_and_unprocessed_items_lose_nothing(spark, env):
     table = _table(env)
     arguments = _arguments(env, table, PRODUCTS_PLAN, "throttled")
-    export = _products(env, "throttled/products.jsonl", 1200, bad_every=10_000)
+    export = _products(env, "throttled/1/products.jsonl", 1200, bad_every=10_000)
     factory = faulty_client_factory(throttle=[True, False, False], unprocessed=[False, True])
     tuning = LoaderTuning(chunk_bytes=12 * 1024, threads=4, backoff_base_seconds=0.001, backoff_cap_seconds=0.01)
     report = _run(spark, env, arguments, tuning=tuning, client_factory=factory, run_id="throttled-1")
@@ -831,11 +844,11 @@ def test_full_refresh_removes_stale_keys_after_the_load_and_a_plain_load_keeps_t
         table,
         [{"product_id": {"S": f"P{index:06d}"}, "category": {"S": "before"}, "load_generation": {"S": "older"}} for index in range(300)],
     )
-    refresh = _arguments(env, table, {**PRODUCTS_PLAN, "fullRefresh": True}, "refresh", export_key="refresh/b.jsonl")
+    refresh = _arguments(env, table, {**PRODUCTS_PLAN, "fullRefresh": True}, "refresh", export_key="refresh/b/")
     lines = [json.dumps({"product_id": f"P{index:06d}", "category": "after"}).encode() for index in range(100, 400)]
     lines.append(b'{"product_id": "P000050", "category": 50}')  # rejected: P000050 keeps its last good value
     lines.append(b"{not json")
-    _export(env, "refresh/b.jsonl", lines)
+    _export(env, "refresh/b/products.jsonl", lines)
     counts_during_load: list[int] = []
     report = _run(
         spark,
@@ -859,9 +872,11 @@ def test_full_refresh_removes_stale_keys_after_the_load_and_a_plain_load_keeps_t
     assert len(counts_during_load) == report["ranges"]["total"] >= 3
     assert counts_during_load == sorted(counts_during_load) and counts_during_load[0] >= 300
 
-    plain = _arguments(env, table, PRODUCTS_PLAN, "refresh", export_key="refresh/c.jsonl")
+    plain = _arguments(env, table, PRODUCTS_PLAN, "refresh", export_key="refresh/c/")
     _export(
-        env, "refresh/c.jsonl", [json.dumps({"product_id": f"P{index:06d}", "category": "plain"}).encode() for index in range(390, 420)]
+        env,
+        "refresh/c/products.jsonl",
+        [json.dumps({"product_id": f"P{index:06d}", "category": "plain"}).encode() for index in range(390, 420)],
     )
     report = _run(spark, env, plain, tuning=LoaderTuning(chunk_bytes=512), run_id="refresh-2")
 
@@ -875,7 +890,7 @@ def test_a_failed_range_fails_the_run_without_deleting_and_a_corrected_export_lo
     _seed(env, table, [{"product_id": {"S": "STALE"}, "category": {"S": "x"}, "load_generation": {"S": "older"}}])
     arguments = _arguments(env, table, {**PRODUCTS_PLAN, "fullRefresh": True}, "failing")
     lines = [json.dumps({"product_id": f"{'Q' if index == 150 else 'P'}{index:06d}", "category": "toys"}).encode() for index in range(300)]
-    _export(env, "failing/products.jsonl", lines)
+    _export(env, "failing/1/products.jsonl", lines)
     tuning = LoaderTuning(chunk_bytes=4 * 1024)
 
     with pytest.raises(RunFailure) as raised:
@@ -896,9 +911,9 @@ def test_a_failed_range_fails_the_run_without_deleting_and_a_corrected_export_lo
     assert ("STALE",) in _stored(env, table)
     [stale_checkpoint] = [key for key in _checkpoint_objects(env, "failing") if key.endswith(".json")]
 
-    # The export is replaced (a new ETag): nothing of the old object's checkpoint is resumed, and it is cleaned up.
+    # The part is replaced (a new ETag, so another export): nothing of the old object's checkpoint is resumed, and it is cleaned up.
     corrected = [json.dumps({"product_id": f"P{index:06d}", "category": "fixed"}).encode() for index in range(300)]
-    _export(env, "failing/products.jsonl", corrected)
+    _export(env, "failing/1/products.jsonl", corrected)
     stale_seen_while_loading: list[bool] = []
     report = _run(
         spark,
@@ -909,7 +924,7 @@ def test_a_failed_range_fails_the_run_without_deleting_and_a_corrected_export_lo
         on_range_recorded=lambda *_: stale_seen_while_loading.append(stale_checkpoint in _checkpoint_objects(env, "failing")),
     )
     assert stale_seen_while_loading == [False] * total  # discarded before the first write
-    assert report["etag"] != failed["etag"]
+    assert report["export"]["digest"] != failed["export"]["digest"]
     assert report["ranges"] == {"total": total, "skipped": 0, "loaded": total, "failed": 0, "failures": {}}
     assert (report["loaded"], report["deleted"]) == (300, 1)
     generation = {"S": report["loadGeneration"]}
@@ -917,7 +932,7 @@ def test_a_failed_range_fails_the_run_without_deleting_and_a_corrected_export_lo
         (f"P{index:06d}",): {"product_id": {"S": f"P{index:06d}"}, "category": {"S": "fixed"}, "load_generation": generation}
         for index in range(300)
     }
-    assert stale_checkpoint.startswith("checkpoints/failing/products/failing%2Fproducts.jsonl/")
+    assert stale_checkpoint.startswith("checkpoints/failing/products/failing%2F1%2F/")
     assert _checkpoint_objects(env, "failing") == []
 
 
@@ -946,7 +961,7 @@ def test_dynamodb_json_exports_with_a_sort_key_and_ttl(spark, env):
         b"",
         b'{"Item": 5}',
     ]
-    _export(env, "ddb-json/AWSDynamoDB/01/data/part-0.json", lines)
+    _export(env, "ddb-json/bare/part-0.json", lines)
     loaded_at = 1_800_000_000
     published: list[dict] = []
     recording_sns = SimpleNamespace(publish=lambda **message: published.append(message))
@@ -979,13 +994,21 @@ def test_dynamodb_json_exports_with_a_sort_key_and_ttl(spark, env):
     }
     assert _report(env, "products", "ddb-json-1", "rejected.jsonl") == [
         {
+            "part": "ddb-json/bare/part-0.json",
             "line": 5,
             "code": "wrong-key-type",
             "reason": 'key attribute version must be a number, got a string ("1")',
             "text": lines[4].decode(),
         },
-        {"line": 6, "code": "invalid-value", "reason": f'attribute category: "toys" {NOT_AN_ATTRIBUTE_VALUE}', "text": lines[5].decode()},
         {
+            "part": "ddb-json/bare/part-0.json",
+            "line": 6,
+            "code": "invalid-value",
+            "reason": f'attribute category: "toys" {NOT_AN_ATTRIBUTE_VALUE}',
+            "text": lines[5].decode(),
+        },
+        {
+            "part": "ddb-json/bare/part-0.json",
             "line": 8,
             "code": "not-an-object",
             "reason": "the Item member is a number, not an object of attributes",
@@ -1001,7 +1024,8 @@ def test_dynamodb_json_exports_with_a_sort_key_and_ttl(spark, env):
             {
                 "lookup": "products",
                 "status": "succeeded",
-                "export": "ddb-json/AWSDynamoDB/01/data/part-0.json",
+                "export": "ddb-json/bare/",
+                "parts": 1,
                 "lines": 7,
                 "loaded": 3,
                 "rejected": 3,
@@ -1036,7 +1060,7 @@ def test_csv_exports_through_the_entry_script(spark, env):
         '3,"P8,toys,1,true,',
         "1,P2,toys,5,true,last\r",
     ]
-    _export(env, "csv/stores.csv", [line.encode() for line in lines])
+    _export(env, "csv/1/stores.csv", [line.encode() for line in lines])
     argv = ["lookup_load_job.py", "--JOB_RUN_ID", "jr_csv"] + [part for name, value in arguments.items() for part in (f"--{name}", value)]
 
     assert lookup_load_job.main(argv) == 0
@@ -1100,6 +1124,267 @@ def test_csv_exports_through_the_entry_script(spark, env):
     assert again["ranges"]["skipped"] == 0
 
 
+# ---------------------------------------------------------------------------------------------
+# Exports of many parts
+
+
+def _put(env: Env, key: str, body: bytes) -> dict:
+    """Puts one object and returns what the manifests of real exports say of it: its size and ETag."""
+    etag = env.s3.put_object(Bucket=EXPORTS, Key=key, Body=body)["ETag"]
+    return {"bytes": len(body), "etag": etag.strip('"')}
+
+
+def _product_line(product: str, category: str) -> bytes:
+    return json.dumps({"product_id": product, "category": category}).encode()
+
+
+def test_a_folder_of_parts_is_loaded_as_one_export_once_its_marker_lands_and_a_crash_between_parts_resumes(spark, env):
+    table = _table(env)
+    # What the previous full refresh left: R1..R5 are stale unless a part holds them; ONLY3 is held by part 3 only.
+    _seed(
+        env,
+        table,
+        [
+            {"product_id": {"S": key}, "category": {"S": "before"}, "load_generation": {"S": "older"}}
+            for key in ("R1", "R2", "R3", "R4", "R5", "ONLY3", "P000001")
+        ],
+    )
+    arguments = _arguments(env, table, {**PRODUCTS_PLAN, "fullRefresh": True}, "parts")
+    folder = "parts/2026-11-26/"
+    parts = {
+        f"{folder}part-00000.jsonl": [_product_line(f"P{index:06d}", "first") for index in range(0, 120)] + [b"{broken"],
+        f"{folder}part-00001.jsonl": [_product_line(f"P{index:06d}", "second") for index in range(100, 220)],
+        f"{folder}part-00002.jsonl": [b"", _product_line("ONLY3", "third"), _product_line("P000001", "third"), b'["not an object"]'],
+    }
+    for key, lines in parts.items():
+        _export(env, key, lines, marker=None)
+    env.s3.put_object(Bucket=EXPORTS, Key=f"{folder}_committed_123", Body=b"{}")  # Spark's own bookkeeping: hidden, not a part
+    _export(env, "parts/2026-11-27/part-00000.jsonl", [_product_line("NEWER", "not complete")], marker=None)
+
+    # No folder is complete yet: nothing is loaded, nothing deleted.
+    with pytest.raises(RunFailure) as raised:
+        _run(spark, env, arguments, run_id="parts-0")
+    assert (raised.value.reason, _report(env, "products", "parts-0")["export"]) == ("no-export", None)
+
+    env.s3.put_object(Bucket=EXPORTS, Key=f"{folder}_SUCCESS", Body=b"")
+    tuning = LoaderTuning(chunk_bytes=8 * 1024)  # each part is one range
+
+    def crash_after_the_first_part(range_index: int, recorded: int) -> None:
+        if recorded == 1:
+            raise Crash(f"the driver died after part {range_index} was loaded")
+
+    with pytest.raises(Crash):
+        _run(spark, env, arguments, tuning=tuning, run_id="parts-1", on_range_recorded=crash_after_the_first_part)
+    assert all((key,) in _stored(env, table) for key in ("R1", "ONLY3"))  # nothing is deleted before every part is loaded
+
+    report = _run(spark, env, arguments, tuning=tuning, run_id="parts-2")
+
+    generation = {"load_generation": {"S": report["loadGeneration"]}}
+    expected = {(f"P{index:06d}",): "first" for index in range(0, 100)} | {(f"P{index:06d}",): "second" for index in range(100, 220)}
+    expected |= {("ONLY3",): "third", ("P000001",): "third"}  # the last part's line wins
+    assert _stored(env, table) == {
+        key: {"product_id": {"S": key[0]}, "category": {"S": category}, **generation} for key, category in expected.items()
+    }
+    assert report["export"]["folder"] == folder  # the newer folder has no marker, so it is not an export yet
+    assert [part["key"] for part in report["export"]["parts"]] == list(parts)
+    assert (report["ranges"]["total"], report["ranges"]["skipped"], report["ranges"]["loaded"]) == (3, 1, 2)
+    assert (report["lines"], report["loaded"], report["rejected"], report["duplicates"], report["deleted"]) == (
+        121 + 120 + 3,
+        len(expected),
+        2,
+        21,  # P000100..P000119 twice, P000001 twice
+        5,
+    )
+    assert _report(env, "products", "parts-2", "rejected.jsonl") == [
+        {
+            "part": f"{folder}part-00000.jsonl",
+            "line": 121,
+            "code": "invalid-json",
+            "reason": "invalid JSON: Expecting property name enclosed in double quotes at column 2",
+            "text": "{broken",
+        },
+        {
+            "part": f"{folder}part-00002.jsonl",
+            "line": 4,
+            "code": "not-an-object",
+            "reason": "not a JSON object: the line holds an array",
+            "text": '["not an object"]',
+        },
+    ]
+
+
+def _dynamodb_export(env: Env, folder: str, data: dict[str, list[bytes]], *, counts: dict[str, int] | None = None) -> None:
+    """A DynamoDB export to S3 as the service writes it: gzip data files, then the files manifest and the summary."""
+    entries = []
+    env.s3.put_object(Bucket=EXPORTS, Key=f"{folder}_started", Body=b"")
+    for name, lines in data.items():
+        stored = _put(env, f"{folder}data/{name}", gzip.compress(b"".join(line + b"\n" for line in lines)))
+        count = (counts or {}).get(name, len(lines))
+        entries.append({"itemCount": count, "md5Checksum": "unused", "etag": stored["etag"], "dataFileS3Key": f"{folder}data/{name}"})
+    env.s3.put_object(Bucket=EXPORTS, Key=f"{folder}manifest-files.json", Body="".join(json.dumps(entry) + "\n" for entry in entries))
+    summary = {
+        "version": "2020-06-30",
+        "exportArn": "arn:aws:dynamodb:us-east-1:123456789012:table/products/export/01764000000000-a1b2c3d4",
+        "s3Bucket": EXPORTS,
+        "s3Prefix": folder.split("AWSDynamoDB/")[0].rstrip("/"),
+        "manifestFilesS3Key": f"{folder}manifest-files.json",
+        "itemCount": sum(len(lines) for lines in data.values()),
+        "outputFormat": "DYNAMODB_JSON",
+        "exportType": "FULL_EXPORT",
+    }
+    env.s3.put_object(Bucket=EXPORTS, Key=f"{folder}manifest-summary.json", Body=json.dumps(summary).encode())
+
+
+def _dynamodb_item(product: str, category: str) -> bytes:
+    return json.dumps({"Item": {"product_id": {"S": product}, "category": {"S": category}}}).encode()
+
+
+def test_a_dynamodb_export_is_loaded_from_its_manifests_and_a_part_short_of_its_item_count_deletes_nothing(spark, env):
+    table = _table(env)
+    _seed(env, table, [{"product_id": {"S": "STALE"}, "category": {"S": "x"}, "load_generation": {"S": "older"}}])
+    arguments = _arguments(env, table, {**PRODUCTS_PLAN, "format": "dynamodb-json", "fullRefresh": True}, "ddb-export")
+    short = "ddb-export/AWSDynamoDB/01764000000000-short/"
+    data = {
+        "a1.json.gz": [_dynamodb_item(f"P{index}", "toys") for index in range(40)],
+        "b2.json.gz": [],  # an empty partition still gets its (empty) file
+        "c3.json.gz": [_dynamodb_item(f"P{index}", "books") for index in range(40, 60)] + [b'{"Item": {"product_id": {"N": "1"}}}'],
+    }
+    _dynamodb_export(env, short, data, counts={"c3.json.gz": 30})
+
+    with pytest.raises(RunFailure) as raised:
+        _run(spark, env, arguments, run_id="ddb-export-1")
+    assert (raised.value.reason, raised.value.detail) == (
+        "part-incomplete",
+        f"1 part(s) do not hold what the manifest lists, so nothing is deleted: {short}data/c3.json.gz has 21 line(s); "
+        "the manifest lists 30 item(s)",
+    )
+    assert ("STALE",) in _stored(env, table)
+
+    complete = "ddb-export/AWSDynamoDB/01764000000001-whole/"
+    _dynamodb_export(env, complete, data)
+    env.s3.put_object(Bucket=EXPORTS, Key=f"{complete}data/stray.json.gz", Body=gzip.compress(_dynamodb_item("STRAY", "x") + b"\n"))
+    report = _run(spark, env, arguments, run_id="ddb-export-2")
+
+    generation = {"load_generation": {"S": report["loadGeneration"]}}
+    assert _stored(env, table) == {
+        (f"P{index}",): {"product_id": {"S": f"P{index}"}, "category": {"S": "toys" if index < 40 else "books"}, **generation}
+        for index in range(60)
+    }
+    assert {name: report["export"][name] for name in ("folder", "marker", "listing", "unlisted")} == {
+        "folder": complete,
+        "marker": f"{complete}manifest-summary.json",
+        "listing": "dynamodb-export",
+        "unlisted": [f"{complete}data/stray.json.gz"],
+    }
+    assert [(part["key"], part["gzip"]) for part in report["export"]["parts"]] == [(f"{complete}data/{name}", True) for name in data]
+    assert report["ranges"]["total"] == 3  # a gzip part is one range, also the empty partition's
+    assert (report["loaded"], report["rejected"], report["deleted"]) == (60, 1, 1)
+    assert _report(env, "products", "ddb-export-2", "rejected.jsonl") == [
+        {
+            "part": f"{complete}data/c3.json.gz",
+            "line": 21,
+            "code": "wrong-key-type",
+            "reason": "key attribute product_id must be a string, got a number (1)",
+            "text": '{"Item": {"product_id": {"N": "1"}}}',
+        }
+    ]
+
+
+REDSHIFT_PLAN = {
+    **PRODUCTS_PLAN,
+    "format": "redshift-text",
+    "fullRefresh": True,
+    "unload": {"columns": ["product_id", "category", "price"], "delimiter": "|", "escape": True, "nullAs": ""},
+}
+
+
+def test_a_redshift_manifest_is_the_source_of_truth_a_missing_part_fails_the_load_and_deletes_nothing(spark, env):
+    table = _table(env)
+    _seed(env, table, [{"product_id": {"S": "STALE"}, "category": {"S": "x"}, "load_generation": {"S": "older"}}])
+    arguments = _arguments(env, table, REDSHIFT_PLAN, "redshift")
+    folder = "redshift/2026-11-26/"
+    slices = {
+        f"{folder}0000_part_00.gz": b"P1|toys|9.90\nP2|board games \\| puzzles|\n",
+        f"{folder}0001_part_00.gz": b"P3|line one\\\nline two|12\nP4|back\\\\slash|1\n",
+        f"{folder}0002_part_00.gz": b"P5|toys\nP6|caf\xc3\xa9 \xe2\x98\x95|3.5\n",
+    }
+    stored = {key: _put(env, key, gzip.compress(body)) for key, body in slices.items() if not key.endswith("0001_part_00.gz")}
+    manifest = {
+        "entries": [{"url": f"s3://{EXPORTS}/{key}", "meta": {"content_length": len(gzip.compress(body))}} for key, body in slices.items()],
+        "schema": {"elements": [{"name": "product_id"}, {"name": "category"}, {"name": "price"}]},
+        "author": {"name": "Amazon Redshift", "version": "1.0.0"},
+        "meta": {"content_length": sum(len(gzip.compress(body)) for body in slices.values()), "record_count": 6},
+    }
+    env.s3.put_object(Bucket=EXPORTS, Key=f"{folder}manifest", Body=json.dumps(manifest).encode())
+    assert len(stored) == 2
+
+    with pytest.raises(RunFailure) as raised:
+        _run(spark, env, arguments, run_id="redshift-1")
+    assert (raised.value.reason, raised.value.detail) == (
+        "missing-part",
+        f"s3://{EXPORTS}/{folder}manifest: listed part {folder}0001_part_00.gz is missing",
+    )
+    assert ("STALE",) in _stored(env, table)
+
+    _put(env, f"{folder}0001_part_00.gz", gzip.compress(slices[f"{folder}0001_part_00.gz"]))
+    env.s3.put_object(Bucket=EXPORTS, Key=f"{folder}notes.txt", Body=b"not part of the unload")
+    report = _run(spark, env, arguments, run_id="redshift-2")
+
+    generation = {"load_generation": {"S": report["loadGeneration"]}}
+    assert _stored(env, table) == {
+        ("P1",): {"product_id": {"S": "P1"}, "category": {"S": "toys"}, "price": {"N": "9.9"}, **generation},
+        ("P2",): {"product_id": {"S": "P2"}, "category": {"S": "board games | puzzles"}, **generation},
+        ("P3",): {"product_id": {"S": "P3"}, "category": {"S": "line one\nline two"}, "price": {"N": "12"}, **generation},
+        ("P4",): {"product_id": {"S": "P4"}, "category": {"S": "back\\slash"}, "price": {"N": "1"}, **generation},
+        ("P6",): {"product_id": {"S": "P6"}, "category": {"S": "café ☕"}, "price": {"N": "3.5"}, **generation},
+    }
+    assert (report["export"]["listing"], report["export"]["unlisted"]) == ("manifest", [f"{folder}notes.txt"])
+    assert (report["lines"], report["loaded"], report["rejected"], report["deleted"]) == (6, 5, 1, 1)
+    [rejected] = _report(env, "products", "redshift-2", "rejected.jsonl")
+    assert (rejected["part"], rejected["line"], rejected["code"], rejected["text"]) == (
+        f"{folder}0002_part_00.gz",
+        1,
+        "wrong-cell-count",
+        "P5|toys",
+    )
+
+
+@pytest.mark.parametrize(
+    ("scenario", "plan", "lines", "expected", "rejected"),
+    [
+        (
+            "data-pipeline",
+            {**PRODUCTS_PLAN, "format": "data-pipeline-json"},
+            [
+                b'{"product_id": {"s": "P1"}, "category": {"s": "toys"}, "price": {"n": "9.90"}}',
+                b'{"product_id": {"S": "P2"}, "category": {"S": "toys"}}',
+            ],
+            {("P1",): {"product_id": {"S": "P1"}, "category": {"S": "toys"}, "price": {"N": "9.9"}}},
+            2,
+        ),
+        (
+            "keys",
+            {**PRODUCTS_PLAN, "format": "keys", "attributes": []},
+            [b"P1", b" P2", b"P3\r"],
+            {("P1",): {"product_id": {"S": "P1"}}, (" P2",): {"product_id": {"S": " P2"}}, ("P3",): {"product_id": {"S": "P3"}}},
+            None,
+        ),
+    ],
+)
+def test_each_format_loads_through_a_folder(spark, env, scenario, plan, lines, expected, rejected):
+    table = _table(env)
+    arguments = _arguments(env, table, plan, scenario)
+    _export(env, f"{scenario}/2026-11-26/part-00000", lines)
+    report = _run(spark, env, arguments, run_id=scenario)
+    assert _stored(env, table) == expected
+    assert report["loaded"] == len(expected)
+    if rejected is None:
+        assert report["rejected"] == 0
+    else:
+        [record] = _report(env, "products", scenario, "rejected.jsonl")
+        assert (record["part"], record["line"]) == (f"{scenario}/2026-11-26/part-00000", rejected)
+
+
 @pytest.mark.parametrize(
     ("scenario", "change", "reason", "detail"),
     [
@@ -1115,12 +1400,17 @@ def test_csv_exports_through_the_entry_script(spark, env):
             "table-key-mismatch",
             "table {table} has the key product_id (N); the plan has product_id (S)",
         ),
-        ("refused-none", {"export": None}, "no-export", f"there is no object under s3://{EXPORTS}/refused-none/"),
+        (
+            "refused-none",
+            {"export": None},
+            "no-export",
+            f"there is no complete export under s3://{EXPORTS}/refused-none/: no folder holds a marker (_SUCCESS, manifest-summary.json, manifest)",
+        ),
         (
             "refused-header",
             {"plan": {**PRODUCTS_PLAN, "format": "csv"}, "export": b"id,category\nP1,toys\n"},
             "invalid-export",
-            f"s3://{EXPORTS}/refused-header/export: the CSV header cannot be loaded with the plan: key column 'product_id' is missing",
+            f"s3://{EXPORTS}/refused-header/1/export: the CSV header cannot be loaded with the plan: key column 'product_id' is missing",
         ),
     ],
 )
@@ -1129,7 +1419,8 @@ def test_runs_that_cannot_load_fail_before_writing_with_the_reason(spark, env, s
     arguments = _arguments(env, table, change.get("plan", PRODUCTS_PLAN), scenario)
     export = change.get("export", b'{"product_id": "P1", "category": "toys"}\n')
     if export is not None:
-        env.s3.put_object(Bucket=EXPORTS, Key=f"{scenario}/export", Body=export)
+        env.s3.put_object(Bucket=EXPORTS, Key=f"{scenario}/1/export", Body=export)
+        env.s3.put_object(Bucket=EXPORTS, Key=f"{scenario}/1/_SUCCESS", Body=b"")
     with pytest.raises(RunFailure) as raised:
         _run(spark, env, arguments, run_id=scenario)
     assert (raised.value.reason, raised.value.detail) == (reason, detail.format(table=table, plan_uri=arguments["lookup_uri"]))

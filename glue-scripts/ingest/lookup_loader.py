@@ -1,45 +1,51 @@
-"""The lookup-table loader: one export object in S3 loaded into a DynamoDB lookup table, by a Glue Spark job.
+"""The lookup-table loader: one export (a folder of parts) in S3 loaded into a DynamoDB lookup table, by a Glue Spark job.
 
 It replaces AWS Data Pipeline's "Import DynamoDB backup data from S3". Where things are:
 
-    plan        <lookup_uri>                                          the LookupPlan JSON the Pulumi program uploads
-    export      s3://<export_bucket>/<export_key>                     jsonl, dynamodb-json or csv; one item per line
-    checkpoint  <checkpoint_uri><lookup>/<URL-encoded key>/<ETag>.json             while the export is being loaded
-    rejected    <checkpoint_uri><lookup>/<URL-encoded key>/<ETag>/rejected/<range>.jsonl   one part per range, likewise
+    plan        <lookup_uri>                                    the LookupPlan JSON the Pulumi program uploads
+    export      s3://<export_bucket><export_prefix><folder>/    parts and a completion marker (lookup_export.py)
+    checkpoint  <checkpoint_uri><lookup>/<URL-encoded folder>/<digest>.json               while the export is loaded
+    rejected    <checkpoint_uri><lookup>/<URL-encoded folder>/<digest>/rejected/<range>.jsonl   one object per range
     report      s3://<report_bucket>/<report_prefix><lookup>/<run id>/report.json
-    rejected    s3://<report_bucket>/<report_prefix><lookup>/<run id>/rejected.jsonl      {line, code, reason, text}
+    rejected    s3://<report_bucket>/<report_prefix><lookup>/<run id>/rejected.jsonl  {part, line, code, reason, text}
 
 A run, on the driver:
-1. Resolves the export (a key, or `latest`), reads its ETag and size, and reads the checkpoint of that
-   exact object. Without one, it splits the object into byte ranges of about `chunk_bytes`, each
-   starting at a line start (found by reading a little past each boundary), and writes a checkpoint
-   holding the ranges, the load time (for TTLs) and the load generation, so a resumed run uses the
-   same ranges and writes the same items.
-2. Key pass: one Spark task per range reads its range (a ranged GetObject with If-Match on the ETag),
-   validates every line and emits the keys; Spark reduces them and the driver collects only the keys
-   that occur on more than one good line (with the position of the last such line) and, for a full
-   refresh, the keys named only by rejected lines. Last line wins across the whole export this way,
+1. Resolves the export: the folder of the newest completion marker (`latest`), or the folder asked
+   for, and its parts (every object, or what its manifest lists; a folder without a marker is never
+   loaded). The digest of the parts' keys, ETags and sizes names the export. It reads the checkpoint
+   of that exact export. Without one, it splits each part into byte ranges of about `chunk_bytes`,
+   each starting at a line start (found by reading a little past each boundary) — a gzip part, and
+   an escaped redshift-text part, are one range each — and writes a checkpoint holding the ranges,
+   each CSV part's header, the load time (for TTLs) and the load generation, so a resumed run uses
+   the same ranges and writes the same items.
+2. Key pass: one Spark task per range reads its range (a ranged GetObject with If-Match on the part's
+   ETag, or the whole gzip part decompressed as it streams), validates every line and emits the
+   keys; Spark reduces them and the driver collects only the keys that occur on more than one good
+   line (with the position of the last such line) and, for a full refresh, the keys named only by
+   rejected lines. Last line wins across the whole export this way (parts in order, then lines),
    although ranges are written in parallel and in no particular order.
 3. Load pass: the ranges not completed yet, one Spark job each, `ranges_in_flight` at a time. A task
    validates its lines again, skips lines a later line supersedes, and writes the rest with
    BatchWriteItem from a bounded pool of threads (25 puts a request, never one key twice in a request),
    backing off with full jitter on throttling and on UnprocessedItems until a deadline; it writes its
-   rejected lines to a part object and returns only counts. When a range is fully written the driver
+   rejected lines to an object and returns only counts. When a range is fully written the driver
    records it in the checkpoint. A range that could not be fully written is not recorded: the run
-   fails after the other ranges, and the next run of the same object loads only what is missing.
-4. Full refresh: every item carries `load_generation` (derived from the export key and ETag, so it is
-   the same in a resumed run). Only after every range is written, parallel scan segments (Spark tasks)
-   delete the items of other generations, except keys whose lines were rejected (their last good value
-   stays). Present keys are overwritten in place and never missing; a failed range means no deletion.
-5. Assembles rejected.jsonl (line numbers are range-local until every earlier range's line count is
-   known), writes the report, deletes the checkpoint. Report counts cover the whole export, also when
-   some ranges were loaded by an earlier run; requests and retries are this run's.
+   fails after the other ranges, and the next run of the same export loads only what is missing.
+   A part whose line count differs from its manifest's item count (DynamoDB export) fails the run.
+4. Full refresh: every item carries `load_generation` (derived from the folder and digest, so it is
+   the same in a resumed run). Only after every range of every part is written, parallel scan
+   segments (Spark tasks) delete the items of other generations, except keys whose lines were
+   rejected (their last good value stays). So a key any part holds is never deleted: it is
+   overwritten in place and never missing; a failed range or part means no deletion.
+5. Assembles rejected.jsonl (line numbers are range-local until every earlier range of the part has
+   its line count), writes the report, deletes the checkpoint. Report counts cover the whole export,
+   also when some ranges were loaded by an earlier run; requests and retries are this run's.
 
 Only the export whose load started last can be resumed: a run discards every other checkpoint of its
 lookup before it writes, because its writes (and a full refresh's deletions) make them describe a table
 that no longer is. That relies on one run at a time per lookup (the Glue job's maxConcurrentRuns is 1).
 
-Nothing but counts, the rejected lines' part objects and completed range ids crosses the executor
+Nothing but counts, the rejected lines' objects and completed range ids crosses the executor
 boundary, apart from the duplicated and rejected keys of the key pass (a small share of an export).
 A rerun of a completed export puts the same items again (PutRequest), so the table ends the same.
 CSV exports must keep each record on one physical line (no line breaks inside quoted cells).
@@ -49,6 +55,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import gzip
 import hashlib
 import json
 import random
@@ -56,6 +63,7 @@ import re
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
@@ -71,7 +79,8 @@ from pyspark.sql import SparkSession
 
 from ingest.dynamodb_writer import is_transient
 from ingest.locations import load_json, split_s3_uri
-from ingest.lookup_lines import ParsedLine, Rejection, header_problems, key_of, parse_csv_header, parse_line, short
+from ingest.lookup_export import ExportFolder, ExportPart, resolve_export
+from ingest.lookup_lines import ParsedLine, header_problems, join_escaped_lines, key_of, parse_csv_header, parse_record, short
 from ingest.lookup_plan import GENERATION_ATTRIBUTE, LookupPlan, LookupPlanError, parse_lookup_plan
 from ingest.report import RunFailure, reported_run
 
@@ -85,13 +94,14 @@ _MAX_NAMED_FAILURES = 5
 
 
 class ByteRange(NamedTuple):
-    index: int
-    first: int  # offset of the range's first byte, a line start
-    last: int  # offset of its last byte (inclusive), a line break unless it ends the object
+    index: int  # across the whole export, in part order: a later index holds later lines
+    part: int  # index of the part in the export
+    first: int  # offset in the part of the range's first byte, a line start
+    last: int  # offset of its last byte (inclusive), a line break unless it ends the part
 
 
-def split_ranges(read: Callable[[int, int], bytes], size: int, chunk_bytes: int, probe_bytes: int = 64 * 1024) -> list[ByteRange]:
-    """Ranges of about `chunk_bytes` covering `size` bytes, each starting at a line start.
+def split_ranges(read: Callable[[int, int], bytes], size: int, chunk_bytes: int, probe_bytes: int = 64 * 1024) -> list[tuple[int, int]]:
+    """(first, last) byte ranges of about `chunk_bytes` covering `size` bytes, each starting at a line start.
 
     `read(first, last)` returns the bytes first..last (inclusive). For each boundary the range after
     it starts at the first line start at or after the boundary, found by reading `probe_bytes` from
@@ -104,7 +114,7 @@ def split_ranges(read: Callable[[int, int], bytes], size: int, chunk_bytes: int,
         found = list(pool.map(lambda boundary: line_start_at_or_after(read, boundary, size, probe_bytes), boundaries))
     starts = sorted({0, *(start for start in found if start < size)})
     ends = [start - 1 for start in starts[1:]] + [size - 1]
-    return [ByteRange(index, first, last) for index, (first, last) in enumerate(zip(starts, ends, strict=True))]
+    return list(zip(starts, ends, strict=True))
 
 
 def line_start_at_or_after(read: Callable[[int, int], bytes], position: int, size: int, probe_bytes: int) -> int:
@@ -119,12 +129,71 @@ def line_start_at_or_after(read: Callable[[int, int], bytes], position: int, siz
     return size
 
 
-def range_lines(data: bytes, *, skip_header: bool = False) -> tuple[int, list[tuple[int, bytes]]]:
-    """(physical lines in the range, [(line number from 1, bytes without line break)]); blank lines are kept."""
-    pieces = data.split(b"\n")
-    if pieces[-1] == b"":
-        pieces.pop()  # the break that ends the last line
-    return len(pieces), [(number, piece) for number, piece in enumerate(pieces, start=1) if not (skip_header and number == 1)]
+def whole_part(part: ExportPart, plan: LookupPlan) -> bool:
+    """Whether a part is read as one range: gzip cannot be read from an offset, and an escaped
+    redshift-text record may continue over a line break, so neither can be cut at line starts."""
+    return part.gzip or (plan.unload is not None and plan.unload.escape)
+
+
+def range_lines(pieces: Iterable[bytes], plan: LookupPlan, *, part_start: bool, has_header: bool) -> RangeLines:
+    """The lines of a range as the tasks read them, from its physical lines (without their line break)."""
+    return RangeLines(
+        pieces,
+        part_start=part_start,
+        skip_header=has_header,
+        escaped=plan.unload is not None and plan.unload.escape,
+        # In a text format a line of spaces is a value (a key " ", a cell " "); only an empty line is blank.
+        blank=_empty_line if plan.format in _TEXT_FORMATS else _blank_line,
+    )
+
+
+_TEXT_FORMATS = ("keys", "redshift-text")
+
+
+def _empty_line(raw: bytes) -> bool:
+    return raw in (b"", b"\r")
+
+
+def _blank_line(raw: bytes) -> bool:
+    return not raw.strip()
+
+
+class RangeLines:
+    """Iterates (line number in the range from 1, line bytes) over the range's records; counts physical lines.
+
+    The part's first line loses a UTF-8 byte order mark (it is not data); a CSV part's header is
+    skipped; blank lines are skipped but counted, so numbers stay those of the file. For an escaped
+    redshift-text part a record continued over an escaped line break is one record, numbered by its
+    first line. `physical` is final once iterated.
+    """
+
+    def __init__(
+        self, pieces: Iterable[bytes], *, part_start: bool, skip_header: bool, escaped: bool, blank: Callable[[bytes], bool]
+    ) -> None:
+        self._pieces = pieces
+        self._part_start = part_start
+        self._skip_header = skip_header
+        self._escaped = escaped
+        self._blank = blank
+        self.physical = 0
+
+    def _numbered(self) -> Iterator[tuple[int, bytes]]:
+        for number, piece in enumerate(self._pieces, start=1):
+            self.physical = number
+            if number == 1 and self._part_start:
+                piece = piece.removeprefix(_BYTE_ORDER_MARK)
+                if self._skip_header:
+                    continue
+            yield number, piece
+
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        numbered = join_escaped_lines(self._numbered()) if self._escaped else self._numbered()
+        for number, raw in numbered:
+            if not self._blank(raw):
+                yield number, raw
+
+
+_BYTE_ORDER_MARK = "\ufeff".encode()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,9 +219,8 @@ class TaskSettings:
     plan: LookupPlan
     table_name: str
     export_bucket: str
-    export_key: str
-    etag: str  # as S3 returns it, in quotes
-    header: tuple[str, ...] | None
+    parts: tuple[ExportPart, ...]
+    headers: tuple[tuple[str, ...] | None, ...]  # a CSV export's header, per part
     stamp: Mapping[str, dict]
     generation: str
     parts_bucket: str
@@ -185,6 +253,7 @@ class WriteEntry(NamedTuple):
     key: tuple[str, ...]
     request: dict  # {"PutRequest": ...} or {"DeleteRequest": ...}
     line: int | None  # range-local line of a put
+    text: str | None = None  # the line of a put, reported if DynamoDB refuses it
 
 
 @dataclass
@@ -195,7 +264,7 @@ class WriteCounts:
     unprocessed_retried: int = 0  # entries sent again after coming back in UnprocessedItems
     failed: int = 0
     failures: list[str] = field(default_factory=list)
-    refused: list[tuple[int | None, str]] = field(default_factory=list)  # (line, DynamoDB's message) of refused puts
+    refused: list[tuple[int, str, str]] = field(default_factory=list)  # (line, text, DynamoDB's message) of refused puts
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **counts: int) -> None:
@@ -320,7 +389,7 @@ class BatchWriter:
             self._counts.fail(entries, f"ValidationException: {message}")
         else:
             with self._counts.lock:
-                self._counts.refused.append((entry.line, message))
+                self._counts.refused.append((entry.line, entry.text or "", message))
 
     def _request_key(self, request: Mapping) -> tuple[str, ...]:
         if "PutRequest" in request:
@@ -332,30 +401,34 @@ class BatchWriter:
 # Executor side: the tasks
 
 
-def _read_range(settings: TaskSettings, byte_range: ByteRange) -> bytes:
-    response = _s3_client(settings).get_object(
-        Bucket=settings.export_bucket,
-        Key=settings.export_key,
-        Range=f"bytes={byte_range.first}-{byte_range.last}",
-        IfMatch=settings.etag,  # the object every range was planned on, or a PreconditionFailed
+def _physical_lines(settings: TaskSettings, byte_range: ByteRange) -> Iterator[bytes]:
+    """The range's physical lines without their line break: a ranged read, or a gzip part decompressed as it streams."""
+    part = settings.parts[byte_range.part]
+    request = {"Bucket": settings.export_bucket, "Key": part.key, "IfMatch": part.etag}  # the part planned on, or PreconditionFailed
+    if part.gzip:
+        body = _s3_client(settings).get_object(**request)["Body"]
+        with gzip.GzipFile(fileobj=body) as lines:
+            for line in lines:
+                yield line.removesuffix(b"\n")
+        return
+    data = _s3_client(settings).get_object(**request, Range=f"bytes={byte_range.first}-{byte_range.last}")["Body"].read()
+    pieces = data.split(b"\n")
+    if pieces[-1] == b"":
+        pieces.pop()  # the break that ends the last line
+    yield from pieces
+
+
+def _lines(settings: TaskSettings, byte_range: ByteRange) -> RangeLines:
+    return range_lines(
+        _physical_lines(settings, byte_range),
+        settings.plan,
+        part_start=byte_range.first == 0,
+        has_header=settings.headers[byte_range.part] is not None,
     )
-    return response["Body"].read()
 
 
-def _parse_raw(raw: bytes, settings: TaskSettings) -> tuple[str, ParsedLine]:
-    raw = raw.removesuffix(b"\r")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        code = "invalid-csv" if settings.plan.format == "csv" else "invalid-json"
-        return raw.decode("utf-8", "backslashreplace"), ParsedLine(rejection=Rejection(code, "the line is not valid UTF-8"))
-    return text, parse_line(text, settings.plan, header=settings.header, stamp=settings.stamp)
-
-
-def _lines(settings: TaskSettings, byte_range: ByteRange) -> tuple[int, list[tuple[int, bytes]]]:
-    skip_header = settings.header is not None and byte_range.first == 0
-    physical, lines = range_lines(_read_range(settings, byte_range), skip_header=skip_header)
-    return physical, [(number, raw) for number, raw in lines if raw.strip()]
+def _parse(raw: bytes, settings: TaskSettings, byte_range: ByteRange) -> tuple[str, ParsedLine]:
+    return parse_record(raw, settings.plan, header=settings.headers[byte_range.part], stamp=settings.stamp)
 
 
 KeyStats = tuple[int, tuple[int, int] | None, bool]  # (good lines, position of the last good line, named by a rejected line)
@@ -364,9 +437,8 @@ KeyStats = tuple[int, tuple[int, int] | None, bool]  # (good lines, position of 
 def key_partition(ranges: Iterable[ByteRange], settings: TaskSettings) -> Iterator[tuple[tuple[str, ...], KeyStats]]:
     """Key pass: (key, stats) for every line whose key is valid; the position is (range index, line in range)."""
     for byte_range in ranges:
-        _, lines = _lines(settings, byte_range)
-        for number, raw in lines:
-            _, parsed = _parse_raw(raw, settings)
+        for number, raw in _lines(settings, byte_range):
+            _, parsed = _parse(raw, settings, byte_range)
             if parsed.item is not None:
                 yield parsed.key, (1, (byte_range.index, number), False)
             elif parsed.key is not None and settings.plan.full_refresh:
@@ -400,6 +472,7 @@ def load_range(
     """
     outcome = {
         "range": byte_range.index,
+        "part": byte_range.part,
         "physicalLines": 0,
         "lines": 0,
         "loaded": 0,
@@ -413,36 +486,33 @@ def load_range(
         "failures": [],
         "error": None,
     }
-    try:
-        physical, lines = _lines(settings, byte_range)
-    except (BotoCoreError, ClientError) as error:
-        outcome["error"] = f"cannot read bytes {byte_range.first}-{byte_range.last} of the export: {error}"
-        return outcome
-    outcome["physicalLines"] = physical
-    outcome["lines"] = len(lines)
+    part = settings.parts[byte_range.part]
     rejected: list[dict] = []
     counts = WriteCounts()
     writer = BatchWriter(
         client_factory(settings), settings.table_name, settings.plan.key_names, settings.tuning, counts, sleep=sleep, clock=clock
     )
-    with writer:
-        for number, raw in lines:
-            text, parsed = _parse_raw(raw, settings)
-            if parsed.rejection is not None:
-                rejected.append({"line": number, "code": parsed.rejection.code, "reason": parsed.rejection.reason, "text": text})
-                continue
-            winner = winners.get(parsed.key)
-            if winner is not None and winner != (byte_range.index, number):
-                outcome["duplicates"] += 1
-                continue
-            writer.add(WriteEntry(parsed.key, {"PutRequest": {"Item": parsed.item}}, number))
-    if counts.refused:
-        texts = dict(lines)
-        for number, message in counts.refused:
-            text = texts[number].removesuffix(b"\r").decode("utf-8")
-            rejected.append(
-                {"line": number, "code": "refused-by-dynamodb", "reason": f"DynamoDB refused the item: {message}", "text": text}
-            )
+    lines = _lines(settings, byte_range)
+    try:
+        with writer:
+            for number, raw in lines:
+                outcome["lines"] += 1
+                text, parsed = _parse(raw, settings, byte_range)
+                if parsed.rejection is not None:
+                    rejected.append({"line": number, "code": parsed.rejection.code, "reason": parsed.rejection.reason, "text": text})
+                    continue
+                winner = winners.get(parsed.key)
+                if winner is not None and winner != (byte_range.index, number):
+                    outcome["duplicates"] += 1
+                    continue
+                writer.add(WriteEntry(parsed.key, {"PutRequest": {"Item": parsed.item}}, number, text))
+    except (BotoCoreError, ClientError, OSError, EOFError, zlib.error) as error:
+        # Items written before the part became unreadable stay; the range is not recorded, so a later run writes it again.
+        outcome["error"] = f"cannot read bytes {byte_range.first}-{byte_range.last} of {part.key}: {error}"
+        return outcome
+    outcome["physicalLines"] = lines.physical
+    for number, text, message in counts.refused:
+        rejected.append({"line": number, "code": "refused-by-dynamodb", "reason": f"DynamoDB refused the item: {message}", "text": text})
     outcome.update(
         loaded=counts.written,
         rejected=len(rejected),
@@ -562,20 +632,20 @@ def _scan_page(client, request: dict, settings: TaskSettings, counts: WriteCount
 # Keys, checkpoints, generations
 
 
-def url_safe_key(export_key: str) -> str:
-    """The export key as one path segment: every character but letters, digits and _.-~ percent-encoded."""
-    return quote(export_key, safe="")
+def url_safe_key(export_folder: str) -> str:
+    """The export folder as one path segment: every character but letters, digits and _.-~ percent-encoded."""
+    return quote(export_folder, safe="")
 
 
-def load_generation(export_key: str, etag: str) -> str:
-    """The generation stamped on every item of one export object: the same for every run of that object."""
-    return hashlib.sha256(f"{export_key}\n{etag.strip(chr(34))}".encode()).hexdigest()[:32]
+def load_generation(export_folder: str, digest: str) -> str:
+    """The generation stamped on every item of one export: the same for every run of the same parts."""
+    return hashlib.sha256(f"{export_folder}\n{digest}".encode()).hexdigest()[:32]
 
 
-def checkpoint_location(checkpoint_uri: str, lookup: str, export_key: str, etag: str) -> tuple[str, str]:
-    """(bucket, key) of the checkpoint of one export object."""
+def checkpoint_location(checkpoint_uri: str, lookup: str, export_folder: str, digest: str) -> tuple[str, str]:
+    """(bucket, key) of the checkpoint of one export (its folder, with exactly these parts)."""
     bucket, prefix = split_s3_uri(checkpoint_uri)
-    return bucket, f"{prefix}{lookup}/{url_safe_key(export_key)}/{etag.strip(chr(34))}.json"
+    return bucket, f"{prefix}{lookup}/{url_safe_key(export_folder)}/{digest}.json"
 
 
 def part_key(parts_prefix: str, range_index: int) -> str:
@@ -586,46 +656,34 @@ def report_key(report_prefix: str, lookup: str, run_id: str, name: str) -> str:
     return f"{report_prefix}{lookup}/{run_id}/{name}"
 
 
-def resolve_export_key(s3, bucket: str, prefix: str, export_key: str) -> str:
-    """The key itself, or for `latest` the newest object under the prefix by LastModified, then key."""
-    if export_key != "latest":
-        return export_key
-    newest = None
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for entry in page.get("Contents", []):
-            if not entry["Key"].endswith("/") and (newest is None or (entry["LastModified"], entry["Key"]) > newest):
-                newest = (entry["LastModified"], entry["Key"])
-    if newest is None:
-        raise RunFailure("no-export", f"there is no object under s3://{bucket}/{prefix}")
-    return newest[1]
-
-
 @dataclass
 class Checkpoint:
-    """What a run of one export object records as it goes; `completed` maps range index to its counts."""
+    """What the runs of one export record as they go; `completed` maps range index to its counts.
 
-    export_key: str
-    etag: str
-    size: int
+    The export is named by its folder and digest (every part's key, ETag and size), so a checkpoint
+    is resumed only for exactly the parts it was planned on.
+    """
+
+    folder: str
+    digest: str
     fingerprint: str  # of the plan and table: a checkpoint made under another plan is not resumed
     generation: str
     loaded_at: int  # epoch seconds of the first run, the base of the TTLs
-    header: tuple[str, ...] | None
+    headers: tuple[tuple[str, ...] | None, ...]  # per part
     ranges: list[ByteRange]
     completed: dict[int, dict] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(
             {
-                "version": 1,
-                "exportKey": self.export_key,
-                "etag": self.etag,
-                "size": self.size,
+                "version": 2,
+                "folder": self.folder,
+                "digest": self.digest,
                 "fingerprint": self.fingerprint,
                 "loadGeneration": self.generation,
                 "loadedAt": self.loaded_at,
-                "header": list(self.header) if self.header is not None else None,
-                "ranges": [[byte_range.first, byte_range.last] for byte_range in self.ranges],
+                "headers": [list(header) if header is not None else None for header in self.headers],
+                "ranges": [[byte_range.part, byte_range.first, byte_range.last] for byte_range in self.ranges],
                 "completed": {str(index): counts for index, counts in sorted(self.completed.items())},
             },
             separators=(",", ":"),
@@ -633,15 +691,16 @@ class Checkpoint:
 
     @classmethod
     def from_json(cls, document: Mapping) -> Checkpoint:
+        if document.get("version") != 2:
+            raise ValueError(f"checkpoint version {document.get('version')!r} is not 2")
         return cls(
-            export_key=document["exportKey"],
-            etag=document["etag"],
-            size=document["size"],
+            folder=document["folder"],
+            digest=document["digest"],
             fingerprint=document["fingerprint"],
             generation=document["loadGeneration"],
             loaded_at=document["loadedAt"],
-            header=tuple(document["header"]) if document["header"] is not None else None,
-            ranges=[ByteRange(index, first, last) for index, (first, last) in enumerate(document["ranges"])],
+            headers=tuple(tuple(header) if header is not None else None for header in document["headers"]),
+            ranges=[ByteRange(index, part, first, last) for index, (part, first, last) in enumerate(document["ranges"])],
             completed={int(index): counts for index, counts in document["completed"].items()},
         )
 
@@ -671,8 +730,7 @@ class LookupReport:
     started_at: str
     lookup: str | None = None
     table: str | None = None
-    export_key: str | None = None
-    etag: str | None = None
+    export: ExportFolder | None = None
     load_generation: str | None = None
     status: str = "running"
     lines: int = 0
@@ -701,8 +759,7 @@ class LookupReport:
             "runId": self.run_id,
             "status": self.status,
             "table": self.table,
-            "exportKey": self.export_key,
-            "etag": self.etag,
+            "export": self.export.to_dict() if self.export is not None else None,
             "loadGeneration": self.load_generation,
             "lines": self.lines,
             "loaded": self.loaded,
@@ -778,45 +835,41 @@ def _load(spark, arguments, clients: LookupClients, report: LookupReport, tuning
     report.lookup, report.table = plan.lookup, arguments["table_name"]
     _check_table(clients.dynamodb, arguments["table_name"], plan)
     bucket = arguments["export_bucket"]
-    export_key = resolve_export_key(s3, bucket, arguments["export_prefix"], arguments["export"])
-    try:
-        head = s3.head_object(Bucket=bucket, Key=export_key)
-    except ClientError as error:
-        raise RunFailure("no-export", f"cannot read s3://{bucket}/{export_key}: {error}") from error
-    etag, size = head["ETag"], head["ContentLength"]
-    report.export_key, report.etag = export_key, etag.strip('"')
+    export = resolve_export(s3, bucket, arguments["export_prefix"], arguments["export"], plan.markers, plan.format)
+    report.export = export
+    if export.unlisted:
+        progress(
+            json.dumps({"level": "WARN", "message": "objects the manifest does not list are not loaded", "objects": list(export.unlisted)})
+        )
 
-    checkpoint_bucket, checkpoint_key = checkpoint_location(arguments["checkpoint_uri"], plan.lookup, export_key, etag)
+    checkpoint_bucket, checkpoint_key = checkpoint_location(arguments["checkpoint_uri"], plan.lookup, export.folder, export.digest)
     fingerprint = plan_fingerprint(plan_document, arguments["table_name"])
     checkpoint = _read_checkpoint(s3, checkpoint_bucket, checkpoint_key, progress)
-    if checkpoint is not None and (checkpoint.fingerprint != fingerprint or checkpoint.size != size):
+    if checkpoint is not None and checkpoint.fingerprint != fingerprint:
         progress(
             json.dumps(
-                {
-                    "level": "WARN",
-                    "message": "checkpoint made under another plan or table, or for another size; loading afresh",
-                    "checkpoint": checkpoint_key,
-                }
+                {"level": "WARN", "message": "checkpoint made under another plan or table; loading afresh", "checkpoint": checkpoint_key}
             )
         )
         checkpoint = None
     # This run writes to the table, so no other checkpoint of the lookup describes the table any more.
     _delete_checkpoints(s3, checkpoint_bucket, _lookup_prefix(checkpoint_key), keep=checkpoint_key)
     if checkpoint is None:
-        checkpoint = _new_checkpoint(s3, bucket, export_key, etag, size, plan, fingerprint, tuning, int(now()))
+        checkpoint = _new_checkpoint(s3, bucket, export, plan, fingerprint, tuning, int(now()))
         _write_checkpoint(s3, checkpoint_bucket, checkpoint_key, checkpoint)
     report.load_generation = checkpoint.generation
     report.ranges_total = len(checkpoint.ranges)
     report.ranges_skipped = len(checkpoint.completed)
-    settings = _task_settings(plan, arguments, clients, checkpoint, checkpoint_bucket, checkpoint_key, tuning)
+    settings = _task_settings(plan, arguments, clients, export, checkpoint, checkpoint_bucket, checkpoint_key, tuning)
     progress(
         json.dumps(
             {
                 "level": "INFO",
                 "message": "lookup load started",
                 "lookup": plan.lookup,
-                "export": f"s3://{bucket}/{export_key}",
-                "bytes": size,
+                "export": f"s3://{bucket}/{export.folder}",
+                "parts": len(export.parts),
+                "bytes": sum(part.size for part in export.parts),
                 "ranges": report.ranges_total,
                 "alreadyLoaded": report.ranges_skipped,
             }
@@ -844,6 +897,7 @@ def _load(spark, arguments, clients: LookupClients, report: LookupReport, tuning
             f"{len(report.range_failures)} of {report.ranges_total} range(s) were not fully loaded; "
             f"a run of the same export loads only the ranges not loaded yet: {listed}",
         )
+    _check_part_counts(export, checkpoint)
     if report.rejected:
         report.rejected_location = _write_rejected(s3, arguments, plan.lookup, report.run_id, checkpoint, settings)
     if plan.full_refresh:
@@ -864,7 +918,7 @@ def _check_arguments(arguments: Mapping[str, str]) -> None:
     except ValueError as error:
         problems.append(f"--checkpoint_uri: {error}")
     if not arguments["export"]:
-        problems.append("--export must be an object key or latest")
+        problems.append("--export must be latest, an export folder ending in /, or the key of its completion marker")
     if problems:
         raise RunFailure("invalid-arguments", "; ".join(problems))
 
@@ -929,33 +983,45 @@ def _delete_checkpoints(s3, bucket: str, prefix: str, *, keep: str | None = None
 
 
 def _new_checkpoint(
-    s3, bucket: str, key: str, etag: str, size: int, plan: LookupPlan, fingerprint: str, tuning: LoaderTuning, loaded_at: int
+    s3, bucket: str, export: ExportFolder, plan: LookupPlan, fingerprint: str, tuning: LoaderTuning, loaded_at: int
 ) -> Checkpoint:
-    def read(first: int, last: int) -> bytes:
-        return s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={first}-{last}", IfMatch=etag)["Body"].read()
+    ranges: list[ByteRange] = []
+    headers: list[tuple[str, ...] | None] = []
+    for part_index, part in enumerate(export.parts):
 
-    header = None
-    if plan.format == "csv":
-        header = _read_header(read, size, tuning, f"s3://{bucket}/{key}", plan)
+        def read(first: int, last: int, part: ExportPart = part) -> bytes:
+            return s3.get_object(Bucket=bucket, Key=part.key, Range=f"bytes={first}-{last}", IfMatch=part.etag)["Body"].read()
+
+        headers.append(_read_header(s3, bucket, part, read, tuning, plan) if plan.format == "csv" and part.size > 0 else None)
+        if whole_part(part, plan):
+            spans = [(0, part.size - 1)] if part.size > 0 else []
+        else:
+            spans = split_ranges(read, part.size, tuning.chunk_bytes, tuning.probe_bytes)
+        ranges += [ByteRange(index, part_index, first, last) for index, (first, last) in enumerate(spans, start=len(ranges))]
     return Checkpoint(
-        export_key=key,
-        etag=etag,
-        size=size,
+        folder=export.folder,
+        digest=export.digest,
         fingerprint=fingerprint,
-        generation=load_generation(key, etag),
+        generation=load_generation(export.folder, export.digest),
         loaded_at=loaded_at,
-        header=header,
-        ranges=split_ranges(read, size, tuning.chunk_bytes, tuning.probe_bytes),
+        headers=tuple(headers),
+        ranges=ranges,
     )
 
 
-def _read_header(read: Callable[[int, int], bytes], size: int, tuning: LoaderTuning, uri: str, plan: LookupPlan) -> tuple[str, ...]:
-    if size == 0:
-        raise RunFailure("invalid-export", f"{uri} is empty: a CSV export starts with its header")
-    end = line_start_at_or_after(read, 1, size, tuning.probe_bytes)
+def _read_header(
+    s3, bucket: str, part: ExportPart, read: Callable[[int, int], bytes], tuning: LoaderTuning, plan: LookupPlan
+) -> tuple[str, ...]:
+    """A CSV part's header: each part of a CSV export starts with its own (Spark and UNLOAD ... HEADER write one per part)."""
+    uri = f"s3://{bucket}/{part.key}"
     try:
-        header = parse_csv_header(read(0, end - 1).removesuffix(b"\n").removesuffix(b"\r").decode("utf-8"))
-    except (UnicodeDecodeError, csv.Error) as error:
+        if part.gzip:
+            with gzip.GzipFile(fileobj=s3.get_object(Bucket=bucket, Key=part.key, IfMatch=part.etag)["Body"]) as lines:
+                first = lines.readline()
+        else:
+            first = read(0, line_start_at_or_after(read, 1, part.size, tuning.probe_bytes) - 1)
+        header = parse_csv_header(first.removesuffix(b"\n").removesuffix(b"\r").decode("utf-8"))
+    except (UnicodeDecodeError, csv.Error, OSError, EOFError, zlib.error) as error:
         raise RunFailure("invalid-export", f"{uri}: the CSV header cannot be read: {error}") from error
     problems = header_problems(header, plan)
     if problems:
@@ -964,7 +1030,7 @@ def _read_header(read: Callable[[int, int], bytes], size: int, tuning: LoaderTun
 
 
 def _task_settings(
-    plan, arguments, clients: LookupClients, checkpoint: Checkpoint, checkpoint_bucket, checkpoint_key, tuning
+    plan, arguments, clients: LookupClients, export: ExportFolder, checkpoint: Checkpoint, checkpoint_bucket, checkpoint_key, tuning
 ) -> TaskSettings:
     stamp: dict[str, dict] = {}
     if plan.ttl_attribute is not None:
@@ -975,9 +1041,8 @@ def _task_settings(
         plan=plan,
         table_name=arguments["table_name"],
         export_bucket=arguments["export_bucket"],
-        export_key=checkpoint.export_key,
-        etag=checkpoint.etag,
-        header=checkpoint.header,
+        parts=export.parts,
+        headers=checkpoint.headers,
         stamp=stamp,
         generation=checkpoint.generation,
         parts_bucket=checkpoint_bucket,
@@ -1103,17 +1168,35 @@ def _add_totals(report: LookupReport, checkpoint: Checkpoint) -> None:
             report.rejected_by_reason[code] = report.rejected_by_reason.get(code, 0) + count
 
 
+def _check_part_counts(export: ExportFolder, checkpoint: Checkpoint) -> None:
+    """A DynamoDB export's manifest gives each part's item count: a part that read fewer or more lines is not the part exported."""
+    lines = [0] * len(export.parts)
+    for byte_range in checkpoint.ranges:
+        lines[byte_range.part] += checkpoint.completed[byte_range.index]["lines"]
+    wrong = [
+        f"{part.key} has {count} line(s); the manifest lists {part.lines} item(s)"
+        for part, count in zip(export.parts, lines, strict=True)
+        if part.lines is not None and part.lines != count
+    ]
+    if wrong:
+        raise RunFailure(
+            "part-incomplete", f"{len(wrong)} part(s) do not hold what the manifest lists, so nothing is deleted: {'; '.join(wrong)}"
+        )
+
+
 def _write_rejected(s3, arguments: Mapping[str, str], lookup: str, run_id: str, checkpoint: Checkpoint, settings: TaskSettings) -> str:
-    """Joins the ranges' parts into rejected.jsonl, turning range-local line numbers into the export's."""
+    """Joins the ranges' rejected lines into rejected.jsonl, naming each line's part and its line number in the part."""
     bucket, key = arguments["report_bucket"], report_key(arguments["report_prefix"], lookup, run_id, "rejected.jsonl")
-    offset = 0
+    offset, current_part = 0, None
     with tempfile.TemporaryFile() as spool:
         for byte_range in checkpoint.ranges:
+            if byte_range.part != current_part:
+                offset, current_part = 0, byte_range.part
             counts = checkpoint.completed[byte_range.index]
             if counts["rejected"]:
-                part = s3.get_object(Bucket=settings.parts_bucket, Key=part_key(settings.parts_prefix, byte_range.index))["Body"]
-                for line in part.iter_lines():
-                    record = json.loads(line)
+                rejected = s3.get_object(Bucket=settings.parts_bucket, Key=part_key(settings.parts_prefix, byte_range.index))["Body"]
+                for line in rejected.iter_lines():
+                    record = {"part": settings.parts[byte_range.part].key, **json.loads(line)}
                     record["line"] += offset
                     spool.write(json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n")
             offset += counts["physicalLines"]
@@ -1172,7 +1255,8 @@ def notification(report: LookupReport, arguments: Mapping[str, str], report_obje
     return {
         "lookup": report.lookup,
         "status": report.status,
-        "export": report.export_key,
+        "export": report.export.folder if report.export is not None else None,
+        "parts": len(report.export.parts) if report.export is not None else None,
         "lines": report.lines,
         "loaded": report.loaded,
         "rejected": report.rejected,
