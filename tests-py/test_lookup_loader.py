@@ -520,7 +520,7 @@ def _table(env: Env, key=(("product_id", "S"),)) -> str:
     return name
 
 
-def _arguments(env: Env, table: str, plan: dict, scenario: str, export_key: str = "latest") -> dict[str, str]:
+def _arguments(env: Env, table: str, plan: dict, scenario: str, export: str = "latest") -> dict[str, str]:
     plan_key = f"plans/{scenario}/{uuid.uuid4().hex[:6]}.json"
     env.s3.put_object(Bucket=ASSETS, Key=plan_key, Body=json.dumps(plan).encode())
     return {
@@ -533,7 +533,7 @@ def _arguments(env: Env, table: str, plan: dict, scenario: str, export_key: str 
         "report_prefix": REPORT_PREFIX,
         "notification_topic_arn": NOTIFICATIONS,
         "stack": STACK,
-        "export": export_key,
+        "export": export,
     }
 
 
@@ -844,7 +844,7 @@ def test_full_refresh_removes_stale_keys_after_the_load_and_a_plain_load_keeps_t
         table,
         [{"product_id": {"S": f"P{index:06d}"}, "category": {"S": "before"}, "load_generation": {"S": "older"}} for index in range(300)],
     )
-    refresh = _arguments(env, table, {**PRODUCTS_PLAN, "fullRefresh": True}, "refresh", export_key="refresh/b/")
+    refresh = _arguments(env, table, {**PRODUCTS_PLAN, "fullRefresh": True}, "refresh", export="refresh/b/")
     lines = [json.dumps({"product_id": f"P{index:06d}", "category": "after"}).encode() for index in range(100, 400)]
     lines.append(b'{"product_id": "P000050", "category": 50}')  # rejected: P000050 keeps its last good value
     lines.append(b"{not json")
@@ -872,7 +872,7 @@ def test_full_refresh_removes_stale_keys_after_the_load_and_a_plain_load_keeps_t
     assert len(counts_during_load) == report["ranges"]["total"] >= 3
     assert counts_during_load == sorted(counts_during_load) and counts_during_load[0] >= 300
 
-    plain = _arguments(env, table, PRODUCTS_PLAN, "refresh", export_key="refresh/c/")
+    plain = _arguments(env, table, PRODUCTS_PLAN, "refresh", export="refresh/c/")
     _export(
         env,
         "refresh/c/products.jsonl",
