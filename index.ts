@@ -19,13 +19,16 @@ import {
 } from "./config/assets";
 import { checkDeployedLake, glueLakeTables } from "./config/deployed-lake";
 import { checkStack, loadJobPlans, loadLookups, loadStreams, readStackSettings, type ExpiringLakePrefix } from "./config/load";
+import { upstreamStreamOf } from "./config/lookup";
 import type { Stream } from "./config/stream";
 
 const stack = pulumi.getStack();
 const settings = readStackSettings();
 const plans = loadJobPlans(settings.mappings);
 const streams = loadStreams(settings.streams);
-const lookups = loadLookups(settings.lookups, streams);
+// The region the AWS provider deploys to, as it reads it: a filter's stream of another stack must be in it.
+const region = new pulumi.Config("aws").get("region") ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+const lookups = loadLookups(settings.lookups, streams, region !== undefined ? { region } : {});
 // What expires by age in the lake bucket: the stream lakes and the events the lookups' filters keep
 // there. The pipelines' Iceberg tables never do; their rows and snapshots expire through the tables.
 const expiringLakePrefixes: ExpiringLakePrefix[] = [
@@ -195,7 +198,10 @@ const lookupComponents = lookups.map(
             ...(lookup.filter && filterCode
                 ? {
                       filter: {
-                          streamArn: streamPipelines.find((pipeline) => pipeline.stream.stream === lookup.filter!.stream)!.lake.streamArn,
+                          // A stream of another stack or account is used as its ARN names it.
+                          stream: upstreamStreamOf(lookup) ?? {
+                              arn: streamPipelines.find((pipeline) => pipeline.stream.stream === lookup.filter!.stream)!.lake.streamArn,
+                          },
                           code: filterCode,
                           bucket: storage.lake,
                       },
@@ -283,7 +289,8 @@ export const lookupTables = Object.fromEntries(
             exportsPrefix: lookups[index]!.source.prefix,
             loaderJob: lookup.job.name,
             alarmTopicArn: lookup.alarms.topicArn,
-            ...(lookup.filter ? { filterFunction: lookup.filter.functionName } : {}),
+            // The role another account grants its stream and key to, when the filter reads a stream of theirs.
+            ...(lookup.filter ? { filterFunction: lookup.filter.functionName, filterRoleArn: lookup.filter.role.arn } : {}),
         },
     ]),
 );

@@ -3,7 +3,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { buildJobPlan, type JobPlan } from "./job-plan";
 import { parseMapping } from "./mapping";
-import { parseLookup, type Lookup } from "./lookup";
+import { namesStreamByArn, parseLookup, type Lookup, type LookupContext } from "./lookup";
 import { configNamespace, parseStackSettings, type StackSettings } from "./stack-settings";
 import { parseStream, type Stream } from "./stream";
 import { ConfigError, YamlSource } from "./yaml-source";
@@ -133,14 +133,22 @@ export function loadStreams(names: readonly string[], directory = streamsDirecto
 }
 
 /**
- * Loads and validates the named lookup definitions; an event filter must name one of the stack's
- * streams and a field of it.
+ * Loads and validates the named lookup definitions against the stack (`context`: its region, when
+ * known); an event filter must name one of the stack's streams and a field of it, or a stream of
+ * another stack or account by ARN (whose fields the stack cannot know).
  */
-export function loadLookups(names: readonly string[], streams: readonly Stream[], directory = lookupsDirectory): Lookup[] {
-    const { loaded, problems } = loadNamedFiles(names, directory, "lookup", "lookups", parseLookup);
+export function loadLookups(
+    names: readonly string[],
+    streams: readonly Stream[],
+    context: LookupContext = {},
+    directory = lookupsDirectory,
+): Lookup[] {
+    const { loaded, problems } = loadNamedFiles(names, directory, "lookup", "lookups", (displayName, text) =>
+        parseLookup(displayName, text, context),
+    );
     for (const lookup of loaded) {
         const filter = lookup.filter;
-        if (!filter) {
+        if (!filter || namesStreamByArn(filter.stream)) {
             continue;
         }
         const file = `config/lookups/${lookup.lookup}.yaml`;

@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { LookupTable } from "../components/lookup-table";
-import { lookupPlan, parseLookup, type Lookup } from "../config/lookup";
+import { LookupTable, type LookupFilterArgs } from "../components/lookup-table";
+import { lookupPlan, parseLookup, upstreamStreamOf, type Lookup } from "../config/lookup";
 import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
 import { repositoryRoot, runProgramWithExports } from "./support/program";
 
@@ -17,7 +17,12 @@ const code = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.String
 const kms = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"];
 const streamArn = "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks-stream";
 
-function declare(name: string, lookup: Lookup, deletionProtection: boolean): LookupTable {
+function declare(
+    name: string,
+    lookup: Lookup,
+    deletionProtection: boolean,
+    stream: LookupFilterArgs["stream"] = { arn: streamArn },
+): LookupTable {
     return new LookupTable(name, {
         lookup,
         stack: "dev",
@@ -30,7 +35,7 @@ function declare(name: string, lookup: Lookup, deletionProtection: boolean): Loo
         jobPackage: new pulumi.asset.AssetArchive({}),
         retentionDays: 30,
         deletionProtection,
-        ...(lookup.filter ? { filter: { streamArn, code, bucket: bucket("lake") } } : {}),
+        ...(lookup.filter ? { filter: { stream, code, bucket: bucket("lake") } } : {}),
     });
 }
 
@@ -87,7 +92,7 @@ describe("LookupTable", () => {
         expect(lookupPlan(products).fullRefresh).to.equal(true);
     });
 
-    it("loads on schedule and on each landed export", () => {
+    it("loads on schedule and on each completed export folder", () => {
         expect(byType(mocks, "aws:glue/trigger:Trigger", "products-schedule")).to.deep.equal({
             description: "Reloads the newest products export on schedule",
             type: "SCHEDULED",
@@ -96,16 +101,29 @@ describe("LookupTable", () => {
             actions: [{ jobName: "products-job" }],
         });
         expect(byType(mocks, "aws:glue/trigger:Trigger", "products-on-export")).to.deep.equal({
-            description: "Starts the loader for a landed export",
+            description: "Starts the loader for a completed export",
             type: "EVENT",
             workflowName: "products-workflow",
             eventBatchingConditions: [{ batchSize: 1, batchWindow: 900 }],
             actions: [{ jobName: "products-job" }],
         });
+        // Only a completion marker in a folder under the prefix starts a load; the parts landing before it start nothing.
+        expect(mocks.named("products-export-landed").inputs.description).to.equal(
+            "Export folders under exports/ completed by _SUCCESS, manifest-summary.json, manifest",
+        );
         expect(JSON.parse(mocks.named("products-export-landed").inputs.eventPattern as string)).to.deep.equal({
             source: ["aws.s3"],
             "detail-type": ["Object Created"],
-            detail: { bucket: { name: ["products-exports"] }, object: { key: [{ prefix: "exports/" }] } },
+            detail: {
+                bucket: { name: ["products-exports"] },
+                object: {
+                    key: [
+                        { wildcard: "exports/*/_SUCCESS" },
+                        { wildcard: "exports/*/manifest-summary.json" },
+                        { wildcard: "exports/*/manifest" },
+                    ],
+                },
+            },
         });
         expect(mocks.named("products-export-landed-target").inputs).to.deep.equal({
             rule: "products-export-landed",
@@ -273,6 +291,144 @@ describe("LookupTable bootstrapped with ImportTable, keyed by number and sort ke
     });
 });
 
+describe("LookupTable bootstrapped from a prefix and compression of its own", () => {
+    let mocks: RecordingMocks;
+    // Each ImportTable setting on a table of its own: [lookup, source, bootstrap, the table's importTable].
+    const bootstraps: [string, string, string, Record<string, unknown>][] = [
+        [
+            "dynamodb-export",
+            "{ format: dynamodb-json }",
+            "{ importTable: true, keyPrefix: exports/AWSDynamoDB/01764119213456-4b2b7f5a/data/ }",
+            {
+                inputFormat: "DYNAMODB_JSON",
+                inputCompressionType: "GZIP",
+                s3BucketSource: { bucket: "dynamodb-export-exports", keyPrefix: "exports/AWSDynamoDB/01764119213456-4b2b7f5a/data/" },
+            },
+        ],
+        [
+            "zstd-csv",
+            "{ prefix: dumps/, format: csv }",
+            "{ importTable: true, compression: zstd }",
+            { inputFormat: "CSV", inputCompressionType: "ZSTD", s3BucketSource: { bucket: "zstd-csv-exports", keyPrefix: "dumps/" } },
+        ],
+        [
+            "plain-csv",
+            "{ format: csv }",
+            "{ importTable: true, compression: none }",
+            { inputFormat: "CSV", inputCompressionType: "NONE", s3BucketSource: { bucket: "plain-csv-exports", keyPrefix: "exports/" } },
+        ],
+    ];
+    before(async () => {
+        mocks = await useMocks();
+        for (const [lookup, source, bootstrap] of bootstraps) {
+            const text = [
+                `lookup: ${lookup}`,
+                "key: { partition: { attribute: id, type: string } }",
+                `source: ${source}`,
+                `bootstrap: ${bootstrap}`,
+            ];
+            declare(lookup, parseLookup(`config/lookups/${lookup}.yaml`, text.join("\n")), false);
+        }
+        await settle();
+    });
+
+    for (const [lookup, , bootstrap, importTable] of bootstraps) {
+        it(`imports ${lookup} with ${bootstrap}`, () => {
+            expect(mocks.named(`${lookup}-table`).inputs.importTable).to.deep.equal(importTable);
+        });
+    }
+});
+
+describe("LookupTable of Redshift UNLOADs completed by their manifest, filtering another account's stream", () => {
+    const upstreamArn = "arn:aws:kinesis:eu-west-1:210987654321:stream/orders";
+    const upstreamKey = "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const text = [
+        "lookup: orders",
+        "key: { partition: { attribute: order_id, type: string } }",
+        "attributes: [{ name: status, type: string, required: true }]",
+        "source:",
+        "  prefix: unloads/orders/",
+        "  format: redshift-text",
+        "  marker: orders_manifest",
+        "  unload: { columns: [order_id, status, placed_at], escape: true }",
+        "filter:",
+        `  stream: ${upstreamArn}`,
+        `  kmsKeyArn: ${upstreamKey}`,
+        "  eventField: order_id",
+        "  destination: { firehose: known-orders }",
+    ].join("\n");
+    const orders = parseLookup("config/lookups/orders.yaml", text, { region: "eu-west-1" });
+    let mocks: RecordingMocks;
+    before(async () => {
+        mocks = await useMocks();
+        const stream = upstreamStreamOf(orders);
+        if (!stream) {
+            throw new Error("the orders lookup reads no stream of another account");
+        }
+        declare("orders", orders, false, stream);
+        await settle();
+    });
+
+    it("starts a load when the UNLOAD's manifest lands in a folder under the prefix, and on nothing else", () => {
+        expect(JSON.parse(mocks.named("orders-export-landed").inputs.eventPattern as string)).to.deep.equal({
+            source: ["aws.s3"],
+            "detail-type": ["Object Created"],
+            detail: { bucket: { name: ["orders-exports"] }, object: { key: [{ wildcard: "unloads/orders/*/orders_manifest" }] } },
+        });
+    });
+
+    it("reads the stream by its ARN, decrypting only with its key, through Kinesis in its region, for that stream", () => {
+        expect(mocks.named("orders-filter-source").inputs.eventSourceArn).to.equal(upstreamArn);
+        expect(policyOf(mocks.named("orders-filter-policy")).Statement.slice(3)).to.deep.equal([
+            {
+                Sid: "ReadEventStream",
+                Effect: "Allow",
+                Action: [
+                    "kinesis:DescribeStream",
+                    "kinesis:DescribeStreamSummary",
+                    "kinesis:GetRecords",
+                    "kinesis:GetShardIterator",
+                    "kinesis:ListShards",
+                ],
+                Resource: upstreamArn,
+            },
+            {
+                Sid: "DecryptUpstreamStream",
+                Effect: "Allow",
+                Action: ["kms:Decrypt"],
+                Resource: upstreamKey,
+                Condition: {
+                    StringEquals: {
+                        "kms:ViaService": "kinesis.eu-west-1.amazonaws.com",
+                        "kms:EncryptionContext:aws:kinesis:arn": upstreamArn,
+                    },
+                },
+            },
+            {
+                Sid: "LookUpKeys",
+                Effect: "Allow",
+                Action: ["dynamodb:BatchGetItem"],
+                Resource: "arn:aws:dynamodb:eu-west-1:123456789012:table/orders-table",
+            },
+            {
+                Sid: "ForwardMatchingEvents",
+                Effect: "Allow",
+                Action: ["firehose:PutRecordBatch"],
+                Resource: "arn:aws:firehose:eu-west-1:123456789012:deliverystream/known-orders",
+            },
+            {
+                Sid: "RecordFailedBatches",
+                Effect: "Allow",
+                Action: ["sqs:SendMessage"],
+                Resource: "arn:aws:sqs:eu-west-1:123456789012:queue/orders-filter-failures",
+            },
+        ]);
+        expect(byType(mocks, "aws:lambda/function:Function", "orders-filter").description).to.equal(
+            "Forwards the orders (account 210987654321) events whose order_id is in the orders table",
+        );
+    });
+});
+
 describe("stack outputs of the dev stack's lookups", () => {
     it("name the table, exports bucket, loader, topic and filter", async () => {
         const { exports } = await runProgramWithExports("dev");
@@ -284,6 +440,7 @@ describe("stack outputs of the dev stack's lookups", () => {
                 loaderJob: "ingest-dev-products-job",
                 alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:topic/ingest-dev-products-alarms",
                 filterFunction: "ingest-dev-products-filter",
+                filterRoleArn: "arn:aws:iam:eu-west-1:123456789012:role/ingest-dev-products-filter-role",
             },
         });
     });

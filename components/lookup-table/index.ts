@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { lookupPlan, type Lookup } from "../../config/lookup";
+import { importTableCompressions, importTableFormats, lookupPlan, type Lookup, type UpstreamStream } from "../../config/lookup";
 import type lookupArguments from "../../glue-scripts/ingest/contracts/lookup_job_arguments.json";
 import { AlarmTopic, anyCount, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
@@ -15,8 +15,12 @@ import { filterStatements, loaderStatements } from "./policies";
 import { accountScope } from "../account-scope";
 
 export interface LookupFilterArgs {
-    /** The stream whose events are filtered. */
-    readonly streamArn: pulumi.Input<string>;
+    /**
+     * The stream whose events are filtered: a stream of this stack (encrypted with the project key),
+     * or the stream of another stack or account the lookup's `filter.stream` names by ARN, with the
+     * key its records are encrypted with (`upstreamStreamOf` in config/lookup.ts).
+     */
+    readonly stream: { readonly arn: pulumi.Input<string> } | UpstreamStream;
     /** Bundle of `lambdas/event-filter`. */
     readonly code: pulumi.asset.Archive;
     /** Bucket of `destination.prefix` (the lake), when matching events go to a prefix. */
@@ -62,6 +66,21 @@ export const loaderJob = { workerType: "G.1X", numberOfWorkers: 2, timeoutMinute
 
 /** The event filter's source mapping: split a failing batch to isolate the bad record, give up after a day. */
 export const filterPolling = { bisectBatchOnFunctionError: true, maximumRetryAttempts: 10, maximumRecordAgeInSeconds: 86_400 } as const;
+
+/**
+ * The EventBridge pattern of a completed export folder: an object named one of `markers` created in
+ * a folder under `prefix` of the exports bucket (key `<prefix><folder...>/<marker>`; a marker right
+ * under the prefix is in no folder). EventBridge's `wildcard` matches the whole key, `*` standing for
+ * any characters, `/` included; prefixes and marker names hold no `*` or `\`, the only characters it
+ * treats specially.
+ */
+export function exportCompletedPattern(bucketName: pulumi.Input<string>, prefix: string, markers: readonly string[]) {
+    return {
+        source: ["aws.s3"],
+        "detail-type": ["Object Created"],
+        detail: { bucket: { name: [bucketName] }, object: { key: markers.map((marker) => ({ wildcard: `${prefix}*/${marker}` })) } },
+    };
+}
 
 /** The metrics of one lookup: the counts of each load (from the loader), and failed loads (also alarmed). */
 export interface LookupTableMetrics {
@@ -126,9 +145,11 @@ export class LookupTable extends pulumi.ComponentResource {
                 ...(lookup.bootstrap.importTable
                     ? {
                           importTable: {
-                              inputFormat: lookup.source.format === "csv" ? "CSV" : "DYNAMODB_JSON",
-                              inputCompressionType: "GZIP",
-                              s3BucketSource: { bucket: this.exports.name, keyPrefix: exportPrefix },
+                              // Validation admits importTable only for the formats ImportTable reads.
+                              inputFormat: importTableFormats[lookup.source.format]!,
+                              inputCompressionType: importTableCompressions[lookup.bootstrap.compression],
+                              // ImportTable reads every object under the prefix, manifests included.
+                              s3BucketSource: { bucket: this.exports.name, keyPrefix: lookup.bootstrap.keyPrefix ?? exportPrefix },
                           },
                       }
                     : {}),
@@ -206,7 +227,7 @@ export class LookupTable extends pulumi.ComponentResource {
             );
         }
         if (lookup.refresh.onNewExport) {
-            this.startOnNewExport(name, scope, exportPrefix);
+            this.startOnNewExport(name, scope, exportPrefix, lookupPlan(lookup).markers);
         }
 
         const failed = new aws.cloudwatch.EventRule(
@@ -242,8 +263,12 @@ export class LookupTable extends pulumi.ComponentResource {
         this.registerOutputs({ tableName: this.table.name, exportsBucket: this.exports.name, jobName: this.job.name });
     }
 
-    /** A Glue workflow whose event trigger starts the loader when EventBridge sees an export land. */
-    private startOnNewExport(name: string, scope: AccountScope, prefix: string): void {
+    /**
+     * A Glue workflow whose event trigger starts the loader when EventBridge sees an export folder
+     * completed: a completion marker created in a folder under the prefix. The parts that land first
+     * start nothing.
+     */
+    private startOnNewExport(name: string, scope: AccountScope, prefix: string, markers: readonly string[]): void {
         const workflow = new aws.glue.Workflow(
             `${name}-workflow`,
             { description: `Loads each new ${name} export`, maxConcurrentRuns: 1 },
@@ -252,7 +277,7 @@ export class LookupTable extends pulumi.ComponentResource {
         new aws.glue.Trigger(
             `${name}-on-export`,
             {
-                description: "Starts the loader for a landed export",
+                description: "Starts the loader for a completed export",
                 type: "EVENT",
                 workflowName: workflow.name,
                 eventBatchingConditions: [{ batchSize: 1, batchWindow: 900 }],
@@ -263,12 +288,8 @@ export class LookupTable extends pulumi.ComponentResource {
         const rule = new aws.cloudwatch.EventRule(
             `${name}-export-landed`,
             {
-                description: `Exports landing under ${prefix}`,
-                eventPattern: pulumi.jsonStringify({
-                    source: ["aws.s3"],
-                    "detail-type": ["Object Created"],
-                    detail: { bucket: { name: [this.exports.name] }, object: { key: [{ prefix }] } },
-                }),
+                description: `Export folders under ${prefix} completed by ${markers.join(", ")}`,
+                eventPattern: pulumi.jsonStringify(exportCompletedPattern(this.exports.name, prefix, markers)),
             },
             { parent: this },
         );
@@ -302,6 +323,8 @@ export class LookupTable extends pulumi.ComponentResource {
         wiring: LookupFilterArgs,
     ): BundledFunction {
         const { lookup } = args;
+        const upstream = "kmsKeyArn" in wiring.stream ? wiring.stream : undefined;
+        const streamLabel = upstream ? `${upstream.name} (account ${upstream.accountId})` : filter.stream;
         const failures = new aws.sqs.Queue(
             `${name}-filter-failures`,
             { kmsMasterKeyId: args.kmsKeyArn, messageRetentionSeconds: 14 * 24 * 3600 },
@@ -315,7 +338,7 @@ export class LookupTable extends pulumi.ComponentResource {
         const filterFunction = new BundledFunction(
             `${name}-filter`,
             {
-                description: `Forwards the ${filter.stream} events whose ${filter.eventField} is in the ${lookup.lookup} table`,
+                description: `Forwards the ${streamLabel} events whose ${filter.eventField} is in the ${lookup.lookup} table`,
                 code: wiring.code,
                 kmsKeyArn: args.kmsKeyArn,
                 deadLetterQueueArn: failures.arn,
@@ -330,7 +353,8 @@ export class LookupTable extends pulumi.ComponentResource {
                     DESTINATION: destination,
                 },
                 policyStatements: filterStatements({
-                    streamArn: wiring.streamArn,
+                    streamArn: wiring.stream.arn,
+                    ...(upstream ? { streamKey: { arn: upstream.kmsKeyArn, region: upstream.region } } : {}),
                     tableArn: this.table.arn,
                     failureQueueArn: failures.arn,
                     destination:
@@ -346,7 +370,7 @@ export class LookupTable extends pulumi.ComponentResource {
         new aws.lambda.EventSourceMapping(
             `${name}-filter-source`,
             {
-                eventSourceArn: wiring.streamArn,
+                eventSourceArn: wiring.stream.arn,
                 functionName: filterFunction.arn,
                 startingPosition: "LATEST",
                 batchSize: filter.batchSize,
@@ -358,7 +382,7 @@ export class LookupTable extends pulumi.ComponentResource {
         );
         this.alarms.alarm(
             "filter-failures",
-            `Batches of ${filter.stream} events the ${lookup.lookup} filter could not process`,
+            `Batches of ${streamLabel} events the ${lookup.lookup} filter could not process`,
             deadLetterAlarm(failures.name),
         );
         return filterFunction;

@@ -59,6 +59,12 @@ export function loaderStatements(scope: LoaderScope): PolicyStatement[] {
 
 export interface FilterScope {
     readonly streamArn: pulumi.Input<string>;
+    /**
+     * The key of a stream of another stack or account, and the stream's region: the filter may
+     * decrypt with it only through Kinesis in that region, for that stream. A stream of the stack
+     * uses the project key, which the function's own statements grant.
+     */
+    readonly streamKey?: { readonly arn: string; readonly region: string };
     readonly tableArn: pulumi.Input<string>;
     readonly failureQueueArn: pulumi.Input<string>;
     /** Where matching events go: objects under a bucket prefix, or a Firehose stream. */
@@ -80,6 +86,23 @@ export function filterStatements(scope: FilterScope): PolicyStatement[] {
             ],
             Resource: scope.streamArn,
         },
+        ...(scope.streamKey
+            ? [
+                  {
+                      Sid: "DecryptUpstreamStream",
+                      Effect: "Allow" as const,
+                      Action: ["kms:Decrypt"],
+                      Resource: scope.streamKey.arn,
+                      Condition: {
+                          StringEquals: {
+                              "kms:ViaService": `kinesis.${scope.streamKey.region}.amazonaws.com`,
+                              // Kinesis passes the stream's ARN as the encryption context of every KMS call.
+                              "kms:EncryptionContext:aws:kinesis:arn": scope.streamArn,
+                          },
+                      },
+                  },
+              ]
+            : []),
         { Sid: "LookUpKeys", Effect: "Allow", Action: ["dynamodb:BatchGetItem"], Resource: scope.tableArn },
         "objects" in scope.destination
             ? { Sid: "WriteMatchingEvents", Effect: "Allow", Action: ["s3:PutObject"], Resource: scope.destination.objects }
