@@ -214,7 +214,12 @@ function sketchLookup(component: DeclaredResource, program: ProgramIndex, chart:
 
     for (const mapping of resources.filter((resource) => resource.type === resourceTypes.eventSourceMapping)) {
         const filter = program.resolve(resourceTypes.function, textAt(mapping.inputs, "functionName"));
-        chart.edge(program.resolve(resourceTypes.kinesisStream, textAt(mapping.inputs, "eventSourceArn")), filter);
+        const streamArn = textAt(mapping.inputs, "eventSourceArn");
+        // A stream of another stack or account (filter.stream as an ARN) is drawn outside this stack.
+        const stream = program.declares(resourceTypes.kinesisStream, streamArn)
+            ? program.resolve(resourceTypes.kinesisStream, streamArn)
+            : chart.external(streamArn, ["Kinesis", streamArn.replace(/^.*:stream\//, "")]);
+        chart.edge(stream, filter);
         chart.edge(filter, table, "looks up keys", "dotted");
         // `s3://<bucket>/<prefix>` or `firehose:<delivery stream named in config>`, as the filter reads it.
         const destination = textAt(filter.inputs, "environment", "variables", "DESTINATION");
@@ -327,6 +332,11 @@ class ProgramIndex {
     /** The custom resources declared in a component, its nested components included. */
     under(component: DeclaredResource): RecordedResource[] {
         return component.children.flatMap((child) => (child.recorded ? [child.recorded] : this.under(child)));
+    }
+
+    /** Whether the program declares a resource of `type` whose ARN or name is `reference`. */
+    declares(type: string, reference: string): boolean {
+        return this.byReference.has(`${type} ${reference}`);
     }
 
     /** The resource of `type` whose ARN or name is `reference`. */

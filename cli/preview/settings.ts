@@ -232,17 +232,20 @@ function keyAttribute(inputs: Inputs, key: "hashKey" | "rangeKey"): string {
     return `${attribute} (${textAt(declared, "type")})`;
 }
 
-/** What an event pattern matches: the event, and the bucket and key prefix or the job states it narrows to. */
+/** What an event pattern matches: the event, and the bucket and keys (by prefix or wildcard) or the job states it narrows to. */
 function eventPatternSettings(inputs: Inputs): string[] {
     const pattern = jsonAt(inputs, "eventPattern");
     const detail = valueAt(pattern, "detail");
     const bucket = textsAt(detail, "bucket", "name");
-    const prefix = listAt(detail, "object", "key").map((key) => textAt(key, "prefix"));
+    const keys = listAt(detail, "object", "key");
+    const prefixes = keys.flatMap((key) => (valueAt(key, "prefix") === undefined ? [] : [textAt(key, "prefix")]));
+    const wildcards = keys.flatMap((key) => (valueAt(key, "wildcard") === undefined ? [] : [textAt(key, "wildcard")]));
     const states = textsAt(detail, "state");
     return [
         `on ${textsAt(pattern, "detail-type").join(", ")}`,
         ...(bucket.length > 0 ? [`in ${bucket.join(", ")}`] : []),
-        ...(prefix.length > 0 ? [`under ${prefix.join(", ")}`] : []),
+        ...(prefixes.length > 0 ? [`under ${prefixes.join(", ")}`] : []),
+        ...(wildcards.length > 0 ? [`keys ${wildcards.join(" | ")}`] : []),
         ...(states.length > 0 ? [`state ${states.join(" | ")}`] : []),
     ];
 }
