@@ -1412,15 +1412,39 @@ def test_each_format_loads_through_a_folder(spark, env, scenario, plan, lines, e
             "invalid-export",
             f"s3://{EXPORTS}/refused-header/1/export: the CSV header cannot be loaded with the plan: key column 'product_id' is missing",
         ),
+        (
+            "refused-incomplete",
+            {"export": "refused-incomplete/2/"},  # a folder asked for by name, whose parts are there but not its marker
+            "no-export",
+            f"s3://{EXPORTS}/refused-incomplete/2/ has no completion marker (_SUCCESS, manifest-summary.json, manifest): "
+            "the export is not complete",
+        ),
+        (
+            "refused-marker",
+            {"export": "refused-marker/1/export"},
+            "invalid-arguments",
+            "--export 'refused-marker/1/export' is not latest, a folder ending in /, or a marker (_SUCCESS, manifest-summary.json, manifest)",
+        ),
+        (
+            "refused-manifest",
+            {"export": "refused-manifest/1/manifest", "manifest": b'{"files": ["export"]}'},
+            "invalid-manifest",
+            # the braces are doubled twice: once for this f-string, once for the test's .format
+            f's3://{EXPORTS}/refused-manifest/1/manifest is not a manifest: expected {{{{"entries": [{{{{"url": "s3://..."}}}}, ...]}}}}',
+        ),
     ],
 )
 def test_runs_that_cannot_load_fail_before_writing_with_the_reason(spark, env, scenario, change, reason, detail):
     table = _table(env, key=change.get("key", (("product_id", "S"),)))
-    arguments = _arguments(env, table, change.get("plan", PRODUCTS_PLAN), scenario)
-    export = change.get("export", b'{"product_id": "P1", "category": "toys"}\n')
-    if export is not None:
-        env.s3.put_object(Bucket=EXPORTS, Key=f"{scenario}/1/export", Body=export)
+    export = change.get("export")
+    arguments = _arguments(env, table, change.get("plan", PRODUCTS_PLAN), scenario, export if isinstance(export, str) else "latest")
+    if "export" not in change or isinstance(export, bytes):
+        env.s3.put_object(Bucket=EXPORTS, Key=f"{scenario}/1/export", Body=export or b'{"product_id": "P1", "category": "toys"}\n')
         env.s3.put_object(Bucket=EXPORTS, Key=f"{scenario}/1/_SUCCESS", Body=b"")
+    if isinstance(export, str):
+        env.s3.put_object(Bucket=EXPORTS, Key=f"{scenario}/2/export", Body=b'{"product_id": "P1", "category": "toys"}\n')
+    if "manifest" in change:
+        env.s3.put_object(Bucket=EXPORTS, Key=f"{scenario}/1/manifest", Body=change["manifest"])
     with pytest.raises(RunFailure) as raised:
         _run(spark, env, arguments, run_id=scenario)
     assert (raised.value.reason, raised.value.detail) == (reason, detail.format(table=table, plan_uri=arguments["lookup_uri"]))
