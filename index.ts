@@ -288,6 +288,10 @@ export const lookupTables = Object.fromEntries(
             exportsBucket: lookup.exports.name,
             exportsPrefix: lookups[index]!.source.prefix,
             loaderJob: lookup.job.name,
+            // Where each load writes <reportPrefix><lookup>/<run id>/report.json (`ingest runs --lookup`
+            // reads them): read from the loader's own arguments, so the outputs say what the job was told.
+            reportBucket: lookup.job.defaultArguments.apply((jobArguments) => jobArguments?.["--report_bucket"]),
+            reportPrefix: lookup.job.defaultArguments.apply((jobArguments) => jobArguments?.["--report_prefix"]),
             alarmTopicArn: lookup.alarms.topicArn,
             // The role another account grants its stream and key to, when the filter reads a stream of theirs.
             ...(lookup.filter ? { filterFunction: lookup.filter.functionName, filterRoleArn: lookup.filter.role.arn } : {}),

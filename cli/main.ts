@@ -6,8 +6,9 @@ import { runPlan } from "./plan";
 import { defaultPricePerTerabyte, outputFormats, runQuery, type OutputFormat } from "./query";
 import { rebuild } from "./rebuild";
 import { replay } from "./replay";
+import { listLookupRuns } from "./lookup-runs";
 import { listRuns } from "./runs";
-import { loadStackOutputs, selectPipeline, type PulumiRunner } from "./stack-outputs";
+import { loadStackOutputs, selectLookup, selectPipeline, type PulumiRunner } from "./stack-outputs";
 import { ExitCode, OperatorError, type Terminal } from "./terminal";
 
 /**
@@ -22,6 +23,10 @@ Commands:
            recent runs of a pipeline's Glue job: state, duration, extract, counts from the run report;
            --failed shows Glue's error, the report's reason and what was quarantined, then the
            archives the trigger quarantined for a bad name (they started no run)
+  runs     --lookup NAME [--limit N] [--failed]
+           recent loads of a lookup (runs of its loader job): export folder, parts, lines, loaded,
+           rejected by reason, deleted, from each load's report; --failed shows the loads Glue or
+           the report says failed, with Glue's error, the reason and where the report is
   replay   <archive> | --from EXTRACT_ID --to EXTRACT_ID   [--pipeline NAME] [--force]
            starts runs for archives already landed, through the trigger's run ledger, in extract order;
            an archive loaded successfully is skipped unless --force
@@ -58,6 +63,7 @@ const options = {
     outputs: { type: "string" },
     help: { type: "boolean", short: "h" },
     pipeline: { type: "string" },
+    lookup: { type: "string" },
     limit: { type: "string", default: "20" },
     failed: { type: "boolean", default: false },
     from: { type: "string" },
@@ -74,7 +80,7 @@ type OptionName = keyof typeof options;
 
 const commonOptions: readonly OptionName[] = ["stack", "outputs", "help"];
 const commands: Record<CommandName, readonly OptionName[]> = {
-    runs: ["pipeline", "limit", "failed"],
+    runs: ["pipeline", "lookup", "limit", "failed"],
     replay: ["pipeline", "from", "to", "force"],
     rebuild: ["pipeline", "yes"],
     query: ["saved", "format", "price-per-tb"],
@@ -127,14 +133,15 @@ async function dispatch(argv: readonly string[], dependencies: CliDependencies):
     switch (command) {
         case "runs": {
             refuseExtraArguments(command, positionals, 0);
+            const request = { limit: positiveInteger("--limit", values.limit), failed: values.failed };
+            if (values.lookup !== undefined) {
+                if (values.pipeline !== undefined) {
+                    throw new OperatorError(ExitCode.usage, "runs takes --pipeline or --lookup, not both");
+                }
+                return listLookupRuns(request, selectLookup(outputs, stack, values.lookup), dependencies.clients(), terminal);
+            }
             const pipeline = selectPipeline(outputs, stack, values.pipeline);
-            return listRuns(
-                { limit: positiveInteger("--limit", values.limit), failed: values.failed },
-                pipeline,
-                outputs,
-                dependencies.clients(),
-                terminal,
-            );
+            return listRuns(request, pipeline, outputs, dependencies.clients(), terminal);
         }
         case "replay": {
             refuseExtraArguments(command, positionals, 1);

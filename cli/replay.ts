@@ -9,7 +9,7 @@ import { RunLedger } from "../lambdas/extract-trigger/run-ledger";
 import { startExtractRun, type RunStarter } from "../lambdas/extract-trigger/start-run";
 import type { LandedObject } from "../lambdas/shared/events";
 import type { AwsClients } from "./aws";
-import { formatRunId } from "./runs";
+import { formatRunId } from "./job-runs";
 import type { ExtractPipelineOutputs, StackOutputs } from "./stack-outputs";
 import { renderTable } from "./table";
 import { ExitCode, OperatorError, type Terminal } from "./terminal";

@@ -1,6 +1,5 @@
-import { GetObjectCommand, NoSuchBucket, NoSuchKey, paginateListObjectsV2 } from "@aws-sdk/client-s3";
-import { EntityNotFoundException, paginateGetJobRuns, type JobRun } from "@aws-sdk/client-glue";
-import { activeRunStates, failedRunStates } from "../components/extract-pipeline/defaults";
+import { GetObjectCommand, NoSuchBucket, paginateListObjectsV2 } from "@aws-sdk/client-s3";
+import type { JobRun } from "@aws-sdk/client-glue";
 import {
     badArchiveNamePrefix,
     reasonFileName,
@@ -9,29 +8,33 @@ import {
 } from "../lambdas/extract-trigger/contract";
 import { describeSeconds, secondsBetween } from "../lambdas/shared/durations";
 import type { AwsClients } from "./aws";
+import {
+    failureBlock as baseFailureBlock,
+    formatDuration,
+    formatRunId,
+    formatTime,
+    readStoredJson,
+    recentRuns,
+    relativeTo,
+    runsListing,
+    selectRuns,
+    staleOutputs,
+    stillGoing,
+    type Detail,
+    type ReportedRun as JobRunWithReport,
+    type RunsRequest,
+    type RunSubject,
+    type RunsView,
+} from "./job-runs";
 import { formatBytes } from "./query";
 import { describeScan, runReportKey, scannedTotal, type RunReport } from "./run-report";
 import type { ExtractPipelineOutputs, StackOutputs } from "./stack-outputs";
 import { renderTable } from "./table";
-import { ExitCode, OperatorError, type Terminal } from "./terminal";
+import { ExitCode, type Terminal } from "./terminal";
 
-export interface RunsRequest {
-    /** At most this many runs are shown, and with `failed` at most this many archives quarantined for a bad name. */
-    readonly limit: number;
-    /**
-     * Only runs Glue ended unsuccessfully, each with Glue's error, the report's reason and what was
-     * quarantined, then the archives the trigger quarantined for a bad name, which started no run.
-     */
-    readonly failed: boolean;
-}
+export type { RunsRequest } from "./job-runs";
 
-const failedStates: ReadonlySet<string> = new Set(failedRunStates);
-const activeStates: ReadonlySet<string> = new Set(activeRunStates);
-
-interface ReportedRun {
-    readonly run: JobRun;
-    readonly report: RunReport | undefined;
-}
+type ReportedRun = JobRunWithReport<RunReport | undefined>;
 
 /**
  * Recent runs of the pipeline's job, newest first, with the counts from each run's own report; with
@@ -45,83 +48,49 @@ export async function listRuns(
     terminal: Terminal,
 ): Promise<number> {
     const runs = await recentRuns(clients, pipeline.jobName);
-    const selected = (request.failed ? runs.filter((run) => failedStates.has(run.JobRunState ?? "")) : runs).slice(0, request.limit);
-    const shown = await Promise.all(
-        selected.map(async (run): Promise<ReportedRun> => ({ run, report: await readReport(clients, outputs.lakeBucket, pipeline, run) })),
-    );
-    const out = (text: string) => terminal.stdout.write(text);
+    const shown = await selectRuns(runs, request, (run) => readReport(clients, outputs.lakeBucket, pipeline, run));
+    const view: RunsView<RunReport | undefined> = {
+        failureBlock: (entry) => failureBlock(entry, pipeline, terminal.now()),
+        table: (reported) => runsTable(reported, pipeline, outputs, terminal.now()),
+    };
+    terminal.stdout.write(runsListing(runSubject(pipeline), runs.length, shown, request.failed, view));
     if (request.failed) {
         const badlyNamed = await badlyNamedArchives(clients, outputs.quarantineBucket, pipeline.pipeline, request.limit);
-        out(failedRunsSection(shown, runs.length, pipeline, terminal.now()));
-        out(`\n${badNamesSection(badlyNamed, pipeline)}`);
-        return ExitCode.ok;
-    }
-    if (shown.length === 0) {
-        out(noRuns(runs.length, pipeline));
-        return ExitCode.ok;
-    }
-    out(`Runs of pipeline ${pipeline.pipeline} (Glue job ${pipeline.jobName}), newest first:\n`);
-    out(
-        renderTable(
-            ["RUN", "STATE", "STARTED", "DURATION", "LATENCY", "EXTRACT", "ROWS", "QUARANTINED", "ITEMS", "FILES", "SCANNED", "ARCHIVE"],
-            shown.map(({ run, report }) => {
-                const scanned = report && scannedTotal(report);
-                return [
-                    formatRunId(run.Id),
-                    run.JobRunState ?? "?",
-                    formatTime(run.StartedOn),
-                    formatDuration(run, terminal.now()),
-                    formatLatency(run, report, terminal.now()),
-                    run.Arguments?.["--extract_id"] ?? "-",
-                    report ? String(sum(report, "accepted")) : "-",
-                    report ? String(sum(report, "quarantined")) : "-",
-                    report?.items.written !== undefined ? String(report.items.written) : "-",
-                    scanned ? String(scanned.files) : "-",
-                    scanned ? formatBytes(scanned.bytes) : "-",
-                    archiveName(run, pipeline),
-                ];
-            }),
-            [false, false, false, true, true, false, true, true, true, true, true, false],
-        ),
-    );
-    const unreported = shown.filter((entry) => !entry.report && entry.run.JobRunState === "SUCCEEDED").length;
-    if (unreported > 0) {
-        out(`${unreported} succeeded run(s) left no report in s3://${outputs.lakeBucket}/${pipeline.pipeline}/_reports/.\n`);
+        terminal.stdout.write(`\n${badNamesSection(badlyNamed, pipeline)}`);
     }
     return ExitCode.ok;
 }
 
-function noRuns(recorded: number, pipeline: ExtractPipelineOutputs): string {
-    return recorded === 0
-        ? `No runs of pipeline ${pipeline.pipeline} (Glue job ${pipeline.jobName}) yet.\n`
-        : `No failed runs among the ${recorded} recorded runs of pipeline ${pipeline.pipeline}.\n`;
+function runsTable(shown: readonly ReportedRun[], pipeline: ExtractPipelineOutputs, outputs: StackOutputs, now: Date): string {
+    const table = renderTable(
+        ["RUN", "STATE", "STARTED", "DURATION", "LATENCY", "EXTRACT", "ROWS", "QUARANTINED", "ITEMS", "FILES", "SCANNED", "ARCHIVE"],
+        shown.map(({ run, report }) => {
+            const scanned = report && scannedTotal(report);
+            return [
+                formatRunId(run.Id),
+                run.JobRunState ?? "?",
+                formatTime(run.StartedOn),
+                formatDuration(run, now),
+                formatLatency(run, report, now),
+                run.Arguments?.["--extract_id"] ?? "-",
+                report ? String(sum(report, "accepted")) : "-",
+                report ? String(sum(report, "quarantined")) : "-",
+                report?.items.written !== undefined ? String(report.items.written) : "-",
+                scanned ? String(scanned.files) : "-",
+                scanned ? formatBytes(scanned.bytes) : "-",
+                archiveName(run, pipeline),
+            ];
+        }),
+        [false, false, false, true, true, false, true, true, true, true, true, false],
+    );
+    const unreported = shown.filter((entry) => !entry.report && entry.run.JobRunState === "SUCCEEDED").length;
+    return unreported > 0
+        ? `${table}${unreported} succeeded run(s) left no report in s3://${outputs.lakeBucket}/${pipeline.pipeline}/_reports/.\n`
+        : table;
 }
 
-function failedRunsSection(shown: readonly ReportedRun[], recorded: number, pipeline: ExtractPipelineOutputs, now: Date): string {
-    if (shown.length === 0) {
-        return noRuns(recorded, pipeline);
-    }
-    const blocks = shown.map((entry) => `\n${failureBlock(entry, pipeline, now)}`);
-    return `Failed runs of pipeline ${pipeline.pipeline} (Glue job ${pipeline.jobName}), newest first:\n${blocks.join("")}`;
-}
-
-/** Every run Glue still keeps for the job (90 days), newest first whatever order the pages come in. */
-async function recentRuns(clients: AwsClients, jobName: string): Promise<JobRun[]> {
-    const runs: JobRun[] = [];
-    try {
-        for await (const page of paginateGetJobRuns({ client: clients.glue, pageSize: 200 }, { JobName: jobName })) {
-            runs.push(...(page.JobRuns ?? []));
-        }
-    } catch (error) {
-        if (error instanceof EntityNotFoundException) {
-            throw new OperatorError(
-                ExitCode.notFound,
-                `Glue job ${jobName} does not exist: is the stack deployed, and are its outputs current?`,
-            );
-        }
-        throw error;
-    }
-    return runs.sort((a, b) => (b.StartedOn?.getTime() ?? 0) - (a.StartedOn?.getTime() ?? 0));
+function runSubject(pipeline: ExtractPipelineOutputs): RunSubject {
+    return { noun: "run", owner: `pipeline ${pipeline.pipeline}`, jobName: pipeline.jobName };
 }
 
 async function readReport(
@@ -134,53 +103,46 @@ async function readReport(
     if (!extractId || !run.Id) {
         return undefined;
     }
-    try {
-        const object = await clients.s3.send(
-            new GetObjectCommand({ Bucket: bucket, Key: runReportKey(pipeline.pipeline, extractId, run.Id) }),
-        );
-        return JSON.parse(await object.Body!.transformToString()) as RunReport;
-    } catch (error) {
-        if (error instanceof NoSuchKey) {
-            return undefined;
-        }
-        throw error;
+    const key = runReportKey(pipeline.pipeline, extractId, run.Id);
+    const stored = await readStoredJson(clients.s3, bucket, key);
+    if (stored.kind === "unreadable") {
+        throw new Error(`the report s3://${bucket}/${key} is ${stored.problem}`);
     }
+    return stored.kind === "read" ? (stored.document as RunReport) : undefined;
 }
 
 function failureBlock({ run, report }: ReportedRun, pipeline: ExtractPipelineOutputs, now: Date): string {
-    const lines = [
-        `${run.Id} ${run.JobRunState} at ${formatTime(run.StartedOn)} after ${formatDuration(run, now)}`,
-        `  extract  ${run.Arguments?.["--extract_id"] ?? "-"}`,
-        `  archive  ${archiveName(run, pipeline)}`,
+    const context: Detail[] = [
+        ["extract", run.Arguments?.["--extract_id"] ?? "-"],
+        ["archive", archiveName(run, pipeline)],
     ];
-    if (run.ErrorMessage) {
-        lines.push(`  Glue     ${run.ErrorMessage}`);
-    }
-    if (!report) {
-        lines.push("  report   none: the run ended before the job could write one (see the job's logs in CloudWatch)");
-        return `${lines.join("\n")}\n`;
-    }
+    return baseFailureBlock(run, now, context, report && reportedFailure(report));
+}
+
+/** What a failed run's report says: the reason, an extract it completed first, the rows quarantined and the data read, where they were kept. */
+function reportedFailure(report: RunReport): Detail[] {
+    const details: Detail[] = [];
     if (report.failure) {
-        lines.push(`  reason   ${report.failure.reason}: ${report.failure.detail}`);
+        details.push(["reason", `${report.failure.reason}: ${report.failure.detail}`]);
     }
     if (report.completedExtract) {
-        lines.push(`  first    completed extract ${report.completedExtract}, whose run died with its lake changes half applied`);
+        details.push(["first", `completed extract ${report.completedExtract}, whose run died with its lake changes half applied`]);
     }
     for (const [table, counts] of Object.entries(report.tables)) {
         if (counts.quarantined > 0) {
             const reasons = Object.entries(counts.quarantinedByReason).map(([reason, count]) => `${reason} ${count}`);
-            lines.push(`  rows     ${table}: ${counts.quarantined} of ${counts.read} quarantined (${reasons.join(", ")})`);
+            details.push(["rows", `${table}: ${counts.quarantined} of ${counts.read} quarantined (${reasons.join(", ")})`]);
         }
     }
     for (const [table, counts] of Object.entries(report.tables)) {
         if (counts.scanned && Object.keys(counts.scanned).length > 0) {
-            lines.push(`  scanned  ${table}: ${describeScan(counts.scanned)}`);
+            details.push(["scanned", `${table}: ${describeScan(counts.scanned)}`]);
         }
     }
     if (report.quarantineLocation) {
-        lines.push(`  kept in  ${report.quarantineLocation}`);
+        details.push(["kept in", report.quarantineLocation]);
     }
-    return `${lines.join("\n")}\n`;
+    return details;
 }
 
 /** An archive the trigger quarantined for its name, and the folder it is kept in. */
@@ -209,10 +171,7 @@ async function badlyNamedArchives(clients: AwsClients, bucket: string, pipeline:
         }
     } catch (error) {
         if (error instanceof NoSuchBucket) {
-            throw new OperatorError(
-                ExitCode.notFound,
-                `quarantine bucket ${bucket} does not exist: is the stack deployed, and are its outputs current?`,
-            );
+            throw staleOutputs(`quarantine bucket ${bucket}`);
         }
         throw error;
     }
@@ -265,24 +224,7 @@ function archiveName(run: JobRun, pipeline: ExtractPipelineOutputs): string {
 }
 
 function relativeToPrefix(key: string, pipeline: ExtractPipelineOutputs): string {
-    return key.startsWith(pipeline.landingPrefix) ? key.slice(pipeline.landingPrefix.length) : key;
-}
-
-/** Glue run ids are `jr_` and 64 hex digits; the first 12 characters tell runs apart in a list. */
-export function formatRunId(id: string | undefined): string {
-    return id ? id.slice(0, 12) : "?";
-}
-
-function formatTime(time: Date | undefined): string {
-    return time ? `${time.toISOString().slice(0, 19).replace("T", " ")}Z` : "-";
-}
-
-function formatDuration(run: JobRun, now: Date): string {
-    if (!run.StartedOn) {
-        return "-";
-    }
-    const text = describeSeconds(Math.max(0, secondsBetween(run.StartedOn, run.CompletedOn ?? now)));
-    return run.CompletedOn ? text : `${text}+`;
+    return relativeTo(pipeline.landingPrefix, key);
 }
 
 /**
@@ -295,7 +237,7 @@ function formatLatency(run: JobRun, report: RunReport | undefined, now: Date): s
         return describeSeconds(report.latencySeconds);
     }
     const landedAt = run.Arguments?.["--archive_landed_at"];
-    if (activeStates.has(run.JobRunState ?? "") && landedAt) {
+    if (stillGoing(run) && landedAt) {
         return `${describeSeconds(Math.max(0, secondsBetween(new Date(landedAt), now)))}+`;
     }
     return "-";

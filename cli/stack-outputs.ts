@@ -22,10 +22,24 @@ const stackOutputsSchema = z.object({
     glueDatabase: z.string(),
     athenaWorkgroup: z.string(),
     extractPipelines: z.record(z.string(), extractPipelineOutputs),
+    // Read only when a command names a lookup (selectLookup), so that outputs saved before a lookup
+    // output was added still serve the pipeline commands.
+    lookupTables: z.record(z.string(), z.unknown()).default({}),
+});
+
+/** A lookup's outputs: its loader job, where exports land, and where each load writes its report (`<reportPrefix><lookup>/<run id>/report.json`). */
+const lookupTableOutputs = z.object({
+    table: z.string(),
+    exportsBucket: z.string(),
+    exportsPrefix: z.string(),
+    loaderJob: z.string(),
+    reportBucket: z.string(),
+    reportPrefix: z.string(),
 });
 
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;
 export type ExtractPipelineOutputs = z.infer<typeof extractPipelineOutputs> & { readonly pipeline: string };
+export type LookupTableOutputs = z.infer<typeof lookupTableOutputs> & { readonly lookup: string };
 
 export interface OutputsSource {
     readonly stack: string;
@@ -80,6 +94,26 @@ export function selectPipeline(outputs: StackOutputs, stack: string, name: strin
         );
     }
     return { pipeline: name, ...found };
+}
+
+/** The named lookup's outputs; an unknown name is refused with the lookups the stack has. */
+export function selectLookup(outputs: StackOutputs, stack: string, name: string): LookupTableOutputs {
+    const names = Object.keys(outputs.lookupTables).sort();
+    if (!Object.hasOwn(outputs.lookupTables, name)) {
+        throw new OperatorError(
+            ExitCode.usage,
+            `unknown lookup "${name}": stack ${stack} has ${names.length === 0 ? "no lookups" : names.join(", ")}`,
+        );
+    }
+    const parsed = lookupTableOutputs.safeParse(outputs.lookupTables[name]);
+    if (!parsed.success) {
+        const problems = parsed.error.issues.map((issue) => `lookupTables.${name}.${issue.path.join(".")}: ${issue.message}`);
+        throw new OperatorError(
+            ExitCode.usage,
+            `the stack outputs lack what this tool needs of lookup ${name} (were they saved before the stack was last updated?):\n  ${problems.join("\n  ")}`,
+        );
+    }
+    return { lookup: name, ...parsed.data };
 }
 
 function readOutputsFile(file: string): { text: string; origin: string } {

@@ -1,27 +1,20 @@
 /**
  * The batch pipeline end to end on this machine: moto server on 127.0.0.1 stands in for AWS, the
  * real trigger handler receives the real event shape, and the real Glue entry script runs on local
- * Spark with the arguments the handler started the run with. `npm run local -- --help` lists the
- * options.
+ * Spark with the arguments the handler started the run with. With --lookup, a lookup's exports
+ * are loaded into its table by the real loader script instead (scripts/local-lookup.ts).
+ * `npm run local -- --help` lists the options.
  */
 import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseArgs } from "util";
-import { CreateTableCommand, DynamoDBClient, paginateScan, type AttributeValue } from "@aws-sdk/client-dynamodb";
-import { CreateDatabaseCommand, CreateJobCommand, GetJobRunsCommand, GlueClient } from "@aws-sdk/client-glue";
-import {
-    CreateBucketCommand,
-    GetObjectCommand,
-    HeadObjectCommand,
-    NoSuchKey,
-    PutBucketVersioningCommand,
-    PutObjectCommand,
-    S3Client,
-} from "@aws-sdk/client-s3";
-import { CreateTopicCommand, SNSClient } from "@aws-sdk/client-sns";
+import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
+import { CreateDatabaseCommand, CreateJobCommand, GetJobRunsCommand } from "@aws-sdk/client-glue";
+import { CreateBucketCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { CreateTopicCommand } from "@aws-sdk/client-sns";
 import type { SQSEvent } from "aws-lambda";
+import { readStoredJson } from "../cli/job-runs";
 import { describeChanges, describeScan, runReportKey, type RunReport } from "../cli/run-report";
 import type { JobPlan } from "../config/job-plan";
 import { loadJobPlan, repositoryRoot } from "../config/load";
@@ -31,108 +24,21 @@ import type jobArguments from "../glue-scripts/ingest/contracts/job_arguments.js
 import { readExtractName, type ExtractIdentity } from "../lambdas/extract-trigger/extract-name";
 import { createHandler } from "../lambdas/extract-trigger/handler";
 import { describeSeconds } from "../lambdas/shared/durations";
-import { indentJson, JsonNumber, stringifyJson, type JsonObject, type JsonValue } from "../lambdas/shared/json-text";
-import { startMoto, type MotoServer } from "../local/moto-server";
-
-const region = "us-east-1";
-const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
-const python = path.join(repositoryRoot, ".venv", "bin", "python");
-
-const usage = `Usage: npm run local -- [options]
-
-Lands extracts in a pipeline on a local AWS emulator (moto): the real trigger handler starts a run
-for each archive and the real Glue script loads it on local Spark, one run after the other.
-
-Options:
-  --mapping NAME|FILE  a mapping name under config/mappings/, or the path of a mapping file
-                       anywhere (default: customers)
-  --extract FILE|DIR   an archive to land; repeat it to land several, in the order given. A
-                       folder's archives are landed in extract order: the order their names give
-                       under the mapping's archiveName, not the order of the file names. Every
-                       archive must be named as the mapping's archiveName says.
-  --roots N            without --extract: root rows of each generated sample extract (default: 200)
-  --extracts N         without --extract: sample extracts to generate (default: 2)
-  --seed N             without --extract: seed of the generated sample extracts (default: 7)
-  --out DIR            write DIR/items.jsonl (the items table at the end) and DIR/report.json
-                       (every run's report, in landing order)
-  --help               print this text
-
-Exit code: 0 when every run succeeded; 1 when a run failed (each failed run's reason is printed
-last) or the local run could not finish; 2 for a wrong option, archive name or mapping.`;
-
-/** A mistake in how the command was called; the message says which. */
-class UsageError extends Error {
-    override readonly name = "UsageError";
-}
-
-interface SampleSettings {
-    readonly roots: number;
-    readonly extracts: number;
-    readonly seed: number;
-}
-
-interface Options {
-    readonly mapping: string;
-    /** The --extract values as given: archives and folders of archives. */
-    readonly extractPaths: readonly string[];
-    readonly sample: SampleSettings;
-    readonly out?: string;
-}
-
-function parsedArguments(argv: string[]) {
-    try {
-        return parseArgs({
-            args: argv,
-            options: {
-                mapping: { type: "string", default: "customers" },
-                extract: { type: "string", multiple: true, default: [] },
-                roots: { type: "string" },
-                extracts: { type: "string" },
-                seed: { type: "string" },
-                out: { type: "string" },
-                help: { type: "boolean", default: false },
-            },
-        }).values;
-    } catch (error) {
-        throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`);
-    }
-}
-
-/** The options, or undefined when --help asks for the usage text. */
-function options(argv: string[]): Options | undefined {
-    const values = parsedArguments(argv);
-    if (values.help) {
-        return undefined;
-    }
-    const sampleOptions = (["roots", "extracts", "seed"] as const).filter((name) => values[name] !== undefined);
-    if (values.extract.length > 0 && sampleOptions.length > 0) {
-        const names = sampleOptions.map((name) => `--${name}`).join(", ");
-        throw new UsageError(
-            `${names} ${sampleOptions.length === 1 ? "applies" : "apply"} to generated sample extracts, not with --extract`,
-        );
-    }
-    const number = (name: "roots" | "extracts" | "seed", fallback: number): number => {
-        const text = values[name];
-        if (text === undefined) {
-            return fallback;
-        }
-        const value = Number(text);
-        if (!Number.isInteger(value) || value < 1) {
-            throw new UsageError(`--${name} must be a whole number of at least 1, not "${text}"`);
-        }
-        return value;
-    };
-    return {
-        mapping: values.mapping,
-        extractPaths: values.extract,
-        sample: { roots: number("roots", 200), extracts: number("extracts", 2), seed: number("seed", 7) },
-        ...(values.out ? { out: path.resolve(values.out) } : {}),
-    };
-}
-
-function say(message: string): void {
-    process.stdout.write(`${message}\n`);
-}
+import { indentJson } from "../lambdas/shared/json-text";
+import {
+    elapsed,
+    python,
+    region,
+    reportFailures,
+    runGlueScript,
+    say,
+    scanItems,
+    withEmulator,
+    writeOut,
+    type Emulator,
+} from "./local-glue";
+import { loadLookupExports } from "./local-lookup";
+import { parseLocalOptions, usage, UsageError, type PipelineOptions, type SampleSettings } from "./local-options";
 
 interface Archive {
     readonly file: string;
@@ -204,11 +110,16 @@ function failureOf(run: LandedRun): string | undefined {
 }
 
 async function main(): Promise<number> {
-    const settings = options(process.argv.slice(2));
+    const settings = parseLocalOptions(process.argv.slice(2));
     if (!settings) {
         say(usage);
         return 0;
     }
+    return settings.kind === "lookup" ? loadLookupExports(settings) : landExtracts(settings);
+}
+
+/** The pipeline's local run: each archive landed, its run started by the trigger, the Glue script run. */
+async function landExtracts(settings: PipelineOptions): Promise<number> {
     const plan = loadJobPlan(settings.mapping);
     const given = archivesToLand(settings.extractPaths, plan);
     say(`Pipeline "${plan.pipeline}": ${plan.tables.length} tables, items keyed by ${plan.item.partitionKey.attribute}`);
@@ -216,35 +127,22 @@ async function main(): Promise<number> {
     let runs: LandedRun[];
     try {
         const archives = given.length > 0 ? given : archivesToLand(await generateExtracts(plan, settings.sample, workDir), plan);
-        const moto = await startMoto();
-        try {
-            runs = await runPipeline(plan, archives, settings.out, moto);
-        } finally {
-            await moto.stop();
-            say("Stopped the local AWS emulator.");
-        }
+        runs = await withEmulator((emulator) => runPipeline(plan, archives, settings.out, emulator));
     } finally {
         fs.rmSync(workDir, { recursive: true, force: true });
     }
-    const failures = runs.flatMap((run, index) => {
-        const failure = failureOf(run);
-        return failure ? [`[${index + 1}/${runs.length}] ${path.basename(run.file)}: ${failure}`] : [];
-    });
-    if (failures.length === 0) {
-        return 0;
-    }
-    console.error(`${failures.length} of ${runs.length} runs failed:\n  ${failures.join("\n  ")}`);
-    return 1;
+    return reportFailures(
+        "run",
+        runs.map((run) => ({ name: path.basename(run.file), failure: failureOf(run) })),
+    );
 }
 
-async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: string | undefined, moto: MotoServer): Promise<LandedRun[]> {
-    say(`AWS emulator (moto) listening on ${moto.endpoint}`);
-    const clientConfig = { endpoint: moto.endpoint, region, credentials, forcePathStyle: true };
-    const s3 = new S3Client(clientConfig);
-    const dynamodb = new DynamoDBClient(clientConfig);
-    const glue = new GlueClient(clientConfig);
-    const sns = new SNSClient(clientConfig);
-
+async function runPipeline(
+    plan: JobPlan,
+    archives: readonly Archive[],
+    out: string | undefined,
+    { endpoint, s3, dynamodb, glue, sns }: Emulator,
+): Promise<LandedRun[]> {
     const names = {
         landing: "ingest-local-landing",
         lake: "ingest-local-lake",
@@ -346,7 +244,12 @@ async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: str
         }
         const extractId = run.Arguments["--extract_id"]!;
         say(`  trigger started Glue run ${run.Id} for extract ${extractId}`);
-        const script = await runGlueScript({ ...deployArguments, ...stripDashes(run.Arguments), JOB_RUN_ID: run.Id! }, moto.endpoint);
+        const script = await runGlueScript(
+            "extract_job.py",
+            { ...deployArguments, ...stripDashes(run.Arguments), JOB_RUN_ID: run.Id! },
+            endpoint,
+            printProgress,
+        );
         const report = await readReport(s3, names.lake, runReportKey(plan.pipeline, extractId, run.Id!));
         const landed: LandedRun = { file: archive.file, extractId, jobRunId: run.Id!, exitCode: script.exitCode, report };
         runs.push(landed);
@@ -367,10 +270,7 @@ async function runPipeline(plan: JobPlan, archives: readonly Archive[], out: str
         say(`A sample item:\n${indentJson(items[0]).split("\n").slice(0, 40).join("\n")}`);
     }
     if (out) {
-        fs.mkdirSync(out, { recursive: true });
-        fs.writeFileSync(path.join(out, "report.json"), `${JSON.stringify(runs, null, 2)}\n`);
-        fs.writeFileSync(path.join(out, "items.jsonl"), items.map((item) => `${stringifyJson(item)}\n`).join(""));
-        say(`Wrote ${path.join(out, "report.json")} and ${path.join(out, "items.jsonl")}`);
+        writeOut(out, runs, items);
     }
     return runs;
 }
@@ -444,53 +344,13 @@ function stripDashes(argumentsWithDashes: Record<string, string>): Record<string
     return Object.fromEntries(Object.entries(argumentsWithDashes).map(([name, value]) => [name.replace(/^--/, ""), value]));
 }
 
-/** Runs the real Glue entry script on local Spark, streaming its progress as readable lines. */
-function runGlueScript(jobArgumentsByName: Record<string, string>, endpoint: string): Promise<{ exitCode: number; stderrTail: string }> {
-    const argv = [path.join(repositoryRoot, "glue-scripts", "extract_job.py")];
-    for (const [name, value] of Object.entries(jobArgumentsByName)) {
-        argv.push(`--${name}`, value);
-    }
-    const child = spawn(python, argv, {
-        cwd: repositoryRoot,
-        env: {
-            ...process.env,
-            AWS_ENDPOINT_URL: endpoint,
-            AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-            AWS_DEFAULT_REGION: region,
-            PYTHONPATH: path.join(repositoryRoot, "glue-scripts"),
-            SPARK_LOCAL_IP: "127.0.0.1",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-    const started = Date.now();
-    let buffered = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-        buffered += chunk.toString("utf8");
-        const lines = buffered.split("\n");
-        buffered = lines.pop() ?? "";
-        for (const line of lines) {
-            printProgress(line, started);
-        }
-    });
-    const errors: string[] = [];
-    child.stderr.on("data", (chunk: Buffer) => errors.push(chunk.toString("utf8")));
-    return new Promise((resolve) => {
-        child.on("close", (code) => {
-            const stderrTail = errors.join("").trim().split("\n").slice(-15).join("\n");
-            resolve({ exitCode: code ?? 1, stderrTail });
-        });
-    });
-}
-
-function printProgress(line: string, started: number): void {
+function printProgress(line: string, seconds: number): void {
     try {
         const entry = JSON.parse(line) as { message?: string; step?: string; seconds?: number; table?: string };
-        const elapsed = ((Date.now() - started) / 1000).toFixed(1).padStart(6);
         if (entry.message === "step started") {
-            say(`  ${elapsed}s  ${entry.step} ...`);
+            say(`${elapsed(seconds)}${entry.step} ...`);
         } else if (entry.message === "step finished") {
-            say(`  ${elapsed}s  ${entry.step} done in ${entry.seconds}s`);
+            say(`${elapsed(seconds)}${entry.step} done in ${entry.seconds}s`);
         } else if (entry.message === "merged") {
             say(`  merged ${entry.table}`);
         }
@@ -541,47 +401,11 @@ function printReport(report: RunReport): void {
 
 /** The run's report as the job wrote it (every field, not only those RunReport names), or null when there is none. */
 async function readReport(s3: S3Client, bucket: string, key: string): Promise<RunReport | null> {
-    try {
-        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        return JSON.parse(await object.Body!.transformToString("utf8")) as RunReport;
-    } catch (error) {
-        if (error instanceof NoSuchKey) {
-            return null;
-        }
-        throw error;
+    const stored = await readStoredJson(s3, bucket, key);
+    if (stored.kind === "unreadable") {
+        throw new Error(`the run report s3://${bucket}/${key} is ${stored.problem}`);
     }
-}
-
-/** Every item as plain JSON (not DynamoDB JSON), members sorted, numbers exactly as stored; sorted by that text. */
-async function scanItems(dynamodb: DynamoDBClient, table: string): Promise<JsonValue[]> {
-    const items: { item: JsonValue; text: string }[] = [];
-    for await (const page of paginateScan({ client: dynamodb }, { TableName: table, ConsistentRead: true })) {
-        for (const attributes of page.Items ?? []) {
-            const item = plainValue({ M: attributes });
-            items.push({ item, text: stringifyJson(item) });
-        }
-    }
-    return items.sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0)).map(({ item }) => item);
-}
-
-/** DynamoDB numbers carry up to 38 digits; they are kept as their text rather than read into a double. */
-function plainValue(value: AttributeValue): JsonValue {
-    if (value.S !== undefined) return value.S;
-    if (value.N !== undefined) return new JsonNumber(value.N);
-    if (value.BOOL !== undefined) return value.BOOL;
-    if (value.NULL !== undefined) return null;
-    if (value.B !== undefined) return Buffer.from(value.B).toString("base64");
-    if (value.L !== undefined) return value.L.map(plainValue);
-    if (value.M !== undefined) {
-        const members: JsonObject = new Map();
-        for (const name of Object.keys(value.M).sort()) {
-            members.set(name, plainValue(value.M[name]!));
-        }
-        return members;
-    }
-    if (value.SS !== undefined) return value.SS;
-    if (value.NS !== undefined) return value.NS.map((number) => new JsonNumber(number));
-    throw new Error(`unsupported attribute value ${JSON.stringify(value)}`);
+    return stored.kind === "read" ? (stored.document as RunReport) : null;
 }
 
 function collect(command: string, argv: string[]): Promise<string> {

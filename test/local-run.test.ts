@@ -366,4 +366,227 @@ describe("npm run local", function () {
             );
         });
     });
+
+    /**
+     * A lookup's exports, loaded by the real loader script: a full-refresh lookup defined outside
+     * config/lookups/, a folder export of two parts (one gzip) with rejected lines, then a single file
+     * as the second export, whose load deletes the key it no longer holds; numbers stay exact and
+     * items come out in key order (store 9 before store 10). Then a load that fails.
+     */
+    describe("with --lookup, two exports of a full-refresh lookup", () => {
+        // test/fixtures/lookups/store-prices/: day-1/ holds two parts (the second gzip) and _SUCCESS, with a
+        // line that is not JSON and a line without its required price; day-2.jsonl no longer holds A-1 in store 2.
+        const fixtures = path.join(repositoryRoot, "test", "fixtures", "lookups");
+        const exportsGiven = [path.join(fixtures, "store-prices", "day-1"), path.join(fixtures, "store-prices", "day-2.jsonl")];
+        const big = "123456789012345678901234567890.5";
+        let directory: string;
+        let run: LocalRun;
+
+        before(() => {
+            directory = fs.mkdtempSync(path.join(os.tmpdir(), "local-run-lookup-"));
+            run = runLocal([
+                "--lookup",
+                "store-prices",
+                "--lookup-config",
+                path.join(fixtures, "store-prices.yaml"),
+                ...exportsGiven.flatMap((given) => ["--export", given]),
+                "--out",
+                path.join(directory, "out"),
+            ]);
+        });
+
+        after(() => fs.rmSync(directory, { recursive: true, force: true }));
+
+        it("exits cleanly and says what each load did", () => {
+            expect(run.status, run.stderr).to.equal(0);
+            const lines = run.stdout
+                .split("\n")
+                .filter((line) => !/^ +\d+\.\d+s {2}/.test(line) && !line.startsWith("  :: "))
+                .map((line) =>
+                    line
+                        .replace(/127\.0\.0\.1:\d+/, "127.0.0.1:<port>")
+                        .replace(/jr_[0-9a-f]{64}/, "<run>")
+                        .replace(/^( {2}load succeeded in )\d+(\.\d+)?s$/, "$1<seconds>"),
+                );
+            const exports = "s3://ingest-local-store-prices-exports/exports";
+            expect(lines).to.deep.equal([
+                'Lookup "store-prices": jsonl exports under exports/, keyed by sku (string), store (number), full refresh (keys an export no longer holds are deleted)',
+                "AWS emulator (moto) listening on http://127.0.0.1:<port>",
+                "Creating what the stack declares: exports, assets and reports buckets, the plan, the lookup table, loader job and topic",
+                "",
+                `[1/2] Uploaded ${exportsGiven[0]} as 3 objects (211 B) to ${exports}/day-1/`,
+                "  started Glue run <run> of ingest-local-store-prices-job with --export exports/day-1/",
+                "  load succeeded in <seconds>",
+                "    export   day-1/: 2 parts, 211 B (1 gzip), marker _SUCCESS",
+                "    lines    6 read, 4 loaded, 2 rejected (invalid-json 1, missing-attribute 1), 0 duplicates, 0 deleted",
+                "    deletion done",
+                "    rejected s3://ingest-local-quarantine/lookups/store-prices/<run>/rejected.jsonl",
+                "",
+                `[2/2] Uploaded ${exportsGiven[1]} as 2 objects (187 B) to ${exports}/day-2/`,
+                "  started Glue run <run> of ingest-local-store-prices-job with --export exports/day-2/",
+                "  load succeeded in <seconds>",
+                "    export   day-2/: 1 part, 187 B, marker _SUCCESS",
+                "    lines    4 read, 4 loaded, 0 rejected, 0 duplicates, 1 deleted",
+                "    deletion done",
+                "",
+                "DynamoDB table ingest-local-store-prices-table now holds 4 items.",
+                `Wrote ${path.join(directory, "out", "report.json")} and ${path.join(directory, "out", "items.jsonl")}`,
+                "Stopped the local AWS emulator.",
+                "",
+            ]);
+        });
+
+        it("writes each load's report.json in load order, exactly as the loader wrote it", () => {
+            const reports = JSON.parse(fs.readFileSync(path.join(directory, "out", "report.json"), "utf8")) as Record<string, unknown>[];
+            // Run ids and times differ on every run: checked here, then left out; the rest is compared whole.
+            const comparable = reports.map(({ runId, startedAt, finishedAt, seconds, rejectedLocation, ...report }) => {
+                expect(runId).to.match(/^jr_[0-9a-f]{64}$/);
+                expect(String(startedAt) <= String(finishedAt), `${String(startedAt)} <= ${String(finishedAt)}`).to.equal(true);
+                expect(seconds).to.be.a("number");
+                expect(rejectedLocation).to.equal(
+                    report.rejected ? `s3://ingest-local-quarantine/lookups/store-prices/${String(runId)}/rejected.jsonl` : null,
+                );
+                return report;
+            });
+            const loaded = (folder: string, digest: string, parts: object[]) => ({
+                job: "lookup-load",
+                lookup: "store-prices",
+                status: "succeeded",
+                table: "ingest-local-store-prices-table",
+                export: { folder, marker: `${folder}_SUCCESS`, listing: "folder", digest, parts, unlisted: [] },
+            });
+            const deletion = { status: "done", segments: 2, keptRejectedKeys: 0 };
+            expect(comparable).to.deep.equal([
+                {
+                    ...loaded("exports/day-1/", "97e0d221ce6c1466ba8845719ee36c03", [
+                        { key: "exports/day-1/part-00000.jsonl", bytes: 114, gzip: false },
+                        { key: "exports/day-1/part-00001.jsonl.gz", bytes: 97, gzip: true },
+                    ]),
+                    loadGeneration: "5ef7175d1cfa6466cd765624a96da681",
+                    lines: 6,
+                    loaded: 4,
+                    rejected: 2,
+                    rejectedByReason: { "invalid-json": 1, "missing-attribute": 1 },
+                    duplicates: 0,
+                    deleted: 0,
+                    deletion,
+                    ranges: { total: 2, skipped: 0, loaded: 2, failed: 0, failures: {} },
+                    requests: 4,
+                    retries: 0,
+                    unprocessedRetried: 0,
+                    failure: null,
+                },
+                {
+                    ...loaded("exports/day-2/", "7a91be42646919a4cea379a1b93f49d5", [
+                        { key: "exports/day-2/day-2.jsonl", bytes: 187, gzip: false },
+                    ]),
+                    loadGeneration: "deb7fc1ac19e5b158a1694faa8e96578",
+                    lines: 4,
+                    loaded: 4,
+                    rejected: 0,
+                    rejectedByReason: {},
+                    duplicates: 0,
+                    deleted: 1,
+                    deletion,
+                    ranges: { total: 1, skipped: 0, loaded: 1, failed: 0, failures: {} },
+                    requests: 4,
+                    retries: 0,
+                    unprocessedRetried: 0,
+                    failure: null,
+                },
+            ]);
+        });
+
+        it("writes the table after the last load in key order, with every number exactly as stored", () => {
+            const generation = '"load_generation":"deb7fc1ac19e5b158a1694faa8e96578"';
+            expect(fs.readFileSync(path.join(directory, "out", "items.jsonl"), "utf8")).to.equal(
+                [
+                    `{"label":"apple",${generation},"price":8.99,"sku":"A-1","store":1}`,
+                    `{${generation},"price":${big},"sku":"B-2","store":1}`,
+                    `{${generation},"price":2,"sku":"D-4","store":9}`,
+                    `{${generation},"price":1,"sku":"D-4","store":10}`,
+                    "",
+                ].join("\n"),
+            );
+        });
+    });
+
+    describe("with --lookup, an export without its completion marker", () => {
+        let directory: string;
+        let run: LocalRun;
+
+        before(() => {
+            directory = fs.mkdtempSync(path.join(os.tmpdir(), "local-run-lookup-"));
+            fs.mkdirSync(path.join(directory, "unfinished"));
+            fs.writeFileSync(path.join(directory, "unfinished", "part-00000.jsonl"), '{"product_id":"P-1","category":"tea"}\n');
+            run = runLocal(["--lookup", "products", "--export", path.join(directory, "unfinished"), "--out", path.join(directory, "out")]);
+        });
+
+        after(() => fs.rmSync(directory, { recursive: true, force: true }));
+
+        it("exits with 1, the failed load's reason printed last, and keeps its report", () => {
+            const detail =
+                "s3://ingest-local-products-exports/exports/unfinished/ has no completion marker " +
+                "(_SUCCESS, manifest-summary.json, manifest): the export is not complete";
+            expect(run.status, run.stderr).to.equal(1);
+            expect(run.stderr).to.match(
+                new RegExp(`\\n1 of 1 loads failed:\\n {2}\\[1/1\\] exports/unfinished/: no-export: ${escape(detail)}\\n$`),
+            );
+            const lines = run.stdout
+                .split("\n")
+                .filter((line) => !/^ +\d+\.\d+s {2}/.test(line) && !line.startsWith("  :: "))
+                .map((line) => line.replace(/127\.0\.0\.1:\d+/, "127.0.0.1:<port>").replace(/jr_[0-9a-f]{64}/, "<run>"));
+            expect(lines.slice(3)).to.deep.equal([
+                "",
+                `[1/1] Uploaded ${path.join(directory, "unfinished")} as 1 object (38 B) to s3://ingest-local-products-exports/exports/unfinished/`,
+                "  started Glue run <run> of ingest-local-products-job with --export exports/unfinished/",
+                lines[6],
+                "    export   none found for --export exports/unfinished/",
+                `    reason   no-export: ${detail}`,
+                "    lines    0 read, 0 loaded, 0 rejected, 0 duplicates, 0 deleted",
+                "",
+                "DynamoDB table ingest-local-products-table now holds 0 items.",
+                `Wrote ${path.join(directory, "out", "report.json")} and ${path.join(directory, "out", "items.jsonl")}`,
+                "Stopped the local AWS emulator.",
+                "",
+            ]);
+            expect(lines[6]).to.match(/^ {2}load failed in \d+(\.\d+)?s$/);
+            const reports = JSON.parse(fs.readFileSync(path.join(directory, "out", "report.json"), "utf8")) as Record<string, unknown>[];
+            expect(reports).to.have.length(1);
+            const { runId, startedAt, finishedAt, seconds, ...report } = reports[0]!;
+            expect([runId, startedAt, finishedAt, seconds].map((value) => typeof value)).to.deep.equal([
+                "string",
+                "string",
+                "string",
+                "number",
+            ]);
+            expect(report).to.deep.equal({
+                job: "lookup-load",
+                lookup: "products",
+                status: "failed",
+                table: "ingest-local-products-table",
+                export: null,
+                loadGeneration: null,
+                lines: 0,
+                loaded: 0,
+                rejected: 0,
+                rejectedByReason: {},
+                duplicates: 0,
+                deleted: 0,
+                deletion: { status: "not requested" },
+                ranges: { total: 0, skipped: 0, loaded: 0, failed: 0, failures: {} },
+                requests: 0,
+                retries: 0,
+                unprocessedRetried: 0,
+                rejectedLocation: null,
+                failure: { reason: "no-export", detail },
+            });
+            expect(fs.readFileSync(path.join(directory, "out", "items.jsonl"), "utf8")).to.equal("");
+        });
+    });
 });
+
+/** `text` as a regular expression matching it literally. */
+function escape(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -430,7 +430,7 @@ describe("LookupTable of Redshift UNLOADs completed by their manifest, filtering
 });
 
 describe("stack outputs of the dev stack's lookups", () => {
-    it("name the table, exports bucket, loader, topic and filter", async () => {
+    it("name the table, exports bucket, loader, where its reports are, topic and filter", async () => {
         const { exports } = await runProgramWithExports("dev");
         expect(exports.lookupTables).to.deep.equal({
             products: {
@@ -438,6 +438,8 @@ describe("stack outputs of the dev stack's lookups", () => {
                 exportsBucket: "ingest-dev-products-exports",
                 exportsPrefix: "exports/",
                 loaderJob: "ingest-dev-products-job",
+                reportBucket: "ingest-dev-quarantine",
+                reportPrefix: "lookups/",
                 alarmTopicArn: "arn:aws:sns:eu-west-1:123456789012:topic/ingest-dev-products-alarms",
                 filterFunction: "ingest-dev-products-filter",
                 filterRoleArn: "arn:aws:iam:eu-west-1:123456789012:role/ingest-dev-products-filter-role",
