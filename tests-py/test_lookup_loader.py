@@ -8,6 +8,7 @@ back with DynamoDB's own export to S3: moto answers Scan at about a millisecond 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import math
 import threading
@@ -30,8 +31,10 @@ from ingest.lookup_loader import (
     BatchWriter,
     LoaderTuning,
     LookupClients,
+    OverlongLine,
     WriteCounts,
     WriteEntry,
+    bounded_lines,
     checkpoint_location,
     load_generation,
     split_ranges,
@@ -1154,7 +1157,13 @@ def test_a_folder_of_parts_is_loaded_as_one_export_once_its_marker_lands_and_a_c
     parts = {
         f"{folder}part-00000.jsonl": [_product_line(f"P{index:06d}", "first") for index in range(0, 120)] + [b"{broken"],
         f"{folder}part-00001.jsonl": [_product_line(f"P{index:06d}", "second") for index in range(100, 220)],
-        f"{folder}part-00002.jsonl": [b"", _product_line("ONLY3", "third"), _product_line("P000001", "third"), b'["not an object"]'],
+        f"{folder}part-00002.jsonl": [
+            b"",
+            _product_line("ONLY3", "third"),
+            _product_line("P000001", "third"),
+            b'["not an object"]',
+            _product_line("LONG", "x" * 5000),
+        ],
     }
     for key, lines in parts.items():
         _export(env, key, lines, marker=None)
@@ -1167,7 +1176,7 @@ def test_a_folder_of_parts_is_loaded_as_one_export_once_its_marker_lands_and_a_c
     assert (raised.value.reason, _report(env, "products", "parts-0")["export"]) == ("no-export", None)
 
     env.s3.put_object(Bucket=EXPORTS, Key=f"{folder}_SUCCESS", Body=b"")
-    tuning = LoaderTuning(chunk_bytes=8 * 1024)  # each part is one range
+    tuning = LoaderTuning(chunk_bytes=8 * 1024, line_limit=4096)  # each part is one range
 
     def crash_after_the_first_part(range_index: int, recorded: int) -> None:
         if recorded == 1:
@@ -1189,9 +1198,9 @@ def test_a_folder_of_parts_is_loaded_as_one_export_once_its_marker_lands_and_a_c
     assert [part["key"] for part in report["export"]["parts"]] == list(parts)
     assert (report["ranges"]["total"], report["ranges"]["skipped"], report["ranges"]["loaded"]) == (3, 1, 2)
     assert (report["lines"], report["loaded"], report["rejected"], report["duplicates"], report["deleted"]) == (
-        121 + 120 + 3,
+        121 + 120 + 4,
         len(expected),
-        2,
+        3,
         21,  # P000100..P000119 twice, P000001 twice
         5,
     )
@@ -1209,6 +1218,13 @@ def test_a_folder_of_parts_is_loaded_as_one_export_once_its_marker_lands_and_a_c
             "code": "not-an-object",
             "reason": "not a JSON object: the line holds an array",
             "text": '["not an object"]',
+        },
+        {
+            "part": f"{folder}part-00002.jsonl",
+            "line": 5,
+            "code": "line-too-long",
+            "reason": "the line is 5038 bytes long; the loader reads lines of at most 4096 bytes",
+            "text": '{"product_id": "LONG", "category": "' + "x" * 164 + "...",
         },
     ]
 
@@ -1452,3 +1468,20 @@ def test_runs_that_cannot_load_fail_before_writing_with_the_reason(spark, env, s
     report = _report(env, "unknown-lookup" if reason == "invalid-lookup-plan" else "products", scenario)
     assert (report["status"], report["failure"]) == ("failed", {"reason": reason, "detail": raised.value.detail})
     assert _stored(env, table) == {}
+
+
+@pytest.mark.parametrize(
+    ("data", "chunk", "limit", "expected"),
+    [
+        (b"a\nbb\n\nccc", 2, 10, [b"a", b"bb", b"", b"ccc"]),  # lines across chunks; the last without a break
+        (b"a\nbb\n", 64, 10, [b"a", b"bb"]),
+        (b"ok\n" + b"x" * 25 + b"\nafter\n", 4, 10, [b"ok", ("x" * 10, 25), b"after"]),  # over the limit: its head and length
+        (b"x" * 30, 8, 10, [("x" * 10, 30)]),  # one endless line, never ended
+        (b"", 8, 10, []),
+    ],
+)
+def test_lines_are_read_with_a_bound_and_an_overlong_line_is_given_by_its_head_and_length(data, chunk, limit, expected):
+    stream = io.BytesIO(data)
+    lines = list(bounded_lines(stream.read, limit, chunk_bytes=chunk))
+    shown = [(line.decode(), line.length) if isinstance(line, OverlongLine) else line for line in lines]
+    assert shown == expected

@@ -71,6 +71,7 @@ PARTITION_KEY_LIMIT = 2048  # bytes of a string partition key value
 SORT_KEY_LIMIT = 1024
 MAX_NESTING = 32
 REJECTION_CODES = (
+    "line-too-long",
     "invalid-json",
     "not-an-object",
     "invalid-csv",

@@ -80,7 +80,16 @@ from pyspark.sql import SparkSession
 from ingest.dynamodb_writer import is_transient
 from ingest.locations import load_json, split_s3_uri
 from ingest.lookup_export import ExportFolder, ExportPart, resolve_export
-from ingest.lookup_lines import ParsedLine, header_problems, join_escaped_lines, key_of, parse_csv_header, parse_record, short
+from ingest.lookup_lines import (
+    ParsedLine,
+    Rejection,
+    header_problems,
+    join_escaped_lines,
+    key_of,
+    parse_csv_header,
+    parse_record,
+    short,
+)
 from ingest.lookup_plan import GENERATION_ATTRIBUTE, LookupPlan, LookupPlanError, parse_lookup_plan
 from ingest.report import RunFailure, reported_run
 
@@ -210,6 +219,8 @@ class LoaderTuning:
     backoff_base_seconds: float = 0.05
     backoff_cap_seconds: float = 5.0
     scan_segments: int | None = None  # full refresh; defaults to the cluster's parallelism
+    # A longer line cannot be an item (400 KB, even as escaped JSON text), and reading it whole could exhaust a worker.
+    line_limit: int = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -401,21 +412,58 @@ class BatchWriter:
 # Executor side: the tasks
 
 
+class OverlongLine(bytes):
+    """The start of a line longer than the loader reads (`line_limit`): the rest is skipped, never held, and the line rejected."""
+
+    length: int
+
+
+def bounded_lines(read: Callable[[int], bytes], line_limit: int, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of a stream without their line break, never holding more than one line of up to `line_limit` bytes.
+
+    `read(n)` returns up to n bytes, b"" at the end. A longer line is given as an OverlongLine of its
+    first bytes and its length, so a file of one endless line (or a gzip bomb of one) costs memory of
+    one chunk, not of the line.
+    """
+
+    def too_long(start: bytes, length: int) -> OverlongLine:
+        line = OverlongLine(start[: min(line_limit, 200)])
+        line.length = length
+        return line
+
+    buffer = b""
+    overlong: OverlongLine | None = None
+    while chunk := read(chunk_bytes):
+        pieces = (buffer + chunk).split(b"\n")
+        buffer = pieces.pop()  # the line not ended yet
+        for piece in pieces:
+            if overlong is not None:
+                overlong.length += len(piece)  # the end of the long line
+                yield overlong
+                overlong = None
+            else:
+                yield piece if len(piece) <= line_limit else too_long(piece, len(piece))
+        if overlong is not None:
+            overlong.length += len(buffer)
+            buffer = b""
+        elif len(buffer) > line_limit:
+            overlong, buffer = too_long(buffer, len(buffer)), b""
+    if overlong is not None:
+        yield overlong
+    elif buffer:
+        yield buffer  # the last line, without a break after it
+
+
 def _physical_lines(settings: TaskSettings, byte_range: ByteRange) -> Iterator[bytes]:
     """The range's physical lines without their line break: a ranged read, or a gzip part decompressed as it streams."""
     part = settings.parts[byte_range.part]
     request = {"Bucket": settings.export_bucket, "Key": part.key, "IfMatch": part.etag}  # the part planned on, or PreconditionFailed
     if part.gzip:
-        body = _s3_client(settings).get_object(**request)["Body"]
-        with gzip.GzipFile(fileobj=body) as lines:
-            for line in lines:
-                yield line.removesuffix(b"\n")
+        with gzip.GzipFile(fileobj=_s3_client(settings).get_object(**request)["Body"]) as stream:
+            yield from bounded_lines(stream.read, settings.tuning.line_limit)
         return
-    data = _s3_client(settings).get_object(**request, Range=f"bytes={byte_range.first}-{byte_range.last}")["Body"].read()
-    pieces = data.split(b"\n")
-    if pieces[-1] == b"":
-        pieces.pop()  # the break that ends the last line
-    yield from pieces
+    body = _s3_client(settings).get_object(**request, Range=f"bytes={byte_range.first}-{byte_range.last}")["Body"]
+    yield from bounded_lines(body.read, settings.tuning.line_limit)
 
 
 def _lines(settings: TaskSettings, byte_range: ByteRange) -> RangeLines:
@@ -428,6 +476,9 @@ def _lines(settings: TaskSettings, byte_range: ByteRange) -> RangeLines:
 
 
 def _parse(raw: bytes, settings: TaskSettings, byte_range: ByteRange) -> tuple[str, ParsedLine]:
+    if isinstance(raw, OverlongLine):
+        reason = f"the line is {raw.length} bytes long; the loader reads lines of at most {settings.tuning.line_limit} bytes"
+        return raw.decode("utf-8", "backslashreplace") + "...", ParsedLine(rejection=Rejection("line-too-long", reason))
     return parse_record(raw, settings.plan, header=settings.headers[byte_range.part], stamp=settings.stamp)
 
 
