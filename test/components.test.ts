@@ -25,6 +25,18 @@ const lakeConf = (bucket: string) =>
     " --conf spark.sql.catalog.lake.io-impl=org.apache.iceberg.aws.s3.S3FileIO" +
     " --conf spark.sql.catalog.lake.glue.skip-name-validation=false" +
     ` --conf spark.sql.catalog.lake.warehouse=s3://${bucket}/`;
+/**
+ * The statement letting a job's role write its own log groups: those Glue names after the security
+ * configuration ("lake-security") and the role when the configuration encrypts logs.
+ */
+const glueLogsOf = (role: string) => ({
+    Sid: "WriteOwnGlueLogs",
+    Effect: "Allow",
+    Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+    Resource: ["output", "error"].map(
+        (group) => `arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/lake-security-role/${role}/${group}:*`,
+    ),
+});
 const customersPlan = buildJobPlan(
     parseMapping("config/mappings/customers.yaml", fs.readFileSync(path.join(repositoryRoot, "config/mappings/customers.yaml"), "utf8")),
 );
@@ -523,7 +535,6 @@ describe("ExtractPipeline", () => {
             "--enable-auto-scaling": "true",
             "--enable-metrics": "true",
             "--enable-observability-metrics": "true",
-            "--enable-continuous-cloudwatch-log": "true",
             "--enable-glue-datacatalog": "true",
             "--TempDir": "s3://assets/temporary/customers/",
             "--datalake-formats": "iceberg",
@@ -697,12 +708,7 @@ describe("ExtractPipeline", () => {
                 Action: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
                 Resource: keyArn,
             },
-            {
-                Sid: "WriteGlueLogs",
-                Effect: "Allow",
-                Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/*",
-            },
+            glueLogsOf("crm-job-role"),
             {
                 Sid: "PublishJobMetrics",
                 Effect: "Allow",
@@ -1073,7 +1079,6 @@ describe("LakeMaintenance", () => {
             "--enable-auto-scaling": "true",
             "--enable-metrics": "true",
             "--enable-observability-metrics": "true",
-            "--enable-continuous-cloudwatch-log": "true",
             "--enable-glue-datacatalog": "true",
             "--TempDir": "s3://assets/temporary/customers/maintenance/",
             "--datalake-formats": "iceberg",
@@ -1185,12 +1190,7 @@ describe("LakeMaintenance", () => {
                 Action: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
                 Resource: keyArn,
             },
-            {
-                Sid: "WriteGlueLogs",
-                Effect: "Allow",
-                Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/*",
-            },
+            glueLogsOf("crm-maintenance-job-role"),
             {
                 Sid: "PublishJobMetrics",
                 Effect: "Allow",

@@ -273,7 +273,8 @@ describe("StreamLake", () => {
                 Sid: "WriteCrawlerLogs",
                 Effect: "Allow",
                 Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/crawlers*",
+                // The group Glue names after the crawler's own role and its security configuration.
+                Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/crawlers-role/clicks-crawler-role-lake-security:*",
             },
             { Sid: "UseProjectKey", Effect: "Allow", Action: kms, Resource: keyArn },
         ]);
@@ -632,7 +633,19 @@ describe("FileSource and WarehouseExport", () => {
                 Action: ["s3:GetObject", "s3:GetObjectVersion"],
                 Resource: "arn:aws:s3:::clicks-warehouse-destination/clickstream/*",
             },
-            { Sid: "DecryptExportedParquet", Effect: "Allow", Action: ["kms:Decrypt", "kms:DescribeKey"], Resource: keyArn },
+            {
+                // Only when S3 decrypts an object of the destination bucket (a Bucket Key: the bucket's ARN is the context).
+                Sid: "DecryptExportedParquet",
+                Effect: "Allow",
+                Action: ["kms:Decrypt"],
+                Resource: keyArn,
+                Condition: {
+                    StringEquals: {
+                        "kms:ViaService": "s3.eu-west-1.amazonaws.com",
+                        "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::clicks-warehouse-destination",
+                    },
+                },
+            },
         ]);
     });
 
@@ -680,9 +693,12 @@ describe("FileSource and WarehouseExport", () => {
             ["ReadJobCodeAndSchema", ["s3:GetObject"], "arn:aws:s3:::assets/jobs/streams/clickstream/*", undefined],
             ["UseProjectKey", kms, keyArn, undefined],
             [
-                "WriteGlueLogs",
+                "WriteOwnGlueLogs",
                 ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/*",
+                ["output", "error"].map(
+                    (group) =>
+                        `arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/lake-security-role/clicks-warehouse-job-role/${group}:*`,
+                ),
                 undefined,
             ],
             ["PublishJobMetrics", ["cloudwatch:PutMetricData"], "*", { StringEquals: { "cloudwatch:namespace": ["Glue", "Ingestion"] } }],

@@ -45,14 +45,17 @@ export function glueJobArguments(
     }));
 }
 
-/** Glue arguments that configure Spark and Glue itself, beside the job's own contract arguments. */
+/**
+ * Glue arguments that configure Spark and Glue itself, beside the job's own contract arguments. No
+ * continuous-logging arguments: Glue 5 logs every job in real time to its error and output groups
+ * (`glueJobLogGroupNames`), the only groups a job's role may write.
+ */
 export function glueRuntimeArguments(assetsBucket: string, pipeline: string): Record<string, string> {
     return {
         "--job-language": "python",
         "--enable-auto-scaling": "true",
         "--enable-metrics": "true",
         "--enable-observability-metrics": "true",
-        "--enable-continuous-cloudwatch-log": "true",
         "--enable-glue-datacatalog": "true",
         "--TempDir": `s3://${assetsBucket}/temporary/${pipeline}/`,
     };

@@ -249,7 +249,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             `${name}-job`,
             {
                 description: `Loads ${plan.pipeline} extracts into the lake and the items table`,
-                accountId: scope.accountId,
+                scope,
                 kmsKeyArn: args.kmsKeyArn,
                 glueAssets: args.glueAssets,
                 assetsPrefix: jobAssets,

@@ -1,6 +1,5 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { lakeTableStatements, type LakeTableRef } from "../lake-access";
-import { jobMetricsNamespace } from "../metrics";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
 
 export interface BucketRef {
@@ -89,28 +88,6 @@ export function jobRoleStatements(scope: JobRoleScope): PolicyStatement[] {
             Resource: scope.topicArn,
         },
         kmsUse(scope.kmsKeyArn),
-        ...glueJobRuntimeStatements(scope),
-    ];
-}
-
-/** What every Glue job does besides its own work: write its logs and publish its metrics. */
-export function glueJobRuntimeStatements(scope: AccountScope): PolicyStatement[] {
-    return [
-        {
-            Sid: "WriteGlueLogs",
-            Effect: "Allow",
-            Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            Resource: pulumi.interpolate`arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:/aws-glue/*`,
-        },
-        {
-            // PutMetricData has no resource-level permissions, so Resource must be "*"; the
-            // namespace condition is the scoping AWS offers for it.
-            Sid: "PublishJobMetrics",
-            Effect: "Allow",
-            Action: ["cloudwatch:PutMetricData"],
-            Resource: "*",
-            Condition: { StringEquals: { "cloudwatch:namespace": ["Glue", jobMetricsNamespace] } },
-        },
     ];
 }
 

@@ -1,9 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { glueJobArguments, glueVersion } from "../extract-pipeline/defaults";
-import type { BucketRef } from "../extract-pipeline/policies";
+import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
+import { jobMetricsNamespace } from "../metrics";
 import type { PolicyStatement } from "../policies";
-import { serviceRole } from "../service-role";
+import { assumedRole, rolePolicy } from "../service-role";
 
 export interface GlueJobCapacity {
     readonly workerType: string;
@@ -24,7 +25,8 @@ export interface GlueJobCapacity {
 
 export interface GlueJobArgs {
     readonly description: string;
-    readonly accountId: pulumi.Input<string>;
+    /** The account, region and partition of the job's log groups and its role's trust. */
+    readonly scope: AccountScope;
     readonly kmsKeyArn: pulumi.Input<string>;
     readonly glueAssets: BucketRef;
     /** Where the job's script, package and configuration are uploaded, such as `jobs/customers/`. */
@@ -34,7 +36,7 @@ export interface GlueJobArgs {
     readonly jobPackage: pulumi.asset.Archive;
     /** The JSON document the job reads (its plan), uploaded as `<assetsPrefix><file>`; `suffix` names the child. */
     readonly configuration: { readonly suffix: string; readonly file: string; readonly document: unknown };
-    /** What the job's role may do. */
+    /** What the job's role may do besides writing its own logs and publishing its metrics (`glueJobRuntimeStatements`). */
     readonly statements: readonly PolicyStatement[];
     /** The job's contract arguments (see `glue-scripts/ingest/contracts/`). */
     readonly contract: Record<string, pulumi.Input<string>>;
@@ -52,8 +54,58 @@ export function glueAssetUri(glueAssets: BucketRef, assetsPrefix: string, file: 
 }
 
 /**
+ * The log groups Glue 5 writes a job's logs to when the job's security configuration encrypts
+ * CloudWatch logs, as the catalog's does: `/aws-glue/jobs/<security configuration>-role<role path><role name>/`
+ * followed by `output` (the script's stdout and stderr) and `error` (Spark, Glue and logger messages).
+ * Without a security configuration Glue writes to the shared `/aws-glue/jobs/output` and `/error`;
+ * with one, the role's name is in the group's, so each job, having its own role (path `/`), writes
+ * only groups of its own. See "Logging for AWS Glue jobs" in the Glue developer guide; Glue 5 logs
+ * in real time to these two groups, and continuous logging (`/aws-glue/jobs/logs-v2`) is a Glue 4.0
+ * and earlier feature the jobs do not ask for.
+ */
+export function glueJobLogGroupNames(
+    securityConfigurationName: pulumi.Input<string>,
+    roleName: pulumi.Input<string>,
+): pulumi.Output<string>[] {
+    return ["output", "error"].map((stream) => pulumi.interpolate`/aws-glue/jobs/${securityConfigurationName}-role/${roleName}/${stream}`);
+}
+
+export interface GlueJobRuntimeScope extends AccountScope {
+    readonly securityConfigurationName: pulumi.Input<string>;
+    /** The job's own role. */
+    readonly roleName: pulumi.Input<string>;
+}
+
+/** What every Glue job does besides its own work: write its own logs and publish its metrics. */
+export function glueJobRuntimeStatements(scope: GlueJobRuntimeScope): PolicyStatement[] {
+    return [
+        {
+            // Glue creates each group on the job's first run and associates the security
+            // configuration's key with it. `<group>:*` is CloudWatch Logs' ARN of a group in
+            // policies (it covers the group's streams), and no other group.
+            Sid: "WriteOwnGlueLogs",
+            Effect: "Allow",
+            Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: glueJobLogGroupNames(scope.securityConfigurationName, scope.roleName).map(
+                (group) => pulumi.interpolate`arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:${group}:*`,
+            ),
+        },
+        {
+            // PutMetricData has no resource-level permissions, so Resource must be "*"; the
+            // namespace condition is the scoping AWS offers for it.
+            Sid: "PublishJobMetrics",
+            Effect: "Allow",
+            Action: ["cloudwatch:PutMetricData"],
+            Resource: "*",
+            Condition: { StringEquals: { "cloudwatch:namespace": ["Glue", jobMetricsNamespace] } },
+        },
+    ];
+}
+
+/**
  * A Glue 5.1 Spark job with everything it runs from: script, package and configuration uploaded
- * (KMS) to the assets bucket, and its own role with exactly the given statements. Children are
+ * (KMS) to the assets bucket, and its own role with exactly the given statements and the runtime
+ * statements every job needs (`glueJobRuntimeStatements`, naming the role's own log groups). Children are
  * `<name>-script`, `<name>-package`, `<name>-<configuration suffix>`, `<name>-role`, `<name>-policy`
  * and the job `<name>`.
  */
@@ -79,9 +131,14 @@ export function glueJob(name: string, args: GlueJobArgs, opts: pulumi.CustomReso
         new pulumi.asset.StringAsset(JSON.stringify(args.configuration.document, null, 2)),
         "application/json",
     );
-    const { role, policy } = serviceRole(
+    const role = assumedRole(name, { description: args.description, service: "glue.amazonaws.com", accountId: args.scope.accountId }, opts);
+    const policy = rolePolicy(
         name,
-        { description: args.description, service: "glue.amazonaws.com", accountId: args.accountId, statements: args.statements },
+        role,
+        [
+            ...args.statements,
+            ...glueJobRuntimeStatements({ ...args.scope, securityConfigurationName: args.securityConfigurationName, roleName: role.name }),
+        ],
         opts,
     );
     const { capacity } = args;

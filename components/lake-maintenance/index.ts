@@ -62,7 +62,7 @@ export class LakeMaintenance extends pulumi.ComponentResource {
             `${name}-job`,
             {
                 description: `Removes the ${plan.pipeline} lake rows of expired items and the history older than ${args.retentionDays} days`,
-                accountId: scope.accountId,
+                scope,
                 kmsKeyArn: args.kmsKeyArn,
                 glueAssets: args.glueAssets,
                 assetsPrefix: prefixes.jobAssets,

@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { glueJobRuntimeStatements, type AccountScope, type BucketRef } from "../extract-pipeline/policies";
+import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { lakeTableStatements, type LakeTableRef } from "../lake-access";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
 
@@ -58,6 +58,5 @@ export function maintenanceStatements(scope: MaintenanceScope): PolicyStatement[
         },
         { Sid: "PublishMaintenanceOutcomes", Effect: "Allow", Action: ["sns:Publish"], Resource: scope.topicArn },
         kmsUse(scope.kmsKeyArn),
-        ...glueJobRuntimeStatements(scope),
     ];
 }

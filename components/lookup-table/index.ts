@@ -197,7 +197,7 @@ export class LookupTable extends pulumi.ComponentResource {
             `${name}-job`,
             {
                 description: `Loads ${lookup.lookup} exports into the lookup table`,
-                accountId: scope.accountId,
+                scope,
                 kmsKeyArn: args.kmsKeyArn,
                 glueAssets: args.glueAssets,
                 assetsPrefix: jobAssetsPrefix,

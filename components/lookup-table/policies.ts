@@ -1,6 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
-import { glueJobRuntimeStatements } from "../extract-pipeline/policies";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
 
 export interface LoaderScope extends AccountScope {
@@ -53,7 +52,6 @@ export function loaderStatements(scope: LoaderScope): PolicyStatement[] {
         },
         { Sid: "NotifyLoadOutcomes", Effect: "Allow", Action: ["sns:Publish"], Resource: scope.topicArn },
         kmsUse(scope.kmsKeyArn),
-        ...glueJobRuntimeStatements(scope),
     ];
 }
 

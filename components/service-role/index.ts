@@ -12,6 +12,29 @@ export interface ServiceRoleArgs {
 }
 
 /**
+ * A role one AWS service assumes for this account, with no permissions yet: `<name>-role`. Give it
+ * its statements with `rolePolicy`; a caller whose statements name the role itself (Glue's log
+ * groups carry the role's name) creates the role first, then its policy.
+ */
+export function assumedRole(name: string, args: Omit<ServiceRoleArgs, "statements">, opts: pulumi.CustomResourceOptions): aws.iam.Role {
+    return new aws.iam.Role(
+        `${name}-role`,
+        { description: args.description, assumeRolePolicy: serviceTrustPolicy(args.service, args.accountId) },
+        opts,
+    );
+}
+
+/** Exactly the given statements, inline on `role`: `<name>-policy`. */
+export function rolePolicy(
+    name: string,
+    role: aws.iam.Role,
+    statements: readonly PolicyStatement[],
+    opts: pulumi.CustomResourceOptions,
+): aws.iam.RolePolicy {
+    return new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: policyDocument([...statements]) }, opts);
+}
+
+/**
  * A role one AWS service assumes for this account, with exactly the given statements inline:
  * `<name>-role` and `<name>-policy`. Resources that use the role should depend on the policy,
  * so they never start without their permissions.
@@ -21,11 +44,6 @@ export function serviceRole(
     args: ServiceRoleArgs,
     opts: pulumi.CustomResourceOptions,
 ): { role: aws.iam.Role; policy: aws.iam.RolePolicy } {
-    const role = new aws.iam.Role(
-        `${name}-role`,
-        { description: args.description, assumeRolePolicy: serviceTrustPolicy(args.service, args.accountId) },
-        opts,
-    );
-    const policy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: policyDocument([...args.statements]) }, opts);
-    return { role, policy };
+    const role = assumedRole(name, args, opts);
+    return { role, policy: rolePolicy(name, role, args.statements, opts) };
 }

@@ -7,7 +7,7 @@ import type { MetricId } from "../metrics";
 import { parquetStorage } from "../catalog/defaults";
 import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { SecureBucket } from "../secure-bucket";
-import { serviceRole } from "../service-role";
+import { assumedRole, rolePolicy, serviceRole } from "../service-role";
 import {
     crawlerConfiguration,
     crawlerStart,
@@ -343,21 +343,25 @@ export class StreamLake extends pulumi.ComponentResource {
         schedule: string,
     ): aws.glue.Crawler {
         const { stream } = args;
-        const { role, policy } = serviceRole(
+        // The role first: its name is in the crawler's log group, which the policy grants.
+        const role = assumedRole(
             `${name}-crawler`,
-            {
-                description: `Crawler of the ${stream.stream} stream table`,
-                service: "glue.amazonaws.com",
-                accountId: scope.accountId,
-                statements: crawlerStatements({
-                    ...scope,
-                    lake: args.lake,
-                    dataPrefix,
-                    databaseName: args.databaseName,
-                    tableName: this.table.name,
-                    kmsKeyArn: args.kmsKeyArn,
-                }),
-            },
+            { description: `Crawler of the ${stream.stream} stream table`, service: "glue.amazonaws.com", accountId: scope.accountId },
+            { parent: this },
+        );
+        const policy = rolePolicy(
+            `${name}-crawler`,
+            role,
+            crawlerStatements({
+                ...scope,
+                lake: args.lake,
+                dataPrefix,
+                databaseName: args.databaseName,
+                tableName: this.table.name,
+                kmsKeyArn: args.kmsKeyArn,
+                securityConfigurationName: args.securityConfigurationName,
+                roleName: role.name,
+            }),
             { parent: this },
         );
         const crawler = new aws.glue.Crawler(

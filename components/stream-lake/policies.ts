@@ -76,6 +76,21 @@ export interface CrawlerScope extends AccountScope {
     readonly databaseName: pulumi.Input<string>;
     readonly tableName: pulumi.Input<string>;
     readonly kmsKeyArn: pulumi.Input<string>;
+    /** The crawler's security configuration and its own role, which together name its log group. */
+    readonly securityConfigurationName: pulumi.Input<string>;
+    readonly roleName: pulumi.Input<string>;
+}
+
+/**
+ * The log group Glue writes a crawler's logs to when its security configuration encrypts CloudWatch
+ * logs: `/aws-glue/crawlers-role<role path><role name>-<security configuration>` (without one, the
+ * shared `/aws-glue/crawlers`). The crawler's role is its own, with path `/`.
+ */
+export function crawlerLogGroupName(
+    securityConfigurationName: pulumi.Input<string>,
+    roleName: pulumi.Input<string>,
+): pulumi.Output<string> {
+    return pulumi.interpolate`/aws-glue/crawlers-role/${roleName}-${securityConfigurationName}`;
 }
 
 /** The crawler reads the stream's data prefix and maintains the partitions of its one table. */
@@ -111,10 +126,14 @@ export function crawlerStatements(scope: CrawlerScope): PolicyStatement[] {
             Resource: tableArns(scope, scope.databaseName, scope.tableName),
         },
         {
+            // `<group>:*` is CloudWatch Logs' ARN of a group in policies: this group and its streams only.
             Sid: "WriteCrawlerLogs",
             Effect: "Allow",
             Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            Resource: pulumi.interpolate`arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:/aws-glue/crawlers*`,
+            Resource: pulumi.interpolate`arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:${crawlerLogGroupName(
+                scope.securityConfigurationName,
+                scope.roleName,
+            )}:*`,
         },
         kmsUse(scope.kmsKeyArn),
     ];

@@ -164,7 +164,7 @@ export class WarehouseExport extends pulumi.ComponentResource {
             `${name}-job`,
             {
                 description: `Converts the ${stream.stream} records Firehose delivered to Parquet for the warehouse`,
-                accountId: scope.accountId,
+                scope,
                 kmsKeyArn: args.kmsKeyArn,
                 glueAssets: args.glueAssets,
                 assetsPrefix: prefixes.jobAssets,
@@ -223,7 +223,14 @@ export class WarehouseExport extends pulumi.ComponentResource {
             `${name}-snowflake-policy`,
             {
                 role: this.snowflakeRole.id,
-                policy: policyDocument(snowflakeReadStatements(this.destination, prefixes.destination, args.kmsKeyArn)),
+                policy: policyDocument(
+                    snowflakeReadStatements({
+                        destination: this.destination,
+                        prefix: prefixes.destination,
+                        kmsKeyArn: args.kmsKeyArn,
+                        region: scope.region,
+                    }),
+                ),
             },
             { parent: this },
         );

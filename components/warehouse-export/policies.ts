@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
-import { glueJobRuntimeStatements } from "../extract-pipeline/policies";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
 
 export interface ExportJobScope extends AccountScope {
@@ -72,15 +71,25 @@ export function exportJobStatements(scope: ExportJobScope): PolicyStatement[] {
             Resource: objectsUnder(scope.glueAssets.arn, prefixes.jobAssets),
         },
         kmsUse(scope.kmsKeyArn),
-        ...glueJobRuntimeStatements(scope),
     ];
+}
+
+export interface SnowflakeReadScope {
+    /** The destination bucket, encrypted (SSE-KMS with an S3 Bucket Key) with `kmsKeyArn`. */
+    readonly destination: BucketRef;
+    /** The prefix Snowflake loads from. */
+    readonly prefix: string;
+    readonly kmsKeyArn: pulumi.Input<string>;
+    /** The bucket's region: Snowflake decrypts only through S3 there. */
+    readonly region: pulumi.Input<string>;
 }
 
 /**
  * What Snowflake's storage integration needs to load the destination prefix, as Snowflake documents
  * it for reading only (no PutObject or DeleteObject: Snowpipe loads, it does not unload or purge).
  */
-export function snowflakeReadStatements(destination: BucketRef, prefix: string, kmsKeyArn: pulumi.Input<string>): PolicyStatement[] {
+export function snowflakeReadStatements(scope: SnowflakeReadScope): PolicyStatement[] {
+    const { destination, prefix } = scope;
     return [
         {
             Sid: "ListExportedParquet",
@@ -102,10 +111,21 @@ export function snowflakeReadStatements(destination: BucketRef, prefix: string, 
             Resource: objectsUnder(destination.arn, prefix),
         },
         {
+            // The project key encrypts every bucket of the platform: Snowflake may use it only when S3
+            // decrypts an object of the destination bucket for it. The destination bucket encrypts
+            // with an S3 Bucket Key (SecureBucket sets bucketKeyEnabled), so S3 asks KMS with the
+            // bucket's ARN as encryption context, not the object's (S3 user guide, "Configuring your
+            // bucket to use an S3 Bucket Key"). Snowflake only reads, so Decrypt is all it needs.
             Sid: "DecryptExportedParquet",
             Effect: "Allow",
-            Action: ["kms:Decrypt", "kms:DescribeKey"],
-            Resource: kmsKeyArn,
+            Action: ["kms:Decrypt"],
+            Resource: scope.kmsKeyArn,
+            Condition: {
+                StringEquals: {
+                    "kms:ViaService": pulumi.interpolate`s3.${scope.region}.amazonaws.com`,
+                    "kms:EncryptionContext:aws:s3:arn": destination.arn,
+                },
+            },
         },
     ];
 }
