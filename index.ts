@@ -7,7 +7,7 @@ import { LakeMaintenance } from "./components/lake-maintenance";
 import { LookupTable } from "./components/lookup-table";
 import { Storage } from "./components/storage";
 import { StreamLake } from "./components/stream-lake";
-import { freshnessThresholdSeconds, streamLakesPrefix } from "./components/stream-lake/defaults";
+import { freshnessThresholdSeconds } from "./components/stream-lake/defaults";
 import { WarehouseExport } from "./components/warehouse-export";
 import {
     bundleHandler,
@@ -18,28 +18,19 @@ import {
     streamExportJobScript,
 } from "./config/assets";
 import { checkDeployedLake, glueLakeTables } from "./config/deployed-lake";
-import { checkStack, loadJobPlans, loadLookups, loadStreams, readStackSettings, type ExpiringLakePrefix } from "./config/load";
+import { configuredSettings, loadStackConfig, readStackFile } from "./config/load";
 import { upstreamStreamOf } from "./config/lookup";
 import type { Stream } from "./config/stream";
 
 const stack = pulumi.getStack();
-const settings = readStackSettings();
-const plans = loadJobPlans(settings.mappings);
-const streams = loadStreams(settings.streams);
 // The region the AWS provider deploys to, as it reads it: a filter's stream of another stack must be in it.
 const region = new pulumi.Config("aws").get("region") ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-const lookups = loadLookups(settings.lookups, streams, region !== undefined ? { region } : {});
-// What expires by age in the lake bucket: the stream lakes and the events the lookups' filters keep
-// there. The pipelines' Iceberg tables never do; their rows and snapshots expire through the tables.
-const expiringLakePrefixes: ExpiringLakePrefix[] = [
-    { prefix: streamLakesPrefix, holds: "the stream lakes' objects" },
-    ...lookups.flatMap(({ lookup, filter }) =>
-        filter && "prefix" in filter.destination
-            ? [{ prefix: filter.destination.prefix, holds: `the events the filter of lookup "${lookup}" keeps` }]
-            : [],
-    ),
-];
-checkStack(stack, settings, plans, expiringLakePrefixes);
+// Every config problem, located in its file (the stack file's too), is refused before anything is declared.
+const { settings, plans, streams, lookups, expiringLakePrefixes } = loadStackConfig(stack, {
+    stackFile: readStackFile(stack),
+    settings: configuredSettings(),
+    region,
+});
 const platformName = `ingest-${stack}`;
 const databaseName = `ingest_${stack.replace(/-/g, "_")}`;
 

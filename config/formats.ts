@@ -202,6 +202,67 @@ export function globToRegex(glob: string): string {
     return `${regex}$`;
 }
 
+/**
+ * A file name both globs match (a short one), or undefined when no name matches both.
+ * Decided exactly for the dialect `globToRegex` translates (`*` any run of characters but /, `?` one,
+ * everything else itself, case-sensitive as the job's regexes are): a breadth-first search over pairs
+ * of positions in the two globs, where a `*` may stand for nothing or take one more character, and a
+ * character is taken only when both globs accept it.
+ */
+export function commonFileName(first: string, second: string): string | undefined {
+    const a = [...first];
+    const b = [...second];
+    const key = (i: number, j: number) => i * (b.length + 1) + j;
+    const from = new Map<number, { previous: number; taken: string } | null>([[key(0, 0), null]]);
+    // 0-1 breadth-first: passing over a `*` costs no character, so it goes to the front of the queue.
+    const queue: [number, number][] = [[0, 0]];
+    const visit = (i: number, j: number, previous: number, taken: string) => {
+        if (!from.has(key(i, j))) {
+            from.set(key(i, j), { previous, taken });
+            if (taken === "") {
+                queue.unshift([i, j]);
+            } else {
+                queue.push([i, j]);
+            }
+        }
+    };
+    while (queue.length > 0) {
+        const [i, j] = queue.shift()!;
+        const here = key(i, j);
+        if (i === a.length && j === b.length) {
+            let name = "";
+            for (let step = from.get(here); step; step = from.get(step.previous)) {
+                name = step.taken + name;
+            }
+            return name;
+        }
+        if (a[i] === "*") {
+            visit(i + 1, j, here, "");
+        }
+        if (b[j] === "*") {
+            visit(i, j + 1, here, "");
+        }
+        if (i === a.length || j === b.length) {
+            continue;
+        }
+        // A literal of either glob, or any character (x) where both take any.
+        const wildcard = (character: string) => character === "*" || character === "?";
+        const candidates = new Set([a[i]!, b[j]!].filter((character) => !wildcard(character)));
+        if (candidates.size === 0) {
+            candidates.add("x");
+        }
+        for (const character of candidates) {
+            const next = (glob: string[], position: number) =>
+                glob[position] === "*" ? position : glob[position] === "?" || glob[position] === character ? position + 1 : undefined;
+            const [nextI, nextJ] = [next(a, i), next(b, j)];
+            if (nextI !== undefined && nextJ !== undefined && character !== "/") {
+                visit(nextI, nextJ, here, character);
+            }
+        }
+    }
+    return undefined;
+}
+
 function escapeLiteral(text: string): string {
     return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

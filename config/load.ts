@@ -1,11 +1,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { buildJobPlan, type JobPlan } from "./job-plan";
-import { parseMapping } from "./mapping";
-import { namesStreamByArn, parseLookup, type Lookup, type LookupContext } from "./lookup";
-import { configNamespace, parseStackSettings, type StackSettings } from "./stack-settings";
-import { parseStream, type Stream } from "./stream";
+import { streamLakesPrefix, streamTableName } from "../components/stream-lake/defaults";
+import { buildJobPlan, type JobPlan, type LakeTable } from "./job-plan";
+import { parseMapping, readMapping } from "./mapping";
+import { namesStreamByArn, readLookup, type Lookup, type LookupContext } from "./lookup";
+import { configNamespace, StackFile } from "./stack-file";
+import { parseStackSettings, type StackSettings } from "./stack-settings";
+import { readStream, type Stream } from "./stream";
 import { ConfigError, YamlSource } from "./yaml-source";
 
 export const repositoryRoot = path.resolve(__dirname, "..");
@@ -13,8 +15,24 @@ export const mappingsDirectory = path.join(repositoryRoot, "config", "mappings")
 export const streamsDirectory = path.join(repositoryRoot, "config", "streams");
 export const lookupsDirectory = path.join(repositoryRoot, "config", "lookups");
 
-/** The validated `ingestion:*` settings of the current stack. */
-export function readStackSettings(): StackSettings {
+/**
+ * The stack file `Pulumi.<stack>.yaml` of the current stack (or of `stack`), read so that problems
+ * with its settings are located; throws a located ConfigError when the file itself is broken.
+ */
+export function readStackFile(stack = pulumi.getStack(), directory = repositoryRoot): StackFile {
+    return StackFile.read(stack, directory);
+}
+
+/**
+ * The validated `ingestion:*` settings of the current stack. The values are Pulumi's (its config,
+ * secrets decrypted and environments applied); the stack file only places each problem.
+ */
+export function readStackSettings(stackFile = readStackFile()): StackSettings {
+    return parseStackSettings(pulumi.getStack(), configuredSettings(), stackFile);
+}
+
+/** The current stack's `ingestion:*` settings as Pulumi holds them, each value parsed, keyed without the namespace. */
+export function configuredSettings(): Record<string, unknown> {
     const prefix = `${configNamespace}:`;
     const raw: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
@@ -22,37 +40,113 @@ export function readStackSettings(): StackSettings {
             raw[key.slice(prefix.length)] = parseConfigValue(value);
         }
     }
-    return parseStackSettings(pulumi.getStack(), raw);
+    return raw;
+}
+
+/** What a stack deploys, validated: its settings and every mapping, stream and lookup it lists. */
+export interface StackConfig {
+    readonly settings: StackSettings;
+    readonly plans: readonly JobPlan[];
+    readonly streams: readonly Stream[];
+    readonly lookups: readonly Lookup[];
+    /** What expires by age in the lake bucket (the stream lakes, the filters' events). */
+    readonly expiringLakePrefixes: readonly ExpiringLakePrefix[];
+}
+
+/** Where a stack's config comes from. */
+export interface StackSources {
+    /** The stack file (for the program, the current stack's); it places every problem with a setting. */
+    readonly stackFile: StackFile;
+    /** The `ingestion:*` settings, without the namespace (for the program, Pulumi's config). */
+    readonly settings: Record<string, unknown>;
+    /** The region the stack deploys to, when known: a filter's stream of another stack must be in it. */
+    readonly region?: string | undefined;
+    /** The folder holding config/mappings, config/streams and config/lookups. Defaults to the repository's. */
+    readonly root?: string;
+}
+
+/**
+ * Validates everything a stack deploys, in order (settings, mappings, streams, lookups, then the
+ * stack as a whole), throwing a ConfigError with every located problem of the first stage that
+ * has any: a later stage needs the earlier ones valid to say anything true.
+ */
+export function loadStackConfig(stack: string, sources: StackSources): StackConfig {
+    const root = sources.root ?? repositoryRoot;
+    const directory = (kind: string) => path.join(root, "config", kind);
+    const { stackFile } = sources;
+    const settings = parseStackSettings(stack, sources.settings, stackFile);
+    const plans = loadJobPlans(settings.mappings, directory("mappings"), stackFile);
+    const streams = loadStreams(settings.streams, directory("streams"), stackFile, plans);
+    const region = sources.region;
+    const lookups = loadLookups(settings.lookups, streams, region !== undefined ? { region } : {}, directory("lookups"), stackFile);
+    // The pipelines' Iceberg tables never expire by age; their rows and snapshots expire through the tables.
+    const expiringLakePrefixes: ExpiringLakePrefix[] = [
+        { prefix: streamLakesPrefix, holds: "the stream lakes' objects" },
+        ...lookups.flatMap(({ lookup, filter }) =>
+            filter && "prefix" in filter.destination
+                ? [{ prefix: filter.destination.prefix, holds: `the events the filter of lookup "${lookup}" keeps` }]
+                : [],
+        ),
+    ];
+    checkStack(stack, settings, plans, expiringLakePrefixes, directory("mappings"));
+    return { settings, plans, streams, lookups, expiringLakePrefixes };
 }
 
 /**
  * Loads, validates and plans the named mappings. Every problem in every file is reported in one
- * ConfigError, as are pipelines that would collide (same name, or one landing prefix inside another).
+ * ConfigError, as are pipelines that would collide (same name, one landing prefix inside another,
+ * or the same Glue table name), each at the field of the later file. `listedIn`, the stack file
+ * listing the names, places a name that has no file.
  */
-export function loadJobPlans(names: readonly string[], directory = mappingsDirectory): JobPlan[] {
-    const { loaded, problems } = loadNamedFiles(names, directory, "mapping", "mappings", (displayName, text, name) => {
-        const mapping = parseMapping(displayName, text);
+export function loadJobPlans(names: readonly string[], directory = mappingsDirectory, listedIn?: StackFile): JobPlan[] {
+    const { loaded, problems } = loadNamedFiles(names, directory, "mapping", "mappings", listedIn, (source, name) => {
+        const mapping = readMapping(source);
         if (mapping.pipeline !== name) {
-            throw new ConfigError([
-                `${displayName}: pipeline is "${mapping.pipeline}" but the file is named "${name}.yaml"; they must match`,
-            ]);
+            source.report(["pipeline"], `pipeline "${mapping.pipeline}" must be defined in a file named ${mapping.pipeline}.yaml`);
+            source.throwIfProblems();
         }
         return buildJobPlan(mapping);
     });
-    for (const [index, plan] of loaded.entries()) {
-        for (const other of loaded.slice(0, index)) {
+    const glueTables = new Map<string, { plan: JobPlan; table: LakeTable; file: string }>();
+    for (const [index, { value: plan, source }] of loaded.entries()) {
+        for (const { value: other, source: otherSource } of loaded.slice(0, index)) {
             const [a, b] = [plan.extract.landingPrefix, other.extract.landingPrefix];
             if (a.startsWith(b) || b.startsWith(a)) {
-                problems.push(
-                    `config/mappings/${plan.pipeline}.yaml: extract.landingPrefix "${a}" overlaps "${b}" of pipeline "${other.pipeline}"`,
+                source.report(
+                    ["extract", "landingPrefix"],
+                    `"${a}" overlaps "${b}", the landing prefix of pipeline "${other.pipeline}" (${otherSource.fileName})`,
+                );
+            }
+        }
+        const reported = new Set<string>();
+        for (const table of plan.lake.tables) {
+            const owner = glueTables.get(table.name);
+            if (!owner) {
+                glueTables.set(table.name, { plan, table, file: source.fileName });
+            } else if (owner.plan.pipeline !== plan.pipeline && !reported.has(table.table)) {
+                reported.add(table.table);
+                source.report(
+                    ["tables", table.table],
+                    `${lakeTableRole(table, "its")} "${table.name}" is also ${lakeTableRole(owner.table, "the")} of table ` +
+                        `"${owner.table.table}" in pipeline "${owner.plan.pipeline}" (${owner.file}); ${glueTableNaming}, ` +
+                        "so rename this table or the pipeline",
                 );
             }
         }
     }
+    problems.push(...loaded.flatMap(({ source }) => source.messages()));
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
-    return loaded;
+    return loaded.map(({ value }) => value);
+}
+
+/** How Glue tables are named, for messages about two that collide. */
+const glueTableNaming = "Glue tables are named <pipeline>_<table> (the pipeline's dashes as _) and <stream>_events";
+
+/** A lake table as a message names it: `its Glue table`, `the history table`. */
+function lakeTableRole(table: LakeTable, article: "its" | "the"): string {
+    return `${article} ${table.role === "current" ? "Glue" : table.role} table`;
 }
 
 /** A prefix of the lake bucket whose objects expire by age, and what is kept there (for messages). */
@@ -123,13 +217,35 @@ export function loadJobPlan(mapping: string): JobPlan {
     return buildJobPlan(parseMapping(mapping, fs.readFileSync(mapping, "utf8")));
 }
 
-/** Loads and validates the named stream definitions, reporting every problem in every file at once. */
-export function loadStreams(names: readonly string[], directory = streamsDirectory): Stream[] {
-    const { loaded, problems } = loadNamedFiles(names, directory, "stream", "streams", parseStream);
+/**
+ * Loads and validates the named stream definitions, reporting every problem in every file at once;
+ * a stream whose Glue table (`<stream>_events`) is also a table of one of `plans` is refused.
+ */
+export function loadStreams(
+    names: readonly string[],
+    directory = streamsDirectory,
+    listedIn?: StackFile,
+    plans: readonly JobPlan[] = [],
+): Stream[] {
+    const { loaded, problems } = loadNamedFiles(names, directory, "stream", "streams", listedIn, (source) => readStream(source));
+    for (const { value: stream, source } of loaded) {
+        const table = streamTableName(stream);
+        for (const plan of plans) {
+            const owner = plan.lake.tables.find((candidate) => candidate.name === table);
+            if (owner) {
+                source.report(
+                    ["stream"],
+                    `its Glue table "${table}" is also ${lakeTableRole(owner, "the")} of table "${owner.table}" in pipeline ` +
+                        `"${plan.pipeline}"; ${glueTableNaming}, so rename the stream or that table`,
+                );
+            }
+        }
+    }
+    problems.push(...loaded.flatMap(({ source }) => source.messages()));
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
-    return loaded;
+    return loaded.map(({ value }) => value);
 }
 
 /**
@@ -142,55 +258,74 @@ export function loadLookups(
     streams: readonly Stream[],
     context: LookupContext = {},
     directory = lookupsDirectory,
+    listedIn?: StackFile,
 ): Lookup[] {
-    const { loaded, problems } = loadNamedFiles(names, directory, "lookup", "lookups", (displayName, text) =>
-        parseLookup(displayName, text, context),
-    );
-    for (const lookup of loaded) {
+    const { loaded, problems } = loadNamedFiles(names, directory, "lookup", "lookups", listedIn, (source) => readLookup(source, context));
+    for (const { value: lookup, source } of loaded) {
         const filter = lookup.filter;
         if (!filter || namesStreamByArn(filter.stream)) {
             continue;
         }
-        const file = `config/lookups/${lookup.lookup}.yaml`;
         const stream = streams.find((candidate) => candidate.stream === filter.stream);
         if (!stream) {
-            problems.push(`${file}: filter.stream "${filter.stream}" is not one of the stack's streams (${configNamespace}:streams)`);
+            const known = streams.length > 0 ? streams.map(({ stream: name }) => name).join(", ") : "none";
+            source.report(
+                ["filter", "stream"],
+                `"${filter.stream}" is not one of the stack's streams (${configNamespace}:streams: ${known}); ` +
+                    "a stream of another stack or account is named by its ARN",
+            );
         } else if (!stream.typedFields.some((field) => field.name === filter.eventField)) {
-            problems.push(`${file}: filter.eventField "${filter.eventField}" is not a field of stream "${stream.stream}"`);
+            source.report(["filter", "eventField"], `"${filter.eventField}" is not a field of stream "${stream.stream}"`);
         }
     }
+    problems.push(...loaded.flatMap(({ source }) => source.messages()));
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
-    return loaded;
+    return loaded.map(({ value }) => value);
 }
 
-/** Reads `<directory>/<name>.yaml` for each name the stack setting lists, collecting every ConfigError. */
+/** A file a stack setting names, validated, with its source for problems found across files. */
+interface LoadedFile<T> {
+    readonly value: T;
+    readonly source: YamlSource;
+}
+
+/**
+ * Reads `<directory>/<name>.yaml` for each name the stack setting lists, collecting every ConfigError;
+ * a name without a file is placed in `listedIn`, the stack file listing it, when known.
+ */
 function loadNamedFiles<T>(
     names: readonly string[],
     directory: string,
     noun: string,
     setting: string,
-    parse: (displayName: string, text: string, name: string) => T,
-): { loaded: T[]; problems: string[] } {
+    listedIn: StackFile | undefined,
+    read: (source: YamlSource, name: string) => T,
+): { loaded: LoadedFile<T>[]; problems: string[] } {
     const problems: string[] = [];
-    const loaded: T[] = [];
-    for (const name of names) {
+    const loaded: LoadedFile<T>[] = [];
+    names.forEach((name, index) => {
         const file = path.join(directory, `${name}.yaml`);
         const displayName = path.relative(repositoryRoot, file);
         if (!fs.existsSync(file)) {
-            problems.push(`${displayName}: ${noun} "${name}" does not exist; the stack's ${configNamespace}:${setting} names it`);
-            continue;
+            problems.push(
+                listedIn
+                    ? listedIn.message([setting, index], `${noun} "${name}" does not exist: there is no ${displayName}`)
+                    : `${displayName}: ${noun} "${name}" does not exist; the stack's ${configNamespace}:${setting} names it`,
+            );
+            return;
         }
+        const source = new YamlSource(displayName, fs.readFileSync(file, "utf8"));
         try {
-            loaded.push(parse(displayName, fs.readFileSync(file, "utf8"), name));
+            loaded.push({ value: read(source, name), source });
         } catch (error) {
             if (!(error instanceof ConfigError)) {
                 throw error;
             }
             problems.push(...error.problems);
         }
-    }
+    });
     return { loaded, problems };
 }
 

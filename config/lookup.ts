@@ -240,7 +240,12 @@ export interface LookupContext {
  * here, so a plan the program uploads is one the loader accepts.
  */
 export function parseLookup(fileName: string, text: string, context: LookupContext = {}): Lookup {
-    const source = new YamlSource(fileName, text);
+    return readLookup(new YamlSource(fileName, text), context);
+}
+
+/** Validates the lookup definition `source` holds, which stays usable for reporting problems across files. */
+export function readLookup(source: YamlSource, context: LookupContext = {}): Lookup {
+    const { fileName } = source;
     const lookup = source.validate(lookupSchema);
     const expectedFile = `${lookup.lookup}.yaml`;
     if (!fileName.endsWith(`/${expectedFile}`) && fileName !== expectedFile) {

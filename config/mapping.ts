@@ -1,11 +1,15 @@
-import { compileArchiveName, checkDatetimePattern, parseColumnType, type ColumnType } from "./formats";
+import { commonFileName, compileArchiveName, checkDatetimePattern, parseColumnType, type ColumnType } from "./formats";
 import { lakeTableSuffixes } from "./job-plan";
 import { mappingSchema, type CollectionInput, type Mapping, type TableMapping } from "./mapping-schema";
 import { YamlSource, type FieldPath } from "./yaml-source";
 
 /** Parses and validates one mapping file; throws a ConfigError listing every located problem. */
 export function parseMapping(fileName: string, text: string): Mapping {
-    const source = new YamlSource(fileName, text);
+    return readMapping(new YamlSource(fileName, text));
+}
+
+/** Validates the mapping `source` holds, which stays usable for reporting problems across files. */
+export function readMapping(source: YamlSource): Mapping {
     const mapping: Mapping = source.validate(mappingSchema);
     new MappingChecker(mapping, source).check();
     source.throwIfProblems();
@@ -106,11 +110,41 @@ class MappingChecker {
             }
         });
         this.checkDeletes(name, table, types);
-        // Report at the later table in the file, naming the earlier one that already claims the pattern.
+        this.checkFilePattern(name, table);
+    }
+
+    /**
+     * A table's `file` glob matches the file names of archive entries (archive.py matches each entry's
+     * name without its folders), and an entry two tables' patterns match rejects the whole archive as
+     * ambiguous: a pattern with a folder, or one that shares a name with another table's, cannot work.
+     * Reported at the later table in the file, naming the earlier one.
+     */
+    private checkFilePattern(name: string, table: TableMapping): void {
+        const path = ["tables", name, "file"];
+        const folder = /[/\\]/.exec(table.file);
+        if (folder) {
+            const fileName = table.file.slice(Math.max(table.file.lastIndexOf("/"), table.file.lastIndexOf("\\")) + 1);
+            this.report(
+                path,
+                `file pattern "${table.file}" has a folder (${JSON.stringify(folder[0])}), but the job matches the file name of each ` +
+                    `archive entry, its folders left out, so the pattern matches nothing${fileName !== "" ? `; write "${fileName}"` : ""}`,
+            );
+            return;
+        }
         const earlierTables = Object.entries(this.mapping.tables).slice(0, Object.keys(this.mapping.tables).indexOf(name));
-        const claimant = earlierTables.find(([, other]) => other.file === table.file);
-        if (claimant) {
-            this.report([...path, "file"], `file pattern "${table.file}" is already used by table "${claimant[0]}"`);
+        for (const [otherName, other] of earlierTables) {
+            if (other.file === table.file) {
+                this.report(path, `file pattern "${table.file}" is already used by table "${otherName}"`);
+                continue;
+            }
+            const shared = /[/\\]/.test(other.file) ? undefined : commonFileName(table.file, other.file);
+            if (shared !== undefined) {
+                this.report(
+                    path,
+                    `file pattern "${table.file}" also matches files of table "${otherName}" ("${other.file}"), such as "${shared}"; ` +
+                        "an archive holding one is rejected as ambiguous, so make the patterns exclusive",
+                );
+            }
         }
     }
 

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { defaultGlueJob, defaultLatencyPromiseMinutes, onDemandWarmWriteUnitsPerSecond } from "../components/extract-pipeline/defaults";
-import { ConfigError, formatPath } from "./yaml-source";
+import { configNamespace, StackFile } from "./stack-file";
+import { ConfigError } from "./yaml-source";
 
-/** Config namespace of the platform's stack settings (`ingestion:<key>` in Pulumi.<stack>.yaml). */
-export const configNamespace = "ingestion";
+export { configNamespace } from "./stack-file";
 
 const glueWorkerTypes = ["G.1X", "G.2X", "G.4X", "G.8X"] as const;
 
@@ -11,6 +11,11 @@ const glueWorkerTypes = ["G.1X", "G.2X", "G.4X", "G.8X"] as const;
 export const defaultItemsWriteUnitsPerSecond = onDemandWarmWriteUnitsPerSecond;
 /** DynamoDB's default per-table write quota; AWS raises it on request. */
 const maxItemsWriteUnitsPerSecond = 40_000;
+
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy's retentionInDays), in days. */
+export const cloudWatchLogRetentionDays = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /** The settings whose values the latency check combines. */
 const latencyInputs = ["glue", "glue.timeoutMinutes", "glue.maxRetries", "latencyPromiseMinutes"];
@@ -72,31 +77,12 @@ export const stackSettingsSchema = z
             .int()
             .min(10 * 1024 ** 2)
             .default(10 * 1024 ** 3),
+        /** Days Lambda and Glue logs are kept: one of CloudWatch Logs' retention periods. */
         logRetentionDays: z
-            .union([
-                z.literal(1),
-                z.literal(3),
-                z.literal(5),
-                z.literal(7),
-                z.literal(14),
-                z.literal(30),
-                z.literal(60),
-                z.literal(90),
-                z.literal(120),
-                z.literal(150),
-                z.literal(180),
-                z.literal(365),
-                z.literal(400),
-                z.literal(545),
-                z.literal(731),
-                z.literal(1096),
-                z.literal(1827),
-                z.literal(2192),
-                z.literal(2557),
-                z.literal(2922),
-                z.literal(3288),
-                z.literal(3653),
-            ])
+            .literal(cloudWatchLogRetentionDays, {
+                error: (issue) =>
+                    `must be one of CloudWatch Logs' retention periods (${cloudWatchLogRetentionDays.join(", ")} days), not ${JSON.stringify(issue.input)}`,
+            })
             .default(90),
     })
     .superRefine((settings, context) => {
@@ -109,6 +95,19 @@ export const stackSettingsSchema = z
         }
         if (settings.allowDataDeletion && settings.deletionProtection) {
             context.addIssue({ code: "custom", path: ["allowDataDeletion"], message: "contradicts deletionProtection: true; choose one" });
+        }
+        // A name listed twice would declare every resource of its pipeline, stream or lookup twice.
+        for (const list of ["mappings", "streams", "lookups"] as const) {
+            settings[list].forEach((name, index) => {
+                const first = settings[list].indexOf(name);
+                if (first !== index) {
+                    context.addIssue({
+                        code: "custom",
+                        path: [list, index],
+                        message: `"${name}" is already listed at ${configNamespace}:${list}[${first}]; list each once`,
+                    });
+                }
+            });
         }
     })
     .superRefine(
@@ -138,20 +137,28 @@ export type StackSettings = z.output<typeof stackSettingsSchema>;
 
 /**
  * Validates the stack's `ingestion:*` settings. `raw` maps each key to its parsed value, as
- * Pulumi config holds them; errors name the stack file and the key.
+ * Pulumi config holds them; errors name the stack file and the key, at its line and column when
+ * the stack file holds it.
  */
-export function parseStackSettings(stack: string, raw: Record<string, unknown>): StackSettings {
-    const parsed = stackSettingsSchema.safeParse(raw);
+export function parseStackSettings(
+    stack: string,
+    raw: Record<string, unknown>,
+    file: StackFile = StackFile.unlocated(stack),
+): StackSettings {
+    const parsed = stackSettingsSchema.safeParse(raw, { reportInput: true });
     if (parsed.success) {
         return parsed.data;
     }
     throw new ConfigError(
         parsed.error.issues.flatMap((issue) => {
             const keys = issue.code === "unrecognized_keys" ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
-            return keys.map((path) => {
-                const message = issue.code === "unrecognized_keys" ? "unknown setting" : issue.message;
-                return `Pulumi.${stack}.yaml: ${configNamespace}:${formatPath(path)}: ${message}`;
-            });
+            const message =
+                issue.code === "unrecognized_keys"
+                    ? "unknown setting"
+                    : issue.code === "invalid_type" && issue.input === undefined
+                      ? "required setting is missing"
+                      : issue.message;
+            return keys.map((path) => file.message(path, message));
         }),
     );
 }

@@ -122,9 +122,13 @@ export interface Stream extends StreamDefinition {
 
 /** Parses and validates one stream definition; throws a ConfigError listing every located problem. */
 export function parseStream(fileName: string, text: string): Stream {
-    const source = new YamlSource(fileName, text);
+    return readStream(new YamlSource(fileName, text));
+}
+
+/** Validates the stream definition `source` holds, which stays usable for reporting problems across files. */
+export function readStream(source: YamlSource): Stream {
     const stream = source.validate(streamSchema);
-    const checked = checkStream(stream, fileName, source);
+    const checked = checkStream(stream, source.fileName, source);
     source.throwIfProblems();
     return { ...stream, ...checked } as Stream;
 }

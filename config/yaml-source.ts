@@ -1,8 +1,14 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Alias, type Document, type Node } from "yaml";
 import type { z } from "zod";
 
 /** A path into a YAML document: map keys and sequence indexes, as zod reports them. */
 export type FieldPath = readonly PropertyKey[];
+
+/**
+ * How many values aliases may repeat in one config file, in all: far more than any config repeats
+ * (an anchored list of columns reused by a few tables is tens), far fewer than an alias bomb.
+ */
+export const maxAliasedValues = 10_000;
 
 /** Thrown when a config file is invalid; `problems` holds every located message, in file order. */
 export class ConfigError extends Error {
@@ -44,12 +50,21 @@ export class YamlSource {
             this.problems.push({ offset: error.pos[0], message: `YAML syntax: ${firstLine(error.message)}` });
         }
         this.reportDuplicateKeys();
-        this.value = this.document.errors.length === 0 ? this.document.toJS({ maxAliasCount: 100 }) : undefined;
+        const aliasesSafe = this.document.errors.length === 0 && this.checkAliases();
+        this.value = aliasesSafe ? this.toJS() : undefined;
     }
 
-    /** Records a problem at the node of `path`, or at its closest existing parent. */
-    report(path: FieldPath, message: string): void {
-        this.problems.push({ offset: this.offsetOf(path), message: `${formatPath(path)}: ${message}` });
+    /**
+     * Records a problem at the node of `path`, or at its closest existing parent. `field` names the
+     * field in the message when the file's own path would not (a stack file's `ingestion:` settings).
+     */
+    report(path: FieldPath, message: string, field = formatPath(path)): void {
+        this.problems.push({ offset: this.offsetOf(path), message: `${field}: ${message}` });
+    }
+
+    /** One located message (`file:line:col: text`) at the node of `path`, without recording it. */
+    messageAt(path: FieldPath, text: string): string {
+        return this.locate(this.offsetOf(path), text);
     }
 
     /** Records every issue of a failed zod parse (parse with `reportInput: true` so a missing field is told by its input). */
@@ -92,12 +107,12 @@ export class YamlSource {
 
     /** Located messages (`file:line:col: field: message`), ordered by position in the file. */
     messages(): string[] {
-        return [...this.problems]
-            .sort((a, b) => a.offset - b.offset)
-            .map(({ offset, message }) => {
-                const { line, col } = this.lines.linePos(offset);
-                return `${this.fileName}:${line}:${col}: ${message}`;
-            });
+        return [...this.problems].sort((a, b) => a.offset - b.offset).map(({ offset, message }) => this.locate(offset, message));
+    }
+
+    private locate(offset: number, text: string): string {
+        const { line, col } = this.lines.linePos(offset);
+        return `${this.fileName}:${line}:${col}: ${text}`;
     }
 
     /** Throws a ConfigError with every problem recorded so far. */
@@ -128,6 +143,96 @@ export class YamlSource {
         }
         const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === last);
         return pair && isScalar(pair.key) ? pair.key : undefined;
+    }
+
+    /**
+     * Checks every alias before the document is turned into values, reporting each at the alias: one
+     * that names no anchor before it, one inside the node its anchor names (a value containing itself,
+     * which no check could walk), and the alias that takes the values repeated by aliases past
+     * `maxAliasedValues` (an alias bomb, "billion laughs": a few lines that expand to billions of
+     * values). Counting is exact and linear: each anchored node's expanded size is computed once.
+     * Returns whether the document is safe to turn into values.
+     */
+    private checkAliases(): boolean {
+        const anchors = new Map<string, Node>();
+        const targets = new Map<Alias, Node>();
+        const sizes = new Map<Node, number>();
+        const open = new Set<unknown>();
+        let repeated = 0;
+        let safe = true;
+        const sizeOf = (node: unknown): number => {
+            if (isAlias(node)) {
+                const target = targets.get(node);
+                return target ? sizeOf(target) : 1;
+            }
+            const known = sizes.get(node as Node);
+            if (known !== undefined) {
+                return known;
+            }
+            let size = 1;
+            if (isMap(node)) {
+                node.items.forEach((pair) => (size += sizeOf(pair.key) + sizeOf(pair.value)));
+            } else if (isSeq(node)) {
+                node.items.forEach((item) => (size += sizeOf(item)));
+            }
+            sizes.set(node as Node, size);
+            return size;
+        };
+        const visit = (node: unknown, path: PropertyKey[]): void => {
+            if (isAlias(node)) {
+                const target = anchors.get(node.source);
+                const offset = node.range?.[0] ?? 0;
+                const problem = (message: string) => {
+                    this.problems.push({ offset, message: `${formatPath(path)}: ${message}` });
+                    safe = false;
+                };
+                if (!target) {
+                    problem(`alias *${node.source} names no anchor &${node.source} defined before it`);
+                } else if (open.has(target)) {
+                    problem(`alias *${node.source} is inside the value its anchor &${node.source} names; a value cannot contain itself`);
+                } else {
+                    targets.set(node, target);
+                    const before = repeated;
+                    repeated += sizeOf(target);
+                    if (before <= maxAliasedValues && repeated > maxAliasedValues) {
+                        problem(
+                            `alias *${node.source} brings the values repeated by aliases in this file to more than ${maxAliasedValues} ` +
+                                '(an alias bomb, "billion laughs"?); write the values out or use fewer aliases',
+                        );
+                    }
+                }
+                return;
+            }
+            if (node && typeof node === "object" && "anchor" in node && typeof node.anchor === "string") {
+                anchors.set(node.anchor, node as Node);
+            }
+            open.add(node);
+            if (isMap(node)) {
+                for (const pair of node.items) {
+                    const key = isScalar(pair.key) ? (pair.key.value as PropertyKey) : "";
+                    visit(pair.key, path);
+                    visit(pair.value, [...path, key]);
+                }
+            } else if (isSeq(node)) {
+                node.items.forEach((item, index) => visit(item, [...path, index]));
+            } else if (isPair(node)) {
+                visit(node.value, path);
+            }
+            open.delete(node);
+        };
+        visit(this.document.contents, []);
+        return safe;
+    }
+
+    /** The document's value; aliases are checked already, so yaml's own alias limit (a guess by count of references) is off. */
+    private toJS(): unknown {
+        try {
+            return this.document.toJS({ maxAliasCount: -1 });
+        } catch (error) {
+            // Not expected after checkAliases; reported rather than thrown, so a config never fails with a trace.
+            this.problems.push({ offset: 0, message: `YAML: ${error instanceof Error ? error.message : String(error)}` });
+            return undefined;
+        }
     }
 
     private reportDuplicateKeys(): void {

@@ -769,40 +769,60 @@ describe("ingest plan", () => {
             expect(error.message).to.equal('unknown stack "qa": there is no Pulumi.qa.yaml; stacks with a config file: dev, prod');
         });
 
-        const configErrors: { what: string; config: string; message: string }[] = [
+        const configErrors: { what: string; file: string; message: string }[] = [
             {
                 what: "a mapping the stack lists that does not exist",
-                config: "  ingestion:mappings:\n    - customers\n    - suppliers\n",
+                file: "config:\n  aws:region: eu-west-1\n  ingestion:mappings:\n    - customers\n    - suppliers\n",
                 message:
-                    '1 config problem:\n  config/mappings/suppliers.yaml: mapping "suppliers" does not exist; the stack\'s ingestion:mappings names it',
+                    `1 config problem:\n  Pulumi.${badStack}.yaml:5:7: ingestion:mappings[1]: mapping "suppliers" does not exist: ` +
+                    "there is no config/mappings/suppliers.yaml",
             },
             {
                 what: "stack settings out of range",
-                config: "  ingestion:mappings:\n    - customers\n  ingestion:freshnessHours: 500\n",
-                message: `1 config problem:\n  Pulumi.${badStack}.yaml: ingestion:freshnessHours: must be at most 168 hours (CloudWatch evaluates at most 7 days)`,
+                file: "config:\n  aws:region: eu-west-1\n  ingestion:mappings:\n    - customers\n  ingestion:freshnessHours: 500\n",
+                message: `1 config problem:\n  Pulumi.${badStack}.yaml:5:3: ingestion:freshnessHours: must be at most 168 hours (CloudWatch evaluates at most 7 days)`,
             },
             {
                 what: "a job timeout whose retry cannot end within the latency promise",
-                config: "  ingestion:mappings:\n    - customers\n  ingestion:glue:\n    timeoutMinutes: 40\n    maxRetries: 1\n",
+                file: "config:\n  aws:region: eu-west-1\n  ingestion:mappings:\n    - customers\n  ingestion:glue:\n    timeoutMinutes: 40\n    maxRetries: 1\n",
                 message:
-                    `1 config problem:\n  Pulumi.${badStack}.yaml: ingestion:glue.timeoutMinutes: 40 minutes per run, run up to 2 times ` +
+                    `1 config problem:\n  Pulumi.${badStack}.yaml:6:5: ingestion:glue.timeoutMinutes: 40 minutes per run, run up to 2 times ` +
                     "(glue.maxRetries 1), lets one extract take up to 80 minutes to load, more than ingestion:latencyPromiseMinutes 45; " +
                     "lower glue.timeoutMinutes to at most 22 or glue.maxRetries, or raise ingestion:latencyPromiseMinutes to at least 80",
             },
             {
                 what: "lake history kept for less time than the items built from it live",
-                config: "  ingestion:mappings:\n    - customers\n  ingestion:retentionDays: 30\n",
+                file: "config:\n  aws:region: eu-west-1\n  ingestion:mappings:\n    - customers\n  ingestion:retentionDays: 30\n",
                 message:
                     "1 config problem:\n  config/mappings/customers.yaml:102:3: ttl.retentionDays: items live 270 days after their latest activity, " +
                     `but Pulumi.${badStack}.yaml keeps landed archives and the lake's history for ingestion:retentionDays 30 days, ` +
                     "so rows an item still needs could not be rebuilt; raise ingestion:retentionDays to at least 270 or shorten ttl.retentionDays",
             },
+            {
+                what: "a stack file that is not YAML",
+                file: "config:\n  aws:region: eu-west-1\n  ingestion:mappings: [customers\n",
+                message:
+                    `1 config problem:\n  Pulumi.${badStack}.yaml:4:1: YAML syntax: ` +
+                    "Flow sequence in block collection must be sufficiently indented and end with a ]",
+            },
+            {
+                what: "a stack file with a key twice",
+                file: "config:\n  aws:region: eu-west-1\n  ingestion:mappings: [customers]\n  ingestion:mappings: [customers]\n",
+                message:
+                    `1 config problem:\n  Pulumi.${badStack}.yaml:4:3: config.ingestion:mappings: ` +
+                    'duplicate key "ingestion:mappings" (first defined on line 3)',
+            },
+            {
+                what: "a stack file without a config: block",
+                file: "encryptionsalt: v1:abc\n",
+                message:
+                    `1 config problem:\n  Pulumi.${badStack}.yaml:1:1: config: no config: block; a stack's settings are written under ` +
+                    "config:, as ingestion:<setting> (ingestion:mappings at least)",
+            },
         ];
-        for (const { what, config, message } of configErrors) {
+        for (const { what, file, message } of configErrors) {
             it(`reports the config error for ${what}, as the program does, and writes no diagram`, async () => {
-                const attempt = await planWithFiles(badStack, {
-                    [`Pulumi.${badStack}.yaml`]: `config:\n  aws:region: eu-west-1\n${config}`,
-                });
+                const attempt = await planWithFiles(badStack, { [`Pulumi.${badStack}.yaml`]: file });
                 const error = refusal(attempt);
                 expect(error.exitCode).to.equal(ExitCode.usage);
                 expect(error.message).to.equal(message);

@@ -805,10 +805,11 @@ describe("loadJobPlans", () => {
         ]);
     });
 
-    it("reports two pipelines whose landing prefixes overlap", () => {
-        // load.ts names the file config/mappings/<pipeline>.yaml here even when loading from another directory.
+    it("reports two pipelines whose landing prefixes overlap, at the later one's prefix", () => {
+        const file = (name: string) => path.relative(repositoryRoot, path.join(directory, `${name}.yaml`));
         expect(configErrorOf(() => loadJobPlans(["customers", "customers-eu"], directory)).problems).to.deep.equal([
-            `config/mappings/customers-eu.yaml: extract.landingPrefix "incoming/customers/eu/" overlaps "incoming/customers/" of pipeline "customers"`,
+            `${file("customers-eu")}:9:3: extract.landingPrefix: "incoming/customers/eu/" overlaps "incoming/customers/", ` +
+                `the landing prefix of pipeline "customers" (${file("customers")})`,
         ]);
     });
 
@@ -822,7 +823,7 @@ describe("loadJobPlans", () => {
     it("reports a file whose pipeline name differs from its file name", () => {
         const displayName = path.relative(repositoryRoot, path.join(directory, "crm.yaml"));
         expect(configErrorOf(() => loadJobPlans(["crm"], directory)).problems).to.deep.equal([
-            `${displayName}: pipeline is "customers" but the file is named "crm.yaml"; they must match`,
+            `${displayName}:5:1: pipeline: pipeline "customers" must be defined in a file named customers.yaml`,
         ]);
     });
 });

@@ -446,8 +446,9 @@ describe("loadLookups", () => {
                 `${relative}/stores.yaml: lookup "stores" does not exist; the stack's ingestion:lookups names it`,
                 `${relative}/refunds.yaml:17:3: filter.stream: the stream is in us-east-1, but the stack deploys to eu-west-1 (aws:region); ` +
                     "a Lambda event source mapping reads only streams of its own region",
-                'config/lookups/products.yaml: filter.eventField "sku" is not a field of stream "clickstream"',
-                'config/lookups/users.yaml: filter.stream "orders" is not one of the stack\'s streams (ingestion:streams)',
+                `${relative}/products.yaml:18:3: filter.eventField: "sku" is not a field of stream "clickstream"`,
+                `${relative}/users.yaml:17:3: filter.stream: "orders" is not one of the stack's streams (ingestion:streams: clickstream); ` +
+                    "a stream of another stack or account is named by its ARN",
             ]);
         }
         // Where the stack's region is not known, the stream's is not checked.

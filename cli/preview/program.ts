@@ -1,16 +1,15 @@
-import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse } from "yaml";
-import { repositoryRoot } from "../../config/load";
+import { readStackFile, repositoryRoot } from "../../config/load";
 import { RecordingMocks, settle, useMocks, type RecordedResource } from "./mocks";
 
-/** The `config:` block of Pulumi.<stack>.yaml, in the string form Pulumi hands to a program. */
+/**
+ * The `config:` block of Pulumi.<stack>.yaml, in the string form Pulumi hands to a program; throws a
+ * located ConfigError for a stack file that is not valid YAML, repeats a key or has no `config:` block.
+ */
 export function stackConfig(stack: string): Record<string, string> {
-    const file = path.join(repositoryRoot, `Pulumi.${stack}.yaml`);
-    const document = parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
     return Object.fromEntries(
-        Object.entries(document.config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+        Object.entries(readStackFile(stack).config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
     );
 }
 
