@@ -1,3 +1,5 @@
+import { createInterface } from "readline";
+import { Readable } from "stream";
 import { gzipSync } from "zlib";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import {
@@ -16,6 +18,8 @@ import {
     type FileReport,
     type FileToStreamSettings,
 } from "../lambdas/file-to-stream/handler";
+import { defaultMaxFileMiB, mebibyte } from "../lambdas/file-to-stream/contract";
+import { LineSplitter, type Line, type LineSplitterOptions } from "../lambdas/file-to-stream/lines";
 import type { LogEntry } from "../lambdas/shared/runtime";
 import { clickstreamSchema } from "./support/clickstream";
 import { createStream, interceptPutRecords, motoKinesisClient, streamContents, type PutRequestLog } from "./support/kinesis";
@@ -25,6 +29,7 @@ import { eventBridgeBody, sqsEvent } from "./support/sqs-events";
 const sourceBucket = "ingest-dev-clickstream-source";
 const reportBucket = "ingest-dev-reports";
 const reportPrefix = "streams/clickstream/file-reports/";
+const defaultMaxFileBytes = defaultMaxFileMiB * mebibyte;
 
 describe("file to stream: settings and formats", () => {
     it("reads its environment", () => {
@@ -34,6 +39,7 @@ describe("file to stream: settings and formats", () => {
             SOURCE_BUCKET: sourceBucket,
             REPORT_BUCKET: reportBucket,
             REPORT_PREFIX: reportPrefix,
+            MAX_FILE_BYTES: "536870912",
         });
         expect({ ...settings, schema: settings.schema.stream }).to.deep.equal({
             streamName: "ingest-dev-clickstream",
@@ -41,14 +47,34 @@ describe("file to stream: settings and formats", () => {
             sourceBucket,
             reportBucket,
             reportPrefix,
+            maxFileBytes: 536_870_912,
         });
+    });
+
+    it("bounds a file by its default when MAX_FILE_BYTES is unset", () => {
+        const settings = settingsFromEnvironment({
+            STREAM_NAME: "s",
+            STREAM_SCHEMA: clickstreamSchema,
+            SOURCE_BUCKET: "b",
+            REPORT_BUCKET: "r",
+            REPORT_PREFIX: "reports/",
+        });
+        expect(settings.maxFileBytes).to.equal(512 * 1_048_576);
     });
 
     const broken: [NodeJS.ProcessEnv, string][] = [
         [{}, "the file-to-stream function's environment lacks STREAM_NAME, STREAM_SCHEMA, SOURCE_BUCKET, REPORT_BUCKET, REPORT_PREFIX"],
         [
-            { STREAM_NAME: "s", STREAM_SCHEMA: "[]", SOURCE_BUCKET: "b", REPORT_BUCKET: "r", REPORT_PREFIX: "reports" },
-            'STREAM_SCHEMA must be a JSON object with stream, fields and eventTime; REPORT_PREFIX must end with "/", not "reports"',
+            {
+                STREAM_NAME: "s",
+                STREAM_SCHEMA: "[]",
+                SOURCE_BUCKET: "b",
+                REPORT_BUCKET: "r",
+                REPORT_PREFIX: "reports",
+                MAX_FILE_BYTES: "1e9",
+            },
+            'STREAM_SCHEMA must be a JSON object with stream, fields and eventTime; REPORT_PREFIX must end with "/", not "reports"; ' +
+                'MAX_FILE_BYTES must be a whole number of at least 1, not "1e9"',
         ],
     ];
     for (const [environment, message] of broken) {
@@ -73,6 +99,114 @@ describe("file to stream: settings and formats", () => {
             expect(fileFormatOf(key)).to.equal(format);
         });
     }
+});
+
+describe("file to stream: line splitter", () => {
+    /** Splits `text` cut into chunks at `cuts`; returns every line handed over and the count of lines read. */
+    function split(text: string, cuts: readonly number[], options: LineSplitterOptions): { lines: number; handed: [number, string][] } {
+        const splitter = new LineSplitter(options);
+        const handed: [number, string][] = [];
+        const onLine = (line: Line) => {
+            handed.push([line.number, line.kind === "text" ? line.text : `<${line.bytes} bytes>`]);
+            return true;
+        };
+        const bytes = Buffer.from(text);
+        let from = 0;
+        for (const cut of [...cuts, bytes.length]) {
+            splitter.push(bytes.subarray(from, cut), onLine);
+            from = cut;
+        }
+        splitter.end(onLine);
+        return { lines: splitter.lines, handed };
+    }
+
+    /** What readline makes of `text`, with the lines a mode skips left out and those over the bound by their size. */
+    async function readlineLines(text: string, options: LineSplitterOptions): Promise<{ lines: number; handed: [number, string][] }> {
+        const all: string[] = [];
+        for await (const line of createInterface({ input: Readable.from([Buffer.from(text)]), crlfDelay: Infinity })) {
+            all.push(line);
+        }
+        const handed = all
+            .map((line, index): [number, string] => [index + 1, line])
+            .filter(([, line]) => (options.blank === "whitespace" ? line.trim() !== "" : line !== ""))
+            .map(([number, line]): [number, string] => {
+                const bytes = Buffer.byteLength(line);
+                return [
+                    number,
+                    bytes > options.maxLineBytes ? `<${bytes} bytes>` : options.blank === "whitespace" ? line.trimStart() : line,
+                ];
+            });
+        return { lines: all.length, handed };
+    }
+
+    const cases: [string, string, LineSplitterOptions, [number, string][], number][] = [
+        [
+            "LF, CRLF and a lone CR",
+            "a\nb\r\nc\rd",
+            { maxLineBytes: 10, blank: "empty" },
+            [
+                [1, "a"],
+                [2, "b"],
+                [3, "c"],
+                [4, "d"],
+            ],
+            4,
+        ],
+        ["blank JSON lines of whitespace", "  \n\t\r\n {}\n\n", { maxLineBytes: 10, blank: "whitespace" }, [[3, "{}"]], 4],
+        ["spaces on a CSV line are not blank", "\n  \n\r\n", { maxLineBytes: 10, blank: "empty" }, [[2, "  "]], 3],
+        [
+            "a line over the bound, by its size",
+            "ok\n0123456789x\nok",
+            { maxLineBytes: 10, blank: "empty" },
+            [
+                [1, "ok"],
+                [2, "<11 bytes>"],
+                [3, "ok"],
+            ],
+            3,
+        ],
+        [
+            "a last line without a break",
+            "a\n\nb",
+            { maxLineBytes: 10, blank: "empty" },
+            [
+                [1, "a"],
+                [3, "b"],
+            ],
+            3,
+        ],
+    ];
+    for (const [name, text, options, handed, lines] of cases) {
+        it(`splits ${name}, cut anywhere`, () => {
+            for (let cut = 0; cut <= Buffer.byteLength(text); cut++) {
+                expect(split(text, [cut], options)).to.deep.equal({ lines, handed });
+            }
+        });
+    }
+
+    it("numbers lines as readline does, over runs of empty lines long enough to be stepped over a block at a time", async () => {
+        let seed = 16;
+        const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+        const pieces = ["\n", "\r\n", "\r", " ", "\t", "a", "{}", "0123456789abcdef"];
+        for (let sample = 0; sample < 60; sample++) {
+            let text = "";
+            for (let piece = Math.floor(random() * 12); piece > 0; piece--) {
+                text += pieces[Math.floor(random() * pieces.length)]!.repeat(Math.floor(random() * 6000));
+            }
+            const size = Buffer.byteLength(text);
+            const cuts = [...new Set(Array.from({ length: 4 }, () => Math.floor(random() * (size + 1))))].sort(
+                (left, right) => left - right,
+            );
+            for (const options of [
+                { maxLineBytes: 64, blank: "whitespace" },
+                { maxLineBytes: 64, blank: "empty" },
+            ] as const) {
+                expect(split(text, cuts, options), JSON.stringify({ sample, cuts, options })).to.deep.equal(
+                    await readlineLines(text, options),
+                );
+            }
+        }
+    });
 });
 
 describe("file to stream", function () {
@@ -101,6 +235,7 @@ describe("file to stream", function () {
                 SOURCE_BUCKET: sourceBucket,
                 REPORT_BUCKET: reportBucket,
                 REPORT_PREFIX: reportPrefix,
+                MAX_FILE_BYTES: String(defaultMaxFileBytes),
             }),
             ...overrides,
         };
@@ -135,8 +270,9 @@ describe("file to stream", function () {
     it("puts the valid lines of a JSON-lines file on the stream and reports the rest by line", async () => {
         const { streamName, logs, handle } = await pipeline();
         const bigPrefix = '{"event_id":"big","event_time":"2026-11-23T09:00:00.000Z","note":"';
-        // The record is the line, a line break and a 32-character partition key: 1,100,000 bytes.
-        const big = `${bigPrefix}${"x".repeat(1_100_000 - bigPrefix.length - 2 - 1 - 32)}"}`;
+        // A line of 1,048,560 bytes, within the line bound; its record is the line, a line break and a
+        // 32-character partition key: 1,048,593 bytes, over Kinesis's 1,048,576.
+        const big = `${bigPrefix}${"x".repeat(1_048_560 - bigPrefix.length - 2)}"}`;
         const lines = [
             event("e-1", ',"page":"/","amount":null'),
             event("e-2", ',"amount":"12.50","item_count":2'),
@@ -158,6 +294,7 @@ describe("file to stream", function () {
             key,
             versionId: landed.versionId,
             format: "jsonl",
+            bytes: Buffer.byteLength(lines.join("\n")),
             lines: 10,
             records: 8,
             recordsPut: 4,
@@ -167,7 +304,7 @@ describe("file to stream", function () {
                 { line: 5, reason: 'field "item_count": expected an integer, got "abc"' },
                 { line: 6, reason: 'field "event_time" is required' },
             ],
-            oversize: [{ line: 7, bytes: 1_100_000 }],
+            oversize: [{ line: 7, bytes: 1_048_593 }],
             failed: [],
             putRequests: 1,
             retries: 0,
@@ -186,6 +323,7 @@ describe("file to stream", function () {
                 key,
                 versionId: landed.versionId,
                 format: "jsonl",
+                bytes: Buffer.byteLength(lines.join("\n")),
                 lines: 10,
                 records: 8,
                 recordsPut: 4,
@@ -240,6 +378,7 @@ describe("file to stream", function () {
             key,
             versionId: landed.versionId,
             format: "csv",
+            bytes: 60,
             lines: 1,
             records: 0,
             recordsPut: 0,
@@ -353,15 +492,18 @@ describe("file to stream", function () {
 
     it("returns the message to the queue when the stream cannot be written at all", async () => {
         const { logs, handle } = await pipeline({ streamName: "no-such-stream" });
-        const landed = await land("incoming/lost.jsonl", event("e-1"));
+        const key = "incoming/lost.jsonl";
+        const landed = await land(key, event("e-1"));
         expect(await handle(sqsEvent(landed.body))).to.deep.equal({ batchItemFailures: [{ itemIdentifier: "message-0" }] });
-        expect(logs).to.deep.equal([
-            {
-                level: "error",
-                message: "message failed: ResourceNotFoundException: Stream no-such-stream under account 123456789012 not found.",
-                messageId: "message-0",
-            },
-        ]);
+        const failure = "ResourceNotFoundException: Stream no-such-stream under account 123456789012 not found.";
+        expect(logs).to.deep.equal([{ level: "error", message: `message failed: ${failure}`, messageId: "message-0" }]);
+        expect(await reportOf(key)).to.deep.include({
+            lines: 1,
+            records: 1,
+            recordsPut: 0,
+            putRequests: 1,
+            fileError: `reading failed and the message returns to the queue: ${failure}`,
+        });
     });
 
     it("keeps a malformed message for the dead-letter queue and acknowledges S3's test event", async () => {
@@ -383,5 +525,147 @@ describe("file to stream", function () {
         expect(report).to.deep.include({ lines: 1006, records: 1006, recordsPut: 1, badLineCount: 1005 });
         expect(report.badLines).to.have.length(1000);
         expect(report.badLines.at(-1)).to.deep.equal({ line: 1000, reason: "not a JSON object" });
+    });
+
+    /** A gzip file of `members` gzip members each holding `text` (Node gunzips members one after another), built without holding what it expands to. */
+    function gzipMembers(text: string, members: number): Buffer {
+        const member = gzipSync(text, { level: 9 });
+        return Buffer.concat(Array.from({ length: members }, () => member));
+    }
+
+    it("rejects a gzip bomb of one line (1 MB gunzipping to 1 GiB, no line break) at the file bound, with its report", async () => {
+        const { streamName, logs, handle } = await pipeline();
+        const key = "incoming/bomb.jsonl.gz";
+        // 1,024 members of 1 MiB of "x": 1 GiB once gunzipped, never held by the test or the handler.
+        const bomb = gzipMembers("x".repeat(mebibyte), 1024);
+        expect(bomb.length).to.be.below(1_100_000);
+        const landed = await land(key, bomb);
+        expect(await handle(sqsEvent(landed.body))).to.deep.equal({ batchItemFailures: [] });
+        const fileError =
+            `the file is larger than ${defaultMaxFileBytes} bytes once gunzipped, the most this stream reads of one file ` +
+            "(fileSource.maxFileMiB); reading stopped in line 1, and the records before it were put on the stream";
+        expect(await reportOf(key)).to.deep.equal({
+            bucket: sourceBucket,
+            key,
+            versionId: landed.versionId,
+            format: "jsonl+gzip",
+            bytes: defaultMaxFileBytes,
+            lines: 1,
+            records: 1,
+            recordsPut: 0,
+            badLineCount: 0,
+            badLines: [],
+            oversize: [{ line: 1, bytes: defaultMaxFileBytes }],
+            failed: [],
+            putRequests: 0,
+            retries: 0,
+            fileError,
+        });
+        expect(await streamContents(kinesis, streamName)).to.deep.equal([]);
+        expect(logs.map((entry) => [entry.level, entry.message])).to.deep.equal([["warn", `file rejected: ${fileError}`]]);
+    });
+
+    it("puts the records before the bound and names the line it stopped in (the bound scaled down through the settings)", async () => {
+        const maxFileBytes = 2 * mebibyte;
+        const { streamName, handle } = await pipeline({ maxFileBytes });
+        const key = "incoming/too-big.ndjson.gz";
+        const head = `${event("e-1")}\n${event("e-2")}\n`;
+        const landed = await land(key, Buffer.concat([gzipSync(head), gzipMembers("y".repeat(mebibyte), 3)]));
+        expect(await handle(sqsEvent(landed.body))).to.deep.equal({ batchItemFailures: [] });
+        expect(await reportOf(key)).to.deep.include({
+            bytes: maxFileBytes,
+            lines: 3,
+            records: 3,
+            recordsPut: 2,
+            oversize: [{ line: 3, bytes: maxFileBytes - head.length }],
+            fileError:
+                `the file is larger than ${maxFileBytes} bytes once gunzipped, the most this stream reads of one file ` +
+                "(fileSource.maxFileMiB); reading stopped in line 3, and the records before it were put on the stream",
+        });
+        expect(await streamContents(kinesis, streamName)).to.deep.equal([`${event("e-1")}\n`, `${event("e-2")}\n`]);
+    });
+
+    it("rejects an uncompressed file over the bound by its size, reading nothing", async () => {
+        const { handle } = await pipeline({ maxFileBytes: 100 });
+        const key = "incoming/large.csv";
+        const body = `event_id,event_time\n${"e-1,2026-11-23T09:00:00.000Z\n".repeat(4)}`;
+        const landed = await land(key, body);
+        expect(await handle(sqsEvent(landed.body))).to.deep.equal({ batchItemFailures: [] });
+        expect(await reportOf(key)).to.deep.include({
+            bytes: 0,
+            lines: 0,
+            records: 0,
+            fileError: `the file is ${body.length} bytes, more than the 100 this stream reads of one file (fileSource.maxFileMiB); nothing was read`,
+        });
+    });
+
+    const longLine = "z".repeat(2 * mebibyte);
+    const longLines: [string, string, string | Buffer, Partial<FileReport>, string[]][] = [
+        [
+            "a JSON-lines file",
+            "incoming/long-line.jsonl",
+            [event("e-1"), "", longLine, event("e-2")].join("\n"),
+            { lines: 4, records: 3, recordsPut: 2, badLineCount: 0, oversize: [{ line: 3, bytes: 2 * mebibyte }] },
+            [`${event("e-1")}\n`, `${event("e-2")}\n`],
+        ],
+        [
+            "a gzip CSV file",
+            "incoming/long-line.csv.gz",
+            gzipSync(["event_id,event_time", "e-1,2026-11-23T09:00:00.000Z", longLine, "e-2,2026-11-23T09:00:01.000Z"].join("\r\n")),
+            { lines: 4, records: 3, recordsPut: 2, badLineCount: 0, oversize: [{ line: 3, bytes: 2 * mebibyte }] },
+            [event("e-1"), '{"event_id":"e-2","event_time":"2026-11-23T09:00:01.000Z"}'].map((text) => `${text}\n`),
+        ],
+        [
+            "a CSV file, inside a quoted field",
+            "incoming/long-field.csv",
+            ["event_id,event_time", '"e-1', longLine, 'e-1 end",2026-11-23T09:00:00.000Z', "e-2,2026-11-23T09:00:01.000Z"].join("\n"),
+            {
+                lines: 5,
+                records: 3,
+                recordsPut: 1,
+                badLineCount: 2,
+                badLines: [
+                    { line: 2, reason: `a quoted field runs into line 3, which is over ${mebibyte} bytes (${2 * mebibyte} read)` },
+                    { line: 4, reason: "cell 1 has a quote inside an unquoted value" },
+                ],
+                oversize: [],
+            },
+            ['{"event_id":"e-2","event_time":"2026-11-23T09:00:01.000Z"}\n'],
+        ],
+    ];
+    for (const [name, key, body, expected, records] of longLines) {
+        it(`rejects a line over the record limit in ${name} by its number, never holding it, and loads the rest`, async () => {
+            const { streamName, handle } = await pipeline();
+            const landed = await land(key, body);
+            expect(await handle(sqsEvent(landed.body))).to.deep.equal({ batchItemFailures: [] });
+            const report = await reportOf(key);
+            expect(report).to.deep.include(expected);
+            expect(report).not.to.have.property("fileError");
+            expect(await streamContents(kinesis, streamName)).to.deep.equal(records);
+        });
+    }
+
+    it("steps over 256 MiB of blank lines in bulk, counting them", async function () {
+        // Read line by line this file took 225 s; in bulk it takes about what gunzipping it does.
+        // A generous timeout, not a benchmark: a return to per-line cost fails it.
+        this.timeout(60_000);
+        const { streamName, handle } = await pipeline();
+        const key = "incoming/blank.jsonl.gz";
+        const forms = ["\n", "\r\n", "  \t\n"];
+        const members = forms.map((form) => gzipSync(form.repeat(mebibyte / form.length), { level: 9 }));
+        const landed = await land(
+            key,
+            Buffer.concat([...Array.from({ length: 256 }, (_, index) => members[index % 3]!), gzipSync(event("e-1"))]),
+        );
+        expect(await handle(sqsEvent(landed.body))).to.deep.equal({ batchItemFailures: [] });
+        const linesPerMember = forms.map((form) => mebibyte / form.length);
+        const blankLines = Array.from({ length: 256 }, (_, index) => linesPerMember[index % 3]!).reduce((sum, lines) => sum + lines, 0);
+        expect(await reportOf(key)).to.deep.include({
+            bytes: 256 * mebibyte + event("e-1").length,
+            lines: blankLines + 1,
+            records: 1,
+            recordsPut: 1,
+        });
+        expect(await streamContents(kinesis, streamName)).to.deep.equal([`${event("e-1")}\n`]);
     });
 });

@@ -101,6 +101,19 @@ export class CsvReader {
         return { kind: "row", line: this.startLine, cells };
     }
 
+    /** A quoted field is open: the next line continues it, so an empty line there is part of it. */
+    get insideQuotes(): boolean {
+        return this.inQuotes;
+    }
+
+    /**
+     * Gives up the row left open by a quoted field, when the line that would continue it cannot be
+     * read (it is over the line bound); returns that row as bad, or undefined when no row is open.
+     */
+    interrupt(reason: string): BadCsvRow | undefined {
+        return this.inQuotes ? this.bad(reason) : undefined;
+    }
+
     /** At the end of the file: the row left open by a quoted field that never closed, if any. */
     end(): BadCsvRow | undefined {
         return this.inQuotes ? this.bad("a quoted field has no closing quote before the end of the file") : undefined;

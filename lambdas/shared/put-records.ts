@@ -146,6 +146,11 @@ export class StreamWriter {
     /** Sends what is left and returns the totals. */
     async finish(): Promise<PutOutcome> {
         await this.flush();
+        return this.totals();
+    }
+
+    /** What has been sent so far, without sending what is left: for a report of a read that failed. */
+    totals(): PutOutcome {
         return { put: this.put, failed: [...this.failed], requests: this.requests, retries: this.retries };
     }
 
