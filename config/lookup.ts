@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { cronProblem } from "./cron";
 import { YamlSource } from "./yaml-source";
 
 /**
@@ -12,7 +13,6 @@ const attributeName = z
     .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,254}$/, { error: "must start with a letter or _ and use letters, digits, _ . or -" });
 const attributeType = z.enum(["string", "number", "boolean"]);
 const keyType = z.enum(["string", "number"]);
-const cron = /^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/;
 /** A relative S3 prefix ending in /: what `source.prefix`, `bootstrap.keyPrefix` and a filter's destination prefix are. */
 const relativePrefix = /^[A-Za-z0-9_\-/.]+\/$/;
 /** An object name that completes an export folder (`glue-scripts/ingest/lookup_plan.py` _MARKER_NAME). */
@@ -254,11 +254,10 @@ export function readLookup(source: YamlSource, context: LookupContext = {}): Loo
     checkAttributes(source, lookup);
     checkSource(source, lookup);
     const { refresh } = lookup;
-    if (refresh.schedule !== undefined && !cron.test(refresh.schedule)) {
-        source.report(
-            ["refresh", "schedule"],
-            `"${refresh.schedule}" is not a schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
-        );
+    // The loader is started on schedule by a Glue trigger.
+    const scheduleProblem = refresh.schedule !== undefined ? cronProblem(refresh.schedule, "glue") : undefined;
+    if (scheduleProblem !== undefined) {
+        source.report(["refresh", "schedule"], scheduleProblem);
     }
     if (refresh.schedule === undefined && !refresh.onNewExport) {
         source.report(["refresh"], "the table would never be loaded: set a schedule, or onNewExport: true");

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { epochMillis, eventTimeGranularities, readEventTime, type EventTimeReading } from "./event-time";
+import { cronProblem, type CronService } from "./cron";
+import { epochMillis, eventTimeColumn, eventTimeGranularities, readEventTime, type EventTimeReading } from "./event-time";
 import { catalogTypeName, parseColumnType, type ColumnType } from "./formats";
 import { YamlSource, type FieldPath } from "./yaml-source";
 
@@ -157,6 +158,17 @@ function checkStream(
         }
         typedFields.push({ name: field.name, type: type.value, catalogType: catalogTypeName(type.value) });
     });
+    // The partition columns sit beside the fields in the Glue table: the event time's, and the keys (which are fields).
+    const timeColumn = eventTimeColumn(stream.partitioning.granularity);
+    stream.fields.forEach((field, index) => {
+        if (field.name === timeColumn) {
+            source.report(
+                ["fields", index, "name"],
+                `"${field.name}" is the partition column that partitioning by ${stream.partitioning.granularity} adds ` +
+                    `(${timeColumn}=.../ in the lake); a field cannot share its name, so rename the field`,
+            );
+        }
+    });
     const typeOf = (name: string) => typedFields.find((field) => field.name === name)?.type;
 
     const eventTimeType = typeOf(stream.eventTime.field);
@@ -240,25 +252,72 @@ function checkStream(
                 source.report(["partitions", "keyValues"], `partition projection needs the values of key "${key}"`);
             }
         }
-        for (const key of Object.keys(partitions.keyValues)) {
+        for (const [key, values] of Object.entries(partitions.keyValues)) {
             if (!keys.includes(key)) {
                 source.report(["partitions", "keyValues", key], `"${key}" is not a partition key (partitioning.keys)`);
             }
+            values.forEach((value, index) => {
+                if (value.includes(projectionValueSeparator)) {
+                    source.report(
+                        ["partitions", "keyValues", key, index],
+                        `"${value}" contains "${projectionValueSeparator}", which separates the values of an enum projection ` +
+                            `(projection.${key}.values), so Athena would read it as ${value.split(projectionValueSeparator).length} values`,
+                    );
+                }
+            });
+        }
+        const dateProblem = calendarDateProblem(partitions.since);
+        if (dateProblem !== undefined) {
+            source.report(["partitions", "since"], `"${partitions.since}" is not a date: ${dateProblem}`);
         }
     }
-    const cronSchedules: [FieldPath, string | undefined][] = [
-        [["partitions", "schedule"], partitions.mode === "crawler" ? partitions.schedule : undefined],
-        [["warehouse", "schedule"], stream.warehouse?.schedule],
+    // The crawler is started by an EventBridge rule on its schedule; the warehouse export is a Glue trigger's.
+    const cronSchedules: [FieldPath, string | undefined, CronService][] = [
+        [["partitions", "schedule"], partitions.mode === "crawler" ? partitions.schedule : undefined, "eventbridge"],
+        [["warehouse", "schedule"], stream.warehouse?.schedule, "glue"],
     ];
-    for (const [path, schedule] of cronSchedules) {
-        if (schedule !== undefined && !/^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$/.test(schedule)) {
-            source.report(path, `"${schedule}" is not a schedule; expected cron(minutes hours day-of-month month day-of-week year)`);
+    for (const [path, schedule, service] of cronSchedules) {
+        const problem = schedule !== undefined ? cronProblem(schedule, service) : undefined;
+        if (problem !== undefined) {
+            source.report(path, problem);
         }
     }
     if (stream.fileSource && !isRelativePrefix(stream.fileSource.prefix)) {
         source.report(["fileSource", "prefix"], `"${stream.fileSource.prefix}" ${relativePrefixRule}`);
     }
     return { typedFields, eventTimeReading: reading.ok ? reading.value : undefined };
+}
+
+/** What separates the values of an enum partition projection (`projection.<key>.values`). */
+export const projectionValueSeparator = ",";
+
+const monthNames = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/** Why a yyyy-MM-dd text names no day of the calendar, or undefined when it names one. */
+function calendarDateProblem(text: string): string | undefined {
+    const [year = 0, month = 0, day = 0] = text.split("-").map(Number);
+    if (month < 1 || month > 12) {
+        return `month ${month} is outside 1-12`;
+    }
+    // Day 0 of the next month is the last day of this one.
+    const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    if (day < 1 || day > days) {
+        return `${monthNames[month - 1]} ${year} has days 1-${days}, not ${day}`;
+    }
+    return undefined;
 }
 
 const relativePrefixRule = "must be a relative S3 prefix ending in /, of letters, digits and _ - . /";

@@ -2,6 +2,8 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { maintenanceSchedule } from "../components/lake-maintenance/defaults";
+import { cronProblem } from "../config/cron";
 import { commonFileName, globToRegex } from "../config/formats";
 import { loadStackConfig, repositoryRoot } from "../config/load";
 import { StackFile } from "../config/stack-file";
@@ -99,6 +101,11 @@ const aliasBomb = [
     "i: [*h, *h, *h, *h, *h, *h, *h, *h, *h]",
     "",
 ].join("\n");
+
+/** The fixture stream's partitions line, as a projection starting `since` with `values` of event_type. */
+function projection(since: string, values: string): string {
+    return `partitions: { mode: projection, since: ${since}, keyValues: { event_type: ${values} } }`;
+}
 
 interface Refusal {
     readonly refused: string;
@@ -289,6 +296,96 @@ const refusals: readonly Refusal[] = [
                 'of each archive entry, its folders left out, so the pattern matches nothing; write "orders_*.csv"',
         ],
     },
+    // A stream's fields and partitions.
+    {
+        refused: "a stream field named like the event-time partition column",
+        edits: { [stream]: replace("name: store_id", "name: event_hour") },
+        problems: [
+            `${stream}:6:7: fields[3].name: "event_hour" is the partition column that partitioning by hour adds ` +
+                "(event_hour=.../ in the lake); a field cannot share its name, so rename the field",
+        ],
+    },
+    {
+        refused: "a projection starting on a month that does not exist",
+        edits: {
+            [stream]: replace(
+                'partitions: { mode: crawler, schedule: "cron(15,45 * * * ? *)" }',
+                projection('"2026-13-45"', "[page_view, purchase]"),
+            ),
+        },
+        problems: [`${stream}:9:33: partitions.since: "2026-13-45" is not a date: month 13 is outside 1-12`],
+    },
+    {
+        refused: "a projection starting on a day its month does not have",
+        edits: {
+            [stream]: replace(
+                'partitions: { mode: crawler, schedule: "cron(15,45 * * * ? *)" }',
+                projection('"2026-02-30"', "[page_view, purchase]"),
+            ),
+        },
+        problems: [`${stream}:9:33: partitions.since: "2026-02-30" is not a date: February 2026 has days 1-28, not 30`],
+    },
+    {
+        refused: "an enum projection value holding the values' separator",
+        edits: {
+            [stream]: replace(
+                'partitions: { mode: crawler, schedule: "cron(15,45 * * * ? *)" }',
+                projection('"2026-01-01"', '[page_view, "cart,purchase"]'),
+            ),
+        },
+        problems: [
+            `${stream}:9:91: partitions.keyValues.event_type[1]: "cart,purchase" contains ",", which separates the values of an enum ` +
+                "projection (projection.event_type.values), so Athena would read it as 2 values",
+        ],
+    },
+    // Schedules: every cron the config takes, checked as the service that runs it reads it.
+    ...(
+        [
+            ["cron(99 99 * * ? *)", "minutes 99 is outside 0-59; hours 99 is outside 0-23"],
+            ["cron(0 25 * * ? *)", "hours 25 is outside 0-23"],
+            ["cron(0 3 32 * ? *)", "day-of-month 32 is outside 1-31"],
+            ["cron(0 3 1 13 ? *)", "month 13 is outside 1-12 or JAN-DEC"],
+            ["cron(0 3 ? * 8 *)", "day-of-week 8 is outside 1-7 or SUN-SAT"],
+            ["cron(0 3 1 * MON *)", 'day-of-month "1" and day-of-week "MON" are both set; Glue takes one of them, with ? in the other'],
+            ["cron(0 3 ? * ? *)", "day-of-month and day-of-week are both ?; set one of them (* in day-of-month for every day)"],
+            ["cron(0 3 ? * 2#1 *)", 'day-of-week "2#1": Glue schedules take no # (the nth weekday of a month)'],
+            ["cron(0 3 * * ? 1969)", "year 1969 is outside 1970-2199"],
+        ] as const
+    ).map(([schedule, why]): Refusal => ({
+        refused: `a lookup's refresh schedule ${schedule}`,
+        edits: { [lookup]: replace('schedule: "cron(30 3 * * ? *)"', `schedule: "${schedule}"`) },
+        problems: [`${lookup}:6:3: refresh.schedule: "${schedule}" is not a schedule Glue runs: ${why}`],
+    })),
+    {
+        refused: "a lookup's refresh schedule that is no cron expression",
+        edits: { [lookup]: replace('schedule: "cron(30 3 * * ? *)"', 'schedule: "every night"') },
+        problems: [
+            `${lookup}:6:3: refresh.schedule: "every night" is not a schedule; expected cron(minutes hours day-of-month month day-of-week year)`,
+        ],
+    },
+    {
+        refused: "a crawler schedule (an EventBridge rule's) with an hour out of range",
+        edits: { [stream]: replace('schedule: "cron(15,45 * * * ? *)"', 'schedule: "cron(15 24 * * ? *)"') },
+        problems: [
+            `${stream}:9:30: partitions.schedule: "cron(15 24 * * ? *)" is not a schedule EventBridge runs: hours 24 is outside 0-23`,
+        ],
+    },
+    {
+        refused: "a crawler schedule with the nth weekday past the fifth",
+        edits: { [stream]: replace('schedule: "cron(15,45 * * * ? *)"', 'schedule: "cron(15 4 ? * MON#6 *)"') },
+        problems: [
+            `${stream}:9:30: partitions.schedule: "cron(15 4 ? * MON#6 *)" is not a schedule EventBridge runs: ` +
+                'day-of-week "MON#6": the number after # is which one in the month, 1-5',
+        ],
+    },
+    {
+        refused: "a warehouse export schedule (a Glue trigger's) with an increment of none",
+        edits: { [stream]: replace('schedule: "cron(0/15 * * * ? *)"', 'schedule: "cron(0/0 * * * ? *)"') },
+        problems: [
+            `${stream}:11:3: warehouse.schedule: "cron(0/0 * * * ? *)" is not a schedule Glue runs: ` +
+                'minutes "0/0": the increment after / must be 1 to 60',
+        ],
+    },
     {
         refused: "two pipelines whose landing prefixes overlap",
         edits: {
@@ -346,6 +443,22 @@ const accepted: readonly { readonly accepted: string; readonly edits: Readonly<R
         },
     },
     {
+        accepted: "a projection from a leap day, and schedules with every wildcard their service takes",
+        edits: {
+            [stream]: replace(
+                'partitions: { mode: crawler, schedule: "cron(15,45 * * * ? *)" }',
+                projection('"2028-02-29"', "[page_view, purchase]"),
+                'schedule: "cron(0/15 * * * ? *)"',
+                'schedule: "cron(*/20 8-18 ? JAN-JUN,SEP MON-FRI,2/2 2026-2199)"',
+            ),
+            [lookup]: replace('schedule: "cron(30 3 * * ? *)"', 'schedule: "cron(30 3 LW * ? *)"'),
+        },
+    },
+    {
+        accepted: "an EventBridge crawler schedule on the nth weekday",
+        edits: { [stream]: replace('schedule: "cron(15,45 * * * ? *)"', 'schedule: "cron(15 4 ? * MON#2 *)"') },
+    },
+    {
         accepted: "pipelines whose names share leading text (orders, orders-eu)",
         edits: {
             "config/mappings/orders-eu.yaml": {
@@ -369,6 +482,12 @@ describe("refused configs", () => {
             expect(problemsOf(edits)).to.deep.equal(problems);
         });
     }
+});
+
+describe("the platform's own schedules", () => {
+    it("are schedules Glue runs", () => {
+        expect(cronProblem(maintenanceSchedule, "glue")).to.equal(undefined);
+    });
 });
 
 describe("commonFileName", () => {
