@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkStack, loadJobPlans, readStackSettings, repositoryRoot, type ExpiringLakePrefix } from "../config/load";
+import { checkStack, loadJobPlans, readStackFile, readStackSettings, repositoryRoot, type ExpiringLakePrefix } from "../config/load";
 import type { StackSettings } from "../config/stack-settings";
 import { ConfigError } from "../config/yaml-source";
 import { useMocks } from "./support/pulumi-mocks";
@@ -170,4 +170,38 @@ describe("stack settings against the latency promise", () => {
             expect([glue.timeoutMinutes, glue.maxRetries, latencyPromiseMinutes, itemsWriteUnitsPerSecond]).to.deep.equal(expected);
         });
     }
+});
+
+describe("stack settings located in the stack file", () => {
+    let directory: string;
+
+    before(() => {
+        directory = fs.mkdtempSync(path.join(os.tmpdir(), "stack-file-"));
+        fs.writeFileSync(
+            path.join(directory, "Pulumi.qa.yaml"),
+            "config:\n  aws:region: eu-west-1\n  ingestion:mappings:\n    - customers\n  ingestion:freshnessHours: 500\n",
+        );
+    });
+
+    after(() => {
+        fs.rmSync(directory, { recursive: true, force: true });
+    });
+
+    /** The problems of the settings Pulumi holds (`config`), placed by the stack file in `directory`, as the program reads them. */
+    async function problemsOfConfig(config: Record<string, unknown>): Promise<readonly string[]> {
+        await useMocks("qa", Object.fromEntries(Object.entries(config).map(([key, value]) => [key, JSON.stringify(value)])));
+        return problemsOf(() => readStackSettings(readStackFile("qa", directory)));
+    }
+
+    it("places a setting the file holds at its line and column", async () => {
+        expect(await problemsOfConfig({ "ingestion:mappings": ["customers"], "ingestion:freshnessHours": 500 })).to.deep.equal([
+            "Pulumi.qa.yaml:5:3: ingestion:freshnessHours: must be at most 168 hours (CloudWatch evaluates at most 7 days)",
+        ]);
+    });
+
+    it("places a setting Pulumi holds elsewhere (an environment, a secret) at the config: block", async () => {
+        expect(
+            await problemsOfConfig({ "ingestion:mappings": ["customers"], "ingestion:freshnessHours": 24, "ingestion:retentionDays": 0 }),
+        ).to.deep.equal(["Pulumi.qa.yaml:1:1: ingestion:retentionDays: Too small: expected number to be >=1"]);
+    });
 });
