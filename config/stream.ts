@@ -80,7 +80,19 @@ export const streamSchema = z.strictObject({
         ])
         .default({ mode: "crawler", schedule: "cron(15,45 * * * ? *)" }),
     /** Files landing in the stream's source bucket under `prefix` are put on the stream, record by record. */
-    fileSource: z.strictObject({ prefix: z.string().default("incoming/") }).optional(),
+    fileSource: z
+        .strictObject({
+            prefix: z.string().default("incoming/"),
+            /**
+             * The most the loader reads of one file, in MiB after gunzip; a larger file (a gzip bomb) is
+             * rejected with its report. Defaults to 512 (`defaultMaxFileMiB`).
+             */
+            maxFileMiB: z
+                .int({ error: "must be a whole number of MiB, at least 1" })
+                .min(1, { error: "must be a whole number of MiB, at least 1" })
+                .optional(),
+        })
+        .optional(),
     /**
      * A second delivery of the stream as JSON, converted to Parquet on a schedule into a
      * destination bucket that Snowflake's Snowpipe ingests from.

@@ -245,6 +245,12 @@ describe("stream definitions", () => {
             [`${file}:24:15: fileSource.prefix: "/incoming/" must be a relative S3 prefix ending in /, of letters, digits and _ - . /`],
         ],
         [
+            "a file source bound of no bytes",
+            "fileSource: { prefix: incoming/ }",
+            "fileSource: { prefix: incoming/, maxFileMiB: 0 }",
+            [`${file}:24:34: fileSource.maxFileMiB: must be a whole number of MiB, at least 1`],
+        ],
+        [
             "a warehouse schedule that is not cron",
             `schedule: "cron(0/15 * * * ? *)"`,
             `schedule: "rate(15 minutes)"`,
