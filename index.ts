@@ -85,6 +85,7 @@ const pipelines = plans.map(
             deletionProtection: settings.deletionProtection,
             itemsWriteUnitsPerSecond: settings.itemsWriteUnitsPerSecond,
             logRetentionDays: settings.logRetentionDays,
+            lambda: settings.lambda,
         }),
 );
 const maintenance = plans.map(
@@ -130,6 +131,7 @@ function declareStream(stream: Stream, code: ReturnType<typeof bundleStreamCode>
         ...notificationEmail,
         logRetentionDays: settings.logRetentionDays,
         allowDataDeletion: settings.allowDataDeletion,
+        lambda: settings.lambda,
     });
     const files = stream.fileSource
         ? new FileSource(streamName, {
@@ -146,6 +148,7 @@ function declareStream(stream: Stream, code: ReturnType<typeof bundleStreamCode>
               retentionDays: settings.retentionDays,
               logRetentionDays: settings.logRetentionDays,
               allowDataDeletion: settings.allowDataDeletion,
+              lambda: settings.lambda,
           })
         : undefined;
     const warehouse = stream.warehouse
@@ -171,6 +174,12 @@ function declareStream(stream: Stream, code: ReturnType<typeof bundleStreamCode>
 const streamCode = streams.length > 0 ? bundleStreamCode() : undefined;
 const streamPipelines = streamCode ? streams.map((stream) => declareStream(stream, streamCode)) : [];
 
+/** A stream this stack declares, as a lookup's filter reads it: its ARN, and its shards when it is provisioned. */
+function streamOfStack(name: string): { arn: pulumi.Output<string>; shards?: number } {
+    const { stream, lake } = streamPipelines.find((pipeline) => pipeline.stream.stream === name)!;
+    return { arn: lake.streamArn, ...(stream.kinesis.shards !== undefined ? { shards: stream.kinesis.shards } : {}) };
+}
+
 const filterCode = lookups.some((lookup) => lookup.filter) ? bundleHandler("lambdas/event-filter/handler.ts") : undefined;
 const lookupComponents = lookups.map(
     (lookup) =>
@@ -189,10 +198,9 @@ const lookupComponents = lookups.map(
             ...(lookup.filter && filterCode
                 ? {
                       filter: {
-                          // A stream of another stack or account is used as its ARN names it.
-                          stream: upstreamStreamOf(lookup) ?? {
-                              arn: streamPipelines.find((pipeline) => pipeline.stream.stream === lookup.filter!.stream)!.lake.streamArn,
-                          },
+                          // A stream of another stack or account is used as its ARN names it; one of this
+                          // stack gives its shards too, when it declares them (a provisioned stream).
+                          stream: upstreamStreamOf(lookup) ?? streamOfStack(lookup.filter.stream),
                           code: filterCode,
                           bucket: storage.lake,
                       },
@@ -201,6 +209,7 @@ const lookupComponents = lookups.map(
             ...notificationEmail,
             logRetentionDays: settings.logRetentionDays,
             allowDataDeletion: settings.allowDataDeletion,
+            lambda: settings.lambda,
         }),
 );
 

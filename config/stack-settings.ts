@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { defaultGlueJob, defaultLatencyPromiseMinutes, onDemandWarmWriteUnitsPerSecond } from "../components/extract-pipeline/defaults";
+import { lambdaSettingsSchema } from "./lambda-settings";
 import { configNamespace, StackFile } from "./stack-file";
 import { ConfigError } from "./yaml-source";
 
@@ -72,6 +73,11 @@ export const stackSettingsSchema = z
                     "(the table is pre-warmed to this value, and a warm throughput can never be lowered)",
             })
             .default(defaultItemsWriteUnitsPerSecond),
+        /**
+         * X-Ray tracing of every function (Active or PassThrough) and the concurrent executions reserved
+         * per function role instead of the size taken from its trigger (config/lambda-settings.ts).
+         */
+        lambda: lambdaSettingsSchema,
         /** Bytes one Athena query may scan. */
         athenaBytesScannedCutoff: z
             .int()

@@ -589,6 +589,7 @@ describe("ExtractPipeline", () => {
             ],
             ["UseProjectKey", ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"], keyArn],
             ["SendFailedInvocationsToDeadLetterQueue", ["sqs:SendMessage"], "arn:aws:sqs:eu-west-1:123456789012:queue/crm-archives-dlq"],
+            ["SendTraces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"],
             [
                 "ConsumeTriggerQueue",
                 ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
@@ -955,6 +956,45 @@ describe("ExtractPipeline latency", () => {
     });
 });
 
+describe("ExtractPipeline functions under a stack's Lambda settings", () => {
+    const cases: { what: string; args: Partial<ConstructorParameters<typeof ExtractPipeline>[1]>; expected: unknown[] }[] = [
+        {
+            what: "sized from their triggers: the queue mapping's maximum, and the job's concurrent runs",
+            args: { glue: { maxConcurrentRuns: 5 } },
+            expected: ["Active", 2, 2, "Active", 5],
+        },
+        {
+            what: "overridden per role: the trigger's reservation is its mapping's maximum too",
+            args: {
+                glue: { maxConcurrentRuns: 5 },
+                lambda: { tracing: "PassThrough", reservedConcurrency: { "extract-trigger": 10, "run-notifier": 1 } },
+            },
+            expected: ["PassThrough", 10, 10, "PassThrough", 1],
+        },
+        {
+            what: "overriding one role only",
+            args: { lambda: { tracing: "Active", reservedConcurrency: { "run-notifier": 3 } } },
+            expected: ["Active", 2, 2, "Active", 3],
+        },
+    ];
+    for (const { what, args, expected } of cases) {
+        it(`traces and reserves ${what}`, async () => {
+            const mocks = await useMocks();
+            declarePipeline(args);
+            await settle();
+            const fn = (name: string) =>
+                mocks.resources.find((resource) => resource.name === name && !resource.type.startsWith("ingestion:"))!.inputs;
+            expect([
+                (fn("crm-trigger").tracingConfig as { mode: string }).mode,
+                fn("crm-trigger").reservedConcurrentExecutions,
+                (fn("crm-trigger-source").scalingConfig as { maximumConcurrency: number }).maximumConcurrency,
+                (fn("crm-run-notifier").tracingConfig as { mode: string }).mode,
+                fn("crm-run-notifier").reservedConcurrentExecutions,
+            ]).to.deep.equal(expected);
+        });
+    }
+});
+
 describe("ExtractPipeline run notifier", () => {
     let mocks: RecordingMocks;
     const topicArn = "arn:aws:sns:eu-west-1:123456789012:topic/crm-notifications";
@@ -989,6 +1029,9 @@ describe("ExtractPipeline run notifier", () => {
             },
             deadLetterConfig: { targetArn: "arn:aws:sqs:eu-west-1:123456789012:queue/crm-archives-dlq" },
             kmsKeyArn: keyArn,
+            tracingConfig: { mode: "Active" },
+            // One per failed run: no more runs of the job end at once than it runs at once (glue.maxConcurrentRuns, 2).
+            reservedConcurrentExecutions: 2,
         });
     });
 
@@ -1012,6 +1055,7 @@ describe("ExtractPipeline run notifier", () => {
                 Action: ["sqs:SendMessage"],
                 Resource: "arn:aws:sqs:eu-west-1:123456789012:queue/crm-archives-dlq",
             },
+            { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" },
             {
                 Sid: "ReadExtractJobRuns",
                 Effect: "Allow",

@@ -772,6 +772,8 @@ describe("stack settings", () => {
             deletionProtection: true,
             itemsWriteUnitsPerSecond: 4000,
             athenaBytesScannedCutoff: 10 * 1024 ** 3,
+            // Every function traced, and sized from its trigger.
+            lambda: { tracing: "Active", reservedConcurrency: {} },
             logRetentionDays: 90,
         });
     });

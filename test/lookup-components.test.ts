@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import type { LambdaSettings } from "../components/bundled-function/lambda-settings";
 import { LookupTable, type LookupFilterArgs } from "../components/lookup-table";
 import { lookupPlan, parseLookup, upstreamStreamOf, type Lookup } from "../config/lookup";
 import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
@@ -22,6 +23,7 @@ function declare(
     lookup: Lookup,
     deletionProtection: boolean,
     stream: LookupFilterArgs["stream"] = { arn: streamArn },
+    lambda?: LambdaSettings,
 ): LookupTable {
     return new LookupTable(name, {
         lookup,
@@ -36,6 +38,7 @@ function declare(
         retentionDays: 30,
         deletionProtection,
         ...(lookup.filter ? { filter: { stream, code, bucket: bucket("lake") } } : {}),
+        ...(lambda ? { lambda } : {}),
     });
 }
 
@@ -202,7 +205,7 @@ describe("LookupTable", () => {
                 DESTINATION: "s3://lake/filtered/products/",
             },
         });
-        expect(policyOf(mocks.named("products-filter-policy")).Statement.slice(3)).to.deep.equal([
+        expect(policyOf(mocks.named("products-filter-policy")).Statement.slice(4)).to.deep.equal([
             {
                 Sid: "ReadEventStream",
                 Effect: "Allow",
@@ -379,7 +382,7 @@ describe("LookupTable of Redshift UNLOADs completed by their manifest, filtering
 
     it("reads the stream by its ARN, decrypting only with its key, through Kinesis in its region, for that stream", () => {
         expect(mocks.named("orders-filter-source").inputs.eventSourceArn).to.equal(upstreamArn);
-        expect(policyOf(mocks.named("orders-filter-policy")).Statement.slice(3)).to.deep.equal([
+        expect(policyOf(mocks.named("orders-filter-policy")).Statement.slice(4)).to.deep.equal([
             {
                 Sid: "ReadEventStream",
                 Effect: "Allow",
@@ -446,4 +449,36 @@ describe("stack outputs of the dev stack's lookups", () => {
             },
         });
     });
+});
+
+describe("the event filter's tracing and reserved concurrency", () => {
+    const upstream: LookupFilterArgs["stream"] = {
+        arn: "arn:aws:kinesis:eu-west-1:210987654321:stream/orders",
+        partition: "aws",
+        region: "eu-west-1",
+        accountId: "210987654321",
+        name: "orders",
+        kmsKeyArn: "arn:aws:kms:eu-west-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    };
+    const cases: { what: string; stream: LookupFilterArgs["stream"]; lambda?: LambdaSettings; expected: [string, number] }[] = [
+        // One batch per shard at a time; an on-demand stream starts with four.
+        { what: "a stream of the stack without declared shards (on demand)", stream: { arn: streamArn }, expected: ["Active", 4] },
+        { what: "a provisioned stream of the stack", stream: { arn: streamArn, shards: 6 }, expected: ["Active", 6] },
+        { what: "a stream of another account", stream: upstream, expected: ["Active", 4] },
+        {
+            what: "a stack's override",
+            stream: { arn: streamArn, shards: 6 },
+            lambda: { tracing: "PassThrough", reservedConcurrency: { "event-filter": 12 } },
+            expected: ["PassThrough", 12],
+        },
+    ];
+    for (const { what, stream, lambda, expected } of cases) {
+        it(`reserves for ${what}`, async () => {
+            const mocks = await useMocks();
+            declare("products", products, false, stream, lambda);
+            await settle();
+            const filter = byType(mocks, "aws:lambda/function:Function", "products-filter");
+            expect([(filter.tracingConfig as { mode: string }).mode, filter.reservedConcurrentExecutions]).to.deep.equal(expected);
+        });
+    }
 });

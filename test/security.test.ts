@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { jobMetricsNamespace } from "../components/metrics";
+import { xrayTraceActions } from "../components/policies";
 import runMetrics from "../glue-scripts/ingest/contracts/run_metrics.json";
 import { badArchiveNameMetric } from "../lambdas/extract-trigger/contract";
 import { physicalNameOf, policyOf, type PolicyStatementJson, type RecordedResource, type RecordingMocks } from "./support/pulumi-mocks";
@@ -23,9 +24,18 @@ interface ProgramView {
 
 /**
  * Actions AWS does not allow to be scoped to a resource ARN, so `Resource: "*"` is the only
- * possible value (the statement must then carry a condition).
+ * possible value (the statement must then carry a condition, unless the actions have none: see below).
  */
-const actionsWithoutResourceScope = new Set(["cloudwatch:PutMetricData"]);
+const actionsWithoutResourceScope = new Set<string>(["cloudwatch:PutMetricData", ...xrayTraceActions]);
+
+/**
+ * Actions with neither a resource type nor a condition key, so a statement of nothing else takes
+ * `Resource: "*"` with no condition. Exactly X-Ray's PutTraceSegments and PutTelemetryRecords, which a
+ * traced function's runtime calls: the Service Authorization Reference ("Actions, resources, and
+ * condition keys for AWS X-Ray") lists no resource type and no condition key for them, and AWS's own
+ * AWSXRayDaemonWriteAccess policy grants them on "*".
+ */
+const actionsWithoutAnyScope = new Set<string>(xrayTraceActions);
 
 /** Buckets that, by design, differ from the data-bucket defaults, with the reason. */
 const bucketExemptions: Record<string, { kms?: string; versioning?: string; logging?: string }> = {
@@ -69,8 +79,22 @@ function statementProblems(owner: string, statements: PolicyStatementJson[], isK
             if (unscoped.length > 0) {
                 problems.push(`${label}: Resource "*" for scopable actions ${unscoped.join(", ")}`);
             }
-            if (!statement.Condition) {
+            if (!statement.Condition && !actions.every((action) => actionsWithoutAnyScope.has(action))) {
                 problems.push(`${label}: Resource "*" without a condition`);
+            }
+        }
+        if (!isKeyPolicy) {
+            for (const resource of resources) {
+                // Glue ARNs by wildcard reach the tables (or jobs, crawlers) of every pipeline whose name
+                // shares the prefix: grants name each one.
+                if (resource.startsWith("arn:") && resource.split(":")[2] === "glue" && resource.includes("*")) {
+                    problems.push(`${label}: Glue resource by wildcard ${resource}`);
+                }
+                // A log group by wildcard is every group of that name's prefix, other jobs' and services' too.
+                const logGroup = /:log-group:([^:]*)/.exec(resource)?.[1];
+                if (logGroup?.includes("*")) {
+                    problems.push(`${label}: log group by wildcard ${resource}`);
+                }
             }
         }
         // CKV_AWS_33 / CKV_AWS_70: no Allow to any principal.
@@ -93,6 +117,137 @@ const policyCheck =
     (field: string, isKeyPolicy = false): Check =>
     (resource) =>
         statementProblems(`${resource.type} ${resource.name}`, policyOf(resource, field).Statement, isKeyPolicy);
+
+/** The statements of every inline policy of the role with ARN `roleArn`, if the program declares it. */
+function roleStatements(program: ProgramView, roleArn: unknown): PolicyStatementJson[] | undefined {
+    const role = program.resources.find((candidate) => candidate.type === "aws:iam/role:Role" && candidate.arn === roleArn);
+    return role
+        ? program.resources
+              .filter((candidate) => candidate.type === "aws:iam/rolePolicy:RolePolicy" && candidate.inputs.role === `${role.name}-id`)
+              .flatMap((policy) => policyOf(policy).Statement)
+        : undefined;
+}
+
+/**
+ * A role's statements, and: a grant conditioned on S3's encryption context names a bucket that
+ * encrypts with an S3 Bucket Key, whose requests to KMS carry the bucket's ARN as that context (a
+ * bucket without one sends each object's ARN, and the grant would never match).
+ */
+const rolePolicyCheck: Check = (resource, program) => [
+    ...policyCheck("policy")(resource, program),
+    ...policyOf(resource)
+        .Statement.flatMap((statement) => asArray(statement.Condition?.StringEquals?.["kms:EncryptionContext:aws:s3:arn"]))
+        .filter((bucketArn) => {
+            const bucket = program.resources.find((candidate) => candidate.type === "aws:s3/bucket:Bucket" && candidate.arn === bucketArn);
+            const rules = bucket
+                ? program
+                      .attachedTo(
+                          "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                          `${bucket.name}-id`,
+                      )
+                      .flatMap((encryption) => encryption.inputs.rules as { bucketKeyEnabled?: boolean }[])
+                : [];
+            return !rules.some((rule) => rule.bucketKeyEnabled === true);
+        })
+        .map((bucketArn) => `${resource.name}: ${bucketArn} as S3 encryption context, but that bucket encrypts without an S3 Bucket Key`),
+];
+
+/**
+ * A Glue job's or crawler's role writes no log group but those Glue writes that job or crawler's
+ * logs to (`own`, from its security configuration and its role's name): a shared or wildcard group
+ * would let it write, or encrypt with its key, other jobs' logs.
+ */
+function writesOnlyOwnLogGroups(
+    resource: RecordedResource,
+    program: ProgramView,
+    roleArn: unknown,
+    own: (securityConfiguration: string, roleName: string) => string[],
+): string[] {
+    const role = program.resources.find((candidate) => candidate.type === "aws:iam/role:Role" && candidate.arn === roleArn);
+    if (!role) {
+        return [];
+    }
+    const ownGroups = own(String(resource.inputs.securityConfiguration), physicalNameOf(role));
+    return (roleStatements(program, roleArn) ?? [])
+        .filter((statement) => asArray(statement.Action).some((action) => action.startsWith("logs:")))
+        .flatMap((statement) => asArray(statement.Resource))
+        .map((arn) => /:log-group:([^:]*)/.exec(arn)?.[1] ?? arn)
+        .filter((group) => !ownGroups.includes(group))
+        .map((group) => `${resource.name}: its role writes the log group ${group}, not only its own (${ownGroups.join(", ")})`);
+}
+
+interface EventSourceMappingJson {
+    eventSourceArn?: string;
+    functionName?: string;
+    parallelizationFactor?: number;
+    scalingConfig?: { maximumConcurrency?: number };
+}
+
+/**
+ * How many executions an event source mapping runs at once, where the program says: a queue
+ * mapping's maximum concurrency, and for a stream the program declares with its shards, one batch
+ * per shard and parallelization factor. A queue mapping without a maximum is unbounded (Lambda adds
+ * pollers up to its own limits); a stream of another stack, or on demand, has no declared shards.
+ */
+function concurrencyOf(mapping: EventSourceMappingJson, program: ProgramView): number | "unbounded" | undefined {
+    const source = program.resources.find((candidate) => candidate.arn === mapping.eventSourceArn);
+    if (source?.type === "aws:sqs/queue:Queue") {
+        return mapping.scalingConfig?.maximumConcurrency ?? "unbounded";
+    }
+    const shards = source?.type === "aws:kinesis/stream:Stream" ? source.inputs.shardCount : undefined;
+    return typeof shards === "number" ? shards * (mapping.parallelizationFactor ?? 1) : undefined;
+}
+
+/**
+ * A function: a dead-letter queue (CKV_AWS_116); environment encrypted with the project key
+ * (CKV_AWS_173); X-Ray tracing, Active or PassThrough (CKV_AWS_50), under a role that may send the
+ * traces; reserved concurrency (CKV_AWS_115), no less than what each of its event sources runs at
+ * once (fewer would throttle: a queue's received messages go back to the queue, and on to its
+ * dead-letter queue).
+ */
+const functionCheck: Check = (resource, program) => {
+    const problems = [
+        ...((resource.inputs.deadLetterConfig as { targetArn?: string } | undefined)?.targetArn
+            ? []
+            : [`${resource.name}: no dead-letter queue (CKV_AWS_116)`]),
+        ...usesProjectKey("kmsKeyArn", "CKV_AWS_173")(resource, program),
+    ];
+    const mode = (resource.inputs.tracingConfig as { mode?: string } | undefined)?.mode;
+    if (mode !== "Active" && mode !== "PassThrough") {
+        problems.push(`${resource.name}: X-Ray tracing off (CKV_AWS_50)`);
+    }
+    const statements = roleStatements(program, resource.inputs.role) ?? [];
+    const sendsTraces = xrayTraceActions.every((action) =>
+        statements.some(
+            (statement) =>
+                statement.Effect === "Allow" && asArray(statement.Action).includes(action) && asArray(statement.Resource).includes("*"),
+        ),
+    );
+    if (!sendsTraces) {
+        problems.push(`${resource.name}: its role may not send X-Ray traces`);
+    }
+    const reserved = resource.inputs.reservedConcurrentExecutions;
+    if (typeof reserved !== "number" || !Number.isInteger(reserved) || reserved < 1) {
+        return [...problems, `${resource.name}: no reserved concurrency (CKV_AWS_115)`];
+    }
+    for (const mapping of program.resources.filter((candidate) => candidate.type === "aws:lambda/eventSourceMapping:EventSourceMapping")) {
+        const inputs = mapping.inputs as EventSourceMappingJson;
+        if (inputs.functionName !== resource.arn) {
+            continue;
+        }
+        const runs = concurrencyOf(inputs, program);
+        if (runs === "unbounded") {
+            problems.push(
+                `${resource.name}: its queue mapping ${mapping.name} has no maximum concurrency to keep within the reserved ${reserved}`,
+            );
+        } else if (runs !== undefined && runs > reserved) {
+            problems.push(
+                `${resource.name}: reserves ${reserved} concurrent executions, fewer than the ${runs} its source ${mapping.name} runs at once`,
+            );
+        }
+    }
+    return problems;
+};
 
 const noSecuritySettings =
     (why: string): Check =>
@@ -159,14 +314,10 @@ const catalogTableCheck: Check = (resource, program) => {
  * by wildcard, and objects only under the locations of the program's Iceberg tables.
  */
 const tableOptimizerCheck: Check = (resource, program) => {
-    const roleArn = (resource.inputs.configuration as { roleArn?: string }).roleArn;
-    const role = program.resources.find((candidate) => candidate.type === "aws:iam/role:Role" && candidate.arn === roleArn);
-    if (!role) {
+    const statements = roleStatements(program, (resource.inputs.configuration as { roleArn?: string }).roleArn);
+    if (!statements) {
         return [`${resource.name}: runs under a role the program does not declare`];
     }
-    const statements = program.resources
-        .filter((candidate) => candidate.type === "aws:iam/rolePolicy:RolePolicy" && candidate.inputs.role === `${role.name}-id`)
-        .flatMap((policy) => policyOf(policy).Statement);
     const glueResources = statements
         .filter((statement) => asArray(statement.Action).some((action) => action.startsWith("glue:")))
         .flatMap((statement) => asArray(statement.Resource));
@@ -369,9 +520,15 @@ const checksByType: Record<string, Check> = {
         const configurations = program.resources.filter(
             (candidate) => candidate.type === "aws:glue/securityConfiguration:SecurityConfiguration",
         );
-        return configurations.some((configuration) => configuration.inputs.name === resource.inputs.securityConfiguration)
-            ? []
-            : [`${resource.name}: no Glue security configuration attached (CKV_AWS_195)`];
+        return [
+            ...(configurations.some((configuration) => configuration.inputs.name === resource.inputs.securityConfiguration)
+                ? []
+                : [`${resource.name}: no Glue security configuration attached (CKV_AWS_195)`]),
+            // Glue 5 writes a job under a security configuration to <configuration>-role/<role>/{output,error}.
+            ...writesOnlyOwnLogGroups(resource, program, resource.inputs.roleArn, (configuration, role) =>
+                ["output", "error"].map((group) => `/aws-glue/jobs/${configuration}-role/${role}/${group}`),
+            ),
+        ];
     },
     // CKV_AWS_82 (enforced) and CKV_AWS_159 (encrypted results).
     "aws:athena/workgroup:Workgroup": (resource, program) => {
@@ -418,14 +575,9 @@ const checksByType: Record<string, Check> = {
         ...(typeof resource.inputs.retentionInDays === "number" ? [] : [`${resource.name}: no retention (CKV_AWS_66)`]),
     ],
     "aws:iam/role:Role": policyCheck("assumeRolePolicy"),
-    "aws:iam/rolePolicy:RolePolicy": policyCheck("policy"),
-    // CKV_AWS_116 (dead-letter queue) and CKV_AWS_173 (environment encrypted with a CMK).
-    "aws:lambda/function:Function": (resource, program) => [
-        ...((resource.inputs.deadLetterConfig as { targetArn?: string } | undefined)?.targetArn
-            ? []
-            : [`${resource.name}: no dead-letter queue (CKV_AWS_116)`]),
-        ...usesProjectKey("kmsKeyArn", "CKV_AWS_173")(resource, program),
-    ],
+    "aws:iam/rolePolicy:RolePolicy": rolePolicyCheck,
+    // CKV_AWS_116, CKV_AWS_173, CKV_AWS_50 and CKV_AWS_115.
+    "aws:lambda/function:Function": functionCheck,
     // Only the named rule may invoke: a service principal without a source ARN is a confused deputy.
     "aws:lambda/permission:Permission": (resource) =>
         typeof resource.inputs.sourceArn === "string" && resource.inputs.principal === "events.amazonaws.com"
@@ -478,6 +630,10 @@ const checksByType: Record<string, Check> = {
             ...(policy?.updateBehavior === "LOG" && policy.deleteBehavior === "LOG"
                 ? []
                 : [`${resource.name}: may change the declared table instead of logging schema changes`]),
+            // Glue writes a crawler under a security configuration to crawlers-role/<role>-<configuration>.
+            ...writesOnlyOwnLogGroups(resource, program, resource.inputs.role, (configuration, role) => [
+                `/aws-glue/crawlers-role/${role}-${configuration}`,
+            ]),
         ];
     },
     "aws:glue/trigger:Trigger": noSecuritySettings("starts a job, which runs under the security configuration checked with the job"),
@@ -517,6 +673,31 @@ for (const stack of ["dev", "prod"]) {
                 .filter((resource) => !resource.type.startsWith("ingestion:"))
                 .flatMap((resource) => checksByType[resource.type]!(resource, view));
             expect(problems).to.deep.equal([]);
+        });
+
+        it("traces every function and reserves what its trigger runs at once", () => {
+            expect(
+                program
+                    .ofType("aws:lambda/function:Function")
+                    .map((fn) => [
+                        fn.name.replace(`ingest-${stack}-`, ""),
+                        (fn.inputs.tracingConfig as { mode?: string }).mode,
+                        fn.inputs.reservedConcurrentExecutions,
+                    ]),
+            ).to.deep.equal([
+                // Invoked by hand.
+                ["clickstream-producer", "Active", 1],
+                // One batch per shard of clickstream, an on-demand stream (four shards to start with).
+                ["products-filter", "Active", 4],
+                // Its queue mapping's maximum concurrency.
+                ["clickstream-loader", "Active", 2],
+                // One per failed run; the job runs at most glue.maxConcurrentRuns (2) at once.
+                ["customers-run-notifier", "Active", 2],
+                // Its queue mapping's maximum concurrency.
+                ["customers-trigger", "Active", 2],
+                // Started by its schedule.
+                ["clickstream-crawl", "Active", 1],
+            ]);
         });
 
         it("walks every resource the program declared", () => {
@@ -582,7 +763,54 @@ describe("the security walk itself", () => {
             resource("aws:sqs/queue:Queue", { kmsMasterKeyId: "alias/aws/sqs" }),
             ["aws:sqs/queue:Queue bad: kmsMasterKeyId is not the project key (CKV_AWS_27)"],
         ],
-        ["function without DLQ", resource("aws:lambda/function:Function", { kmsKeyArn: key }), ["bad: no dead-letter queue (CKV_AWS_116)"]],
+        [
+            "function without DLQ, tracing, a role that may send traces, or reserved concurrency",
+            resource("aws:lambda/function:Function", { kmsKeyArn: key, tracingConfig: { mode: "Off" }, reservedConcurrentExecutions: 0 }),
+            [
+                "bad: no dead-letter queue (CKV_AWS_116)",
+                "bad: X-Ray tracing off (CKV_AWS_50)",
+                "bad: its role may not send X-Ray traces",
+                "bad: no reserved concurrency (CKV_AWS_115)",
+            ],
+        ],
+        [
+            "X-Ray's trace actions with another action on any resource",
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                policy: statement({
+                    Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments", "xray:GetTraceSummaries"],
+                    Resource: "*",
+                }),
+            }),
+            [
+                'aws:iam/rolePolicy:RolePolicy bad statement S: Resource "*" for scopable actions xray:GetTraceSummaries',
+                'aws:iam/rolePolicy:RolePolicy bad statement S: Resource "*" without a condition',
+            ],
+        ],
+        [
+            "X-Ray's trace actions alone on any resource, without a condition (they take none)",
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                policy: statement({ Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" }),
+            }),
+            [],
+        ],
+        [
+            "Glue tables and log groups by wildcard",
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                policy: statement({
+                    Action: ["glue:UpdateTable", "logs:PutLogEvents"],
+                    Resource: [
+                        "arn:aws:glue:eu-west-1:123456789012:table/ingest_prod/customers_*",
+                        "arn:aws:glue:eu-west-1:123456789012:table/ingest_prod/customers_orders",
+                        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/*",
+                        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/security-role/job-role/output:*",
+                    ],
+                }),
+            }),
+            [
+                "aws:iam/rolePolicy:RolePolicy bad statement S: Glue resource by wildcard arn:aws:glue:eu-west-1:123456789012:table/ingest_prod/customers_*",
+                "aws:iam/rolePolicy:RolePolicy bad statement S: log group by wildcard arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/*",
+            ],
+        ],
         [
             "role trusting another account without an external id",
             resource("aws:iam/role:Role", {
@@ -666,6 +894,136 @@ describe("the security walk itself", () => {
             expect(checksByType[bad.type]!(bad, view)).to.deep.equal(expected);
         });
     }
+
+    it("reports a Glue job or crawler whose role writes log groups not its own", () => {
+        const role: RecordedResource = {
+            type: "aws:iam/role:Role",
+            name: "job-role",
+            inputs: {},
+            arn: "arn:aws:iam::123456789012:role/job-role",
+        };
+        const logs = (...groups: string[]) =>
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                role: "job-role-id",
+                policy: statement({
+                    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    Resource: groups.map((group) => `arn:aws:logs:eu-west-1:123456789012:log-group:${group}:*`),
+                }),
+            });
+        const job = resource("aws:glue/job:Job", { roleArn: role.arn, securityConfiguration: "sec" });
+        const crawler = resource("aws:glue/crawler:Crawler", {
+            role: role.arn,
+            securityConfiguration: "sec",
+            schemaChangePolicy: { updateBehavior: "LOG", deleteBehavior: "LOG" },
+        });
+        const configuration = resource("aws:glue/securityConfiguration:SecurityConfiguration", { name: "sec" });
+        const withPolicy = (policy: RecordedResource): ProgramView => ({ ...view, resources: [configuration, role, policy] });
+        expect(
+            checksByType[job.type]!(
+                job,
+                withPolicy(logs("/aws-glue/jobs/sec-role/job-role/output", "/aws-glue/jobs/sec-role/job-role/error")),
+            ),
+        ).to.deep.equal([]);
+        expect(
+            checksByType[job.type]!(job, withPolicy(logs("/aws-glue/jobs/output", "/aws-glue/jobs/sec-role/other-role/error"))),
+        ).to.deep.equal([
+            "bad: its role writes the log group /aws-glue/jobs/output, not only its own (/aws-glue/jobs/sec-role/job-role/output, /aws-glue/jobs/sec-role/job-role/error)",
+            "bad: its role writes the log group /aws-glue/jobs/sec-role/other-role/error, not only its own (/aws-glue/jobs/sec-role/job-role/output, /aws-glue/jobs/sec-role/job-role/error)",
+        ]);
+        expect(checksByType[crawler.type]!(crawler, withPolicy(logs("/aws-glue/crawlers-role/job-role-sec")))).to.deep.equal([]);
+        expect(checksByType[crawler.type]!(crawler, withPolicy(logs("/aws-glue/crawlers")))).to.deep.equal([
+            "bad: its role writes the log group /aws-glue/crawlers, not only its own (/aws-glue/crawlers-role/job-role-sec)",
+        ]);
+    });
+
+    it("reports a function reserving fewer executions than its sources run, and a queue mapping with no maximum", () => {
+        const declared = (type: string, name: string, inputs: Record<string, unknown>, arn: string): RecordedResource => ({
+            type,
+            name,
+            inputs,
+            arn,
+        });
+        const role = declared("aws:iam/role:Role", "f-role", {}, "arn:aws:iam::123456789012:role/f-role");
+        const policy = declared(
+            "aws:iam/rolePolicy:RolePolicy",
+            "f-policy",
+            { role: "f-role-id", policy: statement({ Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], Resource: "*" }) },
+            "arn:aws:iam::123456789012:policy/f-policy",
+        );
+        const fn = declared(
+            "aws:lambda/function:Function",
+            "f",
+            {
+                kmsKeyArn: key,
+                deadLetterConfig: { targetArn: "arn:aws:sqs:eu-west-1:123456789012:f-dlq" },
+                tracingConfig: { mode: "PassThrough" },
+                reservedConcurrentExecutions: 4,
+                role: role.arn,
+            },
+            "arn:aws:lambda:eu-west-1:123456789012:function/f",
+        );
+        const queue = declared("aws:sqs/queue:Queue", "q", {}, "arn:aws:sqs:eu-west-1:123456789012:queue/q");
+        const stream = declared("aws:kinesis/stream:Stream", "s", { shardCount: 3 }, "arn:aws:kinesis:eu-west-1:123456789012:stream/s");
+        const mapping = (name: string, inputs: Record<string, unknown>) =>
+            declared("aws:lambda/eventSourceMapping:EventSourceMapping", name, { functionName: fn.arn, ...inputs }, `arn:${name}`);
+        const sources = [
+            mapping("queue-within", { eventSourceArn: queue.arn, scalingConfig: { maximumConcurrency: 4 } }),
+            mapping("queue-beyond", { eventSourceArn: queue.arn, scalingConfig: { maximumConcurrency: 5 } }),
+            mapping("queue-unbounded", { eventSourceArn: queue.arn }),
+            mapping("stream-within", { eventSourceArn: stream.arn }),
+            mapping("stream-beyond", { eventSourceArn: stream.arn, parallelizationFactor: 2 }),
+            // Another stack's stream: its shards are not the program's to know.
+            mapping("stream-elsewhere", {
+                eventSourceArn: "arn:aws:kinesis:eu-west-1:999999999999:stream/other",
+                parallelizationFactor: 10,
+            }),
+        ];
+        const program: ProgramView = { ...view, resources: [role, policy, fn, queue, stream, ...sources] };
+        expect(checksByType[fn.type]!(fn, program)).to.deep.equal([
+            "f: reserves 4 concurrent executions, fewer than the 5 its source queue-beyond runs at once",
+            "f: its queue mapping queue-unbounded has no maximum concurrency to keep within the reserved 4",
+            "f: reserves 4 concurrent executions, fewer than the 6 its source stream-beyond runs at once",
+        ]);
+    });
+
+    it("reports a grant conditioned on a bucket's ARN as S3 encryption context when the bucket encrypts without a Bucket Key", () => {
+        const bucket = (name: string, bucketKeyEnabled: boolean): RecordedResource[] => [
+            { type: "aws:s3/bucket:Bucket", name, inputs: {}, arn: `arn:aws:s3:::${name}` },
+            {
+                type: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                name: `${name}-encryption`,
+                inputs: {
+                    bucket: `${name}-id`,
+                    rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key }, bucketKeyEnabled }],
+                },
+                arn: "arn:aws:mock",
+            },
+        ];
+        const resources = [...bucket("keyed", true), ...bucket("unkeyed", false)];
+        const decrypting = (bucketName: string) =>
+            resource("aws:iam/rolePolicy:RolePolicy", {
+                policy: statement({
+                    Action: ["kms:Decrypt"],
+                    Resource: key,
+                    Condition: {
+                        StringEquals: {
+                            "kms:ViaService": "s3.eu-west-1.amazonaws.com",
+                            "kms:EncryptionContext:aws:s3:arn": `arn:aws:s3:::${bucketName}`,
+                        },
+                    },
+                }),
+            });
+        const program: ProgramView = {
+            ...view,
+            resources,
+            attachedTo: (type, bucketId) =>
+                resources.filter((candidate) => candidate.type === type && candidate.inputs.bucket === bucketId),
+        };
+        expect(checksByType["aws:iam/rolePolicy:RolePolicy"]!(decrypting("keyed"), program)).to.deep.equal([]);
+        expect(checksByType["aws:iam/rolePolicy:RolePolicy"]!(decrypting("unkeyed"), program)).to.deep.equal([
+            "bad: arn:aws:s3:::unkeyed as S3 encryption context, but that bucket encrypts without an S3 Bucket Key",
+        ]);
+    });
 
     it("reports a dashboard reading another region or account, or drawing what the stack does not declare or deploy", () => {
         const queue: RecordedResource = {

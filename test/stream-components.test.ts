@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import type { LambdaSettings } from "../components/bundled-function/lambda-settings";
 import { AlarmTopic } from "../components/alarm-topic";
 import { FileSource } from "../components/file-source";
 import { StreamLake } from "../components/stream-lake";
@@ -27,7 +28,7 @@ function queue(mocks: RecordingMocks, name: string): Record<string, unknown> {
     return mocks.ofType("aws:sqs/queue:Queue").find((resource) => resource.name === name)!.inputs;
 }
 
-function declareLake(name: string, stream: Stream): StreamLake {
+function declareLake(name: string, stream: Stream, lambda?: LambdaSettings): StreamLake {
     return new StreamLake(name, {
         stream,
         kmsKeyArn: keyArn,
@@ -39,6 +40,7 @@ function declareLake(name: string, stream: Stream): StreamLake {
         producerCode: code,
         crawlerStarterCode: code,
         logRetentionDays: 30,
+        ...(lambda ? { lambda } : {}),
     });
 }
 
@@ -232,7 +234,7 @@ describe("StreamLake", () => {
                 START_RETRY_SECONDS: "30",
             },
         });
-        expect(policyOf(mocks.named("clicks-crawl-policy")).Statement.slice(3)).to.deep.equal([
+        expect(policyOf(mocks.named("clicks-crawl-policy")).Statement.slice(4)).to.deep.equal([
             {
                 Sid: "StartStreamCrawler",
                 Effect: "Allow",
@@ -306,6 +308,7 @@ describe("StreamLake", () => {
                 ["sqs:SendMessage"],
                 "arn:aws:sqs:eu-west-1:123456789012:queue/clicks-functions-dlq",
             ],
+            ["SendTraces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "*"],
             [
                 "PutRecordsOnStream",
                 ["kinesis:PutRecord", "kinesis:PutRecords"],
@@ -362,6 +365,39 @@ describe("StreamLake", () => {
             },
         ]);
     });
+});
+
+describe("StreamLake functions under a stack's Lambda settings", () => {
+    const cases: { what: string; lambda?: LambdaSettings; expected: [string, string, number][] }[] = [
+        {
+            // The producer is invoked by hand, the crawl starter by its schedule: one at a time.
+            what: "one execution each by default, traced",
+            expected: [
+                ["clicks-producer", "Active", 1],
+                ["clicks-crawl", "Active", 1],
+            ],
+        },
+        {
+            what: "the stack's tracing mode and reservations",
+            lambda: { tracing: "PassThrough", reservedConcurrency: { "stream-producer": 3, "crawler-starter": 2 } },
+            expected: [
+                ["clicks-producer", "PassThrough", 3],
+                ["clicks-crawl", "PassThrough", 2],
+            ],
+        },
+    ];
+    for (const { what, lambda: settings, expected } of cases) {
+        it(`reserves ${what}`, async () => {
+            const mocks = await useMocks();
+            declareLake("clicks", clickstream, settings);
+            await settle();
+            expect(
+                mocks
+                    .ofType("aws:lambda/function:Function")
+                    .map((fn) => [fn.name, (fn.inputs.tracingConfig as { mode: string }).mode, fn.inputs.reservedConcurrentExecutions]),
+            ).to.deep.equal(expected);
+        });
+    }
 });
 
 describe("StreamLake with partition projection", () => {
@@ -486,9 +522,16 @@ describe("FileSource and WarehouseExport", () => {
             functionName: "arn:aws:lambda:eu-west-1:123456789012:function/clicks-loader",
             batchSize: 1,
             functionResponseTypes: ["ReportBatchItemFailures"],
+            // As many loaders at once as the function reserves: Lambda's lowest maximum for a queue.
+            scalingConfig: { maximumConcurrency: 2 },
         });
         const loader = lambda(mocks, "clicks-loader");
-        expect([loader.timeout, loader.memorySize]).to.deep.equal([900, 1024]);
+        expect([loader.timeout, loader.memorySize, loader.reservedConcurrentExecutions, loader.tracingConfig]).to.deep.equal([
+            900,
+            1024,
+            2,
+            { mode: "Active" },
+        ]);
         expect(loader.environment).to.deep.equal({
             variables: {
                 NODE_OPTIONS: "--enable-source-maps",
@@ -499,7 +542,7 @@ describe("FileSource and WarehouseExport", () => {
                 REPORT_PREFIX: "streams/clickstream/file-reports/",
             },
         });
-        expect(policyOf(mocks.named("clicks-loader-policy")).Statement.slice(3)).to.deep.equal([
+        expect(policyOf(mocks.named("clicks-loader-policy")).Statement.slice(4)).to.deep.equal([
             {
                 Sid: "ConsumeFileQueue",
                 Effect: "Allow",
@@ -703,6 +746,33 @@ describe("FileSource and WarehouseExport", () => {
             ],
             ["PublishJobMetrics", ["cloudwatch:PutMetricData"], "*", { StringEquals: { "cloudwatch:namespace": ["Glue", "Ingestion"] } }],
         ]);
+    });
+});
+
+describe("FileSource under a stack's Lambda settings", () => {
+    it("reserves the stack's loader concurrency, which its queue mapping polls for too", async () => {
+        const mocks = await useMocks();
+        new FileSource("clicks", {
+            stream: clickstream,
+            prefix: "incoming/",
+            streamName: "clicks-stream",
+            streamArn: "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks-stream",
+            kmsKeyArn: keyArn,
+            accessLogsBucketName: "access-logs",
+            reports: bucket("quarantine"),
+            code,
+            functionDeadLetterQueueArn: "arn:aws:sqs:eu-west-1:123456789012:clicks-functions-dlq",
+            alarms: new AlarmTopic("clicks-alarms", { kmsKeyArn: keyArn }),
+            retentionDays: 90,
+            lambda: { tracing: "PassThrough", reservedConcurrency: { "file-loader": 6 } },
+        });
+        await settle();
+        const loader = lambda(mocks, "clicks-loader");
+        expect([
+            loader.tracingConfig,
+            loader.reservedConcurrentExecutions,
+            mocks.named("clicks-loader-source").inputs.scalingConfig,
+        ]).to.deep.equal([{ mode: "PassThrough" }, 6, { maximumConcurrency: 6 }]);
     });
 });
 

@@ -1,8 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { kmsUse, logWriting, type PolicyStatement } from "../policies";
+import { kmsUse, logWriting, xrayTraceWriting, type PolicyStatement } from "../policies";
 import { serviceRole } from "../service-role";
 import { defaultLogRetentionDays, defaultMemoryMb, defaultTimeoutSeconds, lambdaArchitecture, lambdaRuntime } from "./defaults";
+import { defaultLambdaSettings, type TracingMode } from "./lambda-settings";
 
 export interface BundledFunctionArgs {
     readonly description: string;
@@ -21,12 +22,19 @@ export interface BundledFunctionArgs {
     readonly memoryMb?: number;
     /** Defaults to 90 days. */
     readonly logRetentionDays?: number;
+    /** X-Ray tracing (Checkov CKV_AWS_50); the role may send traces either way. Defaults to Active. */
+    readonly tracing?: TracingMode;
+    /**
+     * Concurrent executions reserved for the function, which are also the most it runs at once
+     * (Checkov CKV_AWS_115): size it from its trigger (`lambda-settings.ts`), at least 1.
+     */
+    readonly reservedConcurrency: number;
 }
 
 /**
  * A Lambda function from an esbuild bundle, with its own role (only the statements given, plus its
- * log group and the project key), a KMS-encrypted log group with retention, JSON logs, encrypted
- * environment variables and a dead-letter queue.
+ * log group, the project key and its X-Ray traces), a KMS-encrypted log group with retention, JSON
+ * logs, encrypted environment variables, a dead-letter queue, X-Ray tracing and reserved concurrency.
  */
 export class BundledFunction extends pulumi.ComponentResource {
     readonly role: aws.iam.Role;
@@ -37,6 +45,9 @@ export class BundledFunction extends pulumi.ComponentResource {
 
     constructor(name: string, args: BundledFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ingestion:lambda:BundledFunction", name, {}, opts);
+        if (!Number.isInteger(args.reservedConcurrency) || args.reservedConcurrency < 1) {
+            throw new Error(`${name}: reservedConcurrency must be a whole number of at least 1, not ${args.reservedConcurrency}`);
+        }
         const identity = aws.getCallerIdentityOutput({}, { parent: this });
 
         this.logGroup = new aws.cloudwatch.LogGroup(
@@ -59,6 +70,7 @@ export class BundledFunction extends pulumi.ComponentResource {
                         Action: ["sqs:SendMessage"],
                         Resource: args.deadLetterQueueArn,
                     },
+                    xrayTraceWriting(),
                     ...args.policyStatements,
                 ],
             },
@@ -80,6 +92,8 @@ export class BundledFunction extends pulumi.ComponentResource {
                 environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...(args.environment ?? {}) } },
                 loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
                 deadLetterConfig: { targetArn: args.deadLetterQueueArn },
+                tracingConfig: { mode: args.tracing ?? defaultLambdaSettings.tracing },
+                reservedConcurrentExecutions: args.reservedConcurrency,
             },
             { parent: this, dependsOn: [policy] },
         );

@@ -6,6 +6,7 @@ import { badArchiveNamePrefix, type TriggerVariable } from "../../lambdas/extrac
 import type { NotifierVariable } from "../../lambdas/run-notifier/contract";
 import { alarmPublishing, anyCount, deadLetterAlarm, notifyingAlarm, type AlarmSettings } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
+import { reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
 import { glueAssetUri, glueJob } from "../glue-job";
 import { icebergJobArguments } from "../lake-access";
 import { badArchiveNamesMetric, extractRunMetric, matchedEvents, oldestMessageAge, visibleMessages, type MetricId } from "../metrics";
@@ -72,6 +73,8 @@ export interface ExtractPipelineArgs {
     readonly itemsWriteUnitsPerSecond: number;
     /** Days the trigger's logs are kept. Defaults to 90. */
     readonly logRetentionDays?: number;
+    /** X-Ray tracing and reserved-concurrency overrides of the functions (`ingestion:lambda`). Defaults to `defaultLambdaSettings`. */
+    readonly lambda?: LambdaSettings;
 }
 
 /** The metrics of one pipeline: its latency, runs, rows and items, and its queues. */
@@ -286,6 +289,8 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             QUARANTINE_BUCKET: args.quarantine.name,
             STACK: args.stack,
         };
+        // The trigger runs as many at once as its queue mapping polls for (a stack may raise both together).
+        const triggerConcurrency = reservedConcurrencyOf(args.lambda, "extract-trigger", triggerPolling.maximumConcurrency);
         this.trigger = new BundledFunction(
             `${name}-trigger`,
             {
@@ -295,6 +300,8 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                 deadLetterQueueArn: this.deadLetterQueue.arn,
                 timeoutSeconds: triggerTimeoutSeconds,
                 ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
+                ...(args.lambda ? { tracing: args.lambda.tracing } : {}),
+                reservedConcurrency: triggerConcurrency,
                 environment: triggerEnvironment,
                 policyStatements: triggerStatements({
                     jobArn: this.job.arn,
@@ -314,7 +321,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                 batchSize: triggerPolling.batchSize,
                 maximumBatchingWindowInSeconds: triggerPolling.maximumBatchingWindowInSeconds,
                 functionResponseTypes: ["ReportBatchItemFailures"],
-                scalingConfig: { maximumConcurrency: triggerPolling.maximumConcurrency },
+                scalingConfig: { maximumConcurrency: triggerConcurrency },
             },
             { parent: this },
         );
@@ -368,6 +375,9 @@ export class ExtractPipeline extends pulumi.ComponentResource {
                 kmsKeyArn: args.kmsKeyArn,
                 deadLetterQueueArn: this.deadLetterQueue.arn,
                 ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
+                ...(args.lambda ? { tracing: args.lambda.tracing } : {}),
+                // Each failed run of the job invokes it once; no more runs than the job's concurrent runs end at once.
+                reservedConcurrency: reservedConcurrencyOf(args.lambda, "run-notifier", glue.maxConcurrentRuns),
                 environment: notifierEnvironment,
                 policyStatements: notifierStatements({
                     jobArn: this.job.arn,

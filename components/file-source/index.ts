@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { streamSchemaDocument, type Stream } from "../../config/stream";
 import { deadLetterAlarm, type AlarmTopic } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
+import { queueConcurrency, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
 import type { BucketRef } from "../extract-pipeline/policies";
 import { ObjectEventQueue } from "../object-events";
 import { objectsUnder } from "../policies";
@@ -29,10 +30,23 @@ export interface FileSourceArgs {
     readonly retentionDays: number;
     readonly logRetentionDays?: number;
     readonly allowDataDeletion?: boolean;
+    /** X-Ray tracing and reserved-concurrency overrides of the functions (`ingestion:lambda`). Defaults to `defaultLambdaSettings`. */
+    readonly lambda?: LambdaSettings;
 }
 
 /** The loader reads a file of up to hundreds of megabytes and puts it on the stream: Lambda's longest timeout. */
-export const fileLoader = { timeoutSeconds: 900, memoryMb: 1024, batchSize: 1, maxReceiveCount: 3 } as const;
+export const fileLoader = {
+    timeoutSeconds: 900,
+    memoryMb: 1024,
+    batchSize: 1,
+    maxReceiveCount: 3,
+    /**
+     * Files loaded at once: Lambda's lowest maximum for a queue mapping. Every loader puts on the
+     * same stream, whose write capacity, not the number of loaders, bounds how fast files load;
+     * more loaders would only meet more throttled puts.
+     */
+    maximumConcurrency: queueConcurrency.minimum,
+} as const;
 
 /**
  * Files to a stream: a source bucket where JSON-lines or CSV files land; each new file is queued
@@ -73,6 +87,8 @@ export class FileSource extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        // The loader runs as many at once as its queue mapping polls for (a stack may raise both together).
+        const loaderConcurrency = reservedConcurrencyOf(args.lambda, "file-loader", fileLoader.maximumConcurrency);
         this.loader = new BundledFunction(
             `${name}-loader`,
             {
@@ -83,6 +99,8 @@ export class FileSource extends pulumi.ComponentResource {
                 timeoutSeconds: fileLoader.timeoutSeconds,
                 memoryMb: fileLoader.memoryMb,
                 ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
+                ...(args.lambda ? { tracing: args.lambda.tracing } : {}),
+                reservedConcurrency: loaderConcurrency,
                 environment: {
                     STREAM_NAME: args.streamName,
                     STREAM_SCHEMA: JSON.stringify(streamSchemaDocument(stream)),
@@ -129,6 +147,7 @@ export class FileSource extends pulumi.ComponentResource {
                 functionName: this.loader.arn,
                 batchSize: fileLoader.batchSize,
                 functionResponseTypes: ["ReportBatchItemFailures"],
+                scalingConfig: { maximumConcurrency: loaderConcurrency },
             },
             { parent: this },
         );

@@ -4,6 +4,7 @@ import { importTableCompressions, importTableFormats, lookupPlan, type Lookup, t
 import type lookupArguments from "../../glue-scripts/ingest/contracts/lookup_job_arguments.json";
 import { AlarmTopic, anyCount, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
+import { reservedConcurrencyOf, streamConsumerConcurrency, type LambdaSettings } from "../bundled-function/lambda-settings";
 import { lookupLoadMetric, matchedEvents, type MetricId } from "../metrics";
 import { failedRunStates } from "../extract-pipeline/defaults";
 import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
@@ -18,9 +19,11 @@ export interface LookupFilterArgs {
     /**
      * The stream whose events are filtered: a stream of this stack (encrypted with the project key),
      * or the stream of another stack or account the lookup's `filter.stream` names by ARN, with the
-     * key its records are encrypted with (`upstreamStreamOf` in config/lookup.ts).
+     * key its records are encrypted with (`upstreamStreamOf` in config/lookup.ts). A stream of this
+     * stack gives its shards when it is provisioned; the filter reserves one execution per shard
+     * (`streamConsumerConcurrency`), or `undeclaredStreamShards` when they are not known.
      */
-    readonly stream: { readonly arn: pulumi.Input<string> } | UpstreamStream;
+    readonly stream: { readonly arn: pulumi.Input<string>; readonly shards?: number } | UpstreamStream;
     /** Bundle of `lambdas/event-filter`. */
     readonly code: pulumi.asset.Archive;
     /** Bucket of `destination.prefix` (the lake), when matching events go to a prefix. */
@@ -54,6 +57,8 @@ export interface LookupTableArgs {
     readonly notificationEmail?: string;
     readonly logRetentionDays?: number;
     readonly allowDataDeletion?: boolean;
+    /** X-Ray tracing and reserved-concurrency overrides of the functions (`ingestion:lambda`). Defaults to `defaultLambdaSettings`. */
+    readonly lambda?: LambdaSettings;
 }
 
 /**
@@ -344,6 +349,13 @@ export class LookupTable extends pulumi.ComponentResource {
                 deadLetterQueueArn: failures.arn,
                 timeoutSeconds: 60,
                 ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
+                ...(args.lambda ? { tracing: args.lambda.tracing } : {}),
+                // The source mapping runs one batch per shard at a time (parallelization factor 1).
+                reservedConcurrency: reservedConcurrencyOf(
+                    args.lambda,
+                    "event-filter",
+                    streamConsumerConcurrency("shards" in wiring.stream ? wiring.stream.shards : undefined),
+                ),
                 environment: {
                     LOOKUP_TABLE: this.table.name,
                     KEY_ATTRIBUTE: lookup.key.partition.attribute,

@@ -69,3 +69,16 @@ export function logWriting(logGroupArn: pulumi.Input<string>): PolicyStatement {
         Resource: pulumi.interpolate`${logGroupArn}:*`,
     };
 }
+
+/** The two actions a function's runtime calls to send its X-Ray traces. */
+export const xrayTraceActions = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"] as const;
+
+/**
+ * Lets a traced function send its trace segments. X-Ray defines no resource type and no condition
+ * key for these two actions (Service Authorization Reference, "Actions, resources, and condition keys
+ * for AWS X-Ray"), so Resource "*" is the only value they take, as in AWS's own
+ * AWSXRayDaemonWriteAccess policy.
+ */
+export function xrayTraceWriting(): PolicyStatement {
+    return { Sid: "SendTraces", Effect: "Allow", Action: [...xrayTraceActions], Resource: "*" };
+}

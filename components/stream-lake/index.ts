@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { streamSchemaDocument, type Stream } from "../../config/stream";
 import { AlarmTopic, anyCount, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
+import { oneAtATime, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
 import type { MetricId } from "../metrics";
 import { parquetStorage } from "../catalog/defaults";
 import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
@@ -45,6 +46,8 @@ export interface StreamLakeArgs {
     readonly logRetentionDays?: number;
     /** Let `pulumi destroy` delete the raw backup bucket while it holds objects. Defaults to false. */
     readonly allowDataDeletion?: boolean;
+    /** X-Ray tracing and reserved-concurrency overrides of the functions (`ingestion:lambda`). Defaults to `defaultLambdaSettings`. */
+    readonly lambda?: LambdaSettings;
 }
 
 /** The metrics of one stream: records coming in, and how late they reach the lake (also alarmed). */
@@ -303,6 +306,9 @@ export class StreamLake extends pulumi.ComponentResource {
                 kmsKeyArn: args.kmsKeyArn,
                 deadLetterQueueArn: this.functionDeadLetterQueue.arn,
                 ...(logRetentionDays ? { logRetentionDays } : {}),
+                ...(args.lambda ? { tracing: args.lambda.tracing } : {}),
+                // Invoked by hand, to publish a sample.
+                reservedConcurrency: reservedConcurrencyOf(args.lambda, "stream-producer", oneAtATime),
                 environment: { STREAM_NAME: this.kinesisStream.name, STREAM_SCHEMA: schemaEnvironment },
                 policyStatements: [streamWriterStatement(this.kinesisStream.arn)],
             },
@@ -387,6 +393,9 @@ export class StreamLake extends pulumi.ComponentResource {
                 deadLetterQueueArn: this.functionDeadLetterQueue.arn,
                 timeoutSeconds: crawlerStart.attempts * crawlerStart.retrySeconds + 30,
                 ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
+                ...(args.lambda ? { tracing: args.lambda.tracing } : {}),
+                // Started by its schedule, which never fires again before an invocation's retries end.
+                reservedConcurrency: reservedConcurrencyOf(args.lambda, "crawler-starter", oneAtATime),
                 environment: {
                     CRAWLER_NAME: crawler.name,
                     START_ATTEMPTS: String(crawlerStart.attempts),
