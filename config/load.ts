@@ -94,8 +94,8 @@ export function loadStackConfig(stack: string, sources: StackSources): StackConf
 
 /**
  * Loads, validates and plans the named mappings. Every problem in every file is reported in one
- * ConfigError, as are pipelines that would collide (same name, one landing prefix inside another,
- * or the same Glue table name), each at the field of the later file. `listedIn`, the stack file
+ * ConfigError, as are pipelines that would collide (one landing prefix inside another, or one
+ * Glue table name for two tables), each at the field of the later file. `listedIn`, the stack file
  * listing the names, places a name that has no file.
  */
 export function loadJobPlans(names: readonly string[], directory = mappingsDirectory, listedIn?: StackFile): JobPlan[] {
