@@ -459,9 +459,14 @@ describe("itemsTableThroughput", () => {
 
 /** An ExtractPipeline of the customers plan, `crm`, in buckets named for their role; `args` overrides. */
 function declarePipeline(args: Partial<ConstructorParameters<typeof ExtractPipeline>[1]> = {}): ExtractPipeline {
+    return new ExtractPipeline("crm", { ...declarePipelineArgs(), ...args });
+}
+
+/** The customers pipeline's arguments, as the tests declare it. */
+function declarePipelineArgs(): ConstructorParameters<typeof ExtractPipeline>[1] {
     const bucket = (name: string) => ({ name, arn: `arn:aws:s3:::${name}` });
     const handlerCode = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({});") });
-    return new ExtractPipeline("crm", {
+    return {
         plan: customersPlan,
         stack: "dev",
         kmsKeyArn: keyArn,
@@ -482,8 +487,7 @@ function declarePipeline(args: Partial<ConstructorParameters<typeof ExtractPipel
         latencyPromiseMinutes: 45,
         deletionProtection: true,
         itemsWriteUnitsPerSecond: 10000,
-        ...args,
-    });
+    };
 }
 
 describe("ExtractPipeline", () => {
@@ -953,6 +957,57 @@ describe("ExtractPipeline latency", () => {
         expect(mocks.named("crm-items").inputs).to.deep.include({ onDemandThroughput: { maxWriteRequestUnits: 4000 } });
         expect(mocks.named("crm-items").inputs).not.to.have.property("warmThroughput");
         expect(mocks.named("crm-job").inputs.defaultArguments).to.deep.include({ "--items_write_units_per_second": "4000" });
+    });
+});
+
+describe("two pipelines whose names share a prefix (customers and customers-order)", () => {
+    const customersOrderPlan = buildJobPlan(
+        parseMapping(
+            "config/mappings/customers-order.yaml",
+            fs
+                .readFileSync(path.join(repositoryRoot, "config/mappings/customers.yaml"), "utf8")
+                .replace("pipeline: customers", "pipeline: customers-order")
+                .replace("incoming/customers/", "incoming/customers-order/"),
+        ),
+    );
+    let mocks: RecordingMocks;
+    before(async () => {
+        mocks = await useMocks();
+        declarePipeline();
+        new ExtractPipeline("crm-order", {
+            ...declarePipelineArgs(),
+            plan: customersOrderPlan,
+        });
+        await settle();
+    });
+
+    /** What a job's role may touch of the lake: Glue tables, and object prefixes of the lake bucket. */
+    function lakeGrants(policy: string): { tables: string[]; objects: string[] } {
+        const statements = policyOf(mocks.named(policy)).Statement;
+        const resources = (sid: string) => [statements.find((statement) => statement.Sid === sid)!.Resource].flat();
+        return {
+            tables: resources("CommitLakeTables").filter((arn) => arn.includes(":table/")),
+            objects: resources("ReadAndWriteLakeTablesAndReports"),
+        };
+    }
+
+    it("grant each job its own tables and lake prefixes by name, none of the other's (no customers_* wildcard)", () => {
+        const tableArns = (catalogPrefix: string) =>
+            ["customers", "addresses", "orders", "order_lines"].flatMap((table) =>
+                ["", "_history", "_keys"].map(
+                    (suffix) => `arn:aws:glue:eu-west-1:123456789012:table/ingest_test/${catalogPrefix}_${table}${suffix}`,
+                ),
+            );
+        const objects = (pipeline: string) => [
+            ...["customers", "addresses", "orders", "order_lines"].flatMap((table) =>
+                ["current", "history", "keys"].map((role) => `arn:aws:s3:::lake/${pipeline}/${table}/${role}/*`),
+            ),
+            `arn:aws:s3:::lake/${pipeline}/_reports/*`,
+        ];
+        expect({ customers: lakeGrants("crm-job-policy"), "customers-order": lakeGrants("crm-order-job-policy") }).to.deep.equal({
+            customers: { tables: tableArns("customers"), objects: objects("customers") },
+            "customers-order": { tables: tableArns("customers_order"), objects: objects("customers-order") },
+        });
     });
 });
 
