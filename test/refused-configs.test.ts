@@ -261,6 +261,23 @@ const refusals: readonly Refusal[] = [
         edits: { [lookup]: replace("eventField: store_id", "eventField: shop_id") },
         problems: [`${lookup}:9:3: filter.eventField: "shop_id" is not a field of stream "events"`],
     },
+    {
+        refused: "lake history kept for less time than the items built from it live",
+        edits: { [stackFile]: (text) => `${text}  ingestion:retentionDays: 200\n` },
+        problems: [
+            `${mapping}:24:1: ttl.retentionDays: items live 270 days after their latest activity, but Pulumi.qa.yaml keeps landed ` +
+                "archives and the lake's history for ingestion:retentionDays 200 days, so rows an item still needs could not be rebuilt; " +
+                "raise ingestion:retentionDays to at least 270 or shorten ttl.retentionDays",
+        ],
+    },
+    {
+        refused: "a filter keeping events under a pipeline's lake tables, where they would expire",
+        edits: { [lookup]: replace("prefix: filtered/stores/", "prefix: orders/filtered/") },
+        problems: [
+            `${mapping}:1:1: pipeline: the lake tables of "orders" (orders/ in the lake bucket) overlap orders/filtered/, where the ` +
+                'events the filter of lookup "stores" keeps expire after ingestion:retentionDays; the expiry would delete files current rows live in',
+        ],
+    },
     // A mapping's tables.
     {
         refused: "a file pattern that also matches another table's files (*.csv)",
