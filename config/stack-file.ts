@@ -27,8 +27,9 @@ export class StackFile {
     }
 
     /**
-     * Reads `<directory>/Pulumi.<stack>.yaml` (or, without one, as `unlocated`); throws a ConfigError locating every problem of the file
-     * itself: YAML syntax, a duplicate key, an alias bomb, no `config:` block.
+     * Reads `<directory>/Pulumi.<stack>.yaml` (a stack without one is `unlocated`); throws a
+     * ConfigError locating every problem of the file itself: YAML syntax, a duplicate key, an alias
+     * bomb, no `config:` block or one that is not a map.
      */
     static read(stack: string, directory: string): StackFile {
         const file = path.join(directory, `Pulumi.${stack}.yaml`);

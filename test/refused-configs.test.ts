@@ -27,8 +27,8 @@ const stack = "qa";
 type Edit = string | ((text: string) => string) | { readonly copy: string; readonly change: (text: string) => string } | null;
 
 /**
- * `text` with each `from` replaced by its `to`, in order; each `from` must occur exactly once (or,
- * with `all`, at least once), so a changed fixture fails loudly instead of quietly editing nothing.
+ * `text` with each `from` replaced by its `to`, in order; each `from` must occur exactly once, so a
+ * changed fixture fails loudly instead of quietly editing nothing.
  */
 function replace(from: string, to: string, ...more: string[]): (text: string) => string {
     return (text) => {
@@ -94,7 +94,7 @@ const mapping = "config/mappings/orders.yaml";
 const stream = "config/streams/events.yaml";
 const lookup = "config/lookups/stores.yaml";
 
-/** An alias bomb ("billion laughs"): nine lines that expand to 9^8 values. */
+/** An alias bomb ("billion laughs"): nine lines that would expand to about 9^9 values. */
 const aliasBomb = [
     'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]',
     ...["b", "c", "d", "e", "f", "g", "h"].map((name, index) => `${name}: &${name} [${Array(9).fill(`*${"abcdefg"[index]}`).join(", ")}]`),
