@@ -675,6 +675,32 @@ for (const stack of ["dev", "prod"]) {
             expect(problems).to.deep.equal([]);
         });
 
+        it("lets each Glue job and the crawler write exactly the log groups Glue names after its own role", () => {
+            const logGroupsOf = (role: string) =>
+                policyOf(program.named(`ingest-${stack}-${role}-policy`))
+                    .Statement.filter((statement) => asArray(statement.Action).some((action) => action.startsWith("logs:")))
+                    .flatMap((statement) => asArray(statement.Resource));
+            const group = (name: string) => `arn:aws:logs:eu-west-1:123456789012:log-group:${name}:*`;
+            const jobGroups = (job: string) =>
+                ["output", "error"].map((stream) =>
+                    group(`/aws-glue/jobs/ingest-${stack}-security-role/ingest-${stack}-${job}-role/${stream}`),
+                );
+            const roles = [
+                "customers-job",
+                "customers-maintenance-job",
+                "products-job",
+                "clickstream-warehouse-job",
+                "clickstream-crawler",
+            ];
+            expect(Object.fromEntries(roles.map((role) => [role, logGroupsOf(role)]))).to.deep.equal({
+                "customers-job": jobGroups("customers-job"),
+                "customers-maintenance-job": jobGroups("customers-maintenance-job"),
+                "products-job": jobGroups("products-job"),
+                "clickstream-warehouse-job": jobGroups("clickstream-warehouse-job"),
+                "clickstream-crawler": [group(`/aws-glue/crawlers-role/ingest-${stack}-clickstream-crawler-role-ingest-${stack}-security`)],
+            });
+        });
+
         it("traces every function and reserves what its trigger runs at once", () => {
             expect(
                 program
