@@ -540,6 +540,8 @@ describe("FileSource and WarehouseExport", () => {
                 SOURCE_BUCKET: "clicks-source",
                 REPORT_BUCKET: "quarantine",
                 REPORT_PREFIX: "streams/clickstream/file-reports/",
+                // fileSource.maxFileMiB unset: the loader's default, 512 MiB.
+                MAX_FILE_BYTES: "536870912",
             },
         });
         expect(policyOf(mocks.named("clicks-loader-policy")).Statement.slice(4)).to.deep.equal([
@@ -773,6 +775,28 @@ describe("FileSource under a stack's Lambda settings", () => {
             loader.reservedConcurrentExecutions,
             mocks.named("clicks-loader-source").inputs.scalingConfig,
         ]).to.deep.equal([{ mode: "PassThrough" }, 6, { maximumConcurrency: 6 }]);
+    });
+});
+
+describe("FileSource with the stream's file bound", () => {
+    it("hands the loader fileSource.maxFileMiB in bytes", async () => {
+        const mocks = await useMocks();
+        new FileSource("clicks", {
+            stream: { ...clickstream, fileSource: { prefix: "incoming/", maxFileMiB: 64 } },
+            prefix: "incoming/",
+            streamName: "clicks-stream",
+            streamArn: "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks-stream",
+            kmsKeyArn: keyArn,
+            accessLogsBucketName: "access-logs",
+            reports: bucket("quarantine"),
+            code,
+            functionDeadLetterQueueArn: "arn:aws:sqs:eu-west-1:123456789012:clicks-functions-dlq",
+            alarms: new AlarmTopic("clicks-alarms", { kmsKeyArn: keyArn }),
+            retentionDays: 90,
+        });
+        await settle();
+        const { variables } = lambda(mocks, "clicks-loader").environment as { variables: Record<string, string> };
+        expect(variables.MAX_FILE_BYTES).to.equal("67108864");
     });
 });
 

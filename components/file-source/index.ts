@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { streamSchemaDocument, type Stream } from "../../config/stream";
+import { defaultMaxFileMiB, mebibyte, type FileToStreamVariable } from "../../lambdas/file-to-stream/contract";
 import { deadLetterAlarm, type AlarmTopic } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { queueConcurrency, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
@@ -107,7 +108,8 @@ export class FileSource extends pulumi.ComponentResource {
                     SOURCE_BUCKET: this.bucket.name,
                     REPORT_BUCKET: args.reports.name,
                     REPORT_PREFIX: this.reportPrefix,
-                },
+                    MAX_FILE_BYTES: String((stream.fileSource?.maxFileMiB ?? defaultMaxFileMiB) * mebibyte),
+                } satisfies Record<FileToStreamVariable, pulumi.Input<string>>,
                 policyStatements: [
                     {
                         Sid: "ConsumeFileQueue",
