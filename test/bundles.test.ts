@@ -75,9 +75,9 @@ describe(`Lambda bundles (for ${lambdaRuntime})`, function () {
             expect(Buffer.byteLength(code)).to.be.at.most(maximumBundleBytes);
             expect(code).not.to.include("sourceMappingURL=data:");
             expect(code.endsWith(`\n//# sourceMappingURL=${sourceMapFileName}\n`)).to.equal(true);
-            const map = JSON.parse(files[sourceMapFileName]!) as { sources: string[]; sourcesContent: string[]; names: string[] };
+            const map = JSON.parse(files[sourceMapFileName]!) as { sources: string[]; sourcesContent: string[]; mappings: string };
             expect(map.sourcesContent).to.have.length(map.sources.length);
-            expect(map.names.length).to.be.above(0);
+            expect(map.mappings.length).to.be.above(0);
         });
 
         it(`${name}: bundles no AWS SDK code (nor anything else from node_modules); requires the SDK the runtime provides`, () => {
@@ -106,6 +106,24 @@ describe(`Lambda bundles (for ${lambdaRuntime})`, function () {
             const withoutSdk = spawnSync(process.execPath, ["-e", load], { env, cwd: directory, encoding: "utf8" });
             expect(withoutSdk.status).to.equal(1);
             expect(withoutSdk.stderr).to.match(/Error: Cannot find module '@aws-sdk\/client-[a-z]+'/);
+        });
+
+        it(`${name}: names the TypeScript of its stack frames without NODE_OPTIONS, from the map beside it`, () => {
+            // The handler reads its environment on its first invocation; an empty one makes it throw.
+            const source = fs.readFileSync(path.join(repositoryRoot, handler), "utf8").split("\n");
+            const line = source.findIndex((text) => text.includes("settingsFromEnvironment(process.env)")) + 1;
+            const file = path.join(directory, name, bundleFileName);
+            const invoke = `require(${JSON.stringify(file)}).handler({ Records: [] }).then(() => process.exit(3), (error) => console.log(error.stack))`;
+            const run = spawnSync(process.execPath, ["-e", invoke], {
+                env: { PATH: process.env.PATH, NODE_PATH: path.join(repositoryRoot, "node_modules") },
+                encoding: "utf8",
+            });
+            expect(run.status, run.stderr).to.equal(0);
+            const frames = run.stdout.split("\n").filter((text) => text.startsWith("    at "));
+            expect(frames).to.include.members([
+                `    at Object.handler (${handler}:${line}:${source[line - 1]!.indexOf("settingsFromEnvironment") + 1})`,
+            ]);
+            expect(frames.filter((frame) => frame.includes(`${bundleFileName}:`))).to.deep.equal([]);
         });
     }
 });

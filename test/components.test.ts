@@ -615,7 +615,6 @@ describe("ExtractPipeline", () => {
         const trigger = mocks.ofType("aws:lambda/function:Function").find((resource) => resource.name === "crm-trigger");
         expect(trigger!.inputs.environment).to.deep.equal({
             variables: {
-                NODE_OPTIONS: "--enable-source-maps",
                 JOB_NAME: "crm-job",
                 RUN_LEDGER_TABLE: "crm-runs",
                 LANDING_BUCKET: "landing",
@@ -1080,7 +1079,7 @@ describe("ExtractPipeline run notifier", () => {
         const notifier = mocks.ofType("aws:lambda/function:Function").find((resource) => resource.name === "crm-run-notifier");
         expect(notifier!.inputs).to.deep.include({
             environment: {
-                variables: { NODE_OPTIONS: "--enable-source-maps", PIPELINE: "customers", LAKE_BUCKET: "lake", TOPIC_ARN: topicArn },
+                variables: { PIPELINE: "customers", LAKE_BUCKET: "lake", TOPIC_ARN: topicArn },
             },
             deadLetterConfig: { targetArn: "arn:aws:sqs:eu-west-1:123456789012:queue/crm-archives-dlq" },
             kmsKeyArn: keyArn,

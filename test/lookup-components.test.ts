@@ -196,7 +196,6 @@ describe("LookupTable", () => {
         });
         expect(byType(mocks, "aws:lambda/function:Function", "products-filter").environment).to.deep.equal({
             variables: {
-                NODE_OPTIONS: "--enable-source-maps",
                 LOOKUP_TABLE: "products-table",
                 KEY_ATTRIBUTE: "product_id",
                 KEY_TYPE: "S",

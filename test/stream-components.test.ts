@@ -228,7 +228,6 @@ describe("StreamLake", () => {
         expect(starter.timeout).to.equal(180);
         expect(starter.environment).to.deep.equal({
             variables: {
-                NODE_OPTIONS: "--enable-source-maps",
                 CRAWLER_NAME: "clicks-crawler",
                 START_ATTEMPTS: "5",
                 START_RETRY_SECONDS: "30",
@@ -285,7 +284,6 @@ describe("StreamLake", () => {
     it("gives the test producer the stream schema and nothing but PutRecords on its stream", () => {
         expect(lambda(mocks, "clicks-producer").environment).to.deep.equal({
             variables: {
-                NODE_OPTIONS: "--enable-source-maps",
                 STREAM_NAME: "clicks-stream",
                 STREAM_SCHEMA: JSON.stringify(streamSchemaDocument(clickstream)),
             },
@@ -534,7 +532,6 @@ describe("FileSource and WarehouseExport", () => {
         ]);
         expect(loader.environment).to.deep.equal({
             variables: {
-                NODE_OPTIONS: "--enable-source-maps",
                 STREAM_NAME: "clicks-stream",
                 STREAM_SCHEMA: JSON.stringify(streamSchemaDocument(clickstream)),
                 SOURCE_BUCKET: "clicks-source",

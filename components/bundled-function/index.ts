@@ -89,7 +89,9 @@ export class BundledFunction extends pulumi.ComponentResource {
                 timeout: args.timeoutSeconds ?? defaultTimeoutSeconds,
                 memorySize: args.memoryMb ?? defaultMemoryMb,
                 kmsKeyArn: args.kmsKeyArn,
-                environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...(args.environment ?? {}) } },
+                // No NODE_OPTIONS=--enable-source-maps: it would read the source map on every cold start; the
+                // bundle maps its stack frames itself when a stack is formatted (config/assets.ts).
+                ...(args.environment ? { environment: { variables: args.environment } } : {}),
                 loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
                 deadLetterConfig: { targetArn: args.deadLetterQueueArn },
                 tracingConfig: { mode: args.tracing ?? defaultLambdaSettings.tracing },
