@@ -16,4 +16,4 @@ npx prettier --check . >/dev/null
 echo "== TypeScript tests" >&2
 npx mocha
 echo "== Python tests" >&2
-.venv/bin/python -m pytest -q tests-py
+.venv/bin/python -m pytest -q --durations=15 tests-py
