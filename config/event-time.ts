@@ -1,8 +1,8 @@
 import type { Parsed } from "./formats";
 
 /**
- * How a stream's event time is read by Firehose. Firehose partitions on the event time, not the
- * arrival time: late or replayed events land in the partition of the hour they happened. It reads
+ * How a stream's event time is read by Firehose. Partitioned by event time (the default), late or
+ * replayed events land in the partition of the hour they happened (not of their arrival). It reads
  * the time twice, with two small languages: a jq expression (dynamic partitioning's metadata
  * extraction) derives the partition value, and the Hive JSON SerDe parses the column with a
  * Joda-Time pattern. Both are derived here from the one format the stream definition declares.
@@ -57,9 +57,16 @@ export interface EventTimeReading {
     readonly partitionQuery: string;
 }
 
-/** The partition column of the event time, such as `event_hour`. */
-export function eventTimeColumn(granularity: EventTimeGranularity): string {
-    return `event_${granularity}`;
+/**
+ * The Hive JSON SerDe's reading of a format alone, for a stream partitioned by arrival time: the
+ * format need not give a partition value, only be one Firehose can parse.
+ */
+export function serdeTimestampFormat(format: string): Parsed<string> {
+    if (format === epochMillis) {
+        return { ok: true, value: "millis" };
+    }
+    const tokens = tokenize(format);
+    return tokens.ok ? { ok: true, value: tokens.value.joda } : tokens;
 }
 
 /**

@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { cronProblem, type CronService } from "./cron";
-import { epochMillis, eventTimeColumn, eventTimeGranularities, readEventTime, type EventTimeReading } from "./event-time";
+import {
+    epochMillis,
+    eventTimeGranularities,
+    projectionDates,
+    readEventTime,
+    serdeTimestampFormat,
+    type EventTimeGranularity,
+} from "./event-time";
 import { catalogTypeName, parseColumnType, type ColumnType } from "./formats";
 import { YamlSource, type FieldPath } from "./yaml-source";
 
@@ -26,6 +33,28 @@ export const firehoseLimits = {
     maximumDynamicPartitionKeys: 50,
 } as const;
 
+/**
+ * What a stream gets when its definition leaves a setting out: seed 002's numbers. Firehose writes a
+ * Parquet object at least every 60 s (or at 64 MiB, the least Parquet conversion takes), the crawler
+ * adds the new partitions at minutes 15 and 45, and the raw JSON backup expires after 30 days.
+ * Shorter buffers mean fresher data and more, smaller objects (more requests and slower Athena
+ * scans); see the README's "Adding a stream".
+ */
+export const streamDefaults = {
+    buffering: { sizeMiB: 64, intervalSeconds: 60 },
+    crawlerSchedule: "cron(15,45 * * * ? *)",
+    rawBackupRetentionDays: 30,
+} as const;
+
+/**
+ * What a stream's time partition is the hour (day, ...) of: the event time a field of the record
+ * carries (Firehose dynamic partitioning reads it with a jq query), or the time Firehose received
+ * the record (`!{timestamp:...}` in the S3 prefix: the approximate arrival time of the oldest record
+ * in the object), which reads nothing of the record.
+ */
+export const partitionTimeSources = ["event", "arrival"] as const;
+export type PartitionTimeSource = (typeof partitionTimeSources)[number];
+
 const arn = (service: string, resource: string) => new RegExp(`^arn:aws[a-z-]*:${service}:${resource}$`);
 
 export const streamSchema = z.strictObject({
@@ -50,11 +79,13 @@ export const streamSchema = z.strictObject({
     }),
     partitioning: z
         .strictObject({
+            /** `event` (the default): the event time's hour (day, ...); `arrival`: the hour Firehose received it. */
+            by: z.enum(partitionTimeSources).default("event"),
             granularity: z.enum(eventTimeGranularities).default("hour"),
             /** Fields whose values become partition keys (Firehose dynamic partitioning). */
             keys: z.array(fieldName).default([]),
         })
-        .default({ granularity: "hour", keys: [] }),
+        .default({ by: "event", granularity: "hour", keys: [] }),
     kinesis: z
         .strictObject({
             mode: z.enum(["on-demand", "provisioned"]).default("on-demand"),
@@ -63,13 +94,18 @@ export const streamSchema = z.strictObject({
         })
         .default({ mode: "on-demand", retentionHours: 24 }),
     buffering: z
-        .strictObject({ sizeMiB: z.int().default(128), intervalSeconds: z.int().default(300) })
-        .default({ sizeMiB: 128, intervalSeconds: 300 }),
-    rawBackup: z.strictObject({ retentionDays: z.int().min(1).max(3650).default(30) }).default({ retentionDays: 30 }),
+        .strictObject({
+            sizeMiB: z.int().default(streamDefaults.buffering.sizeMiB),
+            intervalSeconds: z.int().default(streamDefaults.buffering.intervalSeconds),
+        })
+        .default({ ...streamDefaults.buffering }),
+    rawBackup: z
+        .strictObject({ retentionDays: z.int().min(1).max(3650).default(streamDefaults.rawBackupRetentionDays) })
+        .default({ retentionDays: streamDefaults.rawBackupRetentionDays }),
     errorPrefix: z.string().default("errors/"),
     partitions: z
         .discriminatedUnion("mode", [
-            z.strictObject({ mode: z.literal("crawler"), schedule: z.string().default("cron(15,45 * * * ? *)") }),
+            z.strictObject({ mode: z.literal("crawler"), schedule: z.string().default(streamDefaults.crawlerSchedule) }),
             z.strictObject({
                 mode: z.literal("projection"),
                 /** The values each dynamic partition key may take; projection cannot discover them. */
@@ -78,7 +114,7 @@ export const streamSchema = z.strictObject({
                 since: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: "must be a date like 2026-01-31" }),
             }),
         ])
-        .default({ mode: "crawler", schedule: "cron(15,45 * * * ? *)" }),
+        .default({ mode: "crawler", schedule: streamDefaults.crawlerSchedule }),
     /** Files landing in the stream's source bucket under `prefix` are put on the stream, record by record. */
     fileSource: z
         .strictObject({
@@ -128,9 +164,34 @@ export interface StreamField {
     readonly catalogType: string;
 }
 
+/**
+ * The time partition column (`event_hour`, `arrival_day`, ...) and how Firehose fills it in: a jq
+ * expression over the event-time field (dynamic partitioning's metadata extraction), or a
+ * `!{timestamp:...}` expression in the S3 prefix. Both write the value in Athena projection's date
+ * format of the granularity (`2026-11-23-14` for hours).
+ */
+export type TimePartition =
+    | { readonly by: "event"; readonly column: string; readonly query: string }
+    | { readonly by: "arrival"; readonly column: string; readonly prefixExpression: string };
+
 export interface Stream extends StreamDefinition {
     readonly typedFields: readonly StreamField[];
-    readonly eventTimeReading: EventTimeReading;
+    /** How Firehose's Hive JSON SerDe parses every timestamp field: `millis` or a Joda-Time pattern. */
+    readonly serdeTimestampFormat: string;
+    readonly timePartition: TimePartition;
+}
+
+/** The time partition column of a stream: `event_hour` when partitioning by event hour, `arrival_hour` by arrival. */
+export function timePartitionColumn(by: PartitionTimeSource, granularity: EventTimeGranularity): string {
+    return `${by}_${granularity}`;
+}
+
+/**
+ * Whether the stream's Firehose uses dynamic partitioning: to read the event time, or partition keys,
+ * from each record. Partitioning by arrival alone needs none (the prefix's `!{timestamp:...}` does it).
+ */
+export function usesDynamicPartitioning(partitioning: StreamDefinition["partitioning"]): boolean {
+    return partitioning.by === "event" || partitioning.keys.length > 0;
 }
 
 /** Parses and validates one stream definition; throws a ConfigError listing every located problem. */
@@ -150,7 +211,7 @@ function checkStream(
     stream: StreamDefinition,
     fileName: string,
     source: YamlSource,
-): { typedFields: StreamField[]; eventTimeReading: EventTimeReading | undefined } {
+): { typedFields: StreamField[]; serdeTimestampFormat: string | undefined; timePartition: TimePartition | undefined } {
     const expectedFile = `${stream.stream}.yaml`;
     if (!fileName.endsWith(`/${expectedFile}`) && fileName !== expectedFile) {
         source.report(["stream"], `stream "${stream.stream}" must be defined in a file named ${expectedFile}`);
@@ -171,12 +232,13 @@ function checkStream(
         typedFields.push({ name: field.name, type: type.value, catalogType: catalogTypeName(type.value) });
     });
     // The partition columns sit beside the fields in the Glue table: the event time's, and the keys (which are fields).
-    const timeColumn = eventTimeColumn(stream.partitioning.granularity);
+    const { by, granularity } = stream.partitioning;
+    const timeColumn = timePartitionColumn(by, granularity);
     stream.fields.forEach((field, index) => {
         if (field.name === timeColumn) {
             source.report(
                 ["fields", index, "name"],
-                `"${field.name}" is the partition column that partitioning by ${stream.partitioning.granularity} adds ` +
+                `"${field.name}" is the partition column that partitioning by ${by === "arrival" ? "arrival " : ""}${granularity} adds ` +
                     `(${timeColumn}=.../ in the lake); a field cannot share its name, so rename the field`,
             );
         }
@@ -192,9 +254,25 @@ function checkStream(
             `"${stream.eventTime.field}" is a ${eventTimeType.kind}; the event time must be a timestamp field`,
         );
     }
-    const reading = readEventTime(stream.eventTime.field, stream.eventTime.format, stream.partitioning.granularity);
-    if (!reading.ok) {
-        source.report(["eventTime", "format"], `${reading.error}; or use ${epochMillis}`);
+    // By event time, the format must also give the partition value; by arrival, only the SerDe reads it.
+    let serdeFormat: string | undefined;
+    let timePartition: TimePartition | undefined;
+    if (by === "event") {
+        const reading = readEventTime(stream.eventTime.field, stream.eventTime.format, granularity);
+        if (reading.ok) {
+            serdeFormat = reading.value.serdeFormat;
+            timePartition = { by, column: timeColumn, query: reading.value.partitionQuery };
+        } else {
+            source.report(["eventTime", "format"], `${reading.error}; or use ${epochMillis}`);
+        }
+    } else {
+        const parsed = serdeTimestampFormat(stream.eventTime.format);
+        if (parsed.ok) {
+            serdeFormat = parsed.value;
+        } else {
+            source.report(["eventTime", "format"], `${parsed.error}; or use ${epochMillis}`);
+        }
+        timePartition = { by, column: timeColumn, prefixExpression: `!{timestamp:${projectionDates[granularity].format}}` };
     }
 
     const keys = stream.partitioning.keys;
@@ -208,7 +286,7 @@ function checkStream(
         const type = typeOf(key);
         if (!seen.has(key)) {
             source.report(["partitioning", "keys", index], `"${key}" is not one of the declared fields`);
-        } else if (key === stream.eventTime.field) {
+        } else if (by === "event" && key === stream.eventTime.field) {
             source.report(
                 ["partitioning", "keys", index],
                 `"${key}" is the event time, which partitions by ${stream.partitioning.granularity} already`,
@@ -247,10 +325,19 @@ function checkStream(
             ["buffering", "intervalSeconds"],
             `Firehose buffers 0 to ${firehoseLimits.maximumIntervalSeconds} seconds, not ${buffering.intervalSeconds}`,
         );
-    } else if (buffering.intervalSeconds < firehoseLimits.dynamicPartitioningMinimumIntervalSeconds) {
+    } else if (
+        usesDynamicPartitioning(stream.partitioning) &&
+        buffering.intervalSeconds < firehoseLimits.dynamicPartitioningMinimumIntervalSeconds
+    ) {
+        const reason = by === "event" ? "partitioning by event time" : "partitioning by keys";
         source.report(
             ["buffering", "intervalSeconds"],
-            `partitioning by event time uses Firehose dynamic partitioning, which needs a buffer interval of at least ${firehoseLimits.dynamicPartitioningMinimumIntervalSeconds} seconds, not ${buffering.intervalSeconds}`,
+            `${reason} uses Firehose dynamic partitioning, which needs a buffer interval of at least ${firehoseLimits.dynamicPartitioningMinimumIntervalSeconds} seconds, not ${buffering.intervalSeconds}`,
+        );
+    } else if (buffering.intervalSeconds === 0) {
+        source.report(
+            ["buffering", "intervalSeconds"],
+            "Firehose's zero buffering is not available for an S3 backup, and every stream backs up its raw records; use 1 to 900 seconds",
         );
     }
     if (!isRelativePrefix(stream.errorPrefix)) {
@@ -297,7 +384,7 @@ function checkStream(
     if (stream.fileSource && !isRelativePrefix(stream.fileSource.prefix)) {
         source.report(["fileSource", "prefix"], `"${stream.fileSource.prefix}" ${relativePrefixRule}`);
     }
-    return { typedFields, eventTimeReading: reading.ok ? reading.value : undefined };
+    return { typedFields, serdeTimestampFormat: serdeFormat, timePartition };
 }
 
 /** What separates the values of an enum partition projection (`projection.<key>.values`). */

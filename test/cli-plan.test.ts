@@ -186,7 +186,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
             names: lakeMaintenance(`${p}-customers-maintenance`),
         },
         {
-            heading: `StreamLake ${p}-clickstream (ingestion:streaming:StreamLake), ${stack === "prod" ? 44 : 43} resources`,
+            heading: `StreamLake ${p}-clickstream (ingestion:streaming:StreamLake), ${stack === "prod" ? 46 : 45} resources`,
             names: [
                 `${p}-clickstream-stream`,
                 ...secureBucket(`${p}-clickstream-raw`, dataBucketParts),
@@ -207,6 +207,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-clickstream-alarms-consumer-lag`,
                 `${p}-clickstream-alarms-dead-letters`,
                 `${p}-clickstream-alarms-crawl-not-started`,
+                `${p}-clickstream-alarms-crawl-failures`,
                 `${p}-clickstream-alarms-file-dead-letters`,
                 `${p}-clickstream-alarms-export-failures`,
                 `${p}-clickstream-functions-dlq`,
@@ -218,6 +219,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-clickstream-crawl-schedule`,
                 `${p}-clickstream-crawl-permission`,
                 `${p}-clickstream-crawl-target`,
+                `${p}-clickstream-crawl-failed`,
                 `${p}-clickstream-recent-events`,
                 `${p}-clickstream-events-per-partition`,
             ],
@@ -403,7 +405,7 @@ describe("ingest plan", () => {
                     "",
                 ]);
                 expect(lines.slice(-3)).to.deep.equal([
-                    `${stack === "prod" ? 276 : 273} resources in 29 components, 9 of them at the top level.`,
+                    `${stack === "prod" ? 278 : 275} resources in 29 components, 9 of them at the top level.`,
                     `Mermaid diagram of the pipelines written to ${diagramFile}`,
                     "",
                 ]);
@@ -419,7 +421,7 @@ describe("ingest plan", () => {
                     `  SecureBucket ingest-${stack}-landing (ingestion:storage:SecureBucket), 9 resources`,
                     `  BundledFunction ingest-${stack}-customers-trigger (ingestion:lambda:BundledFunction), 4 resources`,
                     `  BundledFunction ingest-${stack}-customers-run-notifier (ingestion:lambda:BundledFunction), 4 resources`,
-                    `  AlarmTopic ingest-${stack}-clickstream-alarms (ingestion:notifications:AlarmTopic), ${stack === "prod" ? 11 : 10} resources`,
+                    `  AlarmTopic ingest-${stack}-clickstream-alarms (ingestion:notifications:AlarmTopic), ${stack === "prod" ? 12 : 11} resources`,
                     `  ObjectEventQueue ingest-${stack}-clickstream-files (ingestion:events:ObjectEventQueue), 5 resources`,
                 ]);
             });
@@ -565,7 +567,7 @@ describe("ingest plan", () => {
             {
                 stack: "dev",
                 what: "Firehose to Parquet",
-                line: "  aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream ingest-dev-clickstream-delivery  buffer 128 MiB or 300 s, JSON to Parquet, prefix streams/clickstream/data/event_hour=!{partitionKeyFromQuery:event_hour}/event_type=!{partitionKeyFromQuery:event_type}/, raw backup",
+                line: "  aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream ingest-dev-clickstream-delivery  buffer 64 MiB or 60 s, JSON to Parquet, prefix streams/clickstream/data/event_hour=!{partitionKeyFromQuery:event_hour}/event_type=!{partitionKeyFromQuery:event_type}/, raw backup",
             },
             {
                 stack: "dev",
@@ -605,7 +607,7 @@ describe("ingest plan", () => {
             {
                 stack: "dev",
                 what: "dashboard of every pipeline, stream and lookup",
-                line: "  aws:cloudwatch/dashboard:Dashboard ingest-dev-dashboard  12 charts in 3 sections (Extract pipeline customers; Stream clickstream; Lookup products), the last day",
+                line: "  aws:cloudwatch/dashboard:Dashboard ingest-dev-dashboard  13 charts in 3 sections (Extract pipeline customers; Stream clickstream; Lookup products), the last day",
             },
             {
                 stack: "prod",

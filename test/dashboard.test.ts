@@ -37,6 +37,7 @@ const panels: DashboardPanels = {
                     metricName: "DeliveryToS3.DataFreshness",
                     dimensions: { DeliveryStreamName: "clicks-delivery" },
                 },
+                failedCrawls: { namespace: "AWS/Events", metricName: "MatchedEvents", dimensions: { RuleName: "clicks-crawl-failed" } },
             },
         },
     ],
@@ -173,7 +174,7 @@ describe("the stack's dashboard body", () => {
         });
     });
 
-    it("draws per stream its incoming records and how fresh the lake is against the freshness alarm", () => {
+    it("draws per stream its incoming records, how fresh the lake is against the freshness alarm, and failed crawls", () => {
         expect(
             body.widgets
                 .filter((widget) => widget.type === "metric" && String(widget.properties.title).startsWith("clicks:"))
@@ -194,7 +195,13 @@ describe("the stack's dashboard body", () => {
                 ],
                 { horizontal: [{ label: "alarm", value: 1200 }] },
             ],
+            [
+                "clicks: crawls that started and failed",
+                [["AWS/Events", "MatchedEvents", "RuleName", "clicks-crawl-failed", "failed crawls", "Sum"]],
+                { horizontal: [{ label: "alarm", value: 1 }] },
+            ],
         ]);
+        expect(chartTitled(body, "clicks: crawls that started and failed").properties.period).to.equal(3600);
     });
 
     it("draws per lookup the counts of each load, and the failed loads", () => {
@@ -382,7 +389,9 @@ describe("the dev stack's dashboard and alarms", () => {
     it("draws the stream's freshness and the lookup's failed loads from the metrics their alarms watch", () => {
         const charts = drawn();
         const watched = [
-            ...alarmsOf("ingestion:streaming:StreamLake").filter((alarm) => alarm.name === "ingest-dev-clickstream-alarms-stale"),
+            ...alarmsOf("ingestion:streaming:StreamLake").filter((alarm) =>
+                ["ingest-dev-clickstream-alarms-stale", "ingest-dev-clickstream-alarms-crawl-failures"].includes(alarm.name),
+            ),
             ...alarmsOf("ingestion:lookup:LookupTable").filter((alarm) => alarm.name === "ingest-dev-products-alarms-load-failures"),
         ];
         expect(
@@ -392,6 +401,7 @@ describe("the dev stack's dashboard and alarms", () => {
             ]),
         ).to.deep.equal([
             ["ingest-dev-clickstream-alarms-stale", true],
+            ["ingest-dev-clickstream-alarms-crawl-failures", true],
             ["ingest-dev-products-alarms-load-failures", true],
         ]);
         const [stale] = watched;

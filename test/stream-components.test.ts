@@ -84,7 +84,7 @@ describe("StreamLake", () => {
         expect(table.parameters).to.deep.equal({ classification: "parquet", EXTERNAL: "TRUE", "parquet.compression": "SNAPPY" });
     });
 
-    it("converts to Parquet through the table, partitions by event time, backs up raw records and logs", () => {
+    it("converts to Parquet through the table every 60 s or 64 MiB (seed 002), partitions by event time, backs up raw records and logs", () => {
         const delivery = mocks.named("clicks-delivery").inputs;
         expect(delivery.destination).to.equal("extended_s3");
         expect(delivery.kinesisSourceConfiguration).to.deep.equal({
@@ -97,8 +97,8 @@ describe("StreamLake", () => {
             bucketArn: "arn:aws:s3:::lake",
             prefix: "streams/clickstream/data/event_hour=!{partitionKeyFromQuery:event_hour}/event_type=!{partitionKeyFromQuery:event_type}/",
             errorOutputPrefix: "streams/clickstream/errors/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/",
-            bufferingSize: 128,
-            bufferingInterval: 300,
+            bufferingSize: 64,
+            bufferingInterval: 60,
             compressionFormat: "UNCOMPRESSED",
             kmsKeyArn: keyArn,
             cloudwatchLoggingOptions: { enabled: true, logGroupName: "clicks-delivery-logs", logStreamName: "DestinationDelivery" },
@@ -137,8 +137,8 @@ describe("StreamLake", () => {
                 bucketArn: "arn:aws:s3:::clicks-raw",
                 prefix: "clickstream/!{timestamp:yyyy/MM/dd/HH}/",
                 errorOutputPrefix: "clickstream-errors/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/",
-                bufferingSize: 128,
-                bufferingInterval: 300,
+                bufferingSize: 64,
+                bufferingInterval: 60,
                 compressionFormat: "GZIP",
                 kmsKeyArn: keyArn,
                 cloudwatchLoggingOptions: { enabled: true, logGroupName: "clicks-delivery-logs", logStreamName: "BackupDelivery" },
@@ -315,17 +315,47 @@ describe("StreamLake", () => {
         ]);
     });
 
-    it("alarms on freshness, delivery, conversion, lag, dead letters and crawls that did not start", () => {
+    it("alarms on crawls that started and failed: a rule on the crawler's Failed state changes, counted in the hour", () => {
+        expect(mocks.named("clicks-crawl-failed").inputs.description).to.equal("Failed crawls of the clickstream table");
+        expect(JSON.parse(mocks.named("clicks-crawl-failed").inputs.eventPattern as string)).to.deep.equal({
+            source: ["aws.glue"],
+            "detail-type": ["Glue Crawler State Change"],
+            detail: { crawlerName: ["clicks-crawler"], state: ["Failed"] },
+        });
+        // Nothing targets the rule: the alarm counts its matches.
+        expect(
+            mocks.ofType("aws:cloudwatch/eventTarget:EventTarget").filter((target) => target.inputs.rule === "clicks-crawl-failed"),
+        ).to.deep.equal([]);
+        const topic = "arn:aws:sns:eu-west-1:123456789012:topic/clicks-alarms";
+        expect(mocks.named("clicks-alarms-crawl-failures").inputs).to.deep.equal({
+            alarmDescription: "A crawl of the clickstream table started and failed",
+            alarmActions: [topic],
+            okActions: [topic],
+            namespace: "AWS/Events",
+            metricName: "MatchedEvents",
+            dimensions: { RuleName: "clicks-crawl-failed" },
+            statistic: "Sum",
+            period: 3600,
+            evaluationPeriods: 1,
+            threshold: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            treatMissingData: "notBreaching",
+        });
+    });
+
+    it("alarms on freshness, delivery, conversion, lag, dead letters and crawls that did not start or failed", () => {
         const alarms = mocks.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").sort((a, b) => a.name.localeCompare(b.name));
         expect(
             alarms.map((alarm) => [alarm.name, alarm.inputs.metricName, alarm.inputs.comparisonOperator, alarm.inputs.threshold]),
         ).to.deep.equal([
             ["clicks-alarms-consumer-lag", "GetRecords.IteratorAgeMilliseconds", "GreaterThanThreshold", 3_600_000],
             ["clicks-alarms-conversion-failures", "FailedConversion.Records", "GreaterThanOrEqualToThreshold", 1],
+            ["clicks-alarms-crawl-failures", "MatchedEvents", "GreaterThanOrEqualToThreshold", 1],
             ["clicks-alarms-crawl-not-started", "Errors", "GreaterThanOrEqualToThreshold", 1],
             ["clicks-alarms-dead-letters", "ApproximateNumberOfMessagesVisible", "GreaterThanOrEqualToThreshold", 1],
             ["clicks-alarms-delivery-failures", "DeliveryToS3.Success", "LessThanThreshold", 1],
-            ["clicks-alarms-stale", "DeliveryToS3.DataFreshness", "GreaterThanThreshold", 1200],
+            // Freshness allows the 60 s buffer plus 15 minutes.
+            ["clicks-alarms-stale", "DeliveryToS3.DataFreshness", "GreaterThanThreshold", 960],
         ]);
         const topic = "arn:aws:sns:eu-west-1:123456789012:topic/clicks-alarms";
         expect(alarms.map((alarm) => [alarm.inputs.alarmActions, alarm.inputs.okActions])).to.deep.equal(
@@ -398,10 +428,34 @@ describe("StreamLake functions under a stack's Lambda settings", () => {
     }
 });
 
-describe("StreamLake with partition projection", () => {
+describe("StreamLake with partition projection, by event time and by arrival", () => {
     let mocks: RecordingMocks;
+    /** A stream of sensor readings partitioned by arrival, by `granularity`, with `keys` (projected, or crawled). */
+    const arrivalStream = (name: string, partitioning: string, partitions: string) =>
+        parseStream(
+            `config/streams/${name}.yaml`,
+            [
+                `stream: ${name}`,
+                "fields:",
+                "  - { name: sensor, type: string }",
+                "  - { name: site, type: string }",
+                "  - { name: read_at, type: timestamp }",
+                'eventTime: { field: read_at, format: "yyyy-MM-dd HH:mm" }',
+                `partitioning: ${partitioning}`,
+                `partitions: ${partitions}`,
+            ].join("\n"),
+        );
     before(async () => {
         mocks = await useMocks();
+        declareLake(
+            "arrivals",
+            arrivalStream(
+                "arrivals",
+                "{ by: arrival, granularity: hour, keys: [site] }",
+                "{ mode: projection, since: '2026-01-15', keyValues: { site: [north, south] } }",
+            ),
+        );
+        declareLake("visits", arrivalStream("visits", "{ by: arrival, granularity: day }", "{ mode: projection, since: '2026-01-15' }"));
         const text = [
             "stream: sensor-readings",
             "fields:",
@@ -436,8 +490,104 @@ describe("StreamLake with partition projection", () => {
             "storage.location.template": "s3://lake/streams/sensor-readings/data/event_day=${event_day}/site=${site}/",
         });
         expect(mocks.ofType("aws:glue/crawler:Crawler")).to.deep.equal([]);
-        expect(mocks.ofType("aws:lambda/function:Function").map((fn) => fn.name)).to.deep.equal(["sensors-producer"]);
+        expect(mocks.ofType("aws:lambda/function:Function").map((fn) => fn.name)).to.deep.equal([
+            "arrivals-producer",
+            "visits-producer",
+            "sensors-producer",
+        ]);
+        // No crawler, so no crawl alarms.
+        expect(
+            mocks
+                .ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
+                .map((alarm) => alarm.name)
+                .filter((name) => name.includes("crawl")),
+        ).to.deep.equal([]);
     });
+
+    // By arrival, Firehose's own !{timestamp:...} fills the time partition: with keys, dynamic partitioning
+    // extracts only the keys; without, Firehose reads nothing of the records and needs no dynamic partitioning.
+    const arrivals: {
+        lake: string;
+        stream: string;
+        prefix: string;
+        partitionKeys: unknown[];
+        query?: string;
+        projection: Record<string, string>;
+    }[] = [
+        {
+            lake: "arrivals",
+            stream: "arrivals",
+            prefix: "streams/arrivals/data/arrival_hour=!{timestamp:yyyy-MM-dd-HH}/site=!{partitionKeyFromQuery:site}/",
+            partitionKeys: [
+                { name: "arrival_hour", type: "string" },
+                { name: "site", type: "string" },
+            ],
+            query: "{site: .site}",
+            projection: {
+                "projection.arrival_hour.type": "date",
+                "projection.arrival_hour.format": "yyyy-MM-dd-HH",
+                "projection.arrival_hour.range": "2026-01-15-00,NOW",
+                "projection.arrival_hour.interval": "1",
+                "projection.arrival_hour.interval.unit": "HOURS",
+                "projection.site.type": "enum",
+                "projection.site.values": "north,south",
+                "storage.location.template": "s3://lake/streams/arrivals/data/arrival_hour=${arrival_hour}/site=${site}/",
+            },
+        },
+        {
+            lake: "visits",
+            stream: "visits",
+            prefix: "streams/visits/data/arrival_day=!{timestamp:yyyy-MM-dd}/",
+            partitionKeys: [{ name: "arrival_day", type: "string" }],
+            projection: {
+                "projection.arrival_day.type": "date",
+                "projection.arrival_day.format": "yyyy-MM-dd",
+                "projection.arrival_day.range": "2026-01-15,NOW",
+                "projection.arrival_day.interval": "1",
+                "projection.arrival_day.interval.unit": "DAYS",
+                "storage.location.template": "s3://lake/streams/visits/data/arrival_day=${arrival_day}/",
+            },
+        },
+    ];
+    for (const { lake, stream, prefix, partitionKeys, query, projection } of arrivals) {
+        it(`partitions ${stream} by arrival: ${prefix}`, () => {
+            const configuration = mocks.named(`${lake}-delivery`).inputs.extendedS3Configuration as Record<string, unknown>;
+            const { processingConfiguration, dynamicPartitioningConfiguration } = configuration;
+            expect({ prefix: configuration.prefix, processingConfiguration, dynamicPartitioningConfiguration }).to.deep.equal({
+                prefix,
+                ...(query !== undefined
+                    ? {
+                          dynamicPartitioningConfiguration: { enabled: true, retryDuration: 300 },
+                          processingConfiguration: {
+                              enabled: true,
+                              processors: [
+                                  {
+                                      type: "MetadataExtraction",
+                                      parameters: [
+                                          { parameterName: "JsonParsingEngine", parameterValue: "JQ-1.6" },
+                                          { parameterName: "MetadataExtractionQuery", parameterValue: query },
+                                      ],
+                                  },
+                              ],
+                          },
+                      }
+                    : { dynamicPartitioningConfiguration: undefined, processingConfiguration: undefined }),
+            });
+            // The event time is still a timestamp column, parsed with its format.
+            expect(configuration.dataFormatConversionConfiguration).to.deep.include({
+                inputFormatConfiguration: { deserializer: { hiveJsonSerDe: { timestampFormats: ["yyyy-MM-dd HH:mm"] } } },
+            });
+            const table = mocks.named(`${lake}-table`).inputs;
+            expect(table.partitionKeys).to.deep.equal(partitionKeys);
+            expect(table.parameters).to.deep.equal({
+                classification: "parquet",
+                EXTERNAL: "TRUE",
+                "parquet.compression": "SNAPPY",
+                "projection.enabled": "true",
+                ...projection,
+            });
+        });
+    }
 
     it("reads epoch milliseconds and provisions the configured shards", () => {
         const configuration = mocks.named("sensors-delivery").inputs.extendedS3Configuration as {
@@ -582,8 +732,8 @@ describe("FileSource and WarehouseExport", () => {
             bucketArn: "arn:aws:s3:::clicks-warehouse-intermediate",
             prefix: "clickstream/!{timestamp:yyyy/MM/dd/HH}/",
             errorOutputPrefix: "clickstream-errors/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/",
-            bufferingSize: 128,
-            bufferingInterval: 300,
+            bufferingSize: 64,
+            bufferingInterval: 60,
             compressionFormat: "GZIP",
             kmsKeyArn: keyArn,
             cloudwatchLoggingOptions: {

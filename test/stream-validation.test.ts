@@ -4,7 +4,7 @@ import * as path from "path";
 import { expect } from "chai";
 import { readEventTime } from "../config/event-time";
 import { loadStreams } from "../config/load";
-import { parseStream } from "../config/stream";
+import { parseStream, type Stream } from "../config/stream";
 import { type ConfigError } from "../config/yaml-source";
 import { configExample } from "./support/config-example";
 import { repositoryRoot } from "./support/program";
@@ -26,11 +26,16 @@ describe("stream definitions", () => {
             ["item_count", "int"],
             ["product_id", "string"],
         ]);
-        expect(stream.partitioning).to.deep.equal({ granularity: "hour", keys: ["event_type"] });
+        expect(stream.partitioning).to.deep.equal({ by: "event", granularity: "hour", keys: ["event_type"] });
+        // Seed 002: a Parquet object at least every minute, crawled at :15 and :45, raw records kept 30 days.
+        expect(stream.buffering).to.deep.equal({ sizeMiB: 64, intervalSeconds: 60 });
         expect(stream.partitions).to.deep.equal({ mode: "crawler", schedule: "cron(15,45 * * * ? *)" });
-        expect(stream.eventTimeReading).to.deep.equal({
-            serdeFormat: "yyyy-MM-dd'T'HH:mm:ss.SSSZZ",
-            partitionQuery: '(.event_time[0:4] + "-" + .event_time[5:7] + "-" + .event_time[8:10] + "-" + .event_time[11:13])',
+        expect(stream.rawBackup).to.deep.equal({ retentionDays: 30 });
+        expect(stream.serdeTimestampFormat).to.equal("yyyy-MM-dd'T'HH:mm:ss.SSSZZ");
+        expect(stream.timePartition).to.deep.equal({
+            by: "event",
+            column: "event_hour",
+            query: '(.event_time[0:4] + "-" + .event_time[5:7] + "-" + .event_time[8:10] + "-" + .event_time[11:13])',
         });
         expect(stream.fileSource).to.deep.equal({ prefix: "incoming/" });
         expect(stream.warehouse).to.deep.equal({
@@ -51,7 +56,7 @@ describe("stream definitions", () => {
         });
     }
 
-    it("fills in defaults: 30 days of raw backup, crawler at :15 and :45, on-demand stream, largest buffer", () => {
+    it("fills in seed 002's defaults: 60 s / 64 MiB buffer, crawler at :15 and :45, 30 days of raw backup, on-demand stream", () => {
         const stream = parseStream(
             "config/streams/minimal.yaml",
             "stream: minimal\nfields: [{ name: at, type: timestamp }]\neventTime: { field: at }\n",
@@ -60,43 +65,78 @@ describe("stream definitions", () => {
             stream: "minimal",
             fields: [{ name: "at", type: "timestamp" }],
             eventTime: { field: "at", format: "epoch-millis" },
-            partitioning: { granularity: "hour", keys: [] },
+            partitioning: { by: "event", granularity: "hour", keys: [] },
             kinesis: { mode: "on-demand", retentionHours: 24 },
-            buffering: { sizeMiB: 128, intervalSeconds: 300 },
+            buffering: { sizeMiB: 64, intervalSeconds: 60 },
             rawBackup: { retentionDays: 30 },
             errorPrefix: "errors/",
             partitions: { mode: "crawler", schedule: "cron(15,45 * * * ? *)" },
             typedFields: undefined,
-            eventTimeReading: { serdeFormat: "millis", partitionQuery: '(.at / 1000 | floor | strftime("%Y-%m-%d-%H"))' },
+            serdeTimestampFormat: "millis",
+            timePartition: { by: "event", column: "event_hour", query: '(.at / 1000 | floor | strftime("%Y-%m-%d-%H"))' },
         });
     });
+
+    const arrivals: [string, string, string, Stream["timePartition"]][] = [
+        // The event time's pattern need not hold the hour: only the SerDe reads it.
+        ["hour", `"yyyy-MM-dd"`, "yyyy-MM-dd", { by: "arrival", column: "arrival_hour", prefixExpression: "!{timestamp:yyyy-MM-dd-HH}" }],
+        ["day", "epoch-millis", "millis", { by: "arrival", column: "arrival_day", prefixExpression: "!{timestamp:yyyy-MM-dd}" }],
+        [
+            "month",
+            `"dd/MM/yyyy HH:mm"`,
+            "dd/MM/yyyy HH:mm",
+            { by: "arrival", column: "arrival_month", prefixExpression: "!{timestamp:yyyy-MM}" },
+        ],
+    ];
+    for (const [granularity, format, serdeFormat, timePartition] of arrivals) {
+        it(`partitions by arrival ${granularity} with the event time ${format} read only as a timestamp`, () => {
+            const stream = parseStream(
+                file,
+                variant("granularity: hour", `granularity: ${granularity}\n  by: arrival`).replace(
+                    `format: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"`,
+                    `format: ${format}`,
+                ),
+            );
+            expect([stream.partitioning, stream.serdeTimestampFormat, stream.timePartition]).to.deep.equal([
+                { by: "arrival", granularity, keys: ["event_type"] },
+                serdeFormat,
+                timePartition,
+            ]);
+        });
+    }
 
     const cases: [string, string, string, string[]][] = [
         [
             "a buffer below Parquet conversion's minimum",
-            "sizeMiB: 128",
+            "sizeMiB: 64",
             "sizeMiB: 32",
             [`${file}:19:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 32`],
         ],
         [
             "a buffer above Firehose's maximum",
-            "sizeMiB: 128",
+            "sizeMiB: 64",
             "sizeMiB: 256",
             [`${file}:19:14: buffering.sizeMiB: Firehose buffers 1 to 128 MiB, not 256`],
         ],
         [
             "an interval above Firehose's maximum",
-            "intervalSeconds: 300",
+            "intervalSeconds: 60",
             "intervalSeconds: 1200",
-            [`${file}:19:28: buffering.intervalSeconds: Firehose buffers 0 to 900 seconds, not 1200`],
+            [`${file}:19:27: buffering.intervalSeconds: Firehose buffers 0 to 900 seconds, not 1200`],
         ],
         [
             "zero buffering, which dynamic partitioning does not allow",
-            "intervalSeconds: 300",
+            "intervalSeconds: 60",
             "intervalSeconds: 0",
             [
-                `${file}:19:28: buffering.intervalSeconds: partitioning by event time uses Firehose dynamic partitioning, which needs a buffer interval of at least 60 seconds, not 0`,
+                `${file}:19:27: buffering.intervalSeconds: partitioning by event time uses Firehose dynamic partitioning, which needs a buffer interval of at least 60 seconds, not 0`,
             ],
+        ],
+        [
+            "an unknown time source",
+            "granularity: hour",
+            "granularity: hour\n  by: ingestion",
+            [`${file}:17:3: partitioning.by: Invalid option: expected one of "event"|"arrival"`],
         ],
         [
             "an unknown field type",
@@ -289,6 +329,50 @@ describe("stream definitions", () => {
         });
     }
 
+    // By arrival (`by: arrival` inserted after line 16, so what follows moves a line down).
+    const arrivalCases: [string, [string, string][], string[]][] = [
+        [
+            "30 s buffering with partition keys, which dynamic partitioning does not allow",
+            [["intervalSeconds: 60", "intervalSeconds: 30"]],
+            [
+                `${file}:20:27: buffering.intervalSeconds: partitioning by keys uses Firehose dynamic partitioning, which needs a buffer interval of at least 60 seconds, not 30`,
+            ],
+        ],
+        [
+            "zero buffering without keys, which the raw backup does not allow",
+            [
+                ["keys: [event_type]", "keys: []"],
+                ["intervalSeconds: 60", "intervalSeconds: 0"],
+            ],
+            [
+                `${file}:20:27: buffering.intervalSeconds: Firehose's zero buffering is not available for an S3 backup, and every stream backs up its raw records; use 1 to 900 seconds`,
+            ],
+        ],
+        [
+            "a field named like the arrival partition column",
+            [["name: session_id,", "name: arrival_hour,"]],
+            [
+                `${file}:9:7: fields[4].name: "arrival_hour" is the partition column that partitioning by arrival hour adds (arrival_hour=.../ in the lake); a field cannot share its name, so rename the field`,
+            ],
+        ],
+        [
+            "the event time as a partition key, a timestamp",
+            [["keys: [event_type]", "keys: [event_time]"]],
+            [
+                `${file}:18:10: partitioning.keys[0]: "event_time" is a timestamp; partition keys must be string, integer, long or boolean fields`,
+            ],
+        ],
+    ];
+    for (const [label, replacements, expected] of arrivalCases) {
+        it(`rejects by arrival ${label}`, () => {
+            const text = replacements.reduce(
+                (current, [search, replacement]) => current.replace(search, replacement),
+                variant("granularity: hour", "granularity: hour\n  by: arrival"),
+            );
+            expect(problemsOf(text)).to.deep.equal(expected);
+        });
+    }
+
     it("rejects a definition in a file named after another stream", () => {
         expect(problemsOf(valid, "config/streams/clicks.yaml")).to.deep.equal([
             'config/streams/clicks.yaml:2:1: stream: stream "clickstream" must be defined in a file named clickstream.yaml',
@@ -296,7 +380,7 @@ describe("stream definitions", () => {
     });
 
     it("reports every problem at once, in file order", () => {
-        const text = variant("sizeMiB: 128", "sizeMiB: 8").replace("keys: [event_type]", "keys: [channel]");
+        const text = variant("sizeMiB: 64", "sizeMiB: 8").replace("keys: [event_type]", "keys: [channel]");
         expect(problemsOf(text)).to.deep.equal([
             `${file}:17:10: partitioning.keys[0]: "channel" is not one of the declared fields`,
             `${file}:19:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 8`,
@@ -311,7 +395,7 @@ describe("loadStreams", () => {
 
     it("reports a missing file and the problems of every other file at once", () => {
         const directory = fs.mkdtempSync(path.join(os.tmpdir(), "streams-"));
-        fs.writeFileSync(path.join(directory, "clickstream.yaml"), valid.replace("sizeMiB: 128", "sizeMiB: 8"));
+        fs.writeFileSync(path.join(directory, "clickstream.yaml"), valid.replace("sizeMiB: 64", "sizeMiB: 8"));
         const relative = path.relative(repositoryRoot, directory);
         try {
             loadStreams(["orders", "clickstream"], directory);

@@ -14,7 +14,7 @@ export interface PipelinePanel {
     readonly metrics: ExtractPipelineMetrics;
 }
 
-/** A stream on the dashboard: records coming in, and how late they reach the lake. */
+/** A stream on the dashboard: records coming in, how late they reach the lake, and failed crawls. */
 export interface StreamPanel {
     readonly stream: string;
     /** The freshness its alarm allows, in seconds (`freshnessThresholdSeconds`). */
@@ -87,7 +87,7 @@ const gridWidth = 24;
  * The dashboard's body: per pipeline, the latency of each extract against the promise, runs by
  * outcome, rows, items, the archive waiting longest, the dead letters, late runs and badly named
  * objects (every metric the pipeline's alarms watch); per stream, incoming
- * records and freshness; per lookup, the counts of each load and failed loads. It shows a day, so
+ * records, freshness and failed crawls; per lookup, the counts of each load and failed loads. It shows a day, so
  * that each of the day's extracts stands against the hour.
  */
 export function dashboardBody(region: string, panels: DashboardPanels): DashboardBody {
@@ -165,6 +165,14 @@ export function dashboardBody(region: string, panels: DashboardPanels): Dashboar
                     lines: [{ label: "alarm", value: freshnessThresholdSeconds }],
                 },
             ),
+            // Only a stream whose partitions a crawler keeps has crawls.
+            ...(metrics.failedCrawls
+                ? [
+                      chart(`${stream}: crawls that started and failed`, 3600, [line(metrics.failedCrawls, "failed crawls", "Sum")], {
+                          lines: [{ label: "alarm", value: 1 }],
+                      }),
+                  ]
+                : []),
         ]);
     }
     for (const { lookup, metrics } of panels.lookups) {

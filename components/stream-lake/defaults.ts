@@ -1,5 +1,6 @@
-import { eventTimeColumn, projectionDates, type EventTimeGranularity } from "../../config/event-time";
-import type { Stream } from "../../config/stream";
+import * as pulumi from "@pulumi/pulumi";
+import { projectionDates, type EventTimeGranularity } from "../../config/event-time";
+import { usesDynamicPartitioning, type Stream } from "../../config/stream";
 
 /** The lake bucket's prefix of every stream lake; what is under it expires after the stack's retentionDays. */
 export const streamLakesPrefix = "streams/";
@@ -15,25 +16,39 @@ export function streamTableName(stream: Stream): string {
     return `${stream.stream.replace(/-/g, "_")}_events`;
 }
 
-/** Partition columns in path order: the event time first (time-bounded queries prune best), then the keys. */
+/** Partition columns in path order: the time first (time-bounded queries prune best), then the keys. */
 export function partitionColumns(stream: Stream): { name: string; type: string }[] {
     const keyType = (key: string) => stream.typedFields.find((field) => field.name === key)?.catalogType ?? "string";
     return [
-        { name: eventTimeColumn(stream.partitioning.granularity), type: "string" },
+        { name: stream.timePartition.column, type: "string" },
         ...stream.partitioning.keys.map((key) => ({ name: key, type: keyType(key) })),
     ];
 }
 
-/** Firehose's S3 prefix: Hive-style partitions filled in from the metadata extraction query. */
+/**
+ * Firehose's S3 prefix: Hive-style partitions, the time first. The event time and the keys are filled
+ * in from the metadata extraction query; the arrival time from Firehose's own `!{timestamp:...}`.
+ */
 export function firehoseDataPrefix(stream: Stream): string {
-    const partitions = partitionColumns(stream).map((column) => `${column.name}=!{partitionKeyFromQuery:${column.name}}/`);
+    const time = stream.timePartition;
+    const partitions = partitionColumns(stream).map((column) =>
+        time.by === "arrival" && column.name === time.column
+            ? `${column.name}=${time.prefixExpression}/`
+            : `${column.name}=!{partitionKeyFromQuery:${column.name}}/`,
+    );
     return `${streamLakePrefixes(stream).data}${partitions.join("")}`;
 }
 
-/** The jq query that extracts every partition value of a record. */
-export function metadataExtractionQuery(stream: Stream): string {
-    const time = `${eventTimeColumn(stream.partitioning.granularity)}: ${stream.eventTimeReading.partitionQuery}`;
-    return `{${[time, ...stream.partitioning.keys.map((key) => `${key}: .${key}`)].join(", ")}}`;
+/**
+ * The jq query that extracts every partition value a record carries (its event time, its keys), or
+ * undefined when the stream partitions by arrival alone and Firehose reads nothing of the record.
+ */
+export function metadataExtractionQuery(stream: Stream): string | undefined {
+    if (!usesDynamicPartitioning(stream.partitioning)) {
+        return undefined;
+    }
+    const time = stream.timePartition.by === "event" ? [`${stream.timePartition.column}: ${stream.timePartition.query}`] : [];
+    return `{${[...time, ...stream.partitioning.keys.map((key) => `${key}: .${key}`)].join(", ")}}`;
 }
 
 /** Table parameters that turn on Athena partition projection, when the stream chooses it over a crawler. */
@@ -42,7 +57,7 @@ export function projectionParameters(stream: Stream, dataLocation: string): Reco
         return {};
     }
     const granularity: EventTimeGranularity = stream.partitioning.granularity;
-    const column = eventTimeColumn(granularity);
+    const column = stream.timePartition.column;
     const { format, unit } = projectionDates[granularity];
     const since = granularity === "hour" ? `${stream.partitions.since}-00` : stream.partitions.since.slice(0, format.length);
     const parameters: Record<string, string> = {
@@ -75,6 +90,18 @@ export const iteratorAgeThresholdMs = 3_600_000;
 /** How the crawler starter retries a crawler that is still running: 5 tries, 30 s apart. */
 export const crawlerStart = { attempts: 5, retrySeconds: 30 } as const;
 
+/**
+ * The EventBridge pattern of a crawl of `crawlerName` that failed: Glue sends `Glue Crawler State
+ * Change` with `detail.state` `Failed` (and `Started`, `Succeeded` for the others) and `detail.crawlerName`.
+ */
+export function crawlFailedPattern(crawlerName: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.jsonStringify({
+        source: ["aws.glue"],
+        "detail-type": ["Glue Crawler State Change"],
+        detail: { crawlerName: [crawlerName], state: ["Failed"] },
+    });
+}
+
 /** Crawler configuration: new partitions inherit the declared table's schema, which the crawler never rewrites. */
 export const crawlerConfiguration = {
     Version: 1.0,
@@ -85,7 +112,7 @@ export const crawlerConfiguration = {
 /** Athena saved queries of a stream table, run in the database the saved query names. */
 export function savedQueries(stream: Stream): { name: string; description: string; query: string }[] {
     const table = `"${streamTableName(stream)}"`;
-    const column = eventTimeColumn(stream.partitioning.granularity);
+    const column = stream.timePartition.column;
     const { format } = projectionDates[stream.partitioning.granularity];
     const sqlFormat = format.replace("yyyy", "%Y").replace("MM", "%m").replace("dd", "%d").replace("HH", "%H");
     const partitions = partitionColumns(stream).map((partition) => partition.name);

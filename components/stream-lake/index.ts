@@ -4,7 +4,7 @@ import { streamSchemaDocument, type Stream } from "../../config/stream";
 import { AlarmTopic, anyCount, deadLetterAlarm } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { oneAtATime, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
-import type { MetricId } from "../metrics";
+import { matchedEvents, type MetricId } from "../metrics";
 import { parquetStorage } from "../catalog/defaults";
 import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { SecureBucket } from "../secure-bucket";
@@ -12,6 +12,7 @@ import { assumedRole, rolePolicy, serviceRole } from "../service-role";
 import {
     crawlerConfiguration,
     crawlerStart,
+    crawlFailedPattern,
     firehoseDataPrefix,
     freshnessThresholdSeconds,
     iteratorAgeThresholdMs,
@@ -50,10 +51,12 @@ export interface StreamLakeArgs {
     readonly lambda?: LambdaSettings;
 }
 
-/** The metrics of one stream: records coming in, and how late they reach the lake (also alarmed). */
+/** The metrics of one stream: records coming in, how late they reach the lake, and failed crawls (the last two alarmed). */
 export interface StreamLakeMetrics {
     readonly incomingRecords: MetricId;
     readonly dataFreshness: MetricId;
+    /** Crawls of the stream's table that started and failed; only a stream that keeps partitions with a crawler has them. */
+    readonly failedCrawls?: MetricId;
 }
 
 /**
@@ -172,6 +175,7 @@ export class StreamLake extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        const extractionQuery = metadataExtractionQuery(stream);
         // Firehose cannot encrypt server-side when it reads from Kinesis: records stay encrypted in
         // the stream with the project key, and every object is written with SSE-KMS.
         this.deliveryStream = new aws.kinesis.FirehoseDeliveryStream(
@@ -190,23 +194,28 @@ export class StreamLake extends pulumi.ComponentResource {
                     compressionFormat: "UNCOMPRESSED",
                     kmsKeyArn: args.kmsKeyArn,
                     cloudwatchLoggingOptions: { enabled: true, logGroupName: logGroup.name, logStreamName: deliveryLog.name },
-                    dynamicPartitioningConfiguration: { enabled: true, retryDuration: 300 },
-                    processingConfiguration: {
-                        enabled: true,
-                        processors: [
-                            {
-                                type: "MetadataExtraction",
-                                parameters: [
-                                    { parameterName: "JsonParsingEngine", parameterValue: "JQ-1.6" },
-                                    { parameterName: "MetadataExtractionQuery", parameterValue: metadataExtractionQuery(stream) },
-                                ],
-                            },
-                        ],
-                    },
+                    // Partitioned by arrival alone, Firehose reads nothing of the records: no dynamic partitioning.
+                    ...(extractionQuery !== undefined
+                        ? {
+                              dynamicPartitioningConfiguration: { enabled: true, retryDuration: 300 },
+                              processingConfiguration: {
+                                  enabled: true,
+                                  processors: [
+                                      {
+                                          type: "MetadataExtraction",
+                                          parameters: [
+                                              { parameterName: "JsonParsingEngine", parameterValue: "JQ-1.6" },
+                                              { parameterName: "MetadataExtractionQuery", parameterValue: extractionQuery },
+                                          ],
+                                      },
+                                  ],
+                              },
+                          }
+                        : {}),
                     dataFormatConversionConfiguration: {
                         enabled: true,
                         inputFormatConfiguration: {
-                            deserializer: { hiveJsonSerDe: { timestampFormats: [stream.eventTimeReading.serdeFormat] } },
+                            deserializer: { hiveJsonSerDe: { timestampFormats: [stream.serdeTimestampFormat] } },
                         },
                         outputFormatConfiguration: { serializer: { parquetSerDe: { compression: "SNAPPY" } } },
                         // LATEST: a schema change to the table reaches Firehose without touching it.
@@ -316,7 +325,9 @@ export class StreamLake extends pulumi.ComponentResource {
         );
 
         if (stream.partitions.mode === "crawler") {
-            this.crawler = this.declareCrawler(name, args, scope, prefixes.data, stream.partitions.schedule);
+            const { crawler, failedCrawls } = this.declareCrawler(name, args, scope, prefixes.data, stream.partitions.schedule);
+            this.crawler = crawler;
+            this.metrics = { ...this.metrics, failedCrawls };
         }
 
         for (const saved of savedQueries(stream)) {
@@ -339,7 +350,9 @@ export class StreamLake extends pulumi.ComponentResource {
     /**
      * A crawler limited to the declared table (a catalog target: schema changes are logged, never
      * applied), started on the stream's schedule by a function that retries while a previous crawl
-     * is still running and fails visibly (dead-letter queue, alarm) if it never gets to start.
+     * is still running and fails visibly (dead-letter queue, alarm) if it never gets to start. A
+     * crawl that starts and then fails is alarmed too: an EventBridge rule matches the crawler's
+     * `Glue Crawler State Change` events in state `Failed`, and the alarm counts its matches.
      */
     private declareCrawler(
         name: string,
@@ -347,7 +360,7 @@ export class StreamLake extends pulumi.ComponentResource {
         scope: AccountScope,
         dataPrefix: string,
         schedule: string,
-    ): aws.glue.Crawler {
+    ): { crawler: aws.glue.Crawler; failedCrawls: MetricId } {
         const { stream } = args;
         // The role first: its name is in the crawler's log group, which the policy grants.
         const role = assumedRole(
@@ -437,6 +450,13 @@ export class StreamLake extends pulumi.ComponentResource {
             `A scheduled crawl of ${stream.stream} did not start`,
             anyCount({ namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: starter.functionName } }, 3600),
         );
-        return crawler;
+        const failed = new aws.cloudwatch.EventRule(
+            `${name}-crawl-failed`,
+            { description: `Failed crawls of the ${stream.stream} table`, eventPattern: crawlFailedPattern(crawler.name) },
+            { parent: this },
+        );
+        const failedCrawls = matchedEvents(failed.name);
+        this.alarms.alarm("crawl-failures", `A crawl of the ${stream.stream} table started and failed`, anyCount(failedCrawls, 3600));
+        return { crawler, failedCrawls };
     }
 }
