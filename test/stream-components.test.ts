@@ -508,14 +508,16 @@ describe("StreamLake with partition projection, by event time and by arrival", (
     // extracts only the keys; without, Firehose reads nothing of the records and needs no dynamic partitioning.
     const arrivals: {
         lake: string;
+        recentFormat: string;
         stream: string;
         prefix: string;
-        partitionKeys: unknown[];
+        partitionKeys: { name: string; type: string }[];
         query?: string;
         projection: Record<string, string>;
     }[] = [
         {
             lake: "arrivals",
+            recentFormat: "%Y-%m-%d-%H",
             stream: "arrivals",
             prefix: "streams/arrivals/data/arrival_hour=!{timestamp:yyyy-MM-dd-HH}/site=!{partitionKeyFromQuery:site}/",
             partitionKeys: [
@@ -536,6 +538,7 @@ describe("StreamLake with partition projection, by event time and by arrival", (
         },
         {
             lake: "visits",
+            recentFormat: "%Y-%m-%d",
             stream: "visits",
             prefix: "streams/visits/data/arrival_day=!{timestamp:yyyy-MM-dd}/",
             partitionKeys: [{ name: "arrival_day", type: "string" }],
@@ -549,7 +552,7 @@ describe("StreamLake with partition projection, by event time and by arrival", (
             },
         },
     ];
-    for (const { lake, stream, prefix, partitionKeys, query, projection } of arrivals) {
+    for (const { lake, recentFormat, stream, prefix, partitionKeys, query, projection } of arrivals) {
         it(`partitions ${stream} by arrival: ${prefix}`, () => {
             const configuration = mocks.named(`${lake}-delivery`).inputs.extendedS3Configuration as Record<string, unknown>;
             const { processingConfiguration, dynamicPartitioningConfiguration } = configuration;
@@ -579,6 +582,12 @@ describe("StreamLake with partition projection, by event time and by arrival", (
             });
             const table = mocks.named(`${lake}-table`).inputs;
             expect(table.partitionKeys).to.deep.equal(partitionKeys);
+            // The saved queries bound the arrival column, and order by the event time.
+            const recent = mocks.named(`${lake}-recent-events`).inputs.query as string;
+            expect(recent.split("\n").slice(2, 4)).to.deep.equal([
+                `WHERE ${partitionKeys[0]!.name} >= date_format(current_timestamp - interval '1' day, '${recentFormat}')`,
+                "ORDER BY read_at DESC",
+            ]);
             expect(table.parameters).to.deep.equal({
                 classification: "parquet",
                 EXTERNAL: "TRUE",

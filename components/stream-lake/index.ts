@@ -61,10 +61,11 @@ export interface StreamLakeMetrics {
 
 /**
  * A streaming lake: a KMS-encrypted Kinesis stream, and a Firehose that converts its JSON records
- * to Parquet through the Glue table this component declares, partitioned by event time (and the
- * stream's partition keys), with the raw records backed up to a bucket that expires them and
- * conversion failures under an error prefix. Partitions are kept current by a crawler started on
- * a schedule, or by partition projection. Alarms watch freshness, delivery, conversion and lag;
+ * to Parquet through the Glue table this component declares, partitioned by event time or by
+ * arrival time (and the stream's partition keys), with the raw records backed up to a bucket that
+ * expires them and conversion failures under an error prefix. Partitions are kept current by a
+ * crawler started on a schedule, or by partition projection. Alarms watch freshness, delivery,
+ * conversion, lag, and crawls that did not start or failed;
  * a test producer publishes sample events and Athena has saved queries over the table.
  */
 export class StreamLake extends pulumi.ComponentResource {
