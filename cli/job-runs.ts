@@ -3,7 +3,8 @@ import { EntityNotFoundException, paginateGetJobRuns, type JobRun } from "@aws-s
 import { activeRunStates, failedRunStates } from "../components/extract-pipeline/defaults";
 import { describeSeconds, secondsBetween } from "../lambdas/shared/durations";
 import type { AwsClients } from "./aws";
-import { ExitCode, OperatorError } from "./terminal";
+import { reportFailed, type Outcome, type ParsedReport } from "./report-document";
+import { ExitCode, OperatorError, type Terminal } from "./terminal";
 
 /**
  * What `ingest runs` does the same way for every Glue job it lists (a pipeline's extract job, a
@@ -118,6 +119,24 @@ export function runsListing<Report>(
     return `${listHeading(subject, false)}${view.table(shown)}`;
 }
 
+/**
+ * `ingest runs` for a job whose runs each write a report that `read` finds (a lookup's loader, a
+ * stream's export): the runs as `view` draws them, counting as failed those Glue or the report says failed.
+ */
+export async function listReportedRuns<Report extends Outcome>(
+    request: RunsRequest,
+    subject: RunSubject,
+    read: (run: JobRun) => Promise<FoundReport<Report>>,
+    view: RunsView<FoundReport<Report>>,
+    clients: AwsClients,
+    terminal: Terminal,
+): Promise<number> {
+    const runs = await recentRuns(clients, subject.jobName);
+    const shown = await selectRuns(runs, request, read, foundFailed);
+    terminal.stdout.write(runsListing(subject, runs.length, shown, request.failed, view));
+    return ExitCode.ok;
+}
+
 /** "Runs of pipeline customers (Glue job ingest-dev-customers-job), newest first:" */
 function listHeading(subject: RunSubject, failed: boolean): string {
     const runs = `${subject.noun}s`;
@@ -193,6 +212,97 @@ export async function readStoredJson(s3: S3Client, bucket: string, key: string):
     } catch {
         return { kind: "unreadable", problem: "not JSON" };
     }
+}
+
+/** A run's report as found: read, not written (yet), or there but not a report. */
+export type FoundReport<Report> =
+    | { readonly location: string; readonly report: Report }
+    | { readonly location: string; readonly missing: true }
+    | { readonly location: string; readonly problem: string };
+
+/** Reads the report at s3://`bucket`/`key` as `parse` reads its document. */
+export async function findReport<Report>(
+    s3: S3Client,
+    bucket: string,
+    key: string,
+    parse: (document: unknown) => ParsedReport<Report>,
+): Promise<FoundReport<Report>> {
+    const location = `s3://${bucket}/${key}`;
+    const stored = await readStoredJson(s3, bucket, key);
+    if (stored.kind === "missing") {
+        return { location, missing: true };
+    }
+    if (stored.kind === "unreadable") {
+        return { location, problem: stored.problem };
+    }
+    const parsed = parse(stored.document);
+    return "report" in parsed ? { location, report: parsed.report } : { location, problem: parsed.problem };
+}
+
+/** The report, when one was found and read. */
+export function reportIn<Report>(found: FoundReport<Report>): Report | undefined {
+    return "report" in found ? found.report : undefined;
+}
+
+/** A found report says the run failed (`selectRuns`' `failedReport`). */
+export function foundFailed(found: FoundReport<Outcome>): boolean {
+    return "report" in found && reportFailed(found.report);
+}
+
+/**
+ * Glue's state; a run Glue counts as succeeded whose report says it failed shows as "SUCCEEDED,
+ * report failed", so that --failed listing it is no surprise.
+ */
+export function stateShown(run: JobRun, found: FoundReport<Outcome>): string {
+    const state = run.JobRunState ?? "?";
+    return foundFailed(found) && !failedByGlue(run) ? `${state}, report failed` : state;
+}
+
+/** The columns a table of runs with found reports begins with, and their cells for a run. */
+export const reportedRunColumns = ["RUN", "STARTED", "STATE"] as const;
+
+export function reportedRunCells(run: JobRun, found: FoundReport<Outcome>): string[] {
+    return [formatRunId(run.Id), formatTime(run.StartedOn), stateShown(run, found)];
+}
+
+/** A count as a table shows it: "-" when the report does not give it. */
+export function counted(value: number | undefined): string {
+    return value === undefined ? "-" : String(value);
+}
+
+/**
+ * The notes under a table of runs with found reports: each report that is there but unreadable, and
+ * how many succeeded runs left none in `reportsAt`.
+ */
+export function reportNotes(shown: readonly ReportedRun<FoundReport<unknown>>[], noun: string, reportsAt: string): string {
+    const notes = shown.flatMap(({ run, report: found }) =>
+        "problem" in found ? [`The report of ${formatRunId(run.Id)} at ${found.location} is ${found.problem}.\n`] : [],
+    );
+    const unreported = shown.filter(({ run, report }) => "missing" in report && run.JobRunState === "SUCCEEDED").length;
+    if (unreported > 0) {
+        notes.push(`${unreported} succeeded ${noun}(s) left no report in ${reportsAt}.\n`);
+    }
+    return notes.join("");
+}
+
+/**
+ * A failed run's block when its report was looked for: what `outcome` reads from the report and
+ * where it is, or that it is unreadable, or that there is none.
+ */
+export function foundReportBlock<Report>(
+    run: JobRun,
+    now: Date,
+    context: readonly Detail[],
+    found: FoundReport<Report>,
+    outcome: (report: Report) => readonly Detail[],
+): string {
+    if ("missing" in found) {
+        return failureBlock(run, now, context, undefined, `none at ${found.location}: ${noReportWritten}`);
+    }
+    if ("problem" in found) {
+        return failureBlock(run, now, context, [["report", `${found.location} is ${found.problem}`]]);
+    }
+    return failureBlock(run, now, context, [...outcome(found.report), ["report", found.location]]);
 }
 
 /** What the stack's outputs name does not exist (exit code 4). */

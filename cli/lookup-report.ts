@@ -1,26 +1,17 @@
 import { z } from "zod";
 import { relativeTo, type Detail } from "./job-runs";
 import { formatBytes } from "./query";
+import { count, describeFailure, failure, lenient, parseReport, text, type ParsedReport } from "./report-document";
 
 /**
  * The report a lookup load writes (`glue-scripts/lookup_load_job.py`), as `ingest runs --lookup` and
- * `npm run local -- --lookup` read it. Reports stay in the reports bucket for months and the loader
- * changes, so every field is optional and a field of the wrong type reads as missing: a report is
- * shown with what it has, never refused for what it lacks.
+ * `npm run local -- --lookup` read it, leniently (report-document.ts).
  */
 
 /** Key of a load's report: `<report prefix><lookup>/<run id>/report.json` (lookup_job_arguments.json, report_prefix). */
 export function lookupReportKey(reportPrefix: string, lookup: string, runId: string): string {
     return `${reportPrefix}${lookup}/${runId}/report.json`;
 }
-
-/** A field that reads as missing when it is absent or of another type. */
-function lenient<T extends z.ZodType>(schema: T) {
-    return schema.optional().catch(undefined);
-}
-
-const count = lenient(z.number().int().nonnegative());
-const text = lenient(z.string());
 
 const exportSchema = z.object({
     folder: text,
@@ -57,29 +48,14 @@ const reportSchema = z.object({
     rejectedLocation: lenient(z.string().nullable()),
     startedAt: text,
     finishedAt: lenient(z.string().nullable()),
-    failure: lenient(z.object({ reason: z.string(), detail: text }).nullable()),
+    failure,
 });
 
 export type LookupLoadReport = z.infer<typeof reportSchema>;
 
-/** A report read, or why the document is not one. */
-export type ParsedLoadReport = { readonly report: LookupLoadReport } | { readonly problem: string };
-
 /** Reads a report.json document; anything but a JSON object, or another job's report, is not one. */
-export function parseLoadReport(document: unknown): ParsedLoadReport {
-    if (typeof document !== "object" || document === null || Array.isArray(document)) {
-        return { problem: "not a JSON object" };
-    }
-    const report = reportSchema.parse(document);
-    if (report.job !== undefined && report.job !== "lookup-load") {
-        return { problem: `the report of job "${report.job}", not of a lookup load` };
-    }
-    return { report };
-}
-
-/** The report says the load failed. */
-export function reportFailed(report: LookupLoadReport): boolean {
-    return report.status === "failed";
+export function parseLoadReport(document: unknown): ParsedReport<LookupLoadReport> {
+    return parseReport(document, reportSchema, "lookup-load", "a lookup load");
 }
 
 /** "2 (invalid-json 2)", "3 (invalid-json 2, missing-key 1)", "0": rejected lines by reason, compactly; "-" when the report has no count. */
@@ -119,10 +95,9 @@ export function exportDetail(report: LookupLoadReport | undefined, exportsPrefix
  */
 export function outcomeDetails(report: LookupLoadReport): Detail[] {
     const details: Detail[] = [];
-    if (report.failure) {
-        details.push(["reason", report.failure.detail ? `${report.failure.reason}: ${report.failure.detail}` : report.failure.reason]);
-    } else if (reportFailed(report)) {
-        details.push(["reason", "the report gives none"]);
+    const reason = describeFailure(report);
+    if (reason) {
+        details.push(["reason", reason]);
     }
     const counts = describeCounts(report);
     if (counts) {

@@ -6,9 +6,10 @@ import { runPlan } from "./plan";
 import { defaultPricePerTerabyte, outputFormats, runQuery, type OutputFormat } from "./query";
 import { rebuild } from "./rebuild";
 import { replay } from "./replay";
+import { listExportRuns } from "./export-runs";
 import { listLookupRuns } from "./lookup-runs";
 import { listRuns } from "./runs";
-import { loadStackOutputs, selectLookup, selectPipeline, type PulumiRunner } from "./stack-outputs";
+import { loadStackOutputs, selectExport, selectLookup, selectPipeline, type PulumiRunner } from "./stack-outputs";
 import { ExitCode, OperatorError, type Terminal } from "./terminal";
 
 /**
@@ -27,6 +28,11 @@ Commands:
            recent loads of a lookup (runs of its loader job): export folder, parts, lines, loaded,
            rejected by reason, deleted, from each load's report; --failed shows the loads Glue or
            the report says failed, with Glue's error, the reason and where the report is
+  runs     --export STREAM [--limit N] [--failed]
+           recent runs of a stream's warehouse export job: objects converted, records written and
+           rejected, Parquet files, the object(s) converted, from each run's report; --failed shows
+           the runs Glue or the report says failed, with Glue's error, the reason, each object
+           converted or left pending and where the report is
   replay   <archive> | --from EXTRACT_ID --to EXTRACT_ID   [--pipeline NAME] [--force]
            starts runs for archives already landed, through the trigger's run ledger, in extract order;
            an archive loaded successfully is skipped unless --force
@@ -64,6 +70,7 @@ const options = {
     help: { type: "boolean", short: "h" },
     pipeline: { type: "string" },
     lookup: { type: "string" },
+    export: { type: "string" },
     limit: { type: "string", default: "20" },
     failed: { type: "boolean", default: false },
     from: { type: "string" },
@@ -80,7 +87,7 @@ type OptionName = keyof typeof options;
 
 const commonOptions: readonly OptionName[] = ["stack", "outputs", "help"];
 const commands: Record<CommandName, readonly OptionName[]> = {
-    runs: ["pipeline", "lookup", "limit", "failed"],
+    runs: ["pipeline", "lookup", "export", "limit", "failed"],
     replay: ["pipeline", "from", "to", "force"],
     rebuild: ["pipeline", "yes"],
     query: ["saved", "format", "price-per-tb"],
@@ -134,11 +141,18 @@ async function dispatch(argv: readonly string[], dependencies: CliDependencies):
         case "runs": {
             refuseExtraArguments(command, positionals, 0);
             const request = { limit: positiveInteger("--limit", values.limit), failed: values.failed };
+            const named = (["pipeline", "lookup", "export"] as const).filter((option) => values[option] !== undefined);
+            if (named.length > 1) {
+                throw new OperatorError(
+                    ExitCode.usage,
+                    `runs takes one of --pipeline, --lookup and --export, not ${named.map((option) => `--${option}`).join(" and ")}`,
+                );
+            }
             if (values.lookup !== undefined) {
-                if (values.pipeline !== undefined) {
-                    throw new OperatorError(ExitCode.usage, "runs takes --pipeline or --lookup, not both");
-                }
                 return listLookupRuns(request, selectLookup(outputs, stack, values.lookup), dependencies.clients(), terminal);
+            }
+            if (values.export !== undefined) {
+                return listExportRuns(request, selectExport(outputs, stack, values.export), dependencies.clients(), terminal);
             }
             const pipeline = selectPipeline(outputs, stack, values.pipeline);
             return listRuns(request, pipeline, outputs, dependencies.clients(), terminal);

@@ -25,6 +25,8 @@ const stackOutputsSchema = z.object({
     // Read only when a command names a lookup (selectLookup), so that outputs saved before a lookup
     // output was added still serve the pipeline commands.
     lookupTables: z.record(z.string(), z.unknown()).default({}),
+    // Likewise read only when a command names a stream (selectExport).
+    streamingLakes: z.record(z.string(), z.unknown()).default({}),
 });
 
 /** A lookup's outputs: its loader job, where exports land, and where each load writes its report (`<reportPrefix><lookup>/<run id>/report.json`). */
@@ -37,9 +39,19 @@ const lookupTableOutputs = z.object({
     reportPrefix: z.string(),
 });
 
+/** A stream's outputs as `ingest runs --export` reads them: its warehouse export's job, when it has one. */
+const streamingLakeOutputs = z.object({
+    warehouse: z.object({ exportJob: z.string() }).optional(),
+});
+
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;
 export type ExtractPipelineOutputs = z.infer<typeof extractPipelineOutputs> & { readonly pipeline: string };
 export type LookupTableOutputs = z.infer<typeof lookupTableOutputs> & { readonly lookup: string };
+/** A stream's warehouse export: the Glue job whose runs convert what Firehose delivered to Parquet. */
+export interface WarehouseExportOutputs {
+    readonly stream: string;
+    readonly exportJob: string;
+}
 
 export interface OutputsSource {
     readonly stack: string;
@@ -98,22 +110,48 @@ export function selectPipeline(outputs: StackOutputs, stack: string, name: strin
 
 /** The named lookup's outputs; an unknown name is refused with the lookups the stack has. */
 export function selectLookup(outputs: StackOutputs, stack: string, name: string): LookupTableOutputs {
-    const names = Object.keys(outputs.lookupTables).sort();
-    if (!Object.hasOwn(outputs.lookupTables, name)) {
+    const entry = selectEntry(outputs.lookupTables, lookupTableOutputs, { stack, name, kind: "lookup", output: "lookupTables" });
+    return { lookup: name, ...entry };
+}
+
+/** The named stream's warehouse export; a stream the stack lacks, or one without an export, is refused. */
+export function selectExport(outputs: StackOutputs, stack: string, name: string): WarehouseExportOutputs {
+    const entry = selectEntry(outputs.streamingLakes, streamingLakeOutputs, { stack, name, kind: "stream", output: "streamingLakes" });
+    if (!entry.warehouse) {
         throw new OperatorError(
             ExitCode.usage,
-            `unknown lookup "${name}": stack ${stack} has ${names.length === 0 ? "no lookups" : names.join(", ")}`,
+            `stream ${name} of stack ${stack} has no warehouse export (its stream file has no warehouse section)`,
         );
     }
-    const parsed = lookupTableOutputs.safeParse(outputs.lookupTables[name]);
+    return { stream: name, exportJob: entry.warehouse.exportJob };
+}
+
+/** Names an entry of a record output (`kind` "lookup", in `output` lookupTables) for the messages. */
+interface EntryName {
+    readonly stack: string;
+    readonly name: string;
+    readonly kind: string;
+    readonly output: string;
+}
+
+/** The named entry of a record output as `schema` reads it; an unknown name is refused with the names there are. */
+function selectEntry<T>(entries: Record<string, unknown>, schema: z.ZodType<T>, { stack, name, kind, output }: EntryName): T {
+    const names = Object.keys(entries).sort();
+    if (!Object.hasOwn(entries, name)) {
+        throw new OperatorError(
+            ExitCode.usage,
+            `unknown ${kind} "${name}": stack ${stack} has ${names.length === 0 ? `no ${kind}s` : names.join(", ")}`,
+        );
+    }
+    const parsed = schema.safeParse(entries[name]);
     if (!parsed.success) {
-        const problems = parsed.error.issues.map((issue) => `lookupTables.${name}.${issue.path.join(".")}: ${issue.message}`);
+        const problems = parsed.error.issues.map((issue) => `${output}.${name}.${issue.path.join(".")}: ${issue.message}`);
         throw new OperatorError(
             ExitCode.usage,
-            `the stack outputs lack what this tool needs of lookup ${name} (were they saved before the stack was last updated?):\n  ${problems.join("\n  ")}`,
+            `the stack outputs lack what this tool needs of ${kind} ${name} (were they saved before the stack was last updated?):\n  ${problems.join("\n  ")}`,
         );
     }
-    return { lookup: name, ...parsed.data };
+    return parsed.data;
 }
 
 function readOutputsFile(file: string): { text: string; origin: string } {

@@ -10,7 +10,7 @@ import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { AwsClients } from "../cli/aws";
 import { lookupReportKey } from "../cli/lookup-report";
-import { loadStackOutputs, selectLookup } from "../cli/stack-outputs";
+import { loadStackOutputs, selectExport, selectLookup } from "../cli/stack-outputs";
 import { interceptCommand } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 import { deployOperatorStack, motoClients, runOperator, stackOutputsDocument, writeOutputsFile } from "./support/operator";
@@ -358,7 +358,7 @@ describe("operator command line: runs --lookup", () => {
             "a pipeline and a lookup at once",
             () => ({ ...stackOutputsDocument(), lookupTables: { products } }),
             ["--lookup", "products", "--pipeline", "customers"],
-            "ingest: runs takes --pipeline or --lookup, not both\n",
+            "ingest: runs takes one of --pipeline, --lookup and --export, not --pipeline and --lookup\n",
         ],
         [
             "a limit that is not a count",
@@ -374,10 +374,15 @@ describe("operator command line: runs --lookup", () => {
         });
     }
 
-    it("reads the lookup outputs the program exports (index.ts), and lists pipelines from outputs saved before them", async () => {
+    it("reads the lookup and warehouse export outputs the program exports (index.ts), and lists pipelines from outputs saved before them", async () => {
         const { exports } = await runProgramWithExports("dev");
         const saved = await loadStackOutputs({ stack: "dev", file: writeOutputsFile(exports) });
         expect(selectLookup(saved, "dev", "products")).to.deep.equal({ lookup: "products", ...products });
+        // `runs --export` (test/cli-runs-export.test.ts) reads the rest from the job's own arguments.
+        expect(selectExport(saved, "dev", "clickstream")).to.deep.equal({
+            stream: "clickstream",
+            exportJob: "ingest-dev-clickstream-warehouse-job",
+        });
         const withoutLookups = stackOutputsDocument();
         delete withoutLookups.lookupTables;
         const older = writeOutputsFile(withoutLookups);
