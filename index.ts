@@ -8,6 +8,7 @@ import { LookupTable } from "./components/lookup-table";
 import { Storage } from "./components/storage";
 import { StreamLake } from "./components/stream-lake";
 import { freshnessThresholdSeconds } from "./components/stream-lake/defaults";
+import { SnowflakeIngest } from "./components/snowflake-ingest";
 import { WarehouseExport } from "./components/warehouse-export";
 import {
     bundleHandler,
@@ -20,14 +21,18 @@ import {
 import { checkDeployedLake, glueLakeTables } from "./config/deployed-lake";
 import { configuredSettings, loadStackConfig, readStackFile } from "./config/load";
 import { upstreamStreamOf } from "./config/lookup";
-import type { Stream } from "./config/stream";
+import { refusePlainSnowflakeCredentials } from "./config/snowflake";
+import { manualSnowflake, type Stream } from "./config/stream";
 
 const stack = pulumi.getStack();
 // The region the AWS provider deploys to, as it reads it: a filter's stream of another stack must be in it.
 const region = new pulumi.Config("aws").get("region") ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
 // Every config problem, located in its file (the stack file's too), is refused before anything is declared.
+const stackFile = readStackFile(stack);
+// Snowflake credentials only as Pulumi secrets: a plain-text one in the stack file is refused, located.
+refusePlainSnowflakeCredentials(stackFile);
 const { settings, plans, streams, lookups, expiringLakePrefixes } = loadStackConfig(stack, {
-    stackFile: readStackFile(stack),
+    stackFile,
     settings: configuredSettings(),
     region,
 });
@@ -169,7 +174,23 @@ function declareStream(stream: Stream, code: ReturnType<typeof bundleStreamCode>
               allowDataDeletion: settings.allowDataDeletion,
           })
         : undefined;
-    return { stream, lake, files, warehouse };
+    // With warehouse.snowflake.account, the Snowflake side is declared here too (else the README's manual path).
+    const account = stream.warehouse?.snowflake.account;
+    const snowflakeIngest =
+        warehouse && account
+            ? new SnowflakeIngest(`${streamName}-snowflake`, {
+                  stream: stream.stream,
+                  fields: stream.typedFields,
+                  target: account,
+                  integrationPrefix: streamName.toUpperCase().replace(/-/g, "_"),
+                  destination: warehouse.destination,
+                  prefix: warehouse.destinationPrefix,
+                  kmsKeyArn: storage.keyArn,
+                  alarms: lake.alarms,
+                  allowDataDeletion: settings.allowDataDeletion,
+              })
+            : undefined;
+    return { stream, lake, files, warehouse, snowflakeIngest };
 }
 const streamCode = streams.length > 0 ? bundleStreamCode() : undefined;
 const streamPipelines = streamCode ? streams.map((stream) => declareStream(stream, streamCode)) : [];
@@ -254,7 +275,7 @@ export const extractPipelines = Object.fromEntries(
     ]),
 );
 export const streamingLakes = Object.fromEntries(
-    streamPipelines.map(({ stream, lake, files, warehouse }) => [
+    streamPipelines.map(({ stream, lake, files, warehouse, snowflakeIngest }) => [
         stream.stream,
         {
             kinesisStream: lake.streamName,
@@ -270,9 +291,19 @@ export const streamingLakes = Object.fromEntries(
                       warehouse: {
                           destinationBucket: warehouse.destination.name,
                           destinationPrefix: warehouse.destinationPrefix,
-                          snowflakeRoleArn: warehouse.snowflakeRole.arn,
-                          snowflakeExternalId: stream.warehouse!.snowflake.externalId,
-                          notificationQueueArn: warehouse.notificationQueueArn ?? null,
+                          ...(snowflakeIngest
+                              ? {
+                                    snowflakeRoleArn: snowflakeIngest.loadRole.arn,
+                                    snowflakeExternalId: snowflakeIngest.storageIntegration.storageAwsExternalId,
+                                    notificationQueueArn: snowflakeIngest.pipe.notificationChannel,
+                                    snowflakePipe: snowflakeIngest.pipe.name,
+                                    snowpipeErrorTopicArn: snowflakeIngest.errorTopic.arn,
+                                }
+                              : {
+                                    snowflakeRoleArn: warehouse.snowflakeRole?.arn ?? null,
+                                    snowflakeExternalId: manualSnowflake(stream.warehouse!)?.externalId ?? null,
+                                    notificationQueueArn: warehouse.notificationQueueArn ?? null,
+                                }),
                           exportJob: warehouse.job.name,
                       },
                   }

@@ -84,6 +84,23 @@ export class StackFile {
         const documentPath = key === undefined ? ["config"] : ["config", `${configNamespace}:${String(key)}`, ...rest];
         return this.source.messageAt(documentPath, `${field}: ${text}`);
     }
+
+    /** `text` at the position of the config key `key` (any namespace), or naming the file where it has none. */
+    messageAtKey(key: string, text: string): string {
+        return this.source && key in this.config ? this.source.messageAt(["config", key], text) : `${this.fileName}: ${text}`;
+    }
+}
+
+/**
+ * Messages for each of `keys` (full config keys, `snowflake:password`) the stack file holds as plain
+ * text rather than encrypted (`pulumi config set --secret` writes `secure:`), each at its position:
+ * `Pulumi.dev.yaml:4:3: snowflake:password: <text>`.
+ */
+export function plainTextSettings(stackFile: StackFile, keys: readonly string[], text: string): string[] {
+    return keys.flatMap((key) => {
+        const value = stackFile.config[key];
+        return value === undefined || (isRecord(value) && "secure" in value) ? [] : [stackFile.messageAtKey(key, `${key}: ${text}`)];
+    });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -57,6 +57,29 @@ export type PartitionTimeSource = (typeof partitionTimeSources)[number];
 
 const arn = (service: string, resource: string) => new RegExp(`^arn:aws[a-z-]*:${service}:${resource}$`);
 
+/** A Snowflake identifier as the program writes it unquoted: letters, digits, _ and $, not starting with a digit or $. */
+const snowflakeIdentifier = z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/, { error: "must be a Snowflake identifier: a letter or _, then letters, digits, _ or $" });
+
+/** The Snowflake database, schema and table Snowpipe loads the stream into (`warehouse.snowflake.account`). */
+const snowflakeAccountSchema = z.strictObject({
+    /** An existing database. */
+    database: snowflakeIdentifier,
+    /** An existing schema of the database. */
+    schema: snowflakeIdentifier,
+    /** The table the program declares, one column per stream field. */
+    table: snowflakeIdentifier,
+});
+
+/** The manual path's settings of a stream's `warehouse.snowflake`, or undefined where the program declares the Snowflake side. */
+export function manualSnowflake(
+    warehouse: NonNullable<StreamDefinition["warehouse"]>,
+): { readonly externalId: string; readonly iamUserArn?: string; readonly notificationChannel?: string } | undefined {
+    const { account, externalId, iamUserArn, notificationChannel } = warehouse.snowflake;
+    return account === undefined && externalId !== undefined ? { externalId, iamUserArn, notificationChannel } : undefined;
+}
+
 export const streamSchema = z.strictObject({
     stream: z
         .string()
@@ -137,20 +160,50 @@ export const streamSchema = z.strictObject({
         .strictObject({
             /** When the conversion job runs (Glue cron). */
             schedule: z.string().default("cron(0/15 * * * ? *)"),
-            snowflake: z.strictObject({
-                /** The storage integration's STORAGE_AWS_EXTERNAL_ID. */
-                externalId: z.string().min(1, { error: "must not be empty" }),
-                /** The storage integration's STORAGE_AWS_IAM_USER_ARN, once Snowflake has shown it. */
-                iamUserArn: z
-                    .string()
-                    .regex(arn("iam", "\\d{12}:user/\\S+"), { error: "must be an IAM user ARN, as DESC INTEGRATION shows it" })
-                    .optional(),
-                /** The pipe's notification_channel (an SQS queue ARN), once the pipe exists. */
-                notificationChannel: z
-                    .string()
-                    .regex(arn("sqs", "[a-z0-9-]+:\\d{12}:\\S+"), { error: "must be an SQS queue ARN, as SHOW PIPES shows it" })
-                    .optional(),
-            }),
+            /**
+             * Either the manual path (`externalId`, then `iamUserArn` and `notificationChannel` as
+             * Snowflake shows them), or `account`: the program declares the Snowflake side itself.
+             */
+            snowflake: z
+                .strictObject({
+                    /** The storage integration's STORAGE_AWS_EXTERNAL_ID (manual path). */
+                    externalId: z.string().min(1, { error: "must not be empty" }).optional(),
+                    /** The storage integration's STORAGE_AWS_IAM_USER_ARN, once Snowflake has shown it (manual path). */
+                    iamUserArn: z
+                        .string()
+                        .regex(arn("iam", "\\d{12}:user/\\S+"), { error: "must be an IAM user ARN, as DESC INTEGRATION shows it" })
+                        .optional(),
+                    /** The pipe's notification_channel (an SQS queue ARN), once the pipe exists (manual path). */
+                    notificationChannel: z
+                        .string()
+                        .regex(arn("sqs", "[a-z0-9-]+:\\d{12}:\\S+"), { error: "must be an SQS queue ARN, as SHOW PIPES shows it" })
+                        .optional(),
+                    /**
+                     * Where Snowpipe loads the stream: with it, the same `pulumi up` declares the storage
+                     * integration, table, stage, pipe and error integration (credentials: `snowflake:*` secrets).
+                     */
+                    account: snowflakeAccountSchema.optional(),
+                })
+                .superRefine((snowflake, context) => {
+                    if (snowflake.account === undefined && snowflake.externalId === undefined) {
+                        context.addIssue({
+                            code: "custom",
+                            path: ["externalId"],
+                            message: "is required for the manual path; or set account to declare the Snowflake side",
+                        });
+                    }
+                    if (snowflake.account !== undefined) {
+                        for (const key of ["externalId", "iamUserArn", "notificationChannel"] as const) {
+                            if (snowflake[key] !== undefined) {
+                                context.addIssue({
+                                    code: "custom",
+                                    path: [key],
+                                    message: "is Snowflake's to generate when account is set; remove it",
+                                });
+                            }
+                        }
+                    }
+                }),
         })
         .optional(),
 });

@@ -3,7 +3,20 @@ import { jobMetricsNamespace } from "../components/metrics";
 import { xrayTraceActions } from "../components/policies";
 import runMetrics from "../glue-scripts/ingest/contracts/run_metrics.json";
 import { badArchiveNameMetric } from "../lambdas/extract-trigger/contract";
-import { physicalNameOf, policyOf, type PolicyStatementJson, type RecordedResource, type RecordingMocks } from "./support/pulumi-mocks";
+import { AlarmTopic } from "../components/alarm-topic";
+import { SnowflakeIngest } from "../components/snowflake-ingest";
+import { Storage } from "../components/storage";
+import {
+    mockAccountId,
+    physicalNameOf,
+    policyOf,
+    settle,
+    useMocks,
+    type PolicyStatementJson,
+    type RecordedResource,
+    type RecordingMocks,
+} from "./support/pulumi-mocks";
+import { SnowflakeMocks } from "./support/snowflake-mocks";
 import { runProgram } from "./support/program";
 
 /**
@@ -638,6 +651,42 @@ const checksByType: Record<string, Check> = {
     },
     "aws:glue/trigger:Trigger": noSecuritySettings("starts a job, which runs under the security configuration checked with the job"),
     "aws:glue/workflow:Workflow": noSecuritySettings("orders triggers and jobs; holds no data"),
+    // The Snowflake side (components/snowflake-ingest): objects in Snowflake's account, checked for what
+    // the stack decides about them; grants inside Snowflake are Snowflake's, outside this walk.
+    "snowflake:index/storageIntegration:StorageIntegration": (resource, program) => {
+        const locations = asArray(resource.inputs.storageAllowedLocations as string[] | undefined);
+        const buckets = resourcesOf(program, "aws:s3/bucket:Bucket").map(physicalNameOf);
+        return [
+            ...(declaresRole(program, resource.inputs.storageAwsRoleArn)
+                ? []
+                : [`${resource.name}: does not assume a role of the program`]),
+            ...(locations.length > 0 ? [] : [`${resource.name}: allows every location`]),
+            ...locations
+                .filter((location) => !buckets.some((bucket) => new RegExp(`^s3://${bucket}/[^*]+/$`).test(location)))
+                .map((location) => `${resource.name}: allows ${location}, not one prefix of the program's buckets`),
+        ];
+    },
+    "snowflake:index/stage:Stage": (resource, program) => [
+        ...(resourcesOf(program, "snowflake:index/storageIntegration:StorageIntegration").some(
+            (integration) => physicalNameOf(integration) === resource.inputs.storageIntegration,
+        )
+            ? []
+            : [`${resource.name}: not on one of the program's storage integrations`]),
+        ...(resource.inputs.credentials === undefined ? [] : [`${resource.name}: holds credentials instead of using an integration`]),
+    ],
+    "snowflake:index/pipe:Pipe": (resource, program) =>
+        resourcesOf(program, "snowflake:index/notificationIntegration:NotificationIntegration").some(
+            (integration) => physicalNameOf(integration) === resource.inputs.errorIntegration,
+        )
+            ? []
+            : [`${resource.name}: load errors reach no error integration of the program`],
+    "snowflake:index/notificationIntegration:NotificationIntegration": (resource, program) => [
+        ...(resourcesOf(program, "aws:sns/topic:Topic").some((topic) => topic.arn === resource.inputs.awsSnsTopicArn)
+            ? []
+            : [`${resource.name}: publishes to a topic the program does not declare`]),
+        ...(declaresRole(program, resource.inputs.awsSnsRoleArn) ? [] : [`${resource.name}: does not assume a role of the program`]),
+    ],
+    "snowflake:index/table:Table": noSecuritySettings("rows in Snowflake, reached through Snowflake's own grants"),
     "aws:lambda/eventSourceMapping:EventSourceMapping": (resource) =>
         asArray(resource.inputs.functionResponseTypes as string[] | undefined).includes("ReportBatchItemFailures")
             ? []
@@ -732,6 +781,65 @@ for (const stack of ["dev", "prod"]) {
     });
 }
 
+function resourcesOf(program: ProgramView, type: string): RecordedResource[] {
+    return program.resources.filter((candidate) => candidate.type === type);
+}
+
+describe("security walk over the Snowflake side (components/snowflake-ingest)", () => {
+    // The example stacks keep the manual path (no Snowflake account): the walk meets the Snowflake
+    // resources here, declared beside the platform's storage as index.ts declares them.
+    let program: RecordingMocks;
+    let view: ProgramView;
+
+    before(async () => {
+        program = await useMocks("prod", {}, new SnowflakeMocks());
+        const storage = new Storage("ingest-prod", { retentionDays: 30, expiringLakePrefixes: [] });
+        new SnowflakeIngest("ingest-prod-clickstream-snowflake", {
+            stream: "clickstream",
+            fields: [],
+            target: { database: "RAW", schema: "EVENTS", table: "CLICKSTREAM" },
+            integrationPrefix: "INGEST_PROD_CLICKSTREAM",
+            destination: storage.quarantine,
+            prefix: "clickstream/",
+            kmsKeyArn: storage.keyArn,
+            alarms: new AlarmTopic("ingest-prod-clickstream-alarms", { kmsKeyArn: storage.keyArn }),
+        });
+        await settle();
+        view = {
+            stack: "prod",
+            keyArn: program.ofType("aws:kms/key:Key")[0]!.arn,
+            resources: program.resources,
+            attachedTo: (type, bucketId) => program.ofType(type).filter((resource) => resource.inputs.bucket === bucketId),
+        };
+    });
+
+    it("knows every resource type and finds no problem", () => {
+        const checked = program.resources.filter((resource) => !resource.type.startsWith("ingestion:"));
+        expect(checked.filter((resource) => !(resource.type in checksByType)).map((resource) => resource.type)).to.deep.equal([]);
+        expect(checked.flatMap((resource) => checksByType[resource.type]!(resource, view))).to.deep.equal([]);
+        expect(
+            checked
+                .filter((resource) => resource.type.startsWith("snowflake:"))
+                .map((resource) => resource.type)
+                .sort(),
+        ).to.deep.equal([
+            "snowflake:index/notificationIntegration:NotificationIntegration",
+            "snowflake:index/pipe:Pipe",
+            "snowflake:index/stage:Stage",
+            "snowflake:index/storageIntegration:StorageIntegration",
+            "snowflake:index/table:Table",
+        ]);
+    });
+});
+
+/** Whether `roleArn` names a role the program declares (by name: the ARN of a role named before it exists). */
+function declaresRole(program: ProgramView, roleArn: unknown): boolean {
+    return program.resources.some(
+        (candidate) =>
+            candidate.type === "aws:iam/role:Role" && roleArn === `arn:aws:iam::${mockAccountId}:role/${physicalNameOf(candidate)}`,
+    );
+}
+
 describe("the security walk itself", () => {
     const key = "arn:aws:kms:eu-west-1:123456789012:key/project";
     const view: ProgramView = { stack: "prod", keyArn: key, resources: [], attachedTo: () => [] };
@@ -748,6 +856,29 @@ describe("the security walk itself", () => {
         });
 
     const cases: [string, RecordedResource, string[]][] = [
+        [
+            "Snowflake storage integration reading a whole bucket through a role not of the program",
+            resource("snowflake:index/storageIntegration:StorageIntegration", {
+                storageAwsRoleArn: "arn:aws:iam::123456789012:role/elsewhere",
+                storageAllowedLocations: ["s3://elsewhere/"],
+            }),
+            ["bad: does not assume a role of the program", "bad: allows s3://elsewhere/, not one prefix of the program's buckets"],
+        ],
+        [
+            "Snowflake stage with credentials",
+            resource("snowflake:index/stage:Stage", { credentials: "AWS_KEY_ID='x' AWS_SECRET_KEY='y'" }),
+            ["bad: not on one of the program's storage integrations", "bad: holds credentials instead of using an integration"],
+        ],
+        [
+            "Snowpipe whose errors reach nothing",
+            resource("snowflake:index/pipe:Pipe", {}),
+            ["bad: load errors reach no error integration of the program"],
+        ],
+        [
+            "Snowflake error integration to another topic",
+            resource("snowflake:index/notificationIntegration:NotificationIntegration", { awsSnsTopicArn: "arn:aws:sns:eu-west-1:1:t" }),
+            ["bad: publishes to a topic the program does not declare", "bad: does not assume a role of the program"],
+        ],
         [
             "wildcard action",
             resource("aws:iam/rolePolicy:RolePolicy", { policy: statement({ Action: ["s3:*"] }) }),

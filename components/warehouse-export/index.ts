@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { streamSchemaDocument, type Stream } from "../../config/stream";
+import { manualSnowflake, streamSchemaDocument, type Stream } from "../../config/stream";
 import type exportArguments from "../../glue-scripts/ingest/contracts/export_job_arguments.json";
 import { anyCount, type AlarmTopic } from "../alarm-topic";
 import { matchedEvents } from "../metrics";
@@ -63,7 +63,8 @@ export class WarehouseExport extends pulumi.ComponentResource {
     readonly destination: SecureBucket;
     readonly deliveryStream: aws.kinesis.FirehoseDeliveryStream;
     readonly job: aws.glue.Job;
-    readonly snowflakeRole: aws.iam.Role;
+    /** The role the manual path's storage integration assumes; undefined where `snowflake.account` declares it (components/snowflake-ingest). */
+    readonly snowflakeRole: aws.iam.Role | undefined;
     readonly destinationPrefix: string;
     /** The Snowpipe notification channel the destination bucket notifies, once configured. */
     readonly notificationQueueArn: string | undefined;
@@ -74,7 +75,8 @@ export class WarehouseExport extends pulumi.ComponentResource {
         const scope = accountScope(this);
         const prefixes = exportPrefixes(stream.stream);
         this.destinationPrefix = prefixes.destination;
-        this.notificationQueueArn = warehouse.snowflake.notificationChannel;
+        const manual = manualSnowflake(warehouse);
+        this.notificationQueueArn = manual?.notificationChannel;
         const dataBucket = (suffix: string, extra: Partial<ConstructorParameters<typeof SecureBucket>[1]>) =>
             new SecureBucket(
                 `${name}-${suffix}`,
@@ -208,13 +210,27 @@ export class WarehouseExport extends pulumi.ComponentResource {
             anyCount(matchedEvents(failedRuns.name), 900),
         );
 
-        this.snowflakeRole = new aws.iam.Role(
+        this.snowflakeRole = manual && this.manualSnowflakeRole(name, stream.stream, manual, args.kmsKeyArn, prefixes.destination, scope);
+
+        this.registerOutputs({ destinationBucket: this.destination.name, snowflakeRoleArn: this.snowflakeRole?.arn });
+    }
+
+    /** The manual path's role: trusts the IAM user from config, or this account until Snowflake has shown it. */
+    private manualSnowflakeRole(
+        name: string,
+        streamName: string,
+        manual: NonNullable<ReturnType<typeof manualSnowflake>>,
+        kmsKeyArn: pulumi.Input<string>,
+        prefix: string,
+        scope: ReturnType<typeof accountScope>,
+    ): aws.iam.Role {
+        const role = new aws.iam.Role(
             `${name}-snowflake`,
             {
-                description: `Assumed by the Snowflake storage integration that loads ${stream.stream}`,
+                description: `Assumed by the Snowflake storage integration that loads ${streamName}`,
                 assumeRolePolicy: snowflakeTrustPolicy(
-                    warehouse.snowflake.iamUserArn ?? pulumi.interpolate`arn:${scope.partition}:iam::${scope.accountId}:root`,
-                    warehouse.snowflake.externalId,
+                    manual.iamUserArn ?? pulumi.interpolate`arn:${scope.partition}:iam::${scope.accountId}:root`,
+                    manual.externalId,
                 ),
             },
             { parent: this },
@@ -222,19 +238,11 @@ export class WarehouseExport extends pulumi.ComponentResource {
         new aws.iam.RolePolicy(
             `${name}-snowflake-policy`,
             {
-                role: this.snowflakeRole.id,
-                policy: policyDocument(
-                    snowflakeReadStatements({
-                        destination: this.destination,
-                        prefix: prefixes.destination,
-                        kmsKeyArn: args.kmsKeyArn,
-                        region: scope.region,
-                    }),
-                ),
+                role: role.id,
+                policy: policyDocument(snowflakeReadStatements({ destination: this.destination, prefix, kmsKeyArn, region: scope.region })),
             },
             { parent: this },
         );
-
-        this.registerOutputs({ destinationBucket: this.destination.name, snowflakeRoleArn: this.snowflakeRole.arn });
+        return role;
     }
 }
