@@ -1,5 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
 import { AlarmTopic } from "../components/alarm-topic";
 import { SnowflakeIngest } from "../components/snowflake-ingest";
 import { copyStatement, qualifiedName, snowflakeType, storageProviderOf } from "../components/snowflake-ingest/defaults";
@@ -9,6 +11,7 @@ import { StackFile } from "../config/stack-file";
 import { parseStream } from "../config/stream";
 import { ConfigError } from "../config/yaml-source";
 import { configExample } from "./support/config-example";
+import { repositoryRoot, runProgramWithExports } from "./support/program";
 import { policyOf, settle, useMocks, valueOf, type RecordingMocks } from "./support/pulumi-mocks";
 import { SnowflakeMocks, snowflakeReports } from "./support/snowflake-mocks";
 
@@ -388,5 +391,64 @@ describe("Snowflake credentials in the stack file", () => {
             "snowflake:passcode",
             "snowflake:clientRequestMfaToken",
         ]);
+    });
+});
+
+describe("the program with warehouse.snowflake.account", () => {
+    // A stack and a stream written beside the real ones for the run, as `pulumi up` would read them.
+    const stack = "snowflake-test";
+    const stackFile = path.join(repositoryRoot, `Pulumi.${stack}.yaml`);
+    const streamFile = path.join(repositoryRoot, "config/streams/snowstream.yaml");
+    const stackConfig = "config:\n  aws:region: eu-west-1\n  ingestion:mappings: [customers]\n  ingestion:streams: [snowstream]\n";
+    const stream = fs
+        .readFileSync(path.join(repositoryRoot, "config/streams/clickstream.yaml"), "utf8")
+        .replace("stream: clickstream", "stream: snowstream")
+        .replace(/^ {2}snowflake:\n(?: {4}.*\n)*/m, "  snowflake:\n    account: { database: RAW, schema: EVENTS, table: SNOWSTREAM }\n");
+    const run = async (config: string, mocks = new SnowflakeMocks()) => {
+        fs.writeFileSync(stackFile, config);
+        fs.writeFileSync(streamFile, stream);
+        try {
+            return await runProgramWithExports(stack, mocks);
+        } finally {
+            fs.rmSync(stackFile, { force: true });
+            fs.rmSync(streamFile, { force: true });
+        }
+    };
+
+    it("declares the Snowflake side, drops the manual role and exports what the integration and pipe report", async () => {
+        const { mocks, exports } = await run(stackConfig + "  snowflake:password:\n    secure: v1:AAAAAAAAAAAAAAAA\n");
+        const name = "ingest-snowflake-test-snowstream-snowflake";
+        expect(mocks.ofType("ingestion:warehouse:SnowflakeIngest").map((resource) => resource.name)).to.deep.equal([name]);
+        expect(
+            mocks.resources.filter((resource) => resource.name === "ingest-snowflake-test-snowstream-warehouse-snowflake"),
+        ).to.deep.equal([]);
+        expect(mocks.named(`${name}-storage`).inputs.name).to.equal("INGEST_SNOWFLAKE_TEST_SNOWSTREAM_S3");
+        expect(mocks.named(`${name}-table`).inputs.columns).to.have.length(
+            parseStream("config/streams/snowstream.yaml", stream).typedFields.length,
+        );
+        const warehouse = (exports.streamingLakes as Record<string, { warehouse: Record<string, unknown> }>).snowstream!.warehouse;
+        expect(warehouse).to.deep.include({
+            snowflakeRoleArn: `arn:aws:iam:eu-west-1:123456789012:role/${name}-load`,
+            snowflakeExternalId: snowflakeReports.storageExternalId,
+            notificationQueueArn: snowflakeReports.notificationChannel,
+            snowflakePipe: "SNOWSTREAM_PIPE",
+            snowpipeErrorTopicArn: `arn:aws:sns:eu-west-1:123456789012:topic/${name}-errors`,
+        });
+    });
+
+    it("refuses a plain-text Snowflake password in the stack file, at its line, before declaring anything", async () => {
+        let failure: unknown;
+        const mocks = new SnowflakeMocks();
+        try {
+            await run(stackConfig + "  snowflake:password: hunter2\n", mocks);
+        } catch (error) {
+            failure = error;
+        }
+        expect(failure).to.be.instanceOf(ConfigError);
+        expect((failure as ConfigError).problems).to.deep.equal([
+            `Pulumi.${stack}.yaml:5:3: snowflake:password: is plain text; a Snowflake credential must be a secret: ` +
+                "pulumi config rm it, then pulumi config set --secret it",
+        ]);
+        expect(mocks.resources).to.deep.equal([]);
     });
 });
