@@ -118,6 +118,9 @@ function bundleStreamCode() {
         producer: bundleHandler("lambdas/stream-producer/handler.ts"),
         crawlerStarter: bundleHandler("lambdas/crawler-starter/handler.ts"),
         fileLoader: bundleHandler("lambdas/file-to-stream/handler.ts"),
+        exportStarter: streams.some((stream) => stream.warehouse?.trigger === "on-delivery")
+            ? bundleHandler("lambdas/export-starter/handler.ts")
+            : undefined,
     };
 }
 
@@ -172,6 +175,9 @@ function declareStream(stream: Stream, code: ReturnType<typeof bundleStreamCode>
               retentionDays: settings.retentionDays,
               logRetentionDays: settings.logRetentionDays,
               allowDataDeletion: settings.allowDataDeletion,
+              ...(code.exportStarter ? { starterCode: code.exportStarter } : {}),
+              deletionProtection: settings.deletionProtection,
+              lambda: settings.lambda,
           })
         : undefined;
     // With warehouse.snowflake.account, the Snowflake side is declared here too (else the README's manual path).

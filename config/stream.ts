@@ -55,6 +55,9 @@ export const streamDefaults = {
 export const partitionTimeSources = ["event", "arrival"] as const;
 export type PartitionTimeSource = (typeof partitionTimeSources)[number];
 
+/** What starts the warehouse export: its schedule alone, or also each object Firehose delivers. */
+export const warehouseTriggers = ["schedule", "on-delivery"] as const;
+
 const arn = (service: string, resource: string) => new RegExp(`^arn:aws[a-z-]*:${service}:${resource}$`);
 
 /** A Snowflake identifier as the program writes it unquoted: letters, digits, _ and $, not starting with a digit or $. */
@@ -153,12 +156,18 @@ export const streamSchema = z.strictObject({
         })
         .optional(),
     /**
-     * A second delivery of the stream as JSON, converted to Parquet on a schedule into a
-     * destination bucket that Snowflake's Snowpipe ingests from.
+     * A second delivery of the stream as JSON, converted to Parquet (on a schedule, or as each
+     * object is delivered) into a destination bucket that Snowflake's Snowpipe ingests from.
      */
     warehouse: z
         .strictObject({
-            /** When the conversion job runs (Glue cron). */
+            /**
+             * What starts the conversion: `schedule` (the default) runs it over every pending object on
+             * the schedule; `on-delivery` starts a run for each object Firehose delivers (seed 004's
+             * second Lambda), one run at a time, and keeps the schedule to sweep up what no run exported.
+             */
+            trigger: z.enum(warehouseTriggers).default("schedule"),
+            /** When the conversion job runs over every pending object (Glue cron). */
             schedule: z.string().default("cron(0/15 * * * ? *)"),
             /**
              * Either the manual path (`externalId`, then `iamUserArn` and `notificationChannel` as

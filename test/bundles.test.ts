@@ -21,6 +21,7 @@ const runtimePackages: Record<string, string[]> = {
         "@aws-sdk/client-kinesis",
         "@aws-sdk/client-s3",
     ],
+    "lambdas/export-starter/handler.ts": ["@aws-sdk/client-dynamodb", "@aws-sdk/client-glue", "@aws-sdk/client-s3"],
     "lambdas/extract-trigger/handler.ts": ["@aws-sdk/client-dynamodb", "@aws-sdk/client-glue", "@aws-sdk/client-s3"],
     "lambdas/file-to-stream/handler.ts": ["@aws-sdk/client-kinesis", "@aws-sdk/client-s3"],
     "lambdas/run-notifier/handler.ts": ["@aws-sdk/client-glue", "@aws-sdk/client-s3", "@aws-sdk/client-sns"],

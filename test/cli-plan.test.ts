@@ -186,7 +186,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
             names: lakeMaintenance(`${p}-customers-maintenance`),
         },
         {
-            heading: `StreamLake ${p}-clickstream (ingestion:streaming:StreamLake), ${stack === "prod" ? 46 : 45} resources`,
+            heading: `StreamLake ${p}-clickstream (ingestion:streaming:StreamLake), ${stack === "prod" ? 47 : 46} resources`,
             names: [
                 `${p}-clickstream-stream`,
                 ...secureBucket(`${p}-clickstream-raw`, dataBucketParts),
@@ -209,6 +209,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-clickstream-alarms-crawl-not-started`,
                 `${p}-clickstream-alarms-crawl-failures`,
                 `${p}-clickstream-alarms-file-dead-letters`,
+                `${p}-clickstream-alarms-export-dead-letters`,
                 `${p}-clickstream-alarms-export-failures`,
                 `${p}-clickstream-functions-dlq`,
                 ...bundledFunction(`${p}-clickstream-producer`),
@@ -238,9 +239,10 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
             ],
         },
         {
-            heading: `WarehouseExport ${p}-clickstream-warehouse (ingestion:streaming:WarehouseExport), 31 resources`,
+            heading: `WarehouseExport ${p}-clickstream-warehouse (ingestion:streaming:WarehouseExport), 43 resources`,
             names: [
-                ...secureBucket(`${p}-clickstream-warehouse-intermediate`, dataBucketParts),
+                // warehouse.trigger: on-delivery, the example's: the delivery bucket's events go to EventBridge.
+                ...secureBucket(`${p}-clickstream-warehouse-intermediate`, [...dataBucketParts, "notifications"]),
                 ...secureBucket(`${p}-clickstream-warehouse-destination`, dataBucketParts),
                 `${p}-clickstream-warehouse-delivery-logs`,
                 `${p}-clickstream-warehouse-delivery-log`,
@@ -254,6 +256,14 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-clickstream-warehouse-job-policy`,
                 `${p}-clickstream-warehouse-job`,
                 `${p}-clickstream-warehouse-schedule`,
+                `${p}-clickstream-warehouse-deliveries-dlq`,
+                `${p}-clickstream-warehouse-deliveries`,
+                `${p}-clickstream-warehouse-deliveries-created`,
+                `${p}-clickstream-warehouse-deliveries-policy`,
+                `${p}-clickstream-warehouse-deliveries-created-target`,
+                `${p}-clickstream-warehouse-runs`,
+                ...bundledFunction(`${p}-clickstream-warehouse-starter`),
+                `${p}-clickstream-warehouse-starter-source`,
                 `${p}-clickstream-warehouse-run-failed`,
                 `${p}-clickstream-warehouse-snowflake`,
                 `${p}-clickstream-warehouse-snowflake-policy`,
@@ -405,7 +415,7 @@ describe("ingest plan", () => {
                     "",
                 ]);
                 expect(lines.slice(-3)).to.deep.equal([
-                    `${stack === "prod" ? 278 : 275} resources in 29 components, 9 of them at the top level.`,
+                    `${stack === "prod" ? 291 : 288} resources in 31 components, 9 of them at the top level.`,
                     `Mermaid diagram of the pipelines written to ${diagramFile}`,
                     "",
                 ]);
@@ -421,7 +431,7 @@ describe("ingest plan", () => {
                     `  SecureBucket ingest-${stack}-landing (ingestion:storage:SecureBucket), 9 resources`,
                     `  BundledFunction ingest-${stack}-customers-trigger (ingestion:lambda:BundledFunction), 4 resources`,
                     `  BundledFunction ingest-${stack}-customers-run-notifier (ingestion:lambda:BundledFunction), 4 resources`,
-                    `  AlarmTopic ingest-${stack}-clickstream-alarms (ingestion:notifications:AlarmTopic), ${stack === "prod" ? 12 : 11} resources`,
+                    `  AlarmTopic ingest-${stack}-clickstream-alarms (ingestion:notifications:AlarmTopic), ${stack === "prod" ? 13 : 12} resources`,
                     `  ObjectEventQueue ingest-${stack}-clickstream-files (ingestion:events:ObjectEventQueue), 5 resources`,
                 ]);
             });
@@ -736,8 +746,8 @@ describe("ingest plan", () => {
                 "Catalog ingest-plan-test-variants (ingestion:catalog:Catalog), 49 resources",
                 "ExtractPipeline ingest-plan-test-variants-customers (ingestion:extract:ExtractPipeline), 39 resources",
                 "LakeMaintenance ingest-plan-test-variants-customers-maintenance (ingestion:lake:LakeMaintenance), 9 resources",
-                "StreamLake ingest-plan-test-variants-orderstream (ingestion:streaming:StreamLake), 31 resources",
-                "WarehouseExport ingest-plan-test-variants-orderstream-warehouse (ingestion:streaming:WarehouseExport), 32 resources",
+                "StreamLake ingest-plan-test-variants-orderstream (ingestion:streaming:StreamLake), 32 resources",
+                "WarehouseExport ingest-plan-test-variants-orderstream-warehouse (ingestion:streaming:WarehouseExport), 44 resources",
                 "LookupTable ingest-plan-test-variants-sellers (ingestion:lookup:LookupTable), 34 resources",
                 "StackDashboard ingest-plan-test-variants (ingestion:monitoring:StackDashboard), 1 resources",
             ]);

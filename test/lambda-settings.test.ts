@@ -129,6 +129,7 @@ describe("the stack's Lambda settings", () => {
             "event-filter",
             "stream-producer",
             "crawler-starter",
+            "export-starter",
         ]);
     });
 });

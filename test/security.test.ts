@@ -766,6 +766,8 @@ for (const stack of ["dev", "prod"]) {
                 ["products-filter", "Active", 4],
                 // Its queue mapping's maximum concurrency.
                 ["clickstream-loader", "Active", 2],
+                // Its queue mapping's maximum concurrency.
+                ["clickstream-warehouse-starter", "Active", 2],
                 // One per failed run; the job runs at most glue.maxConcurrentRuns (2) at once.
                 ["customers-run-notifier", "Active", 2],
                 // Its queue mapping's maximum concurrency.

@@ -659,6 +659,7 @@ describe("FileSource and WarehouseExport", () => {
             jobPackage: new pulumi.asset.AssetArchive({}),
             alarms,
             retentionDays: 90,
+            starterCode: code, // the example's warehouse.trigger is on-delivery (test/warehouse-export.test.ts)
         });
         await settle();
     });

@@ -39,6 +39,7 @@ describe("stream definitions", () => {
         });
         expect(stream.fileSource).to.deep.equal({ prefix: "incoming/" });
         expect(stream.warehouse).to.deep.equal({
+            trigger: "on-delivery",
             schedule: "cron(0/15 * * * ? *)",
             snowflake: { externalId: "ACME_SFCRole=2_kT7yQ1mZ0bX9cV3nL5pR8sW2uE4=" },
         });

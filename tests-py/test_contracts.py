@@ -16,7 +16,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
-from ingest.arguments import EXPORT_JOB_CONTRACT, EXTRACT_JOB_CONTRACT, MAINTENANCE_JOB_CONTRACT, load_contract
+from ingest.arguments import EXPORT_JOB_CONTRACT, EXTRACT_JOB_CONTRACT, MAINTENANCE_JOB_CONTRACT, given_optional, load_contract
 from ingest.report import run_report_key
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -159,13 +159,31 @@ def test_each_job_loads_its_contract_from_the_package(
     assert (contract.deploy, contract.run, contract.glue) == (deploy, run, glue)
 
 
-def test_export_job_arguments_are_deploy_only_described_snake_case_names() -> None:
+def test_export_job_arguments_are_deploy_and_optional_run_described_snake_case_names() -> None:
     contract = json.loads((CONTRACTS / "export_job_arguments.json").read_text(encoding="utf-8"))
-    # A scheduled job gets no per-run arguments; everything is fixed at deploy time.
-    assert sorted(contract) == ["deployArguments", "version"]
-    arguments = contract["deployArguments"]
+    # A scheduled run gets no per-run arguments; an on-delivery run names its object (lambdas/export-starter).
+    assert sorted(contract) == ["deployArguments", "optionalRunArguments", "version"]
+    assert sorted(contract["optionalRunArguments"]) == ["delivered_key"]
+    assert set(contract["deployArguments"]) & set(contract["optionalRunArguments"]) == set()
+    arguments = {**contract["deployArguments"], **contract["optionalRunArguments"]}
     assert sorted(name for name in arguments if not SNAKE_CASE.match(name)) == []
     assert sorted(name for name, description in arguments.items() if not isinstance(description, str) or not description.strip()) == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "given"),
+    [
+        (["stream_export_job.py", "--stream_uri", "s3://b/s.json"], ()),
+        (["stream_export_job.py", "--delivered_key", "clickstream/a.gz"], ("delivered_key",)),
+        (["stream_export_job.py", "--delivered_key=clickstream/a.gz"], ("delivered_key",)),
+        (["stream_export_job.py", "--delivered_key_other", "x"], ()),
+    ],
+    ids=["absent", "as a pair", "with =", "a longer name"],
+)
+def test_an_optional_run_argument_is_resolved_only_when_the_run_was_given_it(argv: list[str], given: tuple[str, ...]) -> None:
+    # The entry script passes these to getResolvedOptions beside the required names (ingest.glue_entry.job_arguments).
+    assert load_contract(EXPORT_JOB_CONTRACT).optional == ("delivered_key",)
+    assert given_optional(argv, load_contract(EXPORT_JOB_CONTRACT).optional) == given
 
 
 def test_run_reports_are_kept_per_run_under_the_shared_layout() -> None:

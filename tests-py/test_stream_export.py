@@ -1,11 +1,15 @@
-"""The warehouse export job against moto on local Spark: one shared scenario of five runs, then exact checks.
+"""The warehouse export job against moto on local Spark: one shared scenario of seven runs, then exact checks.
 
 Spark time is the budget here, so the scenario runs once per module:
 1. two good objects (one gzipped) and a corrupt one: the good ones are exported, the run fails;
 2. only the corrupt object is pending: it is named again, nothing is rewritten (through the entry script);
 3. the corrupt object is moved away: nothing to export (through the entry script);
 4. one marker is deleted and the run stops before rewriting it (a failing S3 call): still pending;
-5. the object is exported again, to the same keys with the same bytes.
+5. another object is delivered; an object-scoped run (--delivered_key, the on-delivery starter's) names the
+   unmarked one: it alone is exported again, to the same keys with the same bytes, the new one stays pending;
+6. the same object-scoped run again (a second start for the object, through the entry script): nothing to export;
+7. an object-scoped run for an object that is gone fails, converting nothing.
+Runs 6 and 7 find nothing to convert, so Spark reads only in runs 1, 4 and 5.
 The tests then read what each run left behind. The stream schema is the one the Lambdas get in STREAM_SCHEMA.
 """
 
@@ -73,6 +77,7 @@ CORRUPT_NAME = "clickstream-warehouse-1-2026-11-23-15-05-01-c0ffee00-0000-4000-8
 GZ_KEY = f"firehose/clickstream/2026/11/23/14/{GZ_NAME}.gz"
 PLAIN_KEY = f"firehose/clickstream/2026/11/23/14/{PLAIN_NAME}"  # delivered without compression
 CORRUPT_KEY = f"firehose/clickstream/2026/11/23/15/{CORRUPT_NAME}.gz"
+LATER_KEY = "firehose/clickstream/2026/11/23/16/clickstream-warehouse-1-2026-11-23-16-05-01-5eed0000-0000-4000-8000-000000000000.gz"
 CORRUPT_ERROR = "not a readable GZIP object: Compressed file ended before the end-of-stream marker was reached"
 T = "2026-11-23T10:00:00.000Z"
 
@@ -199,6 +204,8 @@ class Scenario:
     third: Run
     crashed: Run
     rerun: Run
+    repeated: Run
+    missing: Run
 
 
 def bucket_state(s3) -> dict[str, dict[str, str]]:
@@ -233,20 +240,20 @@ class CrashingS3:
         return self._s3.copy_object(**kwargs)
 
 
-def run_directly(spark, s3, client=None) -> Run:
+def run_directly(spark, s3, client=None, arguments=ARGUMENTS) -> Run:
     before = bucket_state(s3)
     printed: list[str] = []
     failure = None
     try:
-        run(spark, ARGUMENTS, client or s3, progress=printed.append)
+        run(spark, arguments, client or s3, progress=printed.append)
     except (RunFailure, ConnectionError) as error:
         failure = f"{type(error).__name__}: {error}"
     return Run(report=latest_report(s3, before), printed=printed, failure=failure, exit_code=None, state=bucket_state(s3))
 
 
-def run_entry_script(s3) -> Run:
+def run_entry_script(s3, arguments=ARGUMENTS) -> Run:
     before = bucket_state(s3)
-    argv = ["stream_export_job.py", *(token for name, value in ARGUMENTS.items() for token in (f"--{name}", value))]
+    argv = ["stream_export_job.py", *(token for name, value in arguments.items() for token in (f"--{name}", value))]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         exit_code = stream_export_job.main(argv)
@@ -280,8 +287,11 @@ def scenario(spark, s3) -> Scenario:
     third = run_entry_script(s3)
     s3.delete_object(Bucket=DELIVERY, Key=marker_key(GZ_KEY))  # as if the first run had stopped before this marker
     crashed = run_directly(spark, s3, CrashingS3(s3))
-    rerun = run_directly(spark, s3)
-    return Scenario(first=first, second=second, third=third, crashed=crashed, rerun=rerun)
+    s3.put_object(Bucket=DELIVERY, Key=LATER_KEY, Body=gzip.compress(PLAIN_BODY))
+    rerun = run_directly(spark, s3, arguments={**ARGUMENTS, "delivered_key": GZ_KEY})
+    repeated = run_entry_script(s3, arguments={**ARGUMENTS, "delivered_key": GZ_KEY})
+    missing = run_directly(spark, s3, arguments={**ARGUMENTS, "delivered_key": CORRUPT_KEY})
+    return Scenario(first=first, second=second, third=third, crashed=crashed, rerun=rerun, repeated=repeated, missing=missing)
 
 
 def without_run_times(report: dict) -> dict:
@@ -370,6 +380,7 @@ def test_first_run_reports_every_object_and_fails_on_the_corrupt_one(scenario):
     assert without_run_times(first.report) == {
         "job": "stream-export",
         "stream": "clickstream",
+        "deliveredKey": None,
         "status": "failed",
         "objectsPending": 3,
         "objectsExported": 2,
@@ -391,6 +402,7 @@ def test_second_run_exports_nothing_new_and_names_the_corrupt_object_still_pendi
     assert without_run_times(second.report) == {
         "job": "stream-export",
         "stream": "clickstream",
+        "deliveredKey": None,
         "status": "failed",
         "objectsPending": 1,
         "objectsExported": 0,
@@ -411,6 +423,7 @@ def test_with_every_object_exported_there_is_nothing_to_export(scenario):
     assert without_run_times(third.report) == {
         "job": "stream-export",
         "stream": "clickstream",
+        "deliveredKey": None,
         "status": "nothing to export",
         "objectsPending": 0,
         "objectsExported": 0,
@@ -429,6 +442,7 @@ def test_a_run_that_stops_before_the_marker_leaves_the_object_pending(scenario):
     assert without_run_times(crashed.report) == {
         "job": "stream-export",
         "stream": "clickstream",
+        "deliveredKey": None,
         "status": "failed",
         "objectsPending": 1,
         "objectsExported": 0,
@@ -442,12 +456,13 @@ def test_a_run_that_stops_before_the_marker_leaves_the_object_pending(scenario):
     assert crashed.state[GLUE_TEMP] == {}
 
 
-def test_an_object_whose_marker_is_missing_is_exported_again_to_the_same_keys_with_the_same_content(scenario):
+def test_an_object_scoped_run_exports_only_its_object_again_to_the_same_keys_with_the_same_content(scenario):
     rerun = scenario.rerun
     assert rerun.failure is None
     assert without_run_times(rerun.report) == {
         "job": "stream-export",
         "stream": "clickstream",
+        "deliveredKey": GZ_KEY,
         "status": "succeeded",
         "objectsPending": 1,
         "objectsExported": 1,
@@ -461,6 +476,49 @@ def test_an_object_whose_marker_is_missing_is_exported_again_to_the_same_keys_wi
     rejected = f"clickstream/rejected/{GZ_KEY}.jsonl"
     assert rerun.state[QUARANTINE][rejected] == scenario.first.state[QUARANTINE][rejected]
     assert f"_exported/{GZ_KEY}" in rerun.state[DELIVERY]
+    # The object delivered meanwhile is pending too, but not this run's: no Parquet file, no marker.
+    assert LATER_KEY in rerun.state[DELIVERY]
+    assert f"_exported/{LATER_KEY}" not in rerun.state[DELIVERY]
+    assert rerun.state[GLUE_TEMP] == {}
+
+
+def test_an_object_scoped_run_for_an_exported_object_has_nothing_to_export(scenario):
+    repeated = scenario.repeated
+    assert (repeated.exit_code, repeated.failure) == (0, None)
+    assert without_run_times(repeated.report) == {
+        "job": "stream-export",
+        "stream": "clickstream",
+        "deliveredKey": GZ_KEY,
+        "status": "nothing to export",
+        "objectsPending": 0,
+        "objectsExported": 0,
+        "objects": {},
+        "failedObjects": {},
+        "totals": {"lines": 0, "exported": 0, "quarantined": 0, "files": 0},
+        "failure": None,
+    }
+    assert {bucket: keys for bucket, keys in repeated.state.items() if bucket != QUARANTINE} == {
+        bucket: keys for bucket, keys in scenario.rerun.state.items() if bucket != QUARANTINE
+    }
+
+
+def test_an_object_scoped_run_for_an_object_that_is_gone_fails_and_converts_nothing(scenario):
+    missing = scenario.missing
+    detail = f"s3://{DELIVERY}/{CORRUPT_KEY} does not exist (expired or deleted before it was exported)"
+    assert missing.failure == f"RunFailure: delivered-object-missing: {detail}"
+    assert without_run_times(missing.report) == {
+        "job": "stream-export",
+        "stream": "clickstream",
+        "deliveredKey": CORRUPT_KEY,
+        "status": "failed",
+        "objectsPending": 0,
+        "objectsExported": 0,
+        "objects": {},
+        "failedObjects": {},
+        "totals": {"lines": 0, "exported": 0, "quarantined": 0, "files": 0},
+        "failure": {"reason": "delivered-object-missing", "detail": detail},
+    }
+    assert missing.state[WAREHOUSE] == scenario.rerun.state[WAREHOUSE]
 
 
 # ---------------------------------------------------------------------------------------------

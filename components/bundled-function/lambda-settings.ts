@@ -13,6 +13,7 @@ export const functionRoles = [
     "event-filter",
     "stream-producer",
     "crawler-starter",
+    "export-starter",
 ] as const;
 export type FunctionRole = (typeof functionRoles)[number];
 
@@ -41,7 +42,7 @@ export const defaultLambdaSettings: LambdaSettings = { tracing: "Active", reserv
 export const queueConcurrency = { minimum: 2, maximum: 1000 } as const;
 
 /** The functions a queue mapping polls for. */
-export const queueConsumers: readonly FunctionRole[] = ["extract-trigger", "file-loader"];
+export const queueConsumers: readonly FunctionRole[] = ["extract-trigger", "file-loader", "export-starter"];
 
 /** A function started by a schedule or by hand, never asked to run twice at once. */
 export const oneAtATime = 1;

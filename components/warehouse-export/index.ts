@@ -13,6 +13,9 @@ import { serviceRole } from "../service-role";
 import { firehoseStatements } from "../stream-lake/policies";
 import { exportJobStatements, snowflakeReadStatements, snowflakeTrustPolicy, type ExportPrefixes } from "./policies";
 import { accountScope } from "../account-scope";
+import { exportMarkerPrefix } from "../../lambdas/export-starter/contract";
+import type { LambdaSettings } from "../bundled-function/lambda-settings";
+import { onDeliveryStarter, type OnDelivery } from "./on-delivery";
 
 export interface WarehouseExportArgs {
     readonly stream: Stream;
@@ -34,16 +37,26 @@ export interface WarehouseExportArgs {
     readonly retentionDays: number;
     readonly logRetentionDays?: number;
     readonly allowDataDeletion?: boolean;
+    /** Bundle of `lambdas/export-starter`; required when `warehouse.trigger` is `on-delivery`. */
+    readonly starterCode?: pulumi.asset.Archive;
+    /** Protects the on-delivery run ledger from deletion (production). Defaults to false. */
+    readonly deletionProtection?: boolean;
+    /** X-Ray tracing and reserved-concurrency overrides of the starter (`ingestion:lambda`). Defaults to `defaultLambdaSettings`. */
+    readonly lambda?: LambdaSettings;
 }
 
-/** A small job: two G.1X workers convert 15 minutes of JSON; one run at a time, the next schedule retries. */
+/**
+ * A small job: two G.1X workers convert 15 minutes of JSON, or one delivered object. One run at a
+ * time, never queued by Glue: a start while a run is going is refused, and the next schedule (or the
+ * on-delivery message, redelivered) tries again.
+ */
 export const exportJob = { workerType: "G.1X", numberOfWorkers: 2, timeoutMinutes: 30, maxRetries: 0, maxConcurrentRuns: 1 } as const;
 
 /** Where each part of the export lives, for a stream. */
 export function exportPrefixes(stream: string): ExportPrefixes {
     return {
         delivered: `${stream}/`,
-        exportedMarkers: `_exported/${stream}/`,
+        exportedMarkers: `${exportMarkerPrefix}${stream}/`,
         destination: `${stream}/`,
         quarantine: `streams/${stream}/export/`,
         staging: `temporary/streams/${stream}/export/`,
@@ -53,8 +66,10 @@ export function exportPrefixes(stream: string): ExportPrefixes {
 
 /**
  * The file-to-warehouse leg (seed 004): a second Firehose delivers the stream's records as
- * compressed JSON to a delivery bucket; a scheduled Glue job converts what is new to Parquet in a
- * destination bucket, quarantining malformed records; Snowflake's Snowpipe loads the destination
+ * compressed JSON to a delivery bucket; a Glue job converts what is new to Parquet in a destination
+ * bucket, quarantining malformed records. The job runs on a schedule over every pending object,
+ * and with `trigger: on-delivery` also once for each object Firehose delivers (`on-delivery.ts`).
+ * Snowflake's Snowpipe loads the destination
  * through a storage integration role (external id from config) and the bucket's notifications to
  * the pipe's queue. Snowflake's own objects are not declared here: they live in Snowflake.
  */
@@ -63,6 +78,8 @@ export class WarehouseExport extends pulumi.ComponentResource {
     readonly destination: SecureBucket;
     readonly deliveryStream: aws.kinesis.FirehoseDeliveryStream;
     readonly job: aws.glue.Job;
+    /** The queue, run ledger and starter of `trigger: on-delivery`; undefined for `schedule`. */
+    readonly onDelivery: OnDelivery | undefined;
     /** The role the manual path's storage integration assumes; undefined where `snowflake.account` declares it (components/snowflake-ingest). */
     readonly snowflakeRole: aws.iam.Role | undefined;
     readonly destinationPrefix: string;
@@ -72,6 +89,9 @@ export class WarehouseExport extends pulumi.ComponentResource {
     constructor(name: string, args: WarehouseExportArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ingestion:streaming:WarehouseExport", name, {}, opts);
         const { stream, warehouse } = args;
+        if (warehouse.trigger === "on-delivery" && !args.starterCode) {
+            throw new Error(`${name}: warehouse.trigger on-delivery needs the export starter's bundle (starterCode)`);
+        }
         const scope = accountScope(this);
         const prefixes = exportPrefixes(stream.stream);
         this.destinationPrefix = prefixes.destination;
@@ -89,7 +109,8 @@ export class WarehouseExport extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-        this.delivery = dataBucket("intermediate", {});
+        // On delivery, S3 sends each delivered object's "Object Created" event to EventBridge.
+        this.delivery = dataBucket("intermediate", warehouse.trigger === "on-delivery" ? { eventBridge: true } : {});
         this.destination = dataBucket("destination", {
             queueNotifications: this.notificationQueueArn
                 ? [{ queueArn: this.notificationQueueArn, filterPrefix: prefixes.destination }]
@@ -192,6 +213,25 @@ export class WarehouseExport extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+        this.onDelivery =
+            warehouse.trigger === "on-delivery"
+                ? onDeliveryStarter(
+                      name,
+                      {
+                          stream: stream.stream,
+                          delivery: this.delivery,
+                          deliveredPrefix: prefixes.delivered,
+                          job: this.job,
+                          kmsKeyArn: args.kmsKeyArn,
+                          code: args.starterCode!,
+                          alarms: args.alarms,
+                          deletionProtection: args.deletionProtection ?? false,
+                          ...(args.logRetentionDays ? { logRetentionDays: args.logRetentionDays } : {}),
+                          ...(args.lambda ? { lambda: args.lambda } : {}),
+                      },
+                      { parent: this },
+                  )
+                : undefined;
         const failedRuns = new aws.cloudwatch.EventRule(
             `${name}-run-failed`,
             {

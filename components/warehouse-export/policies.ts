@@ -148,3 +148,47 @@ export function snowflakeTrustPolicy(principal: pulumi.Input<string>, externalId
         ],
     });
 }
+
+export interface ExportStarterScope {
+    readonly queueArn: pulumi.Input<string>;
+    readonly runLedgerArn: pulumi.Input<string>;
+    readonly jobArn: pulumi.Input<string>;
+    readonly delivery: BucketRef;
+    /** The job's markers of exported objects in the delivery bucket, such as `_exported/clickstream/`. */
+    readonly exportedMarkers: string;
+}
+
+/**
+ * The on-delivery starter reads its queue, claims delivered objects in the export's run ledger,
+ * lists an object's marker (an object already exported starts no run) and starts the export job.
+ * It reads no delivered records: the job does.
+ */
+export function exportStarterStatements(scope: ExportStarterScope): PolicyStatement[] {
+    return [
+        {
+            Sid: "ConsumeDeliveryQueue",
+            Effect: "Allow",
+            Action: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+            Resource: scope.queueArn,
+        },
+        {
+            Sid: "ClaimDeliveredObjectsInRunLedger",
+            Effect: "Allow",
+            Action: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            Resource: scope.runLedgerArn,
+        },
+        {
+            Sid: "FindExportedMarkers",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: scope.delivery.arn,
+            Condition: { StringLike: { "s3:prefix": [`${scope.exportedMarkers}*`] } },
+        },
+        {
+            Sid: "StartExportJob",
+            Effect: "Allow",
+            Action: ["glue:StartJobRun"],
+            Resource: scope.jobArn,
+        },
+    ];
+}

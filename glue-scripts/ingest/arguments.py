@@ -2,7 +2,9 @@
 
 Each contract lists `deployArguments` (fixed when the job is deployed) and, for a job started per
 event, `runArguments` (given to each run). A scheduled job has deploy arguments only. A job that
-keeps something per run names Glue's own run arguments (`JOB_RUN_ID`) under `glueArguments`.
+keeps something per run names Glue's own run arguments (`JOB_RUN_ID`) under `glueArguments`. A run
+argument that only some runs get (the export's `delivered_key`, given by its on-delivery starter and
+not by its schedule) is listed under `optionalRunArguments`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class ArgumentContract:
     deploy: tuple[str, ...]
     run: tuple[str, ...]
     glue: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
 
     @property
     def all(self) -> tuple[str, ...]:
@@ -35,7 +38,13 @@ def load_contract(name: str) -> ArgumentContract:
         deploy=tuple(contract["deployArguments"]),
         run=tuple(contract.get("runArguments", {})),
         glue=tuple(contract.get("glueArguments", {})),
+        optional=tuple(contract.get("optionalRunArguments", {})),
     )
+
+
+def given_optional(argv: list[str], optional: tuple[str, ...]) -> tuple[str, ...]:
+    """The optional argument names this run was given (`--name value` or `--name=value`)."""
+    return tuple(name for name in optional if f"--{name}" in argv or any(token.startswith(f"--{name}=") for token in argv))
 
 
 def resolve_arguments(argv: list[str], names: tuple[str, ...]) -> dict[str, str]:

@@ -10,18 +10,19 @@ import os
 
 from pyspark.sql import SparkSession
 
-from ingest.arguments import load_contract, resolve_arguments
+from ingest.arguments import given_optional, load_contract, resolve_arguments
 from ingest.spark_settings import apply_job_settings, local_session
 
 
 def job_arguments(argv: list[str], contract_name: str) -> dict[str, str]:
-    """The arguments the named contract lists, every one required."""
+    """The arguments the named contract lists: every one required, except its optional run arguments, present when given."""
     contract = load_contract(contract_name)
+    names = contract.all + given_optional(argv, contract.optional)
     try:
         from awsglue.utils import getResolvedOptions
     except ImportError:
-        return resolve_arguments(argv, contract.all)
-    return getResolvedOptions(argv, list(contract.all))
+        return resolve_arguments(argv, names)
+    return getResolvedOptions(argv, list(names))
 
 
 def spark_session(app_name: str) -> SparkSession:

@@ -1,6 +1,8 @@
 """The warehouse export: JSON records delivered by Firehose become Parquet files that Snowpipe loads.
 
-Each run (every 15 minutes, one at a time) exports every delivered object that has no marker yet:
+A scheduled run exports every delivered object that has no marker yet; an object-scoped run (the
+on-delivery starter's, with --delivered_key) exports the object it names, unless it has a marker
+already. Runs go one at a time:
 
     delivered  s3://<delivery_bucket>/<delivery_prefix>.../<name>[.gz]
     Parquet    s3://<destination_bucket>/<destination_prefix>event_date=YYYY-MM-DD/<name>.parquet
@@ -36,6 +38,7 @@ from ingest.report import RunFailure, reported_run
 from ingest.typed_read import EPOCH_FORMATS, typed_value
 
 MARKER_PREFIX = "_exported/"
+DELIVERED_KEY = "delivered_key"  # the optional run argument of an object-scoped run
 EVENT_DATE = "event_date"
 DATE_FORMAT = "yyyy-MM-dd"
 
@@ -324,6 +327,23 @@ def pending_objects(s3, bucket: str, prefix: str) -> list[str]:
     return [key for key in delivered if key not in marked]
 
 
+def pending_object(s3, bucket: str, key: str) -> list[str]:
+    """[key] when the delivered object has no marker yet, [] when a run exported it already; RunFailure when it is gone."""
+    if _exists(s3, bucket, marker_key(key)):
+        return []
+    if not _exists(s3, bucket, key):
+        raise RunFailure("delivered-object-missing", f"s3://{bucket}/{key} does not exist (expired or deleted before it was exported)")
+    return [key]
+
+
+def _exists(s3, bucket: str, key: str) -> bool:
+    # A listing, not HeadObject: the role lists only its own prefixes, and S3 answers a HEAD of a
+    # missing key with 403 rather than 404 unless the role may list the bucket without a prefix.
+    # The key itself sorts first among the keys it prefixes.
+    contents = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1).get("Contents", [])
+    return bool(contents) and contents[0]["Key"] == key
+
+
 def _list_keys(s3, bucket: str, prefix: str) -> list[str]:
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
@@ -358,6 +378,7 @@ class ExportReport:
     run_id: str
     started_at: str
     stream: str | None = None
+    delivered_key: str | None = None  # the object of an object-scoped run; None for a run over the whole prefix
     status: str = "running"  # succeeded | nothing to export | failed
     pending: int = 0
     objects: dict[str, ObjectExport] = field(default_factory=dict)  # exported and marked, by delivered key
@@ -371,6 +392,7 @@ class ExportReport:
             "job": "stream-export",
             "stream": self.stream,
             "runId": self.run_id,
+            "deliveredKey": self.delivered_key,
             "status": self.status,
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
@@ -399,9 +421,10 @@ _STAGED_REJECTED = re.compile(rf"/{OBJECT_INDEX}=(\d+)/part-[^/]+\.txt$")
 
 
 def run(spark: SparkSession, arguments: dict[str, str], s3_client, *, progress: Callable[[str], None] = print) -> ExportReport:
-    """Exports every pending delivered object; writes and prints the report, then returns it or raises RunFailure."""
+    """Exports the pending delivered objects (the one --delivered_key names, or all); writes and prints the report,
+    then returns it or raises RunFailure."""
     started = datetime.now(UTC)
-    report = ExportReport(run_id=started.strftime("%Y%m%dT%H%M%S%fZ"), started_at=_iso(started))
+    report = ExportReport(run_id=started.strftime("%Y%m%dT%H%M%S%fZ"), started_at=_iso(started), delivered_key=arguments.get(DELIVERED_KEY))
 
     def finish_and_publish() -> None:
         report.finished_at = _iso(datetime.now(UTC))
@@ -422,7 +445,10 @@ def _export(spark: SparkSession, arguments: dict[str, str], s3, report: ExportRe
     except (StreamSchemaError, json.JSONDecodeError) as error:
         raise RunFailure("invalid-stream-schema", f"{arguments['stream_uri']}: {error}") from error
     report.stream = stream.stream
-    pending = pending_objects(s3, arguments["delivery_bucket"], arguments["delivery_prefix"])
+    if report.delivered_key is None:
+        pending = pending_objects(s3, arguments["delivery_bucket"], arguments["delivery_prefix"])
+    else:
+        pending = pending_object(s3, arguments["delivery_bucket"], report.delivered_key)
     report.pending = len(pending)
     if not pending:
         report.status = "nothing to export"
@@ -456,6 +482,11 @@ def _check_arguments(arguments: dict[str, str]) -> None:
         for name in ("delivery_prefix", "destination_prefix", "quarantine_prefix")
         if not arguments[name].endswith("/")
     ]
+    delivered_key = arguments.get(DELIVERED_KEY)
+    if delivered_key is not None and (not delivered_key.startswith(arguments["delivery_prefix"]) or delivered_key.endswith("/")):
+        problems.append(
+            f"--{DELIVERED_KEY} must name an object under --delivery_prefix {arguments['delivery_prefix']!r} (got {delivered_key!r})"
+        )
     try:
         split_s3_uri(arguments["staging_uri"])  # listed and cleaned up with boto3, so it must be S3
     except ValueError as error:
