@@ -13,7 +13,18 @@ npx eslint .
 npx prettier --check . >/dev/null
 .venv/bin/ruff check glue-scripts tests-py scripts local
 .venv/bin/ruff format --check glue-scripts tests-py scripts local
-echo "== TypeScript tests" >&2
-npx mocha
-echo "== Python tests" >&2
-.venv/bin/python -m pytest -q --durations=15 tests-py
+# The two suites run side by side: much of each one's time is waiting (on moto, on Spark's scheduler,
+# on child processes), so together they take little more than the longer one. Each line says whose it is.
+echo "== TypeScript tests [ts] and Python tests [py], side by side" >&2
+(npx mocha 2>&1 | sed -u 's/^/[ts] /') &
+typescript=$!
+(.venv/bin/python -m pytest -q --durations=15 tests-py 2>&1 | sed -u 's/^/[py] /') &
+python=$!
+failed=()
+wait "$typescript" || failed+=("TypeScript")
+wait "$python" || failed+=("Python")
+if ((${#failed[@]})); then
+    echo "== failed: ${failed[*]} tests" >&2
+    exit 1
+fi
+echo "== all tests passed" >&2
