@@ -1433,6 +1433,16 @@ def test_each_format_loads_through_a_folder(spark, env, scenario, plan, lines, e
             f"s3://{EXPORTS}/refused-header/1/export: the CSV header cannot be loaded with the plan: key column 'product_id' is missing",
         ),
         (
+            "refused-long-header",
+            {
+                "plan": {**PRODUCTS_PLAN, "format": "csv"},
+                "export": b"product_id,category,price,notes_and_more\nP1,toys,1,x\n",
+                "tuning": LoaderTuning(line_limit=16),
+            },
+            "invalid-export",
+            f"s3://{EXPORTS}/refused-long-header/1/export: the CSV header is 40 bytes long; lines may be 16",
+        ),
+        (
             "refused-incomplete",
             {"export": "refused-incomplete/2/"},  # a folder asked for by name, whose parts are there but not its marker
             "no-export",
@@ -1466,7 +1476,7 @@ def test_runs_that_cannot_load_fail_before_writing_with_the_reason(spark, env, s
     if "manifest" in change:
         env.s3.put_object(Bucket=EXPORTS, Key=f"{scenario}/1/manifest", Body=change["manifest"])
     with pytest.raises(RunFailure) as raised:
-        _run(spark, env, arguments, run_id=scenario)
+        _run(spark, env, arguments, run_id=scenario, tuning=change.get("tuning", LoaderTuning()))
     assert (raised.value.reason, raised.value.detail) == (reason, detail.format(table=table, plan_uri=arguments["lookup_uri"]))
     # A plan that cannot be read names no lookup; its report goes under unknown-lookup/.
     report = _report(env, "unknown-lookup" if reason == "invalid-lookup-plan" else "products", scenario)

@@ -1043,7 +1043,7 @@ def _new_checkpoint(
         def read(first: int, last: int, part: ExportPart = part) -> bytes:
             return s3.get_object(Bucket=bucket, Key=part.key, Range=f"bytes={first}-{last}", IfMatch=part.etag)["Body"].read()
 
-        headers.append(_read_header(s3, bucket, part, read, tuning, plan) if plan.format == "csv" and part.size > 0 else None)
+        headers.append(_read_header(s3, bucket, part, tuning, plan) if plan.format == "csv" and part.size > 0 else None)
         if whole_part(part, plan):
             spans = [(0, part.size - 1)] if part.size > 0 else []
         else:
@@ -1060,20 +1060,23 @@ def _new_checkpoint(
     )
 
 
-def _read_header(
-    s3, bucket: str, part: ExportPart, read: Callable[[int, int], bytes], tuning: LoaderTuning, plan: LookupPlan
-) -> tuple[str, ...]:
-    """A CSV part's header: each part of a CSV export starts with its own (Spark and UNLOAD ... HEADER write one per part)."""
+def _read_header(s3, bucket: str, part: ExportPart, tuning: LoaderTuning, plan: LookupPlan) -> tuple[str, ...]:
+    """A CSV part's header: each part of a CSV export starts with its own (Spark and UNLOAD ... HEADER write one per part).
+
+    Read as the tasks read lines, gzip or not, with the same bound on its length.
+    """
     uri = f"s3://{bucket}/{part.key}"
+    body = s3.get_object(Bucket=bucket, Key=part.key, IfMatch=part.etag)["Body"]
     try:
-        if part.gzip:
-            with gzip.GzipFile(fileobj=s3.get_object(Bucket=bucket, Key=part.key, IfMatch=part.etag)["Body"]) as lines:
-                first = lines.readline()
-        else:
-            first = read(0, line_start_at_or_after(read, 1, part.size, tuning.probe_bytes) - 1)
-        header = parse_csv_header(first.removesuffix(b"\n").removesuffix(b"\r").decode("utf-8"))
+        stream = gzip.GzipFile(fileobj=body) if part.gzip else body
+        first = next(bounded_lines(stream.read, tuning.line_limit, tuning.probe_bytes), b"")
+        if isinstance(first, OverlongLine):
+            raise RunFailure("invalid-export", f"{uri}: the CSV header is {first.length} bytes long; lines may be {tuning.line_limit}")
+        header = parse_csv_header(first.removesuffix(b"\r").decode("utf-8"))
     except (UnicodeDecodeError, csv.Error, OSError, EOFError, zlib.error) as error:
         raise RunFailure("invalid-export", f"{uri}: the CSV header cannot be read: {error}") from error
+    finally:
+        body.close()  # only the first line is needed
     problems = header_problems(header, plan)
     if problems:
         raise RunFailure("invalid-export", f"{uri}: the CSV header cannot be loaded with the plan: {'; '.join(problems)}")
