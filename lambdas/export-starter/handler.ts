@@ -6,8 +6,8 @@ import type exportArguments from "../../glue-scripts/ingest/contracts/export_job
 import { startClaimedRun, type RunStarter } from "../shared/claimed-run";
 import { landedObjectsHandler, type LandedObject } from "../shared/events";
 import { RunLedger } from "../shared/run-ledger";
-import { jsonLog, type Log } from "../shared/runtime";
-import { exportStarterVariables } from "./contract";
+import { EnvironmentReader, jsonLog, type Log } from "../shared/runtime";
+import type { ExportStarterVariable } from "./contract";
 
 /**
  * Seed 004's second function: starts the warehouse export for each object Firehose delivers, an
@@ -132,17 +132,17 @@ export function createHandler(dependencies: ExportStarterDependencies): (event: 
 
 /** Reads the function's settings from its environment, naming every variable that is missing. */
 export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): ExportStarterSettings {
-    const missing = exportStarterVariables.filter((name) => environment[name] === undefined || environment[name] === "");
-    if (missing.length > 0) {
-        throw new Error(`the export starter's environment lacks ${missing.join(", ")}`);
-    }
-    return {
-        jobName: environment.JOB_NAME!,
-        runLedgerTable: environment.RUN_LEDGER_TABLE!,
-        deliveryBucket: environment.DELIVERY_BUCKET!,
-        deliveryPrefix: environment.DELIVERY_PREFIX!,
-        markerPrefix: environment.MARKER_PREFIX!,
+    const reader = new EnvironmentReader(environment, "the export starter");
+    const value = (name: ExportStarterVariable) => reader.required(name);
+    const settings = {
+        jobName: value("JOB_NAME"),
+        runLedgerTable: value("RUN_LEDGER_TABLE"),
+        deliveryBucket: value("DELIVERY_BUCKET"),
+        deliveryPrefix: value("DELIVERY_PREFIX"),
+        markerPrefix: value("MARKER_PREFIX"),
     };
+    reader.done();
+    return settings;
 }
 
 let configured: ((event: SQSEvent) => Promise<SQSBatchResponse>) | undefined;
