@@ -4,7 +4,7 @@ import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type exportArguments from "../../glue-scripts/ingest/contracts/export_job_arguments.json";
 import { startClaimedRun, type RunStarter } from "../shared/claimed-run";
-import { landedObjectsHandler, type LandedObject } from "../shared/events";
+import { landedObjectsHandler, notLandedIn, type LandedObject, type LandingPlace } from "../shared/events";
 import { RunLedger } from "../shared/run-ledger";
 import { EnvironmentReader, jsonLog, type Log } from "../shared/runtime";
 import type { ExportStarterVariable } from "./contract";
@@ -54,19 +54,12 @@ export function createHandler(dependencies: ExportStarterDependencies): (event: 
         log,
     };
 
-    /** Why the object is certainly not one Firehose delivered for this export, or undefined. */
-    function notDelivered(landed: LandedObject): string | undefined {
-        if (landed.bucket !== settings.deliveryBucket) {
-            return `bucket is not the delivery bucket ${settings.deliveryBucket}`;
-        }
-        if (!landed.key.startsWith(settings.deliveryPrefix)) {
-            return `key "${landed.key}" is outside the delivery prefix "${settings.deliveryPrefix}"`;
-        }
-        if (landed.key.endsWith("/")) {
-            return `key "${landed.key}" is a folder marker, not a delivered object`;
-        }
-        return undefined;
-    }
+    const delivered: LandingPlace = {
+        bucket: settings.deliveryBucket,
+        prefix: settings.deliveryPrefix,
+        name: "delivery",
+        object: "a delivered object",
+    };
 
     /**
      * Whether the object has its marker. A listing, not HeadObject: the role lists the marker prefix
@@ -82,7 +75,7 @@ export function createHandler(dependencies: ExportStarterDependencies): (event: 
     }
 
     async function handleObject(landed: LandedObject, messageId: string): Promise<boolean> {
-        const ignored = notDelivered(landed);
+        const ignored = notLandedIn(landed, delivered);
         if (ignored !== undefined) {
             log({ level: "warn", message: `ignored: ${ignored}`, ...landed, messageId });
             return true;

@@ -2,7 +2,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GlueClient } from "@aws-sdk/client-glue";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { landedObjectsHandler, type LandedObject } from "../shared/events";
+import { landedObjectsHandler, notLandedIn, type LandedObject, type LandingPlace } from "../shared/events";
 import { errorText, stdoutLog, type LogEntry } from "../shared/runtime";
 import { badArchiveNameEntry, quarantineBadlyNamedArchive, type BadNameQuarantine } from "./bad-name";
 import { triggerVariables } from "./contract";
@@ -114,28 +114,15 @@ export function createHandler(dependencies: TriggerDependencies): (event: SQSEve
     }
 
     /**
-     * Why an object is certainly not an archive sent to this pipeline, or undefined when it may be
-     * one. Such objects are only logged, not quarantined. Another bucket, or a key outside the
-     * prefix, belongs to someone else, and the role may not even read it. Everything under the
-     * prefix was sent here: config/load.ts refuses a prefix that overlaps another pipeline's, so a
-     * subfolder is a mistake in this pipeline's deliveries, not another pipeline's archive. A key
-     * ending in "/" is a folder marker (the console's "Create folder", sync tools), with no content.
+     * Objects that certainly were not sent to this pipeline are only logged, not quarantined.
+     * Everything under the prefix was sent here: config/load.ts refuses a prefix that overlaps
+     * another pipeline's, so a subfolder is a mistake in this pipeline's deliveries, not another
+     * pipeline's archive.
      */
-    function notSentToThisPipeline(landed: LandedObject): string | undefined {
-        if (landed.bucket !== settings.landingBucket) {
-            return `bucket is not the landing bucket ${settings.landingBucket}`;
-        }
-        if (!landed.key.startsWith(settings.landingPrefix)) {
-            return `key "${landed.key}" is outside the landing prefix "${settings.landingPrefix}"`;
-        }
-        if (landed.key.endsWith("/")) {
-            return `key "${landed.key}" is a folder marker, not an archive`;
-        }
-        return undefined;
-    }
+    const landing: LandingPlace = { bucket: settings.landingBucket, prefix: settings.landingPrefix, name: "landing", object: "an archive" };
 
     async function handleObject(landed: LandedObject, messageId: string): Promise<ObjectOutcome> {
-        const notSent = notSentToThisPipeline(landed);
+        const notSent = notLandedIn(landed, landing);
         if (notSent !== undefined) {
             log({ level: "warn", message: `ignored: ${notSent}`, ...landed });
             return "ignored";

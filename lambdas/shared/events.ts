@@ -182,3 +182,32 @@ export function landedObjectsHandler(
         return { batchItemFailures };
     };
 }
+
+/** Where a function's objects land: a bucket and a prefix in it, named as the messages name them. */
+export interface LandingPlace {
+    readonly bucket: string;
+    /** Ends in `/`. */
+    readonly prefix: string;
+    /** Such as "landing": the messages say "the landing bucket" and "the landing prefix". */
+    readonly name: string;
+    /** What is expected there, with its article, such as "an archive". */
+    readonly object: string;
+}
+
+/**
+ * Why an object certainly did not land in `place`, or undefined when it may have: another bucket (the
+ * role may not even read it), a key outside the prefix, or a key ending in "/", a folder marker (the
+ * console's "Create folder", sync tools) with no content.
+ */
+export function notLandedIn(landed: LandedObject, place: LandingPlace): string | undefined {
+    if (landed.bucket !== place.bucket) {
+        return `bucket is not the ${place.name} bucket ${place.bucket}`;
+    }
+    if (!landed.key.startsWith(place.prefix)) {
+        return `key "${landed.key}" is outside the ${place.name} prefix "${place.prefix}"`;
+    }
+    if (landed.key.endsWith("/")) {
+        return `key "${landed.key}" is a folder marker, not ${place.object}`;
+    }
+    return undefined;
+}
