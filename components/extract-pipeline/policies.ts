@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { lakeTableStatements, type LakeTableRef } from "../lake-access";
-import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
+import { kmsUse, objectsUnder, queueConsumption, type PolicyStatement } from "../policies";
 
 export interface BucketRef {
     readonly name: pulumi.Input<string>;
@@ -108,12 +108,7 @@ export interface TriggerScope {
  */
 export function triggerStatements(scope: TriggerScope): PolicyStatement[] {
     return [
-        {
-            Sid: "ConsumeTriggerQueue",
-            Effect: "Allow",
-            Action: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
-            Resource: scope.queueArn,
-        },
+        queueConsumption(scope.queueArn, "ConsumeTriggerQueue"),
         {
             Sid: "ClaimArchivesInRunLedger",
             Effect: "Allow",

@@ -7,7 +7,7 @@ import { BundledFunction } from "../bundled-function";
 import { queueConcurrency, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
 import type { BucketRef } from "../extract-pipeline/policies";
 import { ObjectEventQueue } from "../object-events";
-import { objectsUnder } from "../policies";
+import { objectsUnder, queueConsumption } from "../policies";
 import { SecureBucket } from "../secure-bucket";
 import { streamWriterStatement } from "../stream-lake/policies";
 
@@ -111,12 +111,7 @@ export class FileSource extends pulumi.ComponentResource {
                     MAX_FILE_BYTES: String((stream.fileSource?.maxFileMiB ?? defaultMaxFileMiB) * mebibyte),
                 } satisfies Record<FileToStreamVariable, pulumi.Input<string>>,
                 policyStatements: [
-                    {
-                        Sid: "ConsumeFileQueue",
-                        Effect: "Allow",
-                        Action: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
-                        Resource: this.files.queue.arn,
-                    },
+                    queueConsumption(this.files.queue.arn, "ConsumeFileQueue"),
                     {
                         // Without ListBucket, S3 answers a deleted file with AccessDenied, not NoSuchKey.
                         Sid: "FindLandedFiles",

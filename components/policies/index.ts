@@ -61,6 +61,16 @@ export function kmsUse(keyArn: pulumi.Input<string>, sid = "UseProjectKey"): Pol
     };
 }
 
+/** What a function consuming a queue through an event source mapping needs of it. */
+export function queueConsumption(queueArn: pulumi.Input<string>, sid: string): PolicyStatement {
+    return {
+        Sid: sid,
+        Effect: "Allow",
+        Action: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+        Resource: queueArn,
+    };
+}
+
 export function logWriting(logGroupArn: pulumi.Input<string>): PolicyStatement {
     return {
         Sid: "WriteOwnLogs",

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
-import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
+import { kmsUse, objectsUnder, queueConsumption, type PolicyStatement } from "../policies";
 
 export interface ExportJobScope extends AccountScope {
     readonly stream: string;
@@ -165,12 +165,7 @@ export interface ExportStarterScope {
  */
 export function exportStarterStatements(scope: ExportStarterScope): PolicyStatement[] {
     return [
-        {
-            Sid: "ConsumeDeliveryQueue",
-            Effect: "Allow",
-            Action: ["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
-            Resource: scope.queueArn,
-        },
+        queueConsumption(scope.queueArn, "ConsumeDeliveryQueue"),
         {
             Sid: "ClaimDeliveredObjectsInRunLedger",
             Effect: "Allow",
