@@ -42,7 +42,6 @@ _DYNAMODB_EXPORT_COMPANIONS = (
     "manifest-summary.md5",
     "manifest-files.md5",
 )
-LISTINGS = ("folder", "manifest", "dynamodb-export")
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class ExportPart:
 class ExportFolder:
     folder: str  # ends in /
     marker: str  # key of the completion marker
-    listing: str  # one of LISTINGS
+    listing: str  # "folder", "manifest" or "dynamodb-export"
     parts: tuple[ExportPart, ...]
     unlisted: tuple[str, ...]  # objects in the folder a manifest does not list: reported, not loaded
 
@@ -207,7 +206,7 @@ def _manifest_export(s3, bucket: str, folder: str, marker: str, by_key: dict[str
                 continue  # COPY's own rule: a part marked not mandatory may be absent
             problems.append(f"listed part {key} is missing")
             continue
-        expected = (entry.get("meta") or {}).get("content_length") if isinstance(entry.get("meta"), dict) else None
+        expected = entry["meta"].get("content_length") if isinstance(entry.get("meta"), dict) else None
         if expected is not None and expected != listed.size:
             problems.append(f"listed part {key} has {listed.size} bytes; the manifest says {expected}")
             continue
