@@ -345,6 +345,9 @@ function expectedDiagram(stack: "dev" | "prod"): string {
         Bucket_${i}_clickstream_warehouse_intermediate[("S3 bucket<br/>${n}-clickstream-warehouse-intermediate")]
         Job_${i}_clickstream_warehouse_job["Glue job<br/>${n}-clickstream-warehouse-job"]
         Trigger_${i}_clickstream_warehouse_schedule{{"Glue trigger<br/>${n}-clickstream-warehouse-schedule"}}
+        EventRule_${i}_clickstream_warehouse_deliveries_created{{"EventBridge rule<br/>${n}-clickstream-warehouse-deliveries-created"}}
+        Queue_${i}_clickstream_warehouse_deliveries[["SQS queue<br/>${n}-clickstream-warehouse-deliveries"]]
+        Function_${i}_clickstream_warehouse_starter["Lambda<br/>${n}-clickstream-warehouse-starter"]
         Bucket_${i}_clickstream_warehouse_destination[("S3 bucket<br/>${n}-clickstream-warehouse-destination")]
         Role_${i}_clickstream_warehouse_snowflake[/"IAM role<br/>${n}-clickstream-warehouse-snowflake<br/>Snowpipe's storage integration"/]
     end
@@ -382,6 +385,10 @@ function expectedDiagram(stack: "dev" | "prod"): string {
     FirehoseDeliveryStream_${i}_clickstream_warehouse_delivery -->|"JSON"| Bucket_${i}_clickstream_warehouse_intermediate
     Bucket_${i}_clickstream_warehouse_intermediate -->|"new records"| Job_${i}_clickstream_warehouse_job
     Trigger_${i}_clickstream_warehouse_schedule --> Job_${i}_clickstream_warehouse_job
+    Bucket_${i}_clickstream_warehouse_intermediate -->|"clickstream/"| EventRule_${i}_clickstream_warehouse_deliveries_created
+    EventRule_${i}_clickstream_warehouse_deliveries_created --> Queue_${i}_clickstream_warehouse_deliveries
+    Queue_${i}_clickstream_warehouse_deliveries --> Function_${i}_clickstream_warehouse_starter
+    Function_${i}_clickstream_warehouse_starter -->|"StartJobRun for the object"| Job_${i}_clickstream_warehouse_job
     Job_${i}_clickstream_warehouse_job -->|"Parquet"| Bucket_${i}_clickstream_warehouse_destination
     Bucket_${i}_clickstream_warehouse_destination -->|"Snowpipe loads"| Role_${i}_clickstream_warehouse_snowflake
     Bucket_${i}_products_exports -->|"each new export under exports/"| Job_${i}_products_job
@@ -769,6 +776,62 @@ describe("ingest plan", () => {
                 '    external_firehose_orders_filtered[/"Firehose<br/>orders-filtered"/]',
                 '    Function_ingest_plan_test_variants_sellers_filter -->|"matching events"| external_firehose_orders_filtered',
             ]);
+        });
+    });
+
+    describe("a stack whose stream Snowflake loads through a pipe the stack declares", () => {
+        const stack = "plan-test-pipe";
+        let snowflake: PlanRun;
+
+        before(async () => {
+            const stream = exampleConfig("config/streams/clickstream.yaml")
+                .replace("stream: clickstream", "stream: snowstream")
+                .replace(/^fileSource: .*$/m, "")
+                .replace(
+                    /^ {2}snowflake:\n(?: {4}.*\n)*/m,
+                    "  snowflake:\n    account: { database: RAW, schema: EVENTS, table: SNOWSTREAM }\n",
+                );
+            snowflake = await planWithFiles(stack, {
+                "config/streams/snowstream.yaml": stream,
+                [`Pulumi.${stack}.yaml`]:
+                    "config:\n  aws:region: eu-west-1\n  ingestion:mappings: [customers]\n  ingestion:streams: [snowstream]\n" +
+                    "  snowflake:password:\n    secure: v1:AAAAAAAAAAAAAAAA\n",
+            });
+        });
+
+        it("draws each delivered object starting its export, and the pipe loading the table with its errors on the topic", () => {
+            expect(snowflake.outcome).to.equal(ExitCode.ok);
+            const s = "ingest_plan_test_pipe_snowstream";
+            const diagram = fs.readFileSync(snowflake.diagramFile, "utf8").split("\n");
+            expect(
+                diagram.filter((line) => line.includes("->") && line.includes(`${s}_`) && /warehouse|snowflake/.test(line)),
+            ).to.deep.equal([
+                `    Stream_${s}_stream --> FirehoseDeliveryStream_${s}_warehouse_delivery`,
+                `    FirehoseDeliveryStream_${s}_warehouse_delivery -->|"JSON"| Bucket_${s}_warehouse_intermediate`,
+                `    Bucket_${s}_warehouse_intermediate -->|"new records"| Job_${s}_warehouse_job`,
+                `    Trigger_${s}_warehouse_schedule --> Job_${s}_warehouse_job`,
+                `    Bucket_${s}_warehouse_intermediate -->|"snowstream/"| EventRule_${s}_warehouse_deliveries_created`,
+                `    EventRule_${s}_warehouse_deliveries_created --> Queue_${s}_warehouse_deliveries`,
+                `    Queue_${s}_warehouse_deliveries --> Function_${s}_warehouse_starter`,
+                `    Function_${s}_warehouse_starter -->|"StartJobRun for the object"| Job_${s}_warehouse_job`,
+                `    Job_${s}_warehouse_job -->|"Parquet"| Bucket_${s}_warehouse_destination`,
+                `    Bucket_${s}_warehouse_destination -->|"object created"| Pipe_${s}_snowflake_pipe`,
+                `    Pipe_${s}_snowflake_pipe -->|"COPY INTO"| Table_${s}_snowflake_table`,
+                `    Pipe_${s}_snowflake_pipe -.->|"load errors"| Topic_${s}_snowflake_errors`,
+            ]);
+            expect(diagram).to.include.members([
+                `        Pipe_${s}_snowflake_pipe["Snowpipe<br/>ingest-plan-test-pipe-snowstream-snowflake-pipe<br/>RAW.EVENTS.SNOWSTREAM_PIPE"]`,
+                `        Table_${s}_snowflake_table[("Snowflake table<br/>ingest-plan-test-pipe-snowstream-snowflake-table<br/>RAW.EVENTS.SNOWSTREAM")]`,
+            ]);
+            expect(diagram.filter((line) => line.startsWith("    subgraph"))).to.include(
+                `    subgraph StreamLake_${s}["stream ingest-plan-test-pipe-snowstream"]`,
+            );
+            expect(diagram.filter((line) => line.startsWith("    subgraph SnowflakeIngest"))).to.deep.equal([]);
+        });
+
+        it("shows the load role trusting the IAM user and external ID Snowflake reports, wired in the same program", () => {
+            expect(snowflake.stdout).to.contain("ingest-plan-test-pipe-snowstream-snowflake-load");
+            expect(snowflake.stdout).not.to.contain("undefined");
         });
     });
 

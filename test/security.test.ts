@@ -14,9 +14,8 @@ import {
     useMocks,
     type PolicyStatementJson,
     type RecordedResource,
-    type RecordingMocks,
+    RecordingMocks,
 } from "./support/pulumi-mocks";
-import { SnowflakeMocks } from "./support/snowflake-mocks";
 import { runProgram } from "./support/program";
 
 /**
@@ -794,7 +793,7 @@ describe("security walk over the Snowflake side (components/snowflake-ingest)", 
     let view: ProgramView;
 
     before(async () => {
-        program = await useMocks("prod", {}, new SnowflakeMocks());
+        program = await useMocks("prod", {}, new RecordingMocks());
         const storage = new Storage("ingest-prod", { retentionDays: 30, expiringLakePrefixes: [] });
         new SnowflakeIngest("ingest-prod-clickstream-snowflake", {
             stream: "clickstream",

@@ -12,8 +12,7 @@ import { parseStream } from "../config/stream";
 import { ConfigError } from "../config/yaml-source";
 import { configExample } from "./support/config-example";
 import { repositoryRoot, runProgramWithExports } from "./support/program";
-import { policyOf, settle, useMocks, valueOf, type RecordingMocks } from "./support/pulumi-mocks";
-import { SnowflakeMocks, snowflakeReports } from "./support/snowflake-mocks";
+import { policyOf, RecordingMocks, settle, snowflakeReports, useMocks, valueOf } from "./support/pulumi-mocks";
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
 const destination = {
@@ -69,7 +68,7 @@ describe("SnowflakeIngest", () => {
     const name = "ingest-dev-clickstream-snowflake";
 
     before(async () => {
-        mocks = await useMocks("dev", {}, new SnowflakeMocks());
+        mocks = await useMocks("dev", {}, new RecordingMocks());
         const alarms = new AlarmTopic("ingest-dev-clickstream-alarms", { kmsKeyArn: keyArn });
         ingest = new SnowflakeIngest(
             name,
@@ -404,7 +403,7 @@ describe("the program with warehouse.snowflake.account", () => {
         .readFileSync(path.join(repositoryRoot, "config/streams/clickstream.yaml"), "utf8")
         .replace("stream: clickstream", "stream: snowstream")
         .replace(/^ {2}snowflake:\n(?: {4}.*\n)*/m, "  snowflake:\n    account: { database: RAW, schema: EVENTS, table: SNOWSTREAM }\n");
-    const run = async (config: string, mocks = new SnowflakeMocks()) => {
+    const run = async (config: string, mocks = new RecordingMocks()) => {
         fs.writeFileSync(stackFile, config);
         fs.writeFileSync(streamFile, stream);
         try {
@@ -438,7 +437,7 @@ describe("the program with warehouse.snowflake.account", () => {
 
     it("refuses a plain-text Snowflake password in the stack file, at its line, before declaring anything", async () => {
         let failure: unknown;
-        const mocks = new SnowflakeMocks();
+        const mocks = new RecordingMocks();
         try {
             await run(stackConfig + "  snowflake:password: hunter2\n", mocks);
         } catch (error) {

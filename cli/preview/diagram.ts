@@ -33,6 +33,7 @@ const componentTypes = {
     stream: "ingestion:streaming:StreamLake",
     fileSource: "ingestion:streaming:FileSource",
     warehouse: "ingestion:streaming:WarehouseExport",
+    snowflake: "ingestion:warehouse:SnowflakeIngest",
     lookup: "ingestion:lookup:LookupTable",
 } as const;
 
@@ -52,6 +53,8 @@ const resourceTypes = {
     kinesisStream: "aws:kinesis/stream:Stream",
     queue: "aws:sqs/queue:Queue",
     role: "aws:iam/role:Role",
+    snowpipe: "snowflake:index/pipe:Pipe",
+    snowflakeTable: "snowflake:index/table:Table",
     table: "aws:dynamodb/table:Table",
     topic: "aws:sns/topic:Topic",
 } as const;
@@ -72,6 +75,8 @@ const nodeStyles: Readonly<Record<string, { readonly kind: string; readonly open
     [resourceTypes.glueTrigger]: { kind: "Glue trigger", open: "{{", close: "}}" },
     [resourceTypes.topic]: { kind: "SNS topic", open: ">", close: "]" },
     [resourceTypes.role]: { kind: "IAM role", open: "[/", close: "/]" },
+    [resourceTypes.snowpipe]: { kind: "Snowpipe", open: "[", close: "]" },
+    [resourceTypes.snowflakeTable]: { kind: "Snowflake table", open: "[(", close: ")]" },
 };
 
 type JobArgument =
@@ -120,7 +125,10 @@ function sketchStream(component: DeclaredResource, program: ProgramIndex, chart:
             (other.type === componentTypes.fileSource || other.type === componentTypes.warehouse) &&
             program.under(other).some((resource) => mentions(resource.inputs, [kinesis.arn, physicalNameOf(kinesis)])),
     );
-    chart.group(component, `stream ${component.name}`, extensions);
+    const snowflakeLoads = extensions.flatMap((extension) =>
+        extension.type === componentTypes.warehouse ? (snowflakeLoadOf(exportDestination(extension, program), program) ?? []) : [],
+    );
+    chart.group(component, `stream ${component.name}`, [...extensions, ...snowflakeLoads]);
 
     for (const producer of resources.filter((resource) => environment(resource, "STREAM_NAME") === physicalNameOf(kinesis))) {
         chart.edge(producer, kinesis);
@@ -166,13 +174,46 @@ function sketchStream(component: DeclaredResource, program: ProgramIndex, chart:
     }
 }
 
+/**
+ * Firehose → intermediate bucket → export job (on schedule, and for each delivered object through
+ * rule → queue → starter when on delivery) → destination bucket → Snowpipe: the pipe, table and error
+ * topic the stack declares for Snowflake, or the role a storage integration made by hand assumes.
+ */
 function sketchWarehouse(warehouse: DeclaredResource, kinesis: RecordedResource, program: ProgramIndex, chart: Flowchart): void {
     const resources = program.under(warehouse);
     const delivery = single(warehouse, resources, resourceTypes.firehose);
     const job = single(warehouse, resources, resourceTypes.glueJob);
-    const destination = program.resolve(resourceTypes.bucket, jobArgument(job, "destination_bucket"));
-    // Snowpipe lives in Snowflake; what the stack declares for it is the role its storage integration
-    // assumes, the one role here trusted by an account rather than by an AWS service.
+    const destination = exportDestination(warehouse, program);
+    chart.edge(kinesis, delivery);
+    chart.edge(delivery, program.resolve(resourceTypes.bucket, textAt(delivery.inputs, "extendedS3Configuration", "bucketArn")), "JSON");
+    chart.edge(program.resolve(resourceTypes.bucket, jobArgument(job, "delivery_bucket")), job, "new records");
+    for (const schedule of schedulesStarting(resources, job)) {
+        chart.edge(schedule, job);
+    }
+    if (resources.some((resource) => resource.type === resourceTypes.eventRule && objectCreated(resource) !== undefined)) {
+        const delivered = objectEventChain(warehouse, resources, program);
+        chart.edge(delivered.bucket, delivered.rule, delivered.prefix);
+        chart.edge(delivered.rule, delivered.queue);
+        chart.edge(delivered.queue, delivered.consumer);
+        chart.edge(delivered.consumer, job, "StartJobRun for the object");
+    }
+    chart.edge(job, destination, "Parquet");
+
+    const snowflakeLoad = snowflakeLoadOf(destination, program);
+    if (snowflakeLoad) {
+        const loads = program.under(snowflakeLoad);
+        const pipe = single(snowflakeLoad, loads, resourceTypes.snowpipe);
+        const table = single(snowflakeLoad, loads, resourceTypes.snowflakeTable);
+        chart.edge(destination, pipe, "object created");
+        chart.edge(pipe, table, "COPY INTO");
+        chart.edge(pipe, single(snowflakeLoad, loads, resourceTypes.topic), "load errors", "dotted");
+        for (const object of [pipe, table]) {
+            chart.detail(object, ["database", "schema", "name"].map((part) => textAt(object.inputs, part)).join("."));
+        }
+        return;
+    }
+    // Snowpipe made by hand lives in Snowflake; what the stack declares for it is the role its storage
+    // integration assumes, the one role here trusted by an account rather than by an AWS service.
     const snowflakeRole = single(warehouse, resources, resourceTypes.role, (role) =>
         listAt(jsonAt(role.inputs, "assumeRolePolicy"), "Statement").some(
             (statement) => valueAt(statement, "Principal", "AWS") !== undefined,
@@ -181,15 +222,27 @@ function sketchWarehouse(warehouse: DeclaredResource, kinesis: RecordedResource,
     const notifiesSnowpipe = program
         .siblingsOf(destination)
         .some((sibling) => sibling.type === resourceTypes.bucketNotification && listAt(sibling.inputs, "queues").length > 0);
-    chart.edge(kinesis, delivery);
-    chart.edge(delivery, program.resolve(resourceTypes.bucket, textAt(delivery.inputs, "extendedS3Configuration", "bucketArn")), "JSON");
-    chart.edge(program.resolve(resourceTypes.bucket, jobArgument(job, "delivery_bucket")), job, "new records");
-    for (const schedule of schedulesStarting(resources, job)) {
-        chart.edge(schedule, job);
-    }
-    chart.edge(job, destination, "Parquet");
     chart.edge(destination, snowflakeRole, notifiesSnowpipe ? "object created, Snowpipe loads" : "Snowpipe loads");
     chart.detail(snowflakeRole, "Snowpipe's storage integration");
+}
+
+function exportDestination(warehouse: DeclaredResource, program: ProgramIndex): RecordedResource {
+    const job = single(warehouse, program.under(warehouse), resourceTypes.glueJob);
+    return program.resolve(resourceTypes.bucket, jobArgument(job, "destination_bucket"));
+}
+
+/** The Snowflake side the stack declares for an export's destination bucket: the component whose pipe its objects notify. */
+function snowflakeLoadOf(destination: RecordedResource, program: ProgramIndex): DeclaredResource | undefined {
+    return program.topLevel.find(
+        (component) =>
+            component.type === componentTypes.snowflake &&
+            program
+                .under(component)
+                .some(
+                    (resource) =>
+                        resource.type === resourceTypes.bucketNotification && resource.inputs.bucket === physicalNameOf(destination),
+                ),
+    );
 }
 
 /** Exports land in the exports bucket → Glue loader (on schedule and/or each export) → lookup table; the stream → event filter. */

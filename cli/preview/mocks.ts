@@ -39,6 +39,31 @@ export interface RecordedInvoke {
 const getCatalogTable = "aws:glue/getCatalogTable:getCatalogTable";
 
 /**
+ * What Snowflake reports for its integrations and pipes once created (DESC INTEGRATION, SHOW PIPES),
+ * mocked as the account ID is: the program wires them into IAM trust and the bucket's notifications.
+ */
+export const snowflakeReports = {
+    storageIamUser: "arn:aws:iam::999999999999:user/sf-s3-user",
+    storageExternalId: "ACME_SFCRole=2_storageExternalId=",
+    snsIamUser: "arn:aws:iam::999999999999:user/sf-sns-user",
+    snsExternalId: "ACME_SFCRole=2_snsExternalId=",
+    notificationChannel: `arn:aws:sqs:${mockRegion}:999999999999:sf-snowpipe-AIDA-queue`,
+};
+
+/** The outputs the Snowflake provider computes on create, by resource type. */
+const providerReportedOutputs: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+    "snowflake:index/storageIntegration:StorageIntegration": {
+        storageAwsIamUserArn: snowflakeReports.storageIamUser,
+        storageAwsExternalId: snowflakeReports.storageExternalId,
+    },
+    "snowflake:index/notificationIntegration:NotificationIntegration": {
+        awsSnsIamUserArn: snowflakeReports.snsIamUser,
+        awsSnsExternalId: snowflakeReports.snsExternalId,
+    },
+    "snowflake:index/pipe:Pipe": { notificationChannel: snowflakeReports.notificationChannel },
+};
+
+/**
  * What `aws.glue.getCatalogTable` rejects with when Glue has no such table (or no such database):
  * the AWS provider's words (terraform-provider-aws, internal/service/glue/catalog_table_data_source.go)
  * inside the context the provider bridge adds. The engine hands an invoke's failure to the program
@@ -57,8 +82,8 @@ export function physicalNameOf(resource: Pick<RecordedResource, "name" | "inputs
 }
 
 /**
- * Records every resource the program declares and every invoke it makes, and answers the invokes
- * it is known to make. Any other invoke throws, so a new data-source call cannot silently return
+ * Records every resource the program declares and every invoke it makes, answers the invokes it is
+ * known to make, and gives Snowflake's resources the outputs Snowflake reports. Any other invoke throws, so a new data-source call cannot silently return
  * nothing. Glue tables are deployed only if given (`catalogTables`); any other is not found, as on a
  * stack's first deployment.
  */
@@ -83,7 +108,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
                   ? `arn:aws:logs:${mockRegion}:${mockAccountId}:log-group:${physicalName}`
                   : `arn:aws:${service}:${mockRegion}:${mockAccountId}:${kind}/${physicalName}`;
         this.resources.push({ type: args.type, name: args.name, inputs, arn });
-        const state: Record<string, unknown> = { ...inputs, arn, name: physicalName };
+        const state: Record<string, unknown> = { ...inputs, arn, name: physicalName, ...providerReportedOutputs[args.type] };
         if (args.type === "aws:s3/bucket:Bucket") {
             state.bucket = physicalName;
         }

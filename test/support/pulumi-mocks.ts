@@ -8,6 +8,7 @@ export {
     physicalNameOf,
     RecordingMocks,
     settle,
+    snowflakeReports,
     useMocks,
     type RecordedResource,
 } from "../../cli/preview/mocks";
