@@ -1,3 +1,8 @@
+/**
+ * The ingestion platform's Pulumi program: for one stack, it reads the stack's config and the YAML
+ * definitions it lists (mappings, streams, lookups), refuses any that cannot work with every problem
+ * located, and declares the storage, catalog, pipelines, streams, lookups and dashboard they describe.
+ */
 import * as pulumi from "@pulumi/pulumi";
 import { Catalog } from "./components/catalog";
 import { StackDashboard } from "./components/dashboard";

@@ -31,8 +31,14 @@ export async function runPlan(request: PlanRequest, terminal: Terminal): Promise
     terminal.stdout.write(listing(request.stack, declared));
     fs.mkdirSync(path.dirname(request.diagramFile), { recursive: true });
     fs.writeFileSync(request.diagramFile, diagram);
-    terminal.stdout.write(`Mermaid diagram of the pipelines written to ${request.diagramFile}\n`);
+    terminal.stdout.write(`Mermaid diagram of the pipelines written to ${shownPath(request.diagramFile)}\n`);
     return ExitCode.ok;
+}
+
+/** A file under the working directory as a path relative to it, so what the command prints holds on any machine. */
+function shownPath(file: string): string {
+    const relative = path.relative(process.cwd(), file);
+    return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
 }
 
 /** The stacks with a `Pulumi.<stack>.yaml` beside the program, sorted. */
