@@ -98,14 +98,26 @@ export const streamSchema = z.strictObject({
             }),
         )
         .min(1, { error: "must declare at least one field" }),
-    eventTime: z.strictObject({
-        field: fieldName,
-        /** `epoch-millis`, or a datetime pattern such as yyyy-MM-dd'T'HH:mm:ss.SSSXXX */
-        format: z.string().default(epochMillis),
-    }),
+    /**
+     * The event time, and how every timestamp field is written. `field` is the timestamp field that
+     * holds when the event happened: required when partitioning by event time (`partitioning.by:
+     * event`, the default); a stream partitioned by arrival may leave it out (then no field is
+     * required of a record, and the warehouse export files by arrival date), and may leave out
+     * `eventTime` altogether when its timestamps are epoch milliseconds.
+     */
+    eventTime: z
+        .strictObject({
+            field: fieldName.optional(),
+            /** How every timestamp field is written: `epoch-millis` (the default), or a pattern such as yyyy-MM-dd'T'HH:mm:ss.SSSXXX. */
+            format: z.string().default(epochMillis),
+        })
+        .default({ format: epochMillis }),
     partitioning: z
         .strictObject({
-            /** `event` (the default): the event time's hour (day, ...); `arrival`: the hour Firehose received it. */
+            /**
+             * `event` (the default): the hour (day, ...) of the event time, read from `eventTime.field`;
+             * `arrival`: the hour Firehose received the record, which needs no event-time field.
+             */
             by: z.enum(partitionTimeSources).default("event"),
             granularity: z.enum(eventTimeGranularities).default("hour"),
             /** Fields whose values become partition keys (Firehose dynamic partitioning). */
@@ -307,20 +319,29 @@ function checkStream(
     });
     const typeOf = (name: string) => typedFields.find((field) => field.name === name)?.type;
 
-    const eventTimeType = typeOf(stream.eventTime.field);
-    if (!seen.has(stream.eventTime.field)) {
-        source.report(["eventTime", "field"], `"${stream.eventTime.field}" is not one of the declared fields`);
+    const eventField = stream.eventTime.field;
+    const eventTimeType = eventField === undefined ? undefined : typeOf(eventField);
+    if (eventField === undefined) {
+        if (by === "event") {
+            // At eventTime when the file has it, else at what makes the stream partition by event time.
+            const written = typeof source.value === "object" && source.value !== null && "eventTime" in source.value;
+            source.report(
+                written ? ["eventTime", "field"] : ["partitioning", "by"],
+                "partitioning by event time (partitioning.by: event, the default) needs the timestamp field that holds the event time; " +
+                    "name it, or set partitioning.by: arrival",
+                "eventTime.field",
+            );
+        }
+    } else if (!seen.has(eventField)) {
+        source.report(["eventTime", "field"], `"${eventField}" is not one of the declared fields`);
     } else if (eventTimeType && eventTimeType.kind !== "timestamp") {
-        source.report(
-            ["eventTime", "field"],
-            `"${stream.eventTime.field}" is a ${eventTimeType.kind}; the event time must be a timestamp field`,
-        );
+        source.report(["eventTime", "field"], `"${eventField}" is a ${eventTimeType.kind}; the event time must be a timestamp field`);
     }
     // By event time, the format must also give the partition value; by arrival, only the SerDe reads it.
     let serdeFormat: string | undefined;
     let timePartition: TimePartition | undefined;
-    if (by === "event") {
-        const reading = readEventTime(stream.eventTime.field, stream.eventTime.format, granularity);
+    if (by === "event" && eventField !== undefined) {
+        const reading = readEventTime(eventField, stream.eventTime.format, granularity);
         if (reading.ok) {
             serdeFormat = reading.value.serdeFormat;
             timePartition = { by, column: timeColumn, query: reading.value.partitionQuery };
@@ -334,7 +355,9 @@ function checkStream(
         } else {
             source.report(["eventTime", "format"], `${parsed.error}; or use ${epochMillis}`);
         }
-        timePartition = { by, column: timeColumn, prefixExpression: `!{timestamp:${projectionDates[granularity].format}}` };
+        if (by === "arrival") {
+            timePartition = { by, column: timeColumn, prefixExpression: `!{timestamp:${projectionDates[granularity].format}}` };
+        }
     }
 
     const keys = stream.partitioning.keys;
@@ -348,7 +371,7 @@ function checkStream(
         const type = typeOf(key);
         if (!seen.has(key)) {
             source.report(["partitioning", "keys", index], `"${key}" is not one of the declared fields`);
-        } else if (by === "event" && key === stream.eventTime.field) {
+        } else if (by === "event" && key === eventField) {
             source.report(
                 ["partitioning", "keys", index],
                 `"${key}" is the event time, which partitions by ${stream.partitioning.granularity} already`,
@@ -489,18 +512,21 @@ function isRelativePrefix(prefix: string): boolean {
 
 /**
  * The stream schema the runtime code reads (the producer and file-to-stream functions in
- * STREAM_SCHEMA, the warehouse export job from S3): field names with parsed types, and the event time.
+ * STREAM_SCHEMA, the warehouse export job from S3): field names with parsed types, and the event
+ * time: always its format (how every timestamp field is written), its field only when the stream
+ * has one. Without it, a record needs no field and the export files by arrival date.
  */
 export interface StreamSchemaDocument {
     readonly stream: string;
     readonly fields: readonly { readonly name: string; readonly type: ColumnType }[];
-    readonly eventTime: { readonly field: string; readonly format: string };
+    readonly eventTime: { readonly field?: string; readonly format: string };
 }
 
 export function streamSchemaDocument(stream: Stream): StreamSchemaDocument {
+    const { field, format } = stream.eventTime;
     return {
         stream: stream.stream,
-        fields: stream.typedFields.map((field) => ({ name: field.name, type: field.type })),
-        eventTime: { field: stream.eventTime.field, format: stream.eventTime.format },
+        fields: stream.typedFields.map((typed) => ({ name: typed.name, type: typed.type })),
+        eventTime: field === undefined ? { format } : { field, format },
     };
 }

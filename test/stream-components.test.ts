@@ -7,7 +7,7 @@ import { AlarmTopic } from "../components/alarm-topic";
 import { FileSource } from "../components/file-source";
 import { StreamLake } from "../components/stream-lake";
 import { WarehouseExport } from "../components/warehouse-export";
-import { parseStream, streamSchemaDocument, type Stream } from "../config/stream";
+import { parseStream, streamSchemaDocument, type Stream, type StreamSchemaDocument } from "../config/stream";
 import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
 import { repositoryRoot, runProgramWithExports } from "./support/program";
 
@@ -617,6 +617,49 @@ describe("StreamLake with partition projection, by event time and by arrival", (
             shardCount: 2,
             retentionPeriod: 24,
         });
+    });
+});
+
+describe("StreamLake by arrival without an event time", () => {
+    let mocks: RecordingMocks;
+    const file = "test/fixtures/streams-arrival/pings.yaml";
+    const pings = parseStream(file, fs.readFileSync(path.join(repositoryRoot, file), "utf8"));
+    before(async () => {
+        mocks = await useMocks();
+        declareLake("pings", pings);
+        await settle();
+    });
+
+    it("partitions by Firehose's !{timestamp:...} with no dynamic partitioning, parsing timestamps with eventTime.format", () => {
+        const configuration = mocks.named("pings-delivery").inputs.extendedS3Configuration as Record<string, unknown>;
+        const { prefix, processingConfiguration, dynamicPartitioningConfiguration, dataFormatConversionConfiguration } = configuration;
+        expect({ prefix, processingConfiguration, dynamicPartitioningConfiguration }).to.deep.equal({
+            prefix: "streams/pings/data/arrival_hour=!{timestamp:yyyy-MM-dd-HH}/",
+            processingConfiguration: undefined,
+            dynamicPartitioningConfiguration: undefined,
+        });
+        expect(dataFormatConversionConfiguration).to.deep.include({
+            inputFormatConfiguration: { deserializer: { hiveJsonSerDe: { timestampFormats: ["yyyy-MM-dd HH:mm:ss"] } } },
+        });
+        expect(mocks.named("pings-table").inputs.partitionKeys).to.deep.equal([{ name: "arrival_hour", type: "string" }]);
+    });
+
+    it("hands the producer a schema without an event-time field", () => {
+        const variables = (lambda(mocks, "pings-producer").environment as { variables: Record<string, string> }).variables;
+        expect(variables.STREAM_SCHEMA).to.equal(JSON.stringify(streamSchemaDocument(pings)));
+        expect((JSON.parse(variables.STREAM_SCHEMA!) as StreamSchemaDocument).eventTime).to.deep.equal({ format: "yyyy-MM-dd HH:mm:ss" });
+    });
+
+    it("orders the recent events by the arrival partition, latest first", () => {
+        expect(mocks.named("pings-recent-events").inputs.query).to.equal(
+            [
+                `SELECT *`,
+                `FROM "pings_events"`,
+                `WHERE arrival_hour >= date_format(current_timestamp - interval '1' day, '%Y-%m-%d-%H')`,
+                `ORDER BY arrival_hour DESC`,
+                `LIMIT 100`,
+            ].join("\n"),
+        );
     });
 });
 

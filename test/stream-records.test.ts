@@ -1,3 +1,5 @@
+import * as fs from "fs";
+import * as path from "path";
 import { expect } from "chai";
 import { CsvReader, type CsvCell, type CsvRow } from "../lambdas/shared/csv";
 import { indentJson, parseJson, stringifyJson } from "../lambdas/shared/json-text";
@@ -9,6 +11,7 @@ import {
     type PatternFormat,
     type StreamSchema,
 } from "../lambdas/shared/stream-schema";
+import { repositoryRoot } from "./support/program";
 
 /** The contract's example, with a field of every other kind. */
 const schemaText = JSON.stringify({
@@ -29,6 +32,12 @@ const schemaText = JSON.stringify({
 const schema = parseStreamSchema(schemaText);
 const validator = new RecordValidator(schema);
 const epochValidator = new RecordValidator({ ...schema, eventTime: { field: "event_time", format: "epoch-millis" } });
+/**
+ * A stream by arrival without an event time (test/fixtures/streams-arrival/pings.yaml): its schema
+ * document, as test/stream-validation.test.ts checks the deploy side writes it and the export's tests read it.
+ */
+const pingsSchemaText = fs.readFileSync(path.join(repositoryRoot, "tests-py/fixtures/stream-schema-pings.json"), "utf8");
+const pingsValidator = new RecordValidator(parseStreamSchema(pingsSchemaText));
 
 /** A valid line with `members` added after event_id and event_time. */
 function line(members = ""): string {
@@ -65,6 +74,19 @@ describe("stream schema (STREAM_SCHEMA)", () => {
         } satisfies StreamSchema);
     });
 
+    it("reads a document without eventTime.field: no event time, only the format of the timestamp fields", () => {
+        expect(parseStreamSchema(pingsSchemaText)).to.deep.equal({
+            stream: "pings",
+            fields: [
+                { name: "device_id", type: { kind: "string" } },
+                { name: "battery", type: { kind: "integer" } },
+                { name: "last_boot", type: { kind: "timestamp" } },
+            ],
+            eventTime: { format: "yyyy-MM-dd HH:mm:ss" },
+        } satisfies StreamSchema);
+    });
+
+    const pings = JSON.parse(pingsSchemaText) as Record<string, unknown>;
     const invalid: [string, unknown, string][] = [
         ["an array", [], "STREAM_SCHEMA must be a JSON object with stream, fields and eventTime"],
         [
@@ -97,7 +119,27 @@ describe("stream schema (STREAM_SCHEMA)", () => {
         [
             "no fields and no event time",
             { stream: "s", fields: [] },
-            "STREAM_SCHEMA is invalid: fields must be a non-empty array; eventTime must be an object with a field name and a format",
+            "STREAM_SCHEMA is invalid: fields must be a non-empty array; eventTime must be an object with a format, and the event-time field when records carry one",
+        ],
+        [
+            "an event time without a format",
+            { ...pings, eventTime: { field: "last_boot" } },
+            "STREAM_SCHEMA is invalid: eventTime must be an object with a format, and the event-time field when records carry one",
+        ],
+        [
+            "a null event-time field",
+            { ...pings, eventTime: { field: null, format: "epoch-millis" } },
+            "STREAM_SCHEMA is invalid: eventTime.field must be a field name, or absent when records carry no event time; got null",
+        ],
+        [
+            "an empty event-time field",
+            { ...pings, eventTime: { field: "", format: "epoch-millis" } },
+            'STREAM_SCHEMA is invalid: eventTime.field must be a field name, or absent when records carry no event time; got ""',
+        ],
+        [
+            "an event-time field that is not a name",
+            { ...pings, eventTime: { field: ["last_boot"], format: "epoch-millis" } },
+            'STREAM_SCHEMA is invalid: eventTime.field must be a field name, or absent when records carry no event time; got ["last_boot"]',
         ],
     ];
     for (const [name, document, message] of invalid) {
@@ -349,6 +391,32 @@ describe("record validation", () => {
             '{"event_time":1795428930123,"seen_at":"2026-11-23T10:15:30.123Z"}',
             rejected('field "seen_at": expected epoch milliseconds (an integer), got "2026-11-23T10:15:30.123Z"'),
         ],
+        // Without an event time, no field is required; what is given is still checked.
+        [
+            "no timestamp, without an event time",
+            pingsValidator,
+            '{"device_id":"d-1","battery":80}',
+            accepted('{"device_id":"d-1","battery":80}'),
+        ],
+        ["an empty object, without an event time", pingsValidator, "{}", accepted("{}")],
+        [
+            "a null timestamp, without an event time",
+            pingsValidator,
+            '{"battery":3,"last_boot":null}',
+            accepted('{"battery":3,"last_boot":null}'),
+        ],
+        [
+            "a timestamp in the stream's format, without an event time",
+            pingsValidator,
+            '{"device_id":"d-2","last_boot":"2026-11-20 08:00:00"}',
+            accepted('{"device_id":"d-2","last_boot":"2026-11-20 08:00:00"}'),
+        ],
+        [
+            "a timestamp in another format, without an event time",
+            pingsValidator,
+            '{"device_id":"d-3","last_boot":"2026-11-20T08:00:00Z"}',
+            rejected('field "last_boot": expected a timestamp in the format yyyy-MM-dd HH:mm:ss, got "2026-11-20T08:00:00Z"'),
+        ],
     ];
     for (const [name, which, input, result] of cases) {
         it(`${result.ok ? "accepts" : "rejects"} ${name}`, () => {
@@ -501,6 +569,29 @@ describe("CSV", () => {
             expect(validator.checkCsvHeader(columns)).to.equal(problem);
         });
     }
+
+    // Without an event time, a header needs no timestamp column; it still names declared fields only, once each.
+    const headersWithoutEventTime: [string[], string | undefined][] = [
+        [["device_id", "battery"], undefined],
+        [["battery"], undefined],
+        [["battery", "event_time"], 'CSV header column "event_time" is not a declared field of stream pings'],
+        [["battery", "battery"], 'CSV header column "battery" appears twice'],
+    ];
+    for (const [columns, problem] of headersWithoutEventTime) {
+        it(`${problem ? "refuses" : "accepts"} the header ${columns.join(",")} without an event time`, () => {
+            expect(pingsValidator.checkCsvHeader(columns)).to.equal(problem);
+        });
+    }
+
+    it("accepts rows without any timestamp when the stream has no event time", () => {
+        expect(["d-1,80", "d-2,", ","].map((text) => pingsValidator.validateCsvRow(["device_id", "battery"], cellsOf(text)))).to.deep.equal(
+            [
+                accepted('{"device_id":"d-1","battery":80}'),
+                accepted('{"device_id":"d-2","battery":null}'),
+                accepted('{"device_id":null,"battery":null}'),
+            ],
+        );
+    });
 
     const columns = ["event_id", "event_time", "amount", "item_count", "total_bytes", "score", "consented", "birthday"];
     const rows: [string, string, RecordResult][] = [

@@ -4,7 +4,7 @@ import * as path from "path";
 import { expect } from "chai";
 import { readEventTime } from "../config/event-time";
 import { loadStreams } from "../config/load";
-import { parseStream, type Stream } from "../config/stream";
+import { parseStream, streamSchemaDocument, type Stream } from "../config/stream";
 import { type ConfigError } from "../config/yaml-source";
 import { configExample } from "./support/config-example";
 import { repositoryRoot } from "./support/program";
@@ -387,6 +387,86 @@ describe("stream definitions", () => {
             `${file}:19:14: buffering.sizeMiB: Firehose needs a buffer of at least 64 MiB to convert records to Parquet, not 8`,
         ]);
     });
+});
+
+describe("stream definitions by arrival, without an event time", () => {
+    const pings = "test/fixtures/streams-arrival/pings.yaml";
+    const example = configExample(pings, parseStream);
+    const withoutEventTime = example.variant(`eventTime: { format: "yyyy-MM-dd HH:mm:ss" }\n`, "");
+    /** The stream schema document the runtime reads; the Python export's tests read the same file. */
+    const schemaDocument: unknown = JSON.parse(
+        fs.readFileSync(path.join(repositoryRoot, "tests-py/fixtures/stream-schema-pings.json"), "utf8"),
+    );
+
+    it("parses a stream whose eventTime gives only the format of its timestamp fields", () => {
+        const stream = parseStream(pings, example.valid);
+        expect({ ...stream, typedFields: undefined }).to.deep.equal({
+            stream: "pings",
+            description: "Device heartbeats, filed by the hour Firehose received them",
+            fields: [
+                { name: "device_id", type: "string" },
+                { name: "battery", type: "integer" },
+                { name: "last_boot", type: "timestamp", description: "when the device last started, if it knows" },
+            ],
+            eventTime: { format: "yyyy-MM-dd HH:mm:ss" },
+            partitioning: { by: "arrival", granularity: "hour", keys: [] },
+            kinesis: { mode: "on-demand", retentionHours: 24 },
+            buffering: { sizeMiB: 64, intervalSeconds: 60 },
+            rawBackup: { retentionDays: 30 },
+            errorPrefix: "errors/",
+            partitions: { mode: "crawler", schedule: "cron(15,45 * * * ? *)" },
+            typedFields: undefined,
+            serdeTimestampFormat: "yyyy-MM-dd HH:mm:ss",
+            timePartition: { by: "arrival", column: "arrival_hour", prefixExpression: "!{timestamp:yyyy-MM-dd-HH}" },
+        });
+        expect(streamSchemaDocument(stream)).to.deep.equal(schemaDocument);
+        expect(Object.keys(streamSchemaDocument(stream).eventTime)).to.deep.equal(["format"]);
+    });
+
+    it("parses it with no eventTime at all: timestamps are epoch milliseconds", () => {
+        const stream = parseStream(pings, withoutEventTime);
+        expect([stream.eventTime, stream.serdeTimestampFormat, stream.timePartition]).to.deep.equal([
+            { format: "epoch-millis" },
+            "millis",
+            { by: "arrival", column: "arrival_hour", prefixExpression: "!{timestamp:yyyy-MM-dd-HH}" },
+        ]);
+        expect(streamSchemaDocument(stream).eventTime).to.deep.equal({ format: "epoch-millis" });
+    });
+
+    it("keeps an event-time field a stream by arrival names, checked and handed to the runtime", () => {
+        const stream = parseStream(pings, example.variant("eventTime: { format:", "eventTime: { field: last_boot, format:"));
+        expect([stream.eventTime, streamSchemaDocument(stream).eventTime]).to.deep.equal([
+            { field: "last_boot", format: "yyyy-MM-dd HH:mm:ss" },
+            { field: "last_boot", format: "yyyy-MM-dd HH:mm:ss" },
+        ]);
+    });
+
+    const required =
+        "eventTime.field: partitioning by event time (partitioning.by: event, the default) needs the timestamp field that holds the event time; " +
+        "name it, or set partitioning.by: arrival";
+    const refusals: [string, string, string[]][] = [
+        ["by event with eventTime.format only, at eventTime", example.variant("by: arrival", "by: event"), [`${pings}:9:1: ${required}`]],
+        [
+            "by event with no eventTime, at partitioning.by",
+            withoutEventTime.replace("by: arrival", "by: event"),
+            [`${pings}:9:17: ${required}`],
+        ],
+        [
+            "by event by default with no eventTime, at the top",
+            withoutEventTime.replace("partitioning: { by: arrival, granularity: hour }\n", ""),
+            [`${pings}:3:1: ${required}`],
+        ],
+        [
+            "by arrival with an event time that is not a timestamp",
+            example.variant("eventTime: { format:", "eventTime: { field: battery, format:"),
+            [`${pings}:9:14: eventTime.field: "battery" is a integer; the event time must be a timestamp field`],
+        ],
+    ];
+    for (const [label, text, expected] of refusals) {
+        it(`refuses ${label}`, () => {
+            expect(example.problemsOf(text)).to.deep.equal(expected);
+        });
+    }
 });
 
 describe("loadStreams", () => {

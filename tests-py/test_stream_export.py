@@ -11,6 +11,10 @@ Spark time is the budget here, so the scenario runs once per module:
 7. an object-scoped run for an object that is gone fails, converting nothing.
 Runs 6 and 7 find nothing to convert, so Spark reads only in runs 1, 4 and 5.
 The tests then read what each run left behind. The stream schema is the one the Lambdas get in STREAM_SCHEMA.
+
+A stream without event time (by arrival, tests-py/fixtures/stream-schema-pings.json, the document the deploy
+side writes for test/fixtures/streams-arrival/pings.yaml) gets one more run, on buckets of its own: its
+records need no timestamp and are filed by the arrival date of their object.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import boto3
 import pytest
@@ -33,7 +38,10 @@ from pyspark.sql.types import DateType, DecimalType, IntegerType, StringType, St
 from ingest.json_lines import object_rows, parse_record
 from ingest.report import RunFailure
 from ingest.stream_export import (
+    StreamField,
+    StreamSchema,
     StreamSchemaError,
+    arrival_date,
     classify_records,
     export_file_name,
     exported_key,
@@ -208,20 +216,19 @@ class Scenario:
     missing: Run
 
 
-def bucket_state(s3) -> dict[str, dict[str, str]]:
-    return {
-        bucket: {entry["Key"]: entry["ETag"] for entry in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
-        for bucket in (DELIVERY, WAREHOUSE, QUARANTINE, GLUE_TEMP)
-    }
+def bucket_state(s3, buckets=(DELIVERY, WAREHOUSE, QUARANTINE, GLUE_TEMP)) -> dict[str, dict[str, str]]:
+    return {bucket: {entry["Key"]: entry["ETag"] for entry in s3.list_objects_v2(Bucket=bucket).get("Contents", [])} for bucket in buckets}
 
 
-def latest_report(s3, before: dict[str, dict[str, str]]) -> dict:
-    reports = [key for key in bucket_state(s3)[QUARANTINE] if key.startswith("clickstream/reports/") and key not in before[QUARANTINE]]
+def latest_report(s3, before: dict[str, dict[str, str]], quarantine=QUARANTINE, reports_prefix="clickstream/reports/") -> dict:
+    reports = [
+        key for key in bucket_state(s3, (quarantine,))[quarantine] if key.startswith(reports_prefix) and key not in before[quarantine]
+    ]
     assert len(reports) == 1, reports
-    report = json.loads(s3.get_object(Bucket=QUARANTINE, Key=reports[0])["Body"].read())
+    report = json.loads(s3.get_object(Bucket=quarantine, Key=reports[0])["Body"].read())
     # Named by the run's start in UTC, so the reports list in run order.
     assert re.fullmatch(r"\d{8}T\d{12}Z", report["runId"]), report["runId"]
-    assert reports == [f"clickstream/reports/{report['runId']}.json"]
+    assert reports == [f"{reports_prefix}{report['runId']}.json"]
     return report
 
 
@@ -272,8 +279,15 @@ def s3(moto_endpoint, aws_environment):
 
 
 @pytest.fixture(scope="module")
-def scenario(spark, s3) -> Scenario:
-    for bucket in (CONFIG, DELIVERY, WAREHOUSE, QUARANTINE, GLUE_TEMP):
+def shared_buckets(s3) -> None:
+    """The buckets both scenarios use: the config (stream schemas) and Glue's temporary bucket (staging)."""
+    for bucket in (CONFIG, GLUE_TEMP):
+        s3.create_bucket(Bucket=bucket)
+
+
+@pytest.fixture(scope="module")
+def scenario(spark, s3, shared_buckets) -> Scenario:
+    for bucket in (DELIVERY, WAREHOUSE, QUARANTINE):
         s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=CONFIG, Key="streams/clickstream.json", Body=json.dumps(STREAM_SCHEMA).encode("utf-8"))
     gz_body = gzip.compress(b"".join(line + b"\n" for line, _ in GZ_LINES))
@@ -355,7 +369,10 @@ def test_one_file_per_object_and_event_date_under_deterministic_keys(scenario):
         f"snowpipe/clickstream/event_date=2026-11-23/{GZ_NAME}.parquet",
         f"snowpipe/clickstream/event_date=2026-11-23/{PLAIN_NAME}.parquet",
     ]
-    assert exported_key("snowpipe/clickstream/", GZ_KEY, "2026-11-22") == f"snowpipe/clickstream/event_date=2026-11-22/{GZ_NAME}.parquet"
+    assert (
+        exported_key("snowpipe/clickstream/", GZ_KEY, "event_date", "2026-11-22")
+        == f"snowpipe/clickstream/event_date=2026-11-22/{GZ_NAME}.parquet"
+    )
 
 
 def test_malformed_records_are_quarantined_with_line_reason_and_raw_text(s3, scenario):
@@ -522,6 +539,151 @@ def test_an_object_scoped_run_for_an_object_that_is_gone_fails_and_converts_noth
 
 
 # ---------------------------------------------------------------------------------------------
+# A stream without event time: one run over two dated objects and one copied in by hand.
+
+PINGS_SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "stream-schema-pings.json").read_text(encoding="utf-8"))
+PINGS_DELIVERY = "stream-export-pings-delivery"
+PINGS_WAREHOUSE = "stream-export-pings-warehouse"
+PINGS_QUARANTINE = "stream-export-pings-quarantine"
+PINGS_BUCKETS = (PINGS_DELIVERY, PINGS_WAREHOUSE, PINGS_QUARANTINE, GLUE_TEMP)
+# As components/warehouse-export lays the stream out; Firehose's !{timestamp:yyyy/MM/dd/HH}/ dates the delivered keys.
+PINGS_ARGUMENTS = {
+    "stream_uri": f"s3://{CONFIG}/streams/pings.json",
+    "delivery_bucket": PINGS_DELIVERY,
+    "delivery_prefix": "pings/",
+    "destination_bucket": PINGS_WAREHOUSE,
+    "destination_prefix": "pings/",
+    "quarantine_bucket": PINGS_QUARANTINE,
+    "quarantine_prefix": "streams/pings/export/",
+    "staging_uri": f"s3://{GLUE_TEMP}/stream-export-pings/",
+}
+LATE_NAME = "pings-warehouse-1-2026-11-23-23-59-58-1a2b3c4d-0000-4000-8000-000000000001"
+MIDNIGHT_NAME = "pings-warehouse-1-2026-11-24-00-00-03-1a2b3c4d-0000-4000-8000-000000000002"
+LATE_KEY = f"pings/2026/11/23/23/{LATE_NAME}.gz"  # received just before midnight, UTC
+MIDNIGHT_KEY = f"pings/2026/11/24/00/{MIDNIGHT_NAME}"
+BY_HAND_KEY = "pings/copied-by-hand.jsonl"  # no date folders: its arrival date is unknown
+BY_HAND_ERROR = "its key has no arrival date (Firehose's YYYY/MM/DD/HH/ folders before the name), by which a stream without event time files its records"
+LATE_LINES = [
+    b'{"device_id":"d-1","battery":80}',
+    b'{"device_id":"d-2","battery":"low"}',
+    b'{"device_id":"d-3","last_boot":"2026-11-20 08:00:00"}',
+    b"{}",
+]
+PINGS_RUN_FAILURE = (
+    f"1 of 3 pending object(s) could not be exported and stay pending (the others were exported): {BY_HAND_KEY}: {BY_HAND_ERROR}"
+)
+
+
+def pings_uri(name: str, day: str) -> str:
+    return f"s3://{PINGS_WAREHOUSE}/pings/arrival_date={day}/{name}.parquet"
+
+
+@pytest.fixture(scope="module")
+def pings_run(spark, s3, shared_buckets) -> Run:
+    for bucket in PINGS_BUCKETS[:3]:
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=CONFIG, Key="streams/pings.json", Body=json.dumps(PINGS_SCHEMA).encode("utf-8"))
+    s3.put_object(Bucket=PINGS_DELIVERY, Key=LATE_KEY, Body=gzip.compress(b"\n".join(LATE_LINES) + b"\n"))
+    s3.put_object(Bucket=PINGS_DELIVERY, Key=MIDNIGHT_KEY, Body=b'{"battery":5,"last_boot":null}\n')
+    s3.put_object(Bucket=PINGS_DELIVERY, Key=BY_HAND_KEY, Body=b'{"battery":1}\n')
+    before = bucket_state(s3, PINGS_BUCKETS)
+    printed: list[str] = []
+    try:
+        run(spark, PINGS_ARGUMENTS, s3, progress=printed.append)
+        failure = None
+    except RunFailure as error:
+        failure = str(error)
+    report = latest_report(s3, before, PINGS_QUARANTINE, "streams/pings/export/reports/")
+    return Run(report=report, printed=printed, failure=failure, exit_code=None, state=bucket_state(s3, PINGS_BUCKETS))
+
+
+def test_without_event_time_records_need_no_timestamp_and_are_filed_by_arrival_date(spark, pings_run):
+    exported = spark.read.parquet(f"s3://{PINGS_WAREHOUSE}/pings/").withColumn("file", F.input_file_name())
+    assert exported.schema == StructType(
+        [
+            StructField("device_id", StringType()),
+            StructField("battery", IntegerType()),
+            StructField("last_boot", TimestampType()),
+            StructField("arrival_date", DateType()),
+            StructField("file", StringType(), False),
+        ]
+    )
+    assert sorted((tuple(row) for row in exported.collect()), key=lambda row: (row[4], row[0] or "")) == [
+        (None, None, None, dt.date(2026, 11, 23), pings_uri(LATE_NAME, "2026-11-23")),
+        ("d-1", 80, None, dt.date(2026, 11, 23), pings_uri(LATE_NAME, "2026-11-23")),
+        ("d-3", None, dt.datetime(2026, 11, 20, 8), dt.date(2026, 11, 23), pings_uri(LATE_NAME, "2026-11-23")),
+        (None, 5, None, dt.date(2026, 11, 24), pings_uri(MIDNIGHT_NAME, "2026-11-24")),
+    ]
+
+
+def test_without_event_time_an_object_without_an_arrival_date_stays_pending(s3, pings_run):
+    assert pings_run.failure == f"objects-not-exported: {PINGS_RUN_FAILURE}"
+    assert sorted(pings_run.state[PINGS_WAREHOUSE]) == [
+        f"pings/arrival_date=2026-11-23/{LATE_NAME}.parquet",
+        f"pings/arrival_date=2026-11-24/{MIDNIGHT_NAME}.parquet",
+    ]
+    assert without_run_times(pings_run.report) == {
+        "job": "stream-export",
+        "stream": "pings",
+        "deliveredKey": None,
+        "status": "failed",
+        "objectsPending": 3,
+        "objectsExported": 2,
+        "objects": {
+            LATE_KEY: {
+                "lines": 4,
+                "exported": 3,
+                "quarantined": 1,
+                "files": [pings_uri(LATE_NAME, "2026-11-23")],
+                "quarantine": f"s3://{PINGS_QUARANTINE}/streams/pings/export/rejected/{LATE_KEY}.jsonl",
+            },
+            MIDNIGHT_KEY: {
+                "lines": 1,
+                "exported": 1,
+                "quarantined": 0,
+                "files": [pings_uri(MIDNIGHT_NAME, "2026-11-24")],
+                "quarantine": None,
+            },
+        },
+        "failedObjects": {BY_HAND_KEY: BY_HAND_ERROR},
+        "totals": {"lines": 5, "exported": 4, "quarantined": 1, "files": 2},
+        "failure": {"reason": "objects-not-exported", "detail": PINGS_RUN_FAILURE},
+    }
+    # A present value is still checked: the one rejected record is for its type, not for a missing time.
+    rejected = f"streams/pings/export/rejected/{LATE_KEY}.jsonl"
+    assert sorted(key for key in pings_run.state[PINGS_QUARANTINE] if "/rejected/" in key) == [rejected]
+    body = s3.get_object(Bucket=PINGS_QUARANTINE, Key=rejected)["Body"].read().decode("utf-8")
+    assert [json.loads(line) for line in body.splitlines()] == [
+        {
+            "source_object": LATE_KEY,
+            "line": 2,
+            "reason": "field battery: expected a JSON number for integer, got a JSON string",
+            "record": '{"device_id":"d-2","battery":"low"}',
+        }
+    ]
+    assert sorted(key for key in pings_run.state[PINGS_DELIVERY] if key.startswith("_exported/")) == [
+        f"_exported/{LATE_KEY}",
+        f"_exported/{MIDNIGHT_KEY}",
+    ]
+    assert pings_run.state[GLUE_TEMP] == {}
+
+
+@pytest.mark.parametrize(
+    ("delivered_key", "day"),
+    [
+        (LATE_KEY, "2026-11-23"),
+        ("a/b/2026/01/02/00/x", "2026-01-02"),
+        ("pings/2026/02/30/10/x.gz", None),  # no such day
+        ("pings/2026/11/23/x.gz", None),  # no hour folder
+        ("pings/2026/11/23/14/", None),  # no name
+        (BY_HAND_KEY, None),
+    ],
+)
+def test_arrival_date_is_the_date_of_firehoses_folders(delivered_key, day):
+    assert arrival_date(delivered_key) == day
+
+
+# ---------------------------------------------------------------------------------------------
 # Without S3: the record parser, the stream schema, and the typing of every kind on a tiny frame.
 
 EVERY_KIND = {
@@ -670,6 +832,51 @@ def _event_time_not_a_timestamp(schema: dict) -> None:
 def test_stream_schema_problems_are_all_reported(mutate, message):
     schema = json.loads(json.dumps(STREAM_SCHEMA))
     mutate(schema)
+    with pytest.raises(StreamSchemaError) as raised:
+        parse_stream_schema(schema)
+    assert str(raised.value) == message
+
+
+def test_a_schema_without_an_event_time_field_files_by_arrival_date():
+    assert parse_stream_schema(PINGS_SCHEMA) == StreamSchema(
+        stream="pings",
+        fields=(
+            StreamField(name="device_id", kind="string"),
+            StreamField(name="battery", kind="integer"),
+            StreamField(name="last_boot", kind="timestamp"),
+        ),
+        event_time_field=None,
+        event_time_format="yyyy-MM-dd HH:mm:ss",
+    )
+    assert (parse_stream_schema(PINGS_SCHEMA).date_column, parse_stream_schema(STREAM_SCHEMA).date_column) == ("arrival_date", "event_date")
+
+
+NOT_A_FIELD_NAME = "eventTime.field: must be a field name, or absent when records carry no event time; got"
+
+
+@pytest.mark.parametrize(
+    ("event_time", "extra_field", "message"),
+    [
+        ({"field": None, "format": "epoch-millis"}, None, f"{NOT_A_FIELD_NAME} None"),
+        ({"field": "", "format": "epoch-millis"}, None, f"{NOT_A_FIELD_NAME} ''"),
+        ({"field": ["last_boot"], "format": "epoch-millis"}, None, f"{NOT_A_FIELD_NAME} ['last_boot']"),
+        (
+            {"field": "battery", "format": "epoch-millis"},
+            None,
+            "eventTime.field: 'battery' has kind integer; the event time must be a timestamp",
+        ),
+        ({}, None, "eventTime.format: must be epoch-millis, epoch-seconds or a datetime pattern"),
+        ("epoch-millis", None, "eventTime: must be an object with format, and field when records carry an event time"),
+        (
+            {"format": "epoch-millis"},
+            {"name": "arrival_date", "type": {"kind": "date"}},
+            "fields[3].name: 'arrival_date' is the partition column the export adds",
+        ),
+    ],
+    ids=["null field", "empty field", "field not a name", "field not a timestamp", "no format", "not an object", "reserved arrival_date"],
+)
+def test_a_malformed_event_time_is_refused(event_time, extra_field, message):
+    schema = {**PINGS_SCHEMA, "eventTime": event_time, "fields": PINGS_SCHEMA["fields"] + ([extra_field] if extra_field else [])}
     with pytest.raises(StreamSchemaError) as raised:
         parse_stream_schema(schema)
     assert str(raised.value) == message

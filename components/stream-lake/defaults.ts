@@ -109,10 +109,15 @@ export const crawlerConfiguration = {
     Grouping: { TableGroupingPolicy: "CombineCompatibleSchemas" },
 } as const;
 
-/** Athena saved queries of a stream table, run in the database the saved query names. */
+/**
+ * Athena saved queries of a stream table, run in the database the saved query names. The recent
+ * events come latest first: by the event time, or by the arrival partition (to the hour, day, ...)
+ * when the records carry no event time.
+ */
 export function savedQueries(stream: Stream): { name: string; description: string; query: string }[] {
     const table = `"${streamTableName(stream)}"`;
     const column = stream.timePartition.column;
+    const latestFirst = stream.eventTime.field ?? column;
     const { format } = projectionDates[stream.partitioning.granularity];
     const sqlFormat = format.replace("yyyy", "%Y").replace("MM", "%m").replace("dd", "%d").replace("HH", "%H");
     const partitions = partitionColumns(stream).map((partition) => partition.name);
@@ -124,7 +129,7 @@ export function savedQueries(stream: Stream): { name: string; description: strin
                 `SELECT *`,
                 `FROM ${table}`,
                 `WHERE ${column} >= date_format(current_timestamp - interval '1' day, '${sqlFormat}')`,
-                `ORDER BY ${stream.eventTime.field} DESC`,
+                `ORDER BY ${latestFirst} DESC`,
                 `LIMIT 100`,
             ].join("\n"),
         },

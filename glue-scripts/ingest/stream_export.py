@@ -4,13 +4,27 @@ A scheduled run exports every delivered object that has no marker yet; an object
 on-delivery starter's, with --delivered_key) exports the object it names, unless it has a marker
 already. Runs go one at a time:
 
-    delivered  s3://<delivery_bucket>/<delivery_prefix>.../<name>[.gz]
+    delivered  s3://<delivery_bucket>/<delivery_prefix>YYYY/MM/DD/HH/<name>[.gz]
     Parquet    s3://<destination_bucket>/<destination_prefix>event_date=YYYY-MM-DD/<name>.parquet
+               (a stream without event time: ...arrival_date=YYYY-MM-DD/<name>.parquet)
     rejected   s3://<quarantine_bucket>/<quarantine_prefix>rejected/<delivered key>.jsonl
     marker     s3://<delivery_bucket>/_exported/<delivered key>
     report     s3://<quarantine_bucket>/<quarantine_prefix>reports/<run id>.json
 
-There is exactly one Parquet file per (delivered object, event date), named after the object, so
+The Parquet files are filed by date, in UTC. A stream with an event time files each record under
+the date of its event time (`event_date`), and rejects a record without one. A stream without one
+(partitioned by arrival, its schema has no `eventTime.field`) requires no field of a record and
+files every record of an object under the date Firehose received it (`arrival_date`): the
+YYYY/MM/DD of the object's key, which the delivery stream's prefix `!{timestamp:yyyy/MM/dd/HH}/`
+(components/warehouse-export) writes from the arrival time of the oldest record in the object, in
+UTC: the same arrival time the lake's `arrival_<granularity>` partition is cut from. It is read from
+the key rather than from the object's LastModified because the key never changes, so a rerun
+writes the same Parquet keys, and it names when Firehose received the records, not when it
+finished writing them. An object whose key has no such date (copied in by hand) stays pending,
+with why. Snowpipe loads the whole destination prefix by column name, so the folder's name is
+read by nothing but people and the job itself.
+
+There is exactly one Parquet file per (delivered object, date), named after the object, so
 the names are the same on every run. An object's marker is written only after its files, so a run
 that stops early leaves the object pending and the next run writes the same keys with the same
 content: Snowpipe, which loads a file name once, never loads a record twice. Spark writes into a
@@ -40,7 +54,13 @@ from ingest.typed_read import EPOCH_FORMATS, typed_value
 MARKER_PREFIX = "_exported/"
 DELIVERED_KEY = "delivered_key"  # the optional run argument of an object-scoped run
 EVENT_DATE = "event_date"
+ARRIVAL_DATE = "arrival_date"
 DATE_FORMAT = "yyyy-MM-dd"
+# The date folders the delivery stream's prefix !{timestamp:yyyy/MM/dd/HH}/ puts before an object's
+# name (components/warehouse-export); read by both Python's re and Spark's (Java) regexp_extract.
+ARRIVAL_FOLDERS = r"(\d{4}/\d{2}/\d{2})/\d{2}/[^/]+$"
+ARRIVAL_FOLDERS_DATE = "%Y/%m/%d"  # the pattern's group, as strptime reads it
+ARRIVAL_FOLDERS_SPARK_DATE = "yyyy/MM/dd"  # and as Spark's to_date reads it
 
 OBJECT_INDEX = "object_index"
 SOURCE_OBJECT = "source_object"
@@ -93,12 +113,17 @@ class StreamField:
 class StreamSchema:
     stream: str
     fields: tuple[StreamField, ...]
-    event_time_field: str
+    event_time_field: str | None  # None: records carry no event time, and are filed by arrival date
     event_time_format: str  # epoch-millis, epoch-seconds or a Spark datetime pattern, for every timestamp field
 
     @property
     def field_names(self) -> tuple[str, ...]:
         return tuple(stream_field.name for stream_field in self.fields)
+
+    @property
+    def date_column(self) -> str:
+        """The partition column the export adds: event_date, or arrival_date for a stream without event time."""
+        return date_column(self.event_time_field)
 
     def json_kind(self, stream_field: StreamField) -> str:
         """The JSON kind a record must give the field: timestamps are numbers for an epoch format, else strings."""
@@ -114,8 +139,15 @@ class StreamSchema:
         return {"date": DATE_FORMAT, "timestamp": self.event_time_format}.get(stream_field.kind)
 
 
+def date_column(event_time_field: str | None) -> str:
+    return ARRIVAL_DATE if event_time_field is None else EVENT_DATE
+
+
 def parse_stream_schema(document: object) -> StreamSchema:
-    """Validates the stream schema (the STREAM_SCHEMA document); raises StreamSchemaError listing every problem."""
+    """Validates the stream schema (the STREAM_SCHEMA document); raises StreamSchemaError listing every problem.
+
+    eventTime always has the format of every timestamp field; its field is absent for a stream without event time.
+    """
     if not isinstance(document, dict):
         raise StreamSchemaError("the stream schema must be a JSON object")
     problems: list[str] = []
@@ -127,26 +159,30 @@ def parse_stream_schema(document: object) -> StreamSchema:
     if not isinstance(raw_fields, list) or not raw_fields:
         problems.append("fields: must be a non-empty list")
         raw_fields = []
+    event_time = document.get("eventTime")
+    event_field = event_time.get("field") if isinstance(event_time, dict) else None
+    reserved = date_column(event_field)
     for index, raw in enumerate(raw_fields):
         parsed = _parse_field(f"fields[{index}]", raw, problems)
         if parsed is None:
             continue
         if any(earlier.name == parsed.name for earlier in fields):
             problems.append(f"fields[{index}].name: {parsed.name!r} is declared twice")
-        elif parsed.name == EVENT_DATE:
-            problems.append(f"fields[{index}].name: {EVENT_DATE!r} is the partition column the export adds")
+        elif parsed.name == reserved:
+            problems.append(f"fields[{index}].name: {reserved!r} is the partition column the export adds")
         else:
             fields.append(parsed)
-    event_time = document.get("eventTime")
-    event_field = event_format = None
+    event_format = None
     if not isinstance(event_time, dict):
-        problems.append("eventTime: must be an object with field and format")
+        problems.append("eventTime: must be an object with format, and field when records carry an event time")
     else:
-        event_field, event_format = event_time.get("field"), event_time.get("format")
+        event_format = event_time.get("format")
         kinds = {parsed.name: parsed.kind for parsed in fields}
-        if event_field not in kinds:
+        if "field" in event_time and (not isinstance(event_field, str) or not event_field):
+            problems.append(f"eventTime.field: must be a field name, or absent when records carry no event time; got {event_field!r}")
+        elif event_field is not None and event_field not in kinds:
             problems.append(f"eventTime.field: {event_field!r} is not a declared field")
-        elif kinds[event_field] != "timestamp":
+        elif event_field is not None and kinds[event_field] != "timestamp":
             problems.append(f"eventTime.field: {event_field!r} has kind {kinds[event_field]}; the event time must be a timestamp")
         if not isinstance(event_format, str) or not event_format:
             problems.append("eventTime.format: must be epoch-millis, epoch-seconds or a datetime pattern")
@@ -205,15 +241,18 @@ def lines_schema(stream: StreamSchema) -> StructType:
 def classify_records(lines: DataFrame, stream: StreamSchema) -> DataFrame:
     """Types every record line; `reason` is the first thing wrong with it, null for a record that is exported.
 
-    Columns: object_index, source_object, line, record, reason, the declared fields (typed), event_date.
-    Checks, in order: JSON, JSON object, event time present, then each field in declared order: its
-    JSON kind, then its value (range, digits, datetime format) by the rules of the CSV typed read.
+    Columns: object_index, source_object, line, record, reason, the declared fields (typed), and the
+    date column (stream.date_column): event_date, the UTC date of the event time; or, for a stream
+    without event time, arrival_date, the date folders of source_object (ARRIVAL_FOLDERS; null for a
+    key without them, which the run holds back before reading).
+    Checks, in order: JSON, JSON object, event time present (when the stream has one), then each field
+    in declared order: its JSON kind, then its value (range, digits, datetime format) by the rules of
+    the CSV typed read.
     """
     event = stream.event_time_field
-    checks: list[tuple[Column, Column]] = [
-        (F.col(PARSE_ERROR).isNotNull(), F.col(PARSE_ERROR)),
-        (F.col(f"{FIELDS}.{event}").isNull(), F.lit(f"event time missing: field {event} is absent or null")),
-    ]
+    checks: list[tuple[Column, Column]] = [(F.col(PARSE_ERROR).isNotNull(), F.col(PARSE_ERROR))]
+    if event is not None:
+        checks.append((F.col(f"{FIELDS}.{event}").isNull(), F.lit(f"event time missing: field {event} is absent or null")))
     typed: dict[str, Column] = {}
     for stream_field in stream.fields:
         name = stream_field.name
@@ -238,6 +277,11 @@ def classify_records(lines: DataFrame, stream: StreamSchema) -> DataFrame:
     reason = F.lit(None).cast("string")
     for condition, check_reason in reversed(checks):
         reason = F.when(condition, check_reason).otherwise(reason)
+    if event is not None:
+        # A timestamp is an instant; the job's session time zone is UTC, so this is the UTC date.
+        date = F.to_date(typed[event])
+    else:
+        date = F.to_date(F.regexp_extract(F.col(SOURCE_OBJECT), ARRIVAL_FOLDERS, 1), ARRIVAL_FOLDERS_SPARK_DATE)
     return lines.select(
         OBJECT_INDEX,
         SOURCE_OBJECT,
@@ -245,14 +289,13 @@ def classify_records(lines: DataFrame, stream: StreamSchema) -> DataFrame:
         RECORD,
         reason.alias(REASON),
         *[value.alias(name) for name, value in typed.items()],
-        # A timestamp is an instant; the job's session time zone is UTC, so this is the UTC date.
-        F.to_date(typed[event]).alias(EVENT_DATE),
+        date.alias(stream.date_column),
     )
 
 
 def exported_records(classified: DataFrame, stream: StreamSchema) -> DataFrame:
-    """The good records: object_index, line, the declared fields, event_date."""
-    return classified.where(F.col(REASON).isNull()).select(OBJECT_INDEX, LINE, *stream.field_names, EVENT_DATE)
+    """The good records: object_index, line, the declared fields, the date column."""
+    return classified.where(F.col(REASON).isNull()).select(OBJECT_INDEX, LINE, *stream.field_names, stream.date_column)
 
 
 def rejected_records(classified: DataFrame) -> DataFrame:
@@ -271,14 +314,14 @@ def _shown(text: Column, json_kind: str) -> Column:
     return F.regexp_extract(F.to_json(F.array(text)), r"^\[(.*)\]$", 1)
 
 
-def write_exported(exported: DataFrame, uri: str) -> None:
-    """One snappy Parquet file per (object, event date) under uri/object_index=<i>/event_date=<d>/, rows in line order."""
+def write_exported(exported: DataFrame, date_column: str, uri: str) -> None:
+    """One snappy Parquet file per (object, date) under uri/object_index=<i>/<date_column>=<d>/, rows in line order."""
     (
-        exported.repartition(OBJECT_INDEX, EVENT_DATE)
-        .sortWithinPartitions(OBJECT_INDEX, EVENT_DATE, LINE)
+        exported.repartition(OBJECT_INDEX, date_column)
+        .sortWithinPartitions(OBJECT_INDEX, date_column, LINE)
         .drop(LINE)
         .write.option("compression", "snappy")
-        .partitionBy(OBJECT_INDEX, EVENT_DATE)
+        .partitionBy(OBJECT_INDEX, date_column)
         .parquet(uri)
     )
 
@@ -304,8 +347,30 @@ def export_file_name(delivered_key: str) -> str:
     return posixpath.basename(delivered_key).removesuffix(".gz") + ".parquet"
 
 
-def exported_key(destination_prefix: str, delivered_key: str, event_date: str) -> str:
-    return f"{destination_prefix}{EVENT_DATE}={event_date}/{export_file_name(delivered_key)}"
+def exported_key(destination_prefix: str, delivered_key: str, date_column: str, date: str) -> str:
+    """<destination_prefix><date_column>=<date>/<name>.parquet, the date column event_date or arrival_date."""
+    return f"{destination_prefix}{date_column}={date}/{export_file_name(delivered_key)}"
+
+
+def arrival_date(delivered_key: str) -> str | None:
+    """2026-11-23 for .../2026/11/23/14/<name>: the UTC date Firehose received the object's records; None without it."""
+    match = re.search(ARRIVAL_FOLDERS, delivered_key)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match.group(1), ARRIVAL_FOLDERS_DATE).date().isoformat()
+    except ValueError:
+        return None
+
+
+def undated_objects(keys: Sequence[str]) -> dict[str, str]:
+    """Keys without Firehose's date folders, with why: a stream without event time files an object by them."""
+    return {
+        key: "its key has no arrival date (Firehose's YYYY/MM/DD/HH/ folders before the name), by which a stream "
+        "without event time files its records"
+        for key in keys
+        if arrival_date(key) is None
+    }
 
 
 def quarantine_key(quarantine_prefix: str, delivered_key: str) -> str:
@@ -412,11 +477,11 @@ class ExportReport:
 
 @dataclass(frozen=True)
 class _Staged:
-    parquet: dict[int, dict[str, str]]  # object index -> event date -> staged key
+    parquet: dict[int, dict[str, str]]  # object index -> date -> staged key
     rejected: dict[int, str]  # object index -> staged key
 
 
-_STAGED_PARQUET = re.compile(rf"/{OBJECT_INDEX}=(\d+)/{EVENT_DATE}=(\d{{4}}-\d{{2}}-\d{{2}})/part-[^/]+\.parquet$")
+_STAGED_PARQUET = re.compile(rf"/{OBJECT_INDEX}=(\d+)/(?:{EVENT_DATE}|{ARRIVAL_DATE})=(\d{{4}}-\d{{2}}-\d{{2}})/part-[^/]+\.parquet$")
 _STAGED_REJECTED = re.compile(rf"/{OBJECT_INDEX}=(\d+)/part-[^/]+\.txt$")
 
 
@@ -455,6 +520,8 @@ def _export(spark: SparkSession, arguments: dict[str, str], s3, report: ExportRe
         return
     # Firehose names carry a UUID, so this takes an object copied in by hand; a person decides which one is meant.
     report.failed_objects.update(name_collisions(pending))
+    if stream.event_time_field is None:
+        report.failed_objects.update(undated_objects([key for key in pending if key not in report.failed_objects]))
     pending = [key for key in pending if key not in report.failed_objects]
     staging_bucket, staging_root = split_s3_uri(arguments["staging_uri"])
     staging_prefix = posixpath.join(staging_root, report.run_id) + "/"
@@ -462,7 +529,16 @@ def _export(spark: SparkSession, arguments: dict[str, str], s3, report: ExportRe
         exports, staged = _export_to_staging(spark, stream, arguments, s3, pending, f"s3://{staging_bucket}/{staging_prefix}", report)
         for index, key in enumerate(pending):
             if key in exports:
-                _publish_object(s3, arguments, staging_bucket, key, exports[key], staged.parquet.get(index, {}), staged.rejected.get(index))
+                _publish_object(
+                    s3,
+                    arguments,
+                    stream.date_column,
+                    staging_bucket,
+                    key,
+                    exports[key],
+                    staged.parquet.get(index, {}),
+                    staged.rejected.get(index),
+                )
                 report.objects[key] = exports[key]
     finally:
         _delete_prefix(s3, staging_bucket, staging_prefix)
@@ -537,7 +613,7 @@ def _export_to_staging(
                 )
             exports[key] = ObjectExport(lines=lines_read, exported=exported, quarantined=quarantined)
         if any(export.exported for export in exports.values()):
-            write_exported(exported_records(classified, stream), staging_uri + "records")
+            write_exported(exported_records(classified, stream), stream.date_column, staging_uri + "records")
         if any(export.quarantined for export in exports.values()):
             write_rejected(rejected_records(classified), staging_uri + "rejected")
     finally:
@@ -590,12 +666,19 @@ def _check_staged(key: str, export: ObjectExport, dates: dict[str, str], has_rej
 
 
 def _publish_object(
-    s3, arguments: dict[str, str], staging_bucket: str, key: str, export: ObjectExport, dates: dict[str, str], rejected: str | None
+    s3,
+    arguments: dict[str, str],
+    date_column: str,
+    staging_bucket: str,
+    key: str,
+    export: ObjectExport,
+    dates: dict[str, str],
+    rejected: str | None,
 ) -> None:
     """Copies the object's staged files to their final keys, then writes its marker: the marker comes last."""
     destination = arguments["destination_bucket"]
-    for event_date, staged_key in sorted(dates.items()):
-        final = exported_key(arguments["destination_prefix"], key, event_date)
+    for date, staged_key in sorted(dates.items()):
+        final = exported_key(arguments["destination_prefix"], key, date_column, date)
         # Each file is one object's records of one day: far below CopyObject's 5 GB limit.
         s3.copy_object(Bucket=destination, Key=final, CopySource={"Bucket": staging_bucket, "Key": staged_key})
         export.files.append(f"s3://{destination}/{final}")

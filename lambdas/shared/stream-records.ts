@@ -24,7 +24,8 @@ import {
  * could not convert to Parquet is turned away at the door with a reason, not parked in the
  * delivery stream's error prefix. The producer and file-to-stream functions share it.
  *
- * Every declared field may be missing or null except the event time; a present value must have
+ * Every declared field may be missing or null except the event time, when the stream has one (a
+ * stream partitioned by arrival may not, and then requires no field); a present value must have
  * its field's type. Fields the schema does not declare pass through unchanged. A valid record
  * becomes one line of JSON and a "\n" (Firehose concatenates records and the lake's JSON reader is
  * line based), with every number's digits exactly as written.
@@ -100,8 +101,8 @@ export class RecordValidator {
     }
 
     /**
-     * Checks a CSV header: every column a declared field, none twice, the event time present.
-     * Returns the problem that rejects the whole file, if any.
+     * Checks a CSV header: every column a declared field, none twice, the event time present
+     * (when the stream has one). Returns the problem that rejects the whole file, if any.
      */
     checkCsvHeader(columns: readonly string[]): string | undefined {
         const seen = new Set<string>();
@@ -114,8 +115,9 @@ export class RecordValidator {
             }
             seen.add(column);
         }
-        if (!seen.has(this.schema.eventTime.field)) {
-            return `CSV header has no column "${this.schema.eventTime.field}", the event time`;
+        const eventField = this.schema.eventTime.field;
+        if (eventField !== undefined && !seen.has(eventField)) {
+            return `CSV header has no column "${eventField}", the event time`;
         }
         return undefined;
     }

@@ -1,7 +1,8 @@
 /**
  * The stream schema the deploy side hands the producer and file-to-stream functions in
- * STREAM_SCHEMA: the declared fields with their types, and which field holds the event time in
- * which format. Parsing checks all of it at once and names every problem, so a bad deployment
+ * STREAM_SCHEMA: the declared fields with their types, the format every timestamp field is written
+ * in, and which field holds the event time, when the stream has one (a stream partitioned by
+ * arrival may not). Parsing checks all of it at once and names every problem, so a bad deployment
  * fails at the first invocation with a message that says what to fix.
  */
 
@@ -19,8 +20,9 @@ export interface StreamSchema {
     readonly stream: string;
     readonly fields: readonly StreamField[];
     readonly eventTime: {
-        readonly field: string;
-        /** `epoch-millis`, or a pattern such as yyyy-MM-dd'T'HH:mm:ss.SSSXXX (see compileTimestampFormat). */
+        /** The timestamp field every record must carry; absent when records carry no event time. */
+        readonly field?: string;
+        /** How every timestamp field is written: `epoch-millis`, or a pattern such as yyyy-MM-dd'T'HH:mm:ss.SSSXXX (see compileTimestampFormat). */
         readonly format: string;
     };
 }
@@ -59,14 +61,19 @@ export function parseStreamSchema(text: string): StreamSchema {
         });
     }
     const eventTime = document.eventTime;
-    if (!isRecord(eventTime) || typeof eventTime.field !== "string" || typeof eventTime.format !== "string") {
-        problems.push("eventTime must be an object with a field name and a format");
+    if (!isRecord(eventTime) || typeof eventTime.format !== "string") {
+        problems.push("eventTime must be an object with a format, and the event-time field when records carry one");
     } else {
-        const declared = fields.find((field) => field.name === eventTime.field);
-        if (!declared && Array.isArray(document.fields)) {
-            problems.push(`eventTime.field "${eventTime.field}" is not a declared field`);
-        } else if (declared && declared.type.kind !== "timestamp") {
-            problems.push(`eventTime.field "${eventTime.field}" is a ${declared.type.kind}; the event time must be a timestamp field`);
+        const field = eventTime.field;
+        if (field !== undefined && (typeof field !== "string" || field === "")) {
+            problems.push(`eventTime.field must be a field name, or absent when records carry no event time; got ${JSON.stringify(field)}`);
+        } else if (field !== undefined) {
+            const declared = fields.find((candidate) => candidate.name === field);
+            if (!declared && Array.isArray(document.fields)) {
+                problems.push(`eventTime.field "${field}" is not a declared field`);
+            } else if (declared && declared.type.kind !== "timestamp") {
+                problems.push(`eventTime.field "${field}" is a ${declared.type.kind}; the event time must be a timestamp field`);
+            }
         }
         const format = compileTimestampFormat(eventTime.format);
         if (!format.ok) {
@@ -76,8 +83,9 @@ export function parseStreamSchema(text: string): StreamSchema {
     if (problems.length > 0) {
         throw new Error(`STREAM_SCHEMA is invalid: ${problems.join("; ")}`);
     }
-    const checked = document as { stream: string; eventTime: { field: string; format: string } };
-    return { stream: checked.stream, fields, eventTime: { field: checked.eventTime.field, format: checked.eventTime.format } };
+    const checked = document as { stream: string; eventTime: { field?: string; format: string } };
+    const { field, format } = checked.eventTime;
+    return { stream: checked.stream, fields, eventTime: field === undefined ? { format } : { field, format } };
 }
 
 function parseField(field: unknown, where: string, problems: string[]): StreamField | undefined {
