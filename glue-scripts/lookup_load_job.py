@@ -1,7 +1,7 @@
 """Entry point of the lookup-table loader Glue job (one run at a time; on schedule, per new export, or by hand).
 
-Glue runs this file with the job's arguments; the work itself lives in `ingest.lookup_loader`, which
-Glue receives through --extra-py-files; `ingest.glue_entry` reads the arguments and makes the Spark
+Glue runs this file with the job's arguments; the work itself lives in `ingest.lookup`, which Glue
+receives through --extra-py-files; `ingest.glue_entry` reads the arguments and makes the Spark
 session, on Glue or locally. The run id is Glue's job run id when there is one, so the report of a
 run sits under the id its state-change event names.
 """
@@ -13,7 +13,8 @@ import sys
 import boto3
 
 from ingest.glue_entry import job_arguments, spark_session
-from ingest.lookup_loader import LOOKUP_JOB_CONTRACT, LookupClients, run
+from ingest.lookup.driver import LOOKUP_JOB_CONTRACT, run
+from ingest.lookup.settings import LookupClients
 from ingest.report import RunFailure
 from ingest.run_metrics import lookup_load_metrics, put_metrics
 

@@ -38,7 +38,8 @@ sys.path[:0] = [os.path.join(REPO_ROOT, "glue-scripts"), REPO_ROOT, os.path.join
 
 import lookup_faults  # noqa: E402
 
-from ingest.lookup_loader import LoaderTuning, LookupClients, run  # noqa: E402
+from ingest.lookup.driver import run  # noqa: E402
+from ingest.lookup.settings import LoaderTuning, LookupClients  # noqa: E402
 from ingest.spark_settings import local_session  # noqa: E402
 from local.benchmarks import median_and_spread, replace_section, spread_text, use_emulated_aws  # noqa: E402
 from local.moto_server import moto_server  # noqa: E402

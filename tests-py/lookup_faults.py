@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from botocore.exceptions import ClientError
 
-from ingest.lookup_loader import TaskSettings, default_dynamodb_client
+from ingest.lookup.settings import TaskSettings, default_dynamodb_client
 
 
 class FaultyBatchWrites:

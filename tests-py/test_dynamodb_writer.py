@@ -286,7 +286,7 @@ def test_units_a_write_reports_beyond_the_items_size_are_paid_before_the_next_wr
 
 
 def test_a_throttled_write_cuts_the_rate_and_is_sent_again_at_the_lower_rate(monkeypatch):
-    monkeypatch.setattr("ingest.dynamodb_writer.random.uniform", lambda low, high: high)
+    monkeypatch.setattr("ingest.retry.random.uniform", lambda low, high: high)
     clock = FakeClock()
     table = FakeDynamoDB(clock, throttle={1})
     [outcome] = write_partition(
@@ -313,7 +313,7 @@ def test_a_throttled_write_cuts_the_rate_and_is_sent_again_at_the_lower_rate(mon
 
 def test_throttling_that_does_not_follow_the_rate_never_slows_the_writer_into_missing_its_deadline(monkeypatch):
     """One write in four throttled whatever is sent: the table takes three quarters of the share, more than the deadline needs."""
-    monkeypatch.setattr("ingest.dynamodb_writer.random.uniform", lambda low, high: high)
+    monkeypatch.setattr("ingest.retry.random.uniform", lambda low, high: high)
     clock = FakeClock()
     table = FakeDynamoDB(clock, throttle=set(range(0, 1000, 4)))
     settings = _paced_settings(20, deadline_grace_seconds=1)
@@ -482,7 +482,7 @@ def test_the_condition_still_decides_when_the_check_reads_an_older_state(aws_cli
 
 
 def test_one_write_in_four_throttled_costs_a_third_more_requests_and_loses_nothing(monkeypatch, aws_client, items_table, moto_endpoint):
-    monkeypatch.setattr("ingest.dynamodb_writer.random.uniform", lambda low, high: high)
+    monkeypatch.setattr("ingest.retry.random.uniform", lambda low, high: high)
     clock = FakeClock()
     settings = _settings(items_table, moto_endpoint, threads=1, backoff_base_seconds=0.01)
     factory = throttling_client_factory([True, False, False, False])
@@ -499,7 +499,7 @@ def test_one_write_in_four_throttled_costs_a_third_more_requests_and_loses_nothi
 
 
 def test_a_table_slower_than_the_budget_slows_the_writer_down_and_every_item_is_written(monkeypatch, items_table, moto_endpoint):
-    monkeypatch.setattr("ingest.dynamodb_writer.random.uniform", lambda low, high: high)
+    monkeypatch.setattr("ingest.retry.random.uniform", lambda low, high: high)
     clock = FakeClock()
     table = SimulatedTable(write_units_per_second=10, read_units_per_second=1000, clock=clock)
     settings = _settings(items_table, moto_endpoint, threads=1, write_units_per_second=20, deadline_grace_seconds=1)
@@ -512,7 +512,7 @@ def test_a_table_slower_than_the_budget_slows_the_writer_down_and_every_item_is_
 def test_a_table_far_slower_than_the_budget_fails_the_items_it_did_not_take_by_the_deadline_by_name(
     monkeypatch, aws_client, items_table, moto_endpoint
 ):
-    monkeypatch.setattr("ingest.dynamodb_writer.random.uniform", lambda low, high: high)
+    monkeypatch.setattr("ingest.retry.random.uniform", lambda low, high: high)
     clock = FakeClock()
     # A tenth of the budget: less than the third (1 / deadline_allowance) the deadline allows for.
     table = SimulatedTable(write_units_per_second=2, read_units_per_second=1000, clock=clock)

@@ -25,22 +25,13 @@ from botocore.exceptions import ClientError
 from lookup_faults import faulty_client_factory
 
 from ingest.arguments import load_contract
+from ingest.lookup.batch_writer import BatchWriter, WriteCounts, WriteEntry
+from ingest.lookup.checkpoint import checkpoint_location, load_generation, url_safe_key
+from ingest.lookup.driver import LOOKUP_JOB_CONTRACT
+from ingest.lookup.driver import run as run_loader
+from ingest.lookup.ranges import OverlongLine, bounded_lines, split_ranges
+from ingest.lookup.settings import LoaderTuning, LookupClients
 from ingest.lookup_lines import Rejection, dynamodb_number, parse_line
-from ingest.lookup_loader import (
-    LOOKUP_JOB_CONTRACT,
-    BatchWriter,
-    LoaderTuning,
-    LookupClients,
-    OverlongLine,
-    WriteCounts,
-    WriteEntry,
-    bounded_lines,
-    checkpoint_location,
-    load_generation,
-    split_ranges,
-    url_safe_key,
-)
-from ingest.lookup_loader import run as run_loader
 from ingest.lookup_plan import LookupPlanError, parse_lookup_plan
 from ingest.report import RunFailure
 

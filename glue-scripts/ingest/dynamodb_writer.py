@@ -39,7 +39,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -52,6 +51,8 @@ from itertools import islice
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+from ingest.retry import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, Backoff
 
 THROTTLING_ERRORS = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
 RETRYABLE_ERRORS = THROTTLING_ERRORS | {"InternalServerError", "ServiceUnavailable", "LimitExceededException"}
@@ -126,8 +127,8 @@ class WriterSettings:
     # The table may give a task as little as 1/allowance of its share, after the grace period, before items fail.
     deadline_allowance: float = 3.0
     deadline_grace_seconds: float = 300.0
-    backoff_base_seconds: float = 0.05
-    backoff_cap_seconds: float = 5.0
+    backoff_base_seconds: float = BACKOFF_BASE_SECONDS
+    backoff_cap_seconds: float = BACKOFF_CAP_SECONDS
 
     @property
     def keys(self) -> list[str]:
@@ -548,7 +549,7 @@ class _PartitionWriter:
         units = sum(write.check_units for write in writes)
         self.deadline.extend(units, self.reads.share)
         stored: dict[tuple, Decimal] = {}
-        attempt = 0
+        backoff = self._backoff()
         while keys:
             when = self.reads.reserve(units, self.deadline.at)
             if when is None:
@@ -585,22 +586,19 @@ class _PartitionWriter:
                 self._on_retryable(self.reads, "ProvisionedThroughputExceededException")
                 units = units * len(unread) / len(keys)
                 keys = unread
-            pause = self._backoff(attempt)
-            if self._clock() + pause > self.deadline.at:
+            if not backoff.wait():
                 return None
-            attempt += 1
-            self._sleep(pause)
         return stored
 
     def _send(self, write: _Write) -> None:
         reason = "waiting for its write units"
-        attempt = 0
+        backoff = self._backoff()
         while True:
             # A throttled request cost nothing, but its retry reserves its units again: together with
             # the lower rate, the debt this leaves slows the task down while the table catches up.
             when = self.writes.reserve(write.units, self.deadline.at)
             if when is None:
-                self._fail(write.key_text, f"still {reason} after {attempt} attempts at the deadline")
+                self._fail(write.key_text, f"still {reason} after {backoff.pauses} attempts at the deadline")
                 return
             self._wait_until(when)
             self._record(requests=1)
@@ -625,22 +623,22 @@ class _PartitionWriter:
                     self.writes.settle(consumed - write.units)
                 self._record(write_units=math.ceil(max(consumed, write.units)), **({"deleted": 1} if write.deleting else {"written": 1}))
                 return
-            pause = self._backoff(attempt)
-            attempt += 1
-            if self._clock() + pause > self.deadline.at:
-                self._fail(write.key_text, f"still {reason} after {attempt} attempts at the deadline")
+            if not backoff.wait():
+                self._fail(write.key_text, f"still {reason} after {backoff.pauses + 1} attempts at the deadline")
                 return
             self._record(retries=1)
-            self._sleep(pause)
 
     def _on_retryable(self, bucket: TokenBucket, code: str) -> None:
         if code in THROTTLING_ERRORS:
             self._record(throttled=1)
             bucket.throttled()
 
-    def _backoff(self, attempt: int) -> float:
+    def _backoff(self) -> Backoff:
+        """The pauses of one request, until the task's deadline as it stands at each pause."""
         settings = self._settings
-        return random.uniform(0, min(settings.backoff_cap_seconds, settings.backoff_base_seconds * 2**attempt))
+        return Backoff(
+            settings.backoff_base_seconds, settings.backoff_cap_seconds, lambda: self.deadline.at, clock=self._clock, sleep=self._sleep
+        )
 
     def _wait_until(self, when: float) -> None:
         delay = when - self._clock()
