@@ -16,23 +16,9 @@ export function exportReportsPrefix(quarantinePrefix: string): string {
     return `${quarantinePrefix}reports/`;
 }
 
-/**
- * The job names its report after the moment the run began (`%Y%m%dT%H%M%S%fZ`, UTC), not after
- * Glue's run id: "20261126T091502123456Z.json". Undefined for any other name.
- */
-export function reportNameTime(name: string): Date | undefined {
-    const parts = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})\d{3}Z\.json$/.exec(name);
-    if (!parts) {
-        return undefined;
-    }
-    const [year, month, day, hour, minute, second, millisecond] = parts.slice(1).map(Number) as [number, ...number[]];
-    const time = new Date(Date.UTC(year, month! - 1, day, hour, minute, second, millisecond));
-    return Number.isNaN(time.getTime()) ? undefined : time;
-}
-
-/** The name a report written at `time` sorts after: "20261126T091502" (to the second). */
-export function reportNameBefore(time: Date): string {
-    return time.toISOString().slice(0, 19).replace(/[-:]/g, "");
+/** The report of the run `runId`, named after Glue's run id. */
+export function exportReportKey(quarantinePrefix: string, runId: string): string {
+    return `${exportReportsPrefix(quarantinePrefix)}${runId}.json`;
 }
 
 const objectSchema = z.object({

@@ -1,5 +1,4 @@
 import { EntityNotFoundException, GetJobCommand, type JobRun } from "@aws-sdk/client-glue";
-import { ListObjectsV2Command, NoSuchBucket } from "@aws-sdk/client-s3";
 import type { AwsClients } from "./aws";
 import {
     counted,
@@ -23,10 +22,9 @@ import {
     describeConverted,
     describeObjects,
     exportOutcome,
+    exportReportKey,
     exportReportsPrefix,
     parseExportReport,
-    reportNameBefore,
-    reportNameTime,
     type ExportRunReport,
 } from "./export-report";
 import type { WarehouseExportOutputs } from "./stack-outputs";
@@ -60,8 +58,7 @@ export async function listExportRuns(
         failureBlock: (entry) => failedExportBlock(entry, defaults, terminal.now()),
         table: (reported) => exportsTable(reported, jobArguments, terminal.now()),
     };
-    const read = (run: JobRun) =>
-        readExportReport(clients, warehouse, exportArguments({ ...defaults, ...run.Arguments }), run, terminal.now());
+    const read = (run: JobRun) => readExportReport(clients, warehouse, exportArguments({ ...defaults, ...run.Arguments }), run);
     return listReportedRuns(request, subject, read, view, clients, terminal);
 }
 
@@ -125,17 +122,12 @@ function reportsFolder({ quarantineBucket, quarantinePrefix }: ExportArguments):
         : `s3://${quarantineBucket}/${exportReportsPrefix(quarantinePrefix)}`;
 }
 
-/**
- * The run's report: the job names it after the moment the run began, not after Glue's run id, and
- * runs one at a time, so it is the first report named after the run started, if named before the run
- * ended (or now, for a run still going). Reports are listed from the run's start on, a few at a time.
- */
+/** The run's report, named after Glue's run id, where the run's arguments (else the job's) say reports go. */
 async function readExportReport(
     clients: AwsClients,
     warehouse: WarehouseExportOutputs,
     runArguments: ExportArguments,
     run: JobRun,
-    now: Date,
 ): Promise<FoundReport<ExportRunReport>> {
     const { quarantineBucket: bucket, quarantinePrefix } = runArguments;
     if (bucket === undefined || quarantinePrefix === undefined) {
@@ -144,37 +136,5 @@ async function readExportReport(
             problem: "without --quarantine_bucket and --quarantine_prefix, so its reports cannot be found",
         };
     }
-    const prefix = exportReportsPrefix(quarantinePrefix);
-    const folder = `s3://${bucket}/${prefix}`;
-    if (!run.StartedOn) {
-        return { location: folder, missing: true };
-    }
-    const until = (run.CompletedOn ?? now).getTime();
-    let listed;
-    try {
-        listed = await clients.s3.send(
-            new ListObjectsV2Command({
-                Bucket: bucket,
-                Prefix: prefix,
-                StartAfter: `${prefix}${reportNameBefore(run.StartedOn)}`,
-                MaxKeys: 10,
-            }),
-        );
-    } catch (error) {
-        if (error instanceof NoSuchBucket) {
-            throw staleOutputs(`quarantine bucket ${bucket}`);
-        }
-        throw error;
-    }
-    for (const { Key: key } of listed.Contents ?? []) {
-        const writtenAt = key && reportNameTime(key.slice(prefix.length));
-        if (!writtenAt) {
-            continue;
-        }
-        if (writtenAt.getTime() > until) {
-            break;
-        }
-        return findReport(clients.s3, bucket, key, parseExportReport);
-    }
-    return { location: folder, missing: true };
+    return findReport(clients.s3, bucket, exportReportKey(quarantinePrefix, run.Id ?? ""), parseExportReport);
 }

@@ -12,21 +12,11 @@ import sys
 
 import boto3
 
-from ingest.glue_entry import job_arguments, spark_session
+from ingest.glue_entry import glue_run_id, job_arguments, spark_session
 from ingest.lookup.driver import LOOKUP_JOB_CONTRACT, run
 from ingest.lookup.settings import LookupClients
 from ingest.report import RunFailure
 from ingest.run_metrics import lookup_load_metrics, put_metrics
-
-
-def glue_run_id(argv: list[str]) -> str | None:
-    """The value of --JOB_RUN_ID, which Glue passes to every run."""
-    for index, token in enumerate(argv):
-        if token.startswith("--JOB_RUN_ID="):
-            return token.split("=", 1)[1]
-        if token == "--JOB_RUN_ID" and index + 1 < len(argv):
-            return argv[index + 1]
-    return None
 
 
 def main(argv: list[str]) -> int:

@@ -12,7 +12,7 @@ import sys
 import boto3
 
 from ingest.arguments import EXPORT_JOB_CONTRACT
-from ingest.glue_entry import job_arguments, spark_session
+from ingest.glue_entry import glue_run_id, job_arguments, spark_session
 from ingest.report import RunFailure
 from ingest.stream_export import run
 
@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     arguments = job_arguments(argv, EXPORT_JOB_CONTRACT)
     spark = spark_session("stream-export-job")
     try:
-        run(spark, arguments, boto3.client("s3"))
+        run(spark, arguments, boto3.client("s3"), run_id=glue_run_id(argv))
     except RunFailure as failure:
         print(f"stream export failed: {failure}", file=sys.stderr)
         return 1

@@ -8,7 +8,6 @@ import {
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { AwsClients } from "../cli/aws";
-import { reportNameBefore, reportNameTime } from "../cli/export-report";
 import { interceptCommand } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 import { deployOperatorStack, motoClients, runOperator, stackOutputsDocument, writeOutputsFile } from "./support/operator";
@@ -92,12 +91,12 @@ describe("operator command line: runs --export", () => {
     const failedByGlue = (id: string, error: string) =>
         glueSays.set(id, { ...glueSays.get(id), JobRunState: "FAILED", ErrorMessage: error });
 
-    /** Writes a report the way the job names it: after the moment its Spark driver began, `name`. */
-    async function putReport(name: string, report: unknown): Promise<void> {
+    /** Writes a report the way the job names it: after Glue's run id. */
+    async function putReport(runId: string, report: unknown): Promise<void> {
         await clients.s3.send(
             new PutObjectCommand({
                 Bucket: "ingest-dev-quarantine",
-                Key: `${reports}${name}`,
+                Key: `${reports}${runId}.json`,
                 Body: typeof report === "string" ? report : JSON.stringify(report),
             }),
         );
@@ -147,24 +146,23 @@ describe("operator command line: runs --export", () => {
 
     const runs: Record<"unreported" | "nothing" | "scheduled" | "oneObject" | "running", string> = {} as never;
 
-    it("lists runs newest first with the objects each converted and the records it wrote and rejected, from the report named after its start", async () => {
+    it("lists runs newest first with the objects each converted and the records it wrote and rejected, from the report named after its run id", async () => {
         runs.unreported = await startExport("2026-11-26T08:45:00Z", 50);
         runs.nothing = await startExport("2026-11-26T09:00:00Z", 40);
         runs.scheduled = await startExport("2026-11-26T09:15:00Z", 75);
         // A run the on-delivery trigger started for one object.
         runs.oneObject = await startExport("2026-11-26T09:30:00Z", 61, { "--delivered_key": delivered("clicks-4") });
         runs.running = await startExport("2026-11-26T09:58:30Z");
-        // The first report named after 08:45:00 is the next run's: the run of 08:45 left none.
-        await putReport("20261126T090012000000Z.json", exportReport({}, { status: "nothing to export", objectsPending: 0 }));
+        await putReport(runs.nothing, exportReport({}, { status: "nothing to export", objectsPending: 0 }));
         await putReport(
-            "20261126T091509250000Z.json",
+            runs.scheduled,
             exportReport({
                 "clicks-1": converted("clicks-1", 120, 0),
                 "clicks-2": converted("clicks-2", 98, 2),
                 "clicks-3": converted("clicks-3", 40, 0),
             }),
         );
-        await putReport("20261126T093011000001Z.json", exportReport({ "clicks-4": converted("clicks-4", 7, 1) }));
+        await putReport(runs.oneObject, exportReport({ "clicks-4": converted("clicks-4", 7, 1) }));
 
         expect(await list()).to.deep.equal({
             code: 0,
@@ -190,7 +188,7 @@ describe("operator command line: runs --export", () => {
         const partly = await startExport("2026-11-26T09:45:00Z", 90);
         failedByGlue(partly, "RunFailure: objects-not-exported");
         await putReport(
-            "20261126T094507000000Z.json",
+            partly,
             exportReport(
                 { "clicks-5": converted("clicks-5", 10, 2) },
                 {
@@ -216,7 +214,7 @@ describe("operator command line: runs --export", () => {
                 `${killed} FAILED at 2026-11-26 09:50:00Z after 20s\n` +
                 `  given    --delivered_key ${delivered("clicks-7")}\n` +
                 "  Glue     Command failed with exit code 137\n" +
-                `  report   none at ${reportsAt}: the run ended before the job could write one (see the job's logs in CloudWatch)\n` +
+                `  report   none at ${reportsAt}${killed}.json: the run ended before the job could write one (see the job's logs in CloudWatch)\n` +
                 "\n" +
                 `${partly} FAILED at 2026-11-26 09:45:00Z after 1m 30s\n` +
                 "  Glue     RunFailure: objects-not-exported\n" +
@@ -225,7 +223,7 @@ describe("operator command line: runs --export", () => {
                 `  object   2026/11/26/09/clicks-5.gz: 10 written, 2 rejected (s3://ingest-dev-quarantine/streams/clickstream/export/rejected/${delivered("clicks-5")}.jsonl)\n` +
                 "  pending  2026/11/26/09/clicks-6.gz: not gzip: CRC check failed\n" +
                 "  records  12 read, 10 written, 2 rejected, 1 Parquet file\n" +
-                `  report   ${reportsAt}20261126T094507000000Z.json\n`,
+                `  report   ${reportsAt}${partly}.json\n`,
             stderr: "",
         });
         expect((await list("--limit", "3")).stdout.split("\n").slice(1)).to.deep.equal([
@@ -240,7 +238,7 @@ describe("operator command line: runs --export", () => {
     it("shows what a report has, '-' for what it lacks or gives in another type, and says which report is unreadable", async () => {
         // A newer job's report: fields this tool does not know, a count as a string, an object without counts.
         const newer = await startExport("2026-11-26T11:00:00Z", 30);
-        await putReport("20261126T110003000000Z.json", {
+        await putReport(newer, {
             job: "stream-export",
             status: "succeeded",
             trigger: { kind: "on-delivery", object: delivered("clicks-8") },
@@ -249,14 +247,14 @@ describe("operator command line: runs --export", () => {
             totals: { exported: 5, quarantined: "none" },
         });
         const garbled = await startExport("2026-11-26T11:15:00Z", 30);
-        await putReport("20261126T111502000000Z.json", '{"job": "stream-export", "objects": ');
+        await putReport(garbled, '{"job": "stream-export", "objects": ');
         const otherJob = await startExport("2026-11-26T11:30:00Z", 30);
-        await putReport("20261126T113002000000Z.json", { job: "lookup-load", status: "succeeded" });
+        await putReport(otherJob, { job: "lookup-load", status: "succeeded" });
         const notAnObject = await startExport("2026-11-26T11:45:00Z", 30);
-        await putReport("20261126T114502000000Z.json", [1, 2]);
+        await putReport(notAnObject, [1, 2]);
         // Glue counts it as succeeded; its report says it failed, without a reason.
         const reportFailed = await startExport("2026-11-26T12:00:00Z", 30);
-        await putReport("20261126T120002000000Z.json", { job: "stream-export", status: "failed" });
+        await putReport(reportFailed, { job: "stream-export", status: "failed" });
 
         const later = (...args: string[]) =>
             runOperator(["runs", "--outputs", outputs, "--export", "clickstream", ...args], clients, {
@@ -270,16 +268,16 @@ describe("operator command line: runs --export", () => {
                 `${short(otherJob)}  2026-11-26 11:30:00Z  SUCCEEDED                       -        -         -      -       30s  -\n` +
                 `${short(garbled)}  2026-11-26 11:15:00Z  SUCCEEDED                       -        -         -      -       30s  -\n` +
                 `${short(newer)}  2026-11-26 11:00:00Z  SUCCEEDED                       1        5         -      -       30s  2026/11/26/09/clicks-8.gz\n` +
-                `The report of ${short(notAnObject)} at ${reportsAt}20261126T114502000000Z.json is not a JSON object.\n` +
-                `The report of ${short(otherJob)} at ${reportsAt}20261126T113002000000Z.json is the report of job "lookup-load", not of a warehouse export.\n` +
-                `The report of ${short(garbled)} at ${reportsAt}20261126T111502000000Z.json is not JSON.\n`,
+                `The report of ${short(notAnObject)} at ${reportsAt}${notAnObject}.json is not a JSON object.\n` +
+                `The report of ${short(otherJob)} at ${reportsAt}${otherJob}.json is the report of job "lookup-load", not of a warehouse export.\n` +
+                `The report of ${short(garbled)} at ${reportsAt}${garbled}.json is not JSON.\n`,
         );
         expect((await later("--failed", "--limit", "1")).stdout).to.equal(
             failedHeading +
                 "\n" +
                 `${reportFailed} SUCCEEDED at 2026-11-26 12:00:00Z after 30s\n` +
                 "  reason   the report gives none\n" +
-                `  report   ${reportsAt}20261126T120002000000Z.json\n`,
+                `  report   ${reportsAt}${reportFailed}.json\n`,
         );
     });
 
@@ -358,24 +356,4 @@ describe("operator command line: runs --export", () => {
             expect(await runOperator(["runs", "--outputs", file, ...args], clients)).to.deep.equal({ code: 2, stdout: "", stderr });
         });
     }
-});
-
-describe("export report names", () => {
-    const names: [string, string | undefined][] = [
-        ["20261126T091509250000Z.json", "2026-11-26T09:15:09.250Z"],
-        ["20261126T091509250999Z.json", "2026-11-26T09:15:09.250Z"],
-        ["jr_0123abcd.json", undefined],
-        ["20261126T091509Z.json", undefined],
-        ["20261126T091509250000Z.json.tmp", undefined],
-    ];
-    for (const [name, time] of names) {
-        it(`reads ${name} as ${time ?? "no report of a run"}`, () => {
-            expect(reportNameTime(name)?.toISOString()).to.equal(time);
-        });
-    }
-
-    it("lists from the second a run started, so that the report its driver names a moment later sorts after it", () => {
-        expect(reportNameBefore(new Date("2026-11-26T09:15:00.731Z"))).to.equal("20261126T091500");
-        expect("20261126T091500731000Z.json" > reportNameBefore(new Date("2026-11-26T09:15:00.731Z"))).to.equal(true);
-    });
 });

@@ -25,6 +25,7 @@ import gzip
 import io
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -220,14 +221,19 @@ def bucket_state(s3, buckets=(DELIVERY, WAREHOUSE, QUARANTINE, GLUE_TEMP)) -> di
     return {bucket: {entry["Key"]: entry["ETag"] for entry in s3.list_objects_v2(Bucket=bucket).get("Contents", [])} for bucket in buckets}
 
 
-def latest_report(s3, before: dict[str, dict[str, str]], quarantine=QUARANTINE, reports_prefix="clickstream/reports/") -> dict:
+def latest_report(
+    s3, before: dict[str, dict[str, str]], quarantine=QUARANTINE, reports_prefix="clickstream/reports/", glue_run_id: str | None = None
+) -> dict:
     reports = [
         key for key in bucket_state(s3, (quarantine,))[quarantine] if key.startswith(reports_prefix) and key not in before[quarantine]
     ]
     assert len(reports) == 1, reports
     report = json.loads(s3.get_object(Bucket=quarantine, Key=reports[0])["Body"].read())
-    # Named by the run's start in UTC, so the reports list in run order.
-    assert re.fullmatch(r"\d{8}T\d{12}Z", report["runId"]), report["runId"]
+    if glue_run_id is None:
+        # A run Glue did not start (a local run) is named by its start in UTC, so the reports list in run order.
+        assert re.fullmatch(r"\d{8}T\d{12}Z", report["runId"]), report["runId"]
+    else:
+        assert report["runId"] == glue_run_id
     assert reports == [f"{reports_prefix}{report['runId']}.json"]
     return report
 
@@ -259,13 +265,19 @@ def run_directly(spark, s3, client=None, arguments=ARGUMENTS) -> Run:
 
 
 def run_entry_script(s3, arguments=ARGUMENTS) -> Run:
+    """The entry script as Glue runs it: with the job's arguments and Glue's own --JOB_RUN_ID, which names the report."""
     before = bucket_state(s3)
-    argv = ["stream_export_job.py", *(token for name, value in arguments.items() for token in (f"--{name}", value))]
+    glue_run_id = f"jr_{uuid.uuid4().hex}"
+    argv = [
+        "stream_export_job.py",
+        *(token for name, value in arguments.items() for token in (f"--{name}", value)),
+        *("--JOB_RUN_ID", glue_run_id),
+    ]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         exit_code = stream_export_job.main(argv)
     return Run(
-        report=latest_report(s3, before),
+        report=latest_report(s3, before, glue_run_id=glue_run_id),
         printed=out.getvalue().splitlines(),
         failure=err.getvalue() or None,
         exit_code=exit_code,

@@ -1,4 +1,4 @@
-"""What a Glue entry script needs from Glue itself: its arguments and its Spark session.
+"""What a Glue entry script needs from Glue itself: its arguments, its run id and its Spark session.
 
 `awsglue` is used only here, and only when present, so the same jobs run on local Spark (where
 s3:// goes to the endpoint in AWS_ENDPOINT_URL) with arguments read the way Glue reads them.
@@ -23,6 +23,16 @@ def job_arguments(argv: list[str], contract_name: str) -> dict[str, str]:
     except ImportError:
         return resolve_arguments(argv, names)
     return getResolvedOptions(argv, list(names))
+
+
+def glue_run_id(argv: list[str]) -> str | None:
+    """The value of --JOB_RUN_ID, which Glue passes to every run (and a local run does not)."""
+    for index, token in enumerate(argv):
+        if token.startswith("--JOB_RUN_ID="):
+            return token.split("=", 1)[1]
+        if token == "--JOB_RUN_ID" and index + 1 < len(argv):
+            return argv[index + 1]
+    return None
 
 
 def spark_session(app_name: str) -> SparkSession:

@@ -485,11 +485,21 @@ _STAGED_PARQUET = re.compile(rf"/{OBJECT_INDEX}=(\d+)/(?:{EVENT_DATE}|{ARRIVAL_D
 _STAGED_REJECTED = re.compile(rf"/{OBJECT_INDEX}=(\d+)/part-[^/]+\.txt$")
 
 
-def run(spark: SparkSession, arguments: dict[str, str], s3_client, *, progress: Callable[[str], None] = print) -> ExportReport:
+def run(
+    spark: SparkSession,
+    arguments: dict[str, str],
+    s3_client,
+    *,
+    run_id: str | None = None,
+    progress: Callable[[str], None] = print,
+) -> ExportReport:
     """Exports the pending delivered objects (the one --delivered_key names, or all); writes and prints the report,
-    then returns it or raises RunFailure."""
+    then returns it or raises RunFailure. The report is named after Glue's run id; a run without one (a local
+    run) is named after the moment it began."""
     started = datetime.now(UTC)
-    report = ExportReport(run_id=started.strftime("%Y%m%dT%H%M%S%fZ"), started_at=_iso(started), delivered_key=arguments.get(DELIVERED_KEY))
+    report = ExportReport(
+        run_id=run_id or started.strftime("%Y%m%dT%H%M%S%fZ"), started_at=_iso(started), delivered_key=arguments.get(DELIVERED_KEY)
+    )
 
     def finish_and_publish() -> None:
         report.finished_at = _iso(datetime.now(UTC))
