@@ -7,6 +7,7 @@ import { buildSync, version as esbuildVersion } from "esbuild";
 import { lambdaArchitecture, lambdaRuntime } from "../components/bundled-function/defaults";
 import { bundleFileName, sourceMapFileName } from "../config/assets";
 import { repositoryRoot } from "../config/load";
+import { medianAndSpread, spreadText, writeSection } from "../local/benchmarks";
 import { declaredBundles } from "./lambda-bundles";
 
 /**
@@ -32,12 +33,6 @@ const stacks = ["dev", "prod"];
 /** What the functions' NODE_OPTIONS turned on before their bundles mapped their own stack frames. */
 const sourceMapsOption = "--enable-source-maps";
 
-interface Figure {
-    readonly median: number;
-    readonly min: number;
-    readonly max: number;
-}
-
 interface Options {
     readonly starts: number;
     readonly output: string;
@@ -57,40 +52,6 @@ function parseOptions(argv: readonly string[]): Options {
         }
     }
     return { starts, output };
-}
-
-/** The median of repeated measurements with their lowest and highest, as local/benchmarks.py reports them. */
-export function medianAndSpread(values: readonly number[], digits = 1): Figure {
-    if (values.length === 0) {
-        throw new Error("no measurements");
-    }
-    const sorted = [...values].sort((left, right) => left - right);
-    const middle = Math.floor(sorted.length / 2);
-    const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-    const round = (value: number) => Number(value.toFixed(digits));
-    return { median: round(median), min: round(sorted[0]!), max: round(sorted.at(-1)!) };
-}
-
-/** '12.3 (11.9–13.0)': a median with its spread, as the tables show it. */
-export function spreadText(figure: Figure): string {
-    return `${figure.median} (${figure.min}–${figure.max})`;
-}
-
-/**
- * Writes `text` as the section starting at `heading` in the Markdown `existing`, keeping every other
- * section: the convention of local/benchmarks.py's replace_section, so both languages' scripts share
- * BENCHMARKS.md.
- */
-export function replaceSection(existing: string, sectionHeading: string, text: string): string {
-    const start = existing.indexOf(`\n${sectionHeading}\n`);
-    let updated: string;
-    if (start < 0) {
-        updated = `${existing.replace(/\n+$/, "")}\n\n${text}`;
-    } else {
-        const following = existing.indexOf("\n## ", start + sectionHeading.length + 2);
-        updated = existing.slice(0, start + 1) + text.replace(/\n+$/, "") + "\n" + (following >= 0 ? existing.slice(following) : "");
-    }
-    return `${updated.replace(/\n+$/, "")}\n`;
 }
 
 /**
@@ -262,8 +223,7 @@ async function main(): Promise<void> {
                 `${grouped(result.sdkBundledBytes)} | ${spreadText(result.sdkBundledInitMs)} | ${result.sdkBundledOverBaselineMs} |`,
         ),
     ];
-    const existing = fs.existsSync(options.output) ? fs.readFileSync(options.output, "utf8") : "# Benchmarks\n";
-    fs.writeFileSync(options.output, replaceSection(existing, heading, `${lines.join("\n")}\n`));
+    writeSection(options.output, heading, `${lines.join("\n")}\n`);
 }
 
 if (require.main === module) {

@@ -10,6 +10,7 @@ import { DynamoDBClient, paginateScan, type AttributeValue } from "@aws-sdk/clie
 import { GlueClient } from "@aws-sdk/client-glue";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SNSClient } from "@aws-sdk/client-sns";
+import type { SQSEvent } from "aws-lambda";
 import { repositoryRoot } from "../config/load";
 import { JsonNumber, stringifyJson, type JsonObject, type JsonValue } from "../lambdas/shared/json-text";
 import { startMoto } from "../local/moto-server";
@@ -31,11 +32,14 @@ export interface Emulator {
     readonly sns: SNSClient;
 }
 
-/** Starts moto, does `work` against it, and stops it whatever happens. */
-export async function withEmulator<T>(work: (emulator: Emulator) => Promise<T>): Promise<T> {
+/**
+ * Starts moto, does `work` against it, and stops it whatever happens. `tell` gets the emulator's
+ * two lines (stdout by default; a script whose stdout is its JSON result sends them elsewhere).
+ */
+export async function withEmulator<T>(work: (emulator: Emulator) => Promise<T>, tell: (message: string) => void = say): Promise<T> {
     const moto = await startMoto();
     try {
-        say(`AWS emulator (moto) listening on ${moto.endpoint}`);
+        tell(`AWS emulator (moto) listening on ${moto.endpoint}`);
         const config = { endpoint: moto.endpoint, region, credentials, forcePathStyle: true };
         return await work({
             endpoint: moto.endpoint,
@@ -46,7 +50,7 @@ export async function withEmulator<T>(work: (emulator: Emulator) => Promise<T>):
         });
     } finally {
         await moto.stop();
-        say("Stopped the local AWS emulator.");
+        tell("Stopped the local AWS emulator.");
     }
 }
 
@@ -56,6 +60,52 @@ export function writeOut(out: string, report: unknown, items: readonly JsonObjec
     fs.writeFileSync(path.join(out, "report.json"), `${JSON.stringify(report, null, 2)}\n`);
     fs.writeFileSync(path.join(out, "items.jsonl"), items.map((item) => `${stringifyJson(item)}\n`).join(""));
     say(`Wrote ${path.join(out, "report.json")} and ${path.join(out, "items.jsonl")}`);
+}
+
+/**
+ * The queue message a handler receives when an object version lands: S3's "Object Created" event
+ * as EventBridge puts it on the object-events queue, stamped with the time S3 wrote the version.
+ * `index` keeps the ids of successive messages apart.
+ */
+export function objectCreatedEvent(bucket: string, key: string, size: number, versionId: string, landedAt: Date, index: number): SQSEvent {
+    const body = {
+        version: "0",
+        id: `local-event-${index}`,
+        "detail-type": "Object Created",
+        source: "aws.s3",
+        account: "123456789012",
+        time: landedAt.toISOString(),
+        region,
+        resources: [`arn:aws:s3:::${bucket}`],
+        detail: {
+            version: "0",
+            bucket: { name: bucket },
+            object: { key, size, etag: "local", "version-id": versionId, sequencer: `00${index}` },
+            "request-id": `local-${index}`,
+            requester: "123456789012",
+            reason: "PutObject",
+        },
+    };
+    return {
+        Records: [
+            {
+                messageId: `local-message-${index}`,
+                receiptHandle: `local-receipt-${index}`,
+                body: JSON.stringify(body),
+                attributes: {
+                    ApproximateReceiveCount: "1",
+                    SentTimestamp: String(Date.now()),
+                    SenderId: "events.amazonaws.com",
+                    ApproximateFirstReceiveTimestamp: String(Date.now()),
+                },
+                messageAttributes: {},
+                md5OfBody: "",
+                eventSource: "aws:sqs",
+                eventSourceARN: `arn:aws:sqs:${region}:123456789012:ingest-local-object-events`,
+                awsRegion: region,
+            },
+        ],
+    };
 }
 
 /** How a Glue script ended: its exit code and the last lines it wrote to stderr. */
