@@ -110,7 +110,7 @@ export class YamlSource {
         return [...this.problems].sort((a, b) => a.offset - b.offset).map(({ offset, message }) => this.locate(offset, message));
     }
 
-    private locate(offset: number, text: string): string {
+    protected locate(offset: number, text: string): string {
         const { line, col } = this.lines.linePos(offset);
         return `${this.fileName}:${line}:${col}: ${text}`;
     }
@@ -258,6 +258,27 @@ export class YamlSource {
             }
         };
         visit(this.document.contents, []);
+    }
+}
+
+/**
+ * A definition written in a program as a plain value rather than read from a YAML file (the
+ * library's builders, `lib/define.ts`), validated by the same readers with the same messages. It
+ * has no lines or columns, so each problem is named by `label` and the field's path
+ * (`defineStream("orders"): fields[1].type: ...`), in the order found. `fileName` is what the
+ * readers check a definition's name against (`orders.yaml`), as they would the file's.
+ */
+export class ValueSource extends YamlSource {
+    constructor(
+        fileName: string,
+        override readonly value: unknown,
+        readonly label: string,
+    ) {
+        super(fileName, "");
+    }
+
+    protected override locate(_offset: number, text: string): string {
+        return `${this.label}: ${text}`;
     }
 }
 
