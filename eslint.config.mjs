@@ -16,6 +16,63 @@ export default tseslint.config(
             "no-console": "off",
         },
     },
+    // The floors between deploy time and run time. Lambda bundles carry lambdas/** and contracts/**
+    // only; contracts/** is pure TypeScript both sides import (zod, each other, and the Glue jobs' own
+    // JSON contracts, which stay beside the Python that loads them); the operator's command line
+    // reaches the components only through the preview, which runs the whole program (index.ts).
+    {
+        files: ["lambdas/**/*.ts"],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        {
+                            regex: "^\\.\\./\\.\\./(?!contracts/)",
+                            message:
+                                "lambdas/** imports only lambdas/** and contracts/**: put what deploy time and run time share in contracts/.",
+                        },
+                        { group: ["@pulumi/*"], message: "Runtime code never imports Pulumi." },
+                    ],
+                },
+            ],
+        },
+    },
+    {
+        files: ["contracts/**/*.ts"],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        {
+                            regex: "^(?!zod$|\\./|\\.\\./glue-scripts/ingest/contracts/[^/]+\\.json$)",
+                            message:
+                                "contracts/** imports nothing of the project (but the Glue jobs' JSON contracts) and no package but zod: deploy time and run time both import it.",
+                        },
+                    ],
+                },
+            ],
+        },
+    },
+    {
+        files: ["cli/**/*.ts"],
+        ignores: ["cli/preview/**"],
+        rules: {
+            "no-restricted-imports": [
+                "error",
+                {
+                    patterns: [
+                        {
+                            regex: "^(\\.\\./)+components(/|$)",
+                            message:
+                                "cli/** reaches the components only through the preview (cli/preview/), which runs index.ts; shared names go in contracts/.",
+                        },
+                    ],
+                },
+            ],
+        },
+    },
     {
         files: ["test/**/*.ts"],
         rules: {

@@ -1,6 +1,6 @@
 import { GetObjectCommand, NoSuchBucket, NoSuchKey, type S3Client } from "@aws-sdk/client-s3";
 import { EntityNotFoundException, paginateGetJobRuns, type JobRun } from "@aws-sdk/client-glue";
-import { activeRunStates, failedRunStates } from "../components/extract-pipeline/defaults";
+import { activeRunStates, failedRunStates } from "../contracts/glue-run-states";
 import { describeSeconds, secondsBetween } from "../lambdas/shared/durations";
 import type { AwsClients } from "./aws";
 import { reportFailed, type Outcome, type ParsedReport } from "./report-document";

@@ -1,6 +1,6 @@
 import { EntityNotFoundException, GetJobRunCommand } from "@aws-sdk/client-glue";
 import { HeadObjectCommand, NotFound, paginateListObjectsV2 } from "@aws-sdk/client-s3";
-import { activeRunStates } from "../components/extract-pipeline/defaults";
+import { activeRunStates } from "../contracts/glue-run-states";
 import type { JobPlan } from "../config/job-plan";
 import { loadJobPlans } from "../config/load";
 import { ConfigError } from "../config/yaml-source";

@@ -2,7 +2,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GlueClient } from "@aws-sdk/client-glue";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import type exportArguments from "../../glue-scripts/ingest/contracts/export_job_arguments.json";
+import type { ExportOptionalRunArgument } from "../../contracts/glue-jobs";
 import { startClaimedRun, type RunStarter } from "../shared/claimed-run";
 import { landedObjectsHandler, notLandedIn, type LandedObject, type LandingPlace } from "../shared/events";
 import { RunLedger } from "../shared/run-ledger";
@@ -40,8 +40,6 @@ export interface ExportStarterDependencies {
     readonly now: () => Date;
     readonly log?: Log;
 }
-
-type RunArgumentName = keyof typeof exportArguments.optionalRunArguments;
 
 export function createHandler(dependencies: ExportStarterDependencies): (event: SQSEvent) => Promise<SQSBatchResponse> {
     const { settings } = dependencies;
@@ -89,7 +87,7 @@ export function createHandler(dependencies: ExportStarterDependencies): (event: 
             });
             return true;
         }
-        const runArguments: Record<RunArgumentName, string> = { delivered_key: landed.key };
+        const runArguments: Record<ExportOptionalRunArgument, string> = { delivered_key: landed.key };
         const started = await startClaimedRun(starter, landed, { runArguments, recorded: {}, startedMessage: "started export run" });
         switch (started.outcome) {
             case "started":

@@ -1,4 +1,4 @@
-import type jobArguments from "../../glue-scripts/ingest/contracts/job_arguments.json";
+import type { ExtractRunArgument } from "../../contracts/glue-jobs";
 import { startClaimedRun, type RunStarter, type StartOutcome } from "../shared/claimed-run";
 import type { LandedObject } from "../shared/events";
 import type { ExtractIdentity } from "./extract-name";
@@ -12,8 +12,6 @@ import type { ExtractIdentity } from "./extract-name";
 
 export type { RunStarter, StartOutcome };
 
-type RunArgumentName = keyof typeof jobArguments.runArguments;
-
 /**
  * `replacing` names a finished run of this version that may be superseded; without it, any run
  * already started for the version stands.
@@ -24,7 +22,7 @@ export async function startExtractRun(
     extract: ExtractIdentity,
     replacing?: string,
 ): Promise<StartOutcome> {
-    const runArguments: Record<RunArgumentName, string> = {
+    const runArguments: Record<ExtractRunArgument, string> = {
         archive_bucket: landed.bucket,
         archive_key: landed.key,
         archive_version_id: landed.versionId,

@@ -1,4 +1,4 @@
-import runReportContract from "../../glue-scripts/ingest/contracts/run_report.json";
+import { runReportKeyLayout } from "../../contracts/glue-jobs";
 
 /**
  * Key of a run's report in the lake bucket, from the layout the extract job, the run notifier and
@@ -6,5 +6,5 @@ import runReportContract from "../../glue-scripts/ingest/contracts/run_report.js
  */
 export function runReportKey(pipeline: string, extractId: string, jobRunId: string): string {
     const values: Record<string, string> = { pipeline, extractId, jobRunId };
-    return runReportContract.reportKey.replace(/\{(\w+)\}/g, (_, name: string) => values[name]!);
+    return runReportKeyLayout.replace(/\{(\w+)\}/g, (_, name: string) => values[name]!);
 }
