@@ -53,7 +53,7 @@ function namedImports(source: ts.SourceFile): Map<string, string> {
     return imports;
 }
 
-/** Every identifier `fn` finds a match for in the source, in order, without repeats. */
+/** Every name `match` gives for a node of the source, in order, without repeats. */
 function collect(source: ts.SourceFile, match: (node: ts.Node) => string | undefined): string[] {
     const found = new Set<string>();
     const visit = (node: ts.Node): void => {
