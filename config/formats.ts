@@ -4,24 +4,23 @@
  * is wrong, so the caller can attach the file, line and field.
  */
 
-export type ColumnType =
-    | { kind: "string" | "integer" | "long" | "double" | "boolean" | "date" | "timestamp" }
-    | { kind: "decimal"; precision: number; scale: number };
+import { maximumDecimalPrecision, simpleColumnKinds, type SimpleColumnKind } from "../contracts/column-types";
+import type { ColumnType } from "../contracts/stream-schema";
+
+export type { ColumnType };
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
-const simpleTypes = ["string", "integer", "long", "double", "boolean", "date", "timestamp"] as const;
-
 export function parseColumnType(text: string): Parsed<ColumnType> {
-    if ((simpleTypes as readonly string[]).includes(text)) {
-        return { ok: true, value: { kind: text as (typeof simpleTypes)[number] } };
+    if ((simpleColumnKinds as readonly string[]).includes(text)) {
+        return { ok: true, value: { kind: text as SimpleColumnKind } };
     }
     const decimal = /^decimal\((\d+),\s*(\d+)\)$/.exec(text);
     if (decimal) {
         const precision = Number(decimal[1]);
         const scale = Number(decimal[2]);
-        if (precision < 1 || precision > 38) {
-            return { ok: false, error: `decimal precision ${precision} is out of range; expected 1 to 38` };
+        if (precision < 1 || precision > maximumDecimalPrecision) {
+            return { ok: false, error: `decimal precision ${precision} is out of range; expected 1 to ${maximumDecimalPrecision}` };
         }
         if (scale > precision) {
             return { ok: false, error: `decimal scale ${scale} is larger than its precision ${precision}` };
@@ -30,7 +29,7 @@ export function parseColumnType(text: string): Parsed<ColumnType> {
     }
     return {
         ok: false,
-        error: `unknown type "${text}"; expected one of ${simpleTypes.join(", ")} or decimal(precision,scale)`,
+        error: `unknown type "${text}"; expected one of ${simpleColumnKinds.join(", ")} or decimal(precision,scale)`,
     };
 }
 

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { fieldNamePattern } from "../contracts/column-types";
+import type { StreamSchemaDocument } from "../contracts/stream-schema";
 import { cronProblem, type CronService } from "./cron";
 import {
     epochMillis,
@@ -19,7 +21,7 @@ import { YamlSource, type FieldPath } from "./yaml-source";
 
 const fieldName = z
     .string()
-    .regex(/^[a-z][a-z0-9_]{0,62}$/, { error: "must be lower_snake_case: a letter, then letters, digits or _ (at most 63)" });
+    .regex(fieldNamePattern, { error: "must be lower_snake_case: a letter, then letters, digits or _ (at most 63)" });
 
 /** Firehose buffering limits (BufferingHints): size 1 to 128 MiB, interval 0 to 900 seconds. */
 export const firehoseLimits = {
@@ -510,18 +512,15 @@ function isRelativePrefix(prefix: string): boolean {
     return /^[A-Za-z0-9_\-/.]*\/$/.test(prefix) && !prefix.startsWith("/");
 }
 
+export type { StreamSchemaDocument };
+
 /**
  * The stream schema the runtime code reads (the producer and file-to-stream functions in
- * STREAM_SCHEMA, the warehouse export job from S3): field names with parsed types, and the event
- * time: always its format (how every timestamp field is written), its field only when the stream
- * has one. Without it, a record needs no field and the export files by arrival date.
+ * STREAM_SCHEMA, the warehouse export job from S3; contracts/stream-schema.ts): field names with
+ * parsed types, and the event time: always its format (how every timestamp field is written), its
+ * field only when the stream has one. Without it, a record needs no field and the export files by
+ * arrival date.
  */
-export interface StreamSchemaDocument {
-    readonly stream: string;
-    readonly fields: readonly { readonly name: string; readonly type: ColumnType }[];
-    readonly eventTime: { readonly field?: string; readonly format: string };
-}
-
 export function streamSchemaDocument(stream: Stream): StreamSchemaDocument {
     const { field, format } = stream.eventTime;
     return {

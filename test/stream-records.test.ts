@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
+import { streamSchemaDocumentSchema } from "../contracts/stream-schema";
 import { CsvReader, type CsvCell, type CsvRow } from "../lambdas/shared/csv";
 import { indentJson, parseJson, stringifyJson } from "../lambdas/shared/json-text";
 import { RecordValidator, type RecordResult } from "../lambdas/shared/stream-records";
@@ -151,6 +152,51 @@ describe("stream schema (STREAM_SCHEMA)", () => {
     it("refuses text that is not JSON, with the parser's message", () => {
         expect(() => parseStreamSchema("{")).to.throw(/^STREAM_SCHEMA is not JSON: \S/);
     });
+
+    /**
+     * The functions read the document with their own parser (zod stays out of the bundles); it
+     * accepts and refuses what the contract (contracts/stream-schema.ts) does, but for the three
+     * differences named here: members the functions do not use are ignored, a field's name is only
+     * looked up (the deploy side checks it is lower_snake_case), and the format is compiled (the
+     * contract says only that there is one).
+     */
+    const verdicts: { name: string; document: unknown; functions: boolean; contract: boolean }[] = [
+        { name: "the example with a field of every kind", document: JSON.parse(schemaText), functions: true, contract: true },
+        { name: "the stream without event time", document: pings, functions: true, contract: true },
+        ...invalid.map(([name, document]) => ({ name, document, functions: false, contract: false })),
+        { name: "a member the functions do not use", document: { ...pings, description: "x" }, functions: true, contract: false },
+        {
+            name: "a field name that is not lower_snake_case",
+            document: { ...pings, fields: [{ name: "Device-Id", type: { kind: "string" } }] },
+            functions: true,
+            contract: false,
+        },
+        {
+            name: "a format the functions cannot read",
+            document: { ...pings, eventTime: { format: "yy-MM-dd" } },
+            functions: false,
+            contract: true,
+        },
+        {
+            name: "a decimal's scale above its precision",
+            document: { ...pings, fields: [{ name: "amount", type: { kind: "decimal", precision: 4, scale: 5 } }] },
+            functions: false,
+            contract: false,
+        },
+    ];
+    for (const { name, document, functions, contract } of verdicts) {
+        it(`${functions ? "accepts" : "refuses"} ${name}, and the contract ${contract ? "accepts" : "refuses"} it`, () => {
+            const read = (() => {
+                try {
+                    parseStreamSchema(JSON.stringify(document));
+                    return true;
+                } catch {
+                    return false;
+                }
+            })();
+            expect([read, streamSchemaDocumentSchema.safeParse(document).success]).to.deep.equal([functions, contract]);
+        });
+    }
 });
 
 describe("timestamp formats", () => {

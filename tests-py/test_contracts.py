@@ -1,7 +1,9 @@
 """The contracts between the Pulumi program and the Glue job, checked from the job's side.
 
 The job plan schema is generated from the TypeScript `jobPlanSchema`; the plan checked here is the
-one the TypeScript code really builds (printed by scripts/print-plan.ts), not a copy of it.
+one the TypeScript code really builds (printed by scripts/print-plan.ts), not a copy of it. The
+stream schema document's schema is generated from `streamSchemaDocumentSchema` (contracts/), and
+the export's parser is checked to accept and refuse what it describes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from jsonschema.validators import validator_for
 
 from ingest.arguments import EXPORT_JOB_CONTRACT, EXTRACT_JOB_CONTRACT, MAINTENANCE_JOB_CONTRACT, given_optional, load_contract
 from ingest.report import run_report_key
+from ingest.stream_export import _FIELD_NAME, KINDS, StreamSchemaError, parse_stream_schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS = REPO_ROOT / "glue-scripts" / "ingest" / "contracts"
@@ -203,3 +206,96 @@ def test_run_metrics_are_named_once_each_with_a_unit_cloudwatch_knows() -> None:
     )
     assert sorted(set(names)) == sorted(names)
     assert sorted({definition["unit"] for group in groups for definition in group["metrics"].values()}) == ["Count", "Seconds"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The stream schema document (contracts/stream-schema.ts -> stream_schema.schema.json)
+
+PINGS_SCHEMA_DOCUMENT = REPO_ROOT / "tests-py" / "fixtures" / "stream-schema-pings.json"
+
+
+@pytest.fixture(scope="module")
+def stream_schema_schema() -> dict[str, Any]:
+    return json.loads((CONTRACTS / "stream_schema.schema.json").read_text(encoding="utf-8"))
+
+
+def _pings() -> dict[str, Any]:
+    return json.loads(PINGS_SCHEMA_DOCUMENT.read_text(encoding="utf-8"))
+
+
+def _with(**members: Any) -> dict[str, Any]:
+    return {**_pings(), **members}
+
+
+def _field(name: str, **type_members: Any) -> dict[str, Any]:
+    return {"name": name, "type": type_members}
+
+
+def _reader_accepts(document: Any) -> bool:
+    try:
+        parse_stream_schema(document)
+    except StreamSchemaError:
+        return False
+    return True
+
+
+def test_stream_schema_schema_is_a_valid_draft_2020_12_schema(stream_schema_schema: dict[str, Any]) -> None:
+    assert validator_for(stream_schema_schema) is Draft202012Validator
+    Draft202012Validator.check_schema(stream_schema_schema)
+
+
+def test_the_export_names_the_kinds_and_field_names_the_contract_does(stream_schema_schema: dict[str, Any]) -> None:
+    field = stream_schema_schema["properties"]["fields"]["items"]
+    simple, decimal = field["properties"]["type"]["oneOf"]
+    kinds = (*simple["properties"]["kind"]["enum"], decimal["properties"]["kind"]["const"])
+    assert (kinds, field["properties"]["name"]["pattern"]) == (KINDS, _FIELD_NAME.pattern)
+
+
+# (name, document, the export's parser accepts it, the JSON Schema accepts it). The schema says the
+# shape; the parser also checks what a schema cannot (names declared once, the event-time field a
+# declared timestamp, a decimal's scale within its precision, no field named as the date column
+# the export adds) and ignores members it does not use.
+STREAM_SCHEMA_VERDICTS = [
+    ("the stream without event time (the deploy side's document)", _pings(), True, True),
+    (
+        "a stream with an event time and a decimal",
+        _with(
+            fields=[_field("event_time", kind="timestamp"), _field("amount", kind="decimal", precision=12, scale=2)],
+            eventTime={"field": "event_time", "format": "epoch-millis"},
+        ),
+        True,
+        True,
+    ),
+    ("not an object", [], False, False),
+    ("no stream", {key: value for key, value in _pings().items() if key != "stream"}, False, False),
+    ("an empty stream name", _with(stream=""), False, False),
+    ("no fields", _with(fields=[]), False, False),
+    ("a field that is not an object", _with(fields=["device_id"]), False, False),
+    ("a field name that is not lower_snake_case", _with(fields=[_field("Device-Id", kind="string")]), False, False),
+    ("an unknown kind", _with(fields=[_field("device_id", kind="text")]), False, False),
+    ("a decimal of precision 40", _with(fields=[_field("amount", kind="decimal", precision=40, scale=1)]), False, False),
+    ("a decimal without a scale", _with(fields=[_field("amount", kind="decimal", precision=4)]), False, False),
+    ("a decimal with a boolean precision", _with(fields=[_field("amount", kind="decimal", precision=True, scale=0)]), False, False),
+    ("no eventTime", {key: value for key, value in _pings().items() if key != "eventTime"}, False, False),
+    ("an eventTime without a format", _with(eventTime={}), False, False),
+    ("an empty format", _with(eventTime={"format": ""}), False, False),
+    ("a null event-time field", _with(eventTime={"field": None, "format": "epoch-millis"}), False, False),
+    ("an empty event-time field", _with(eventTime={"field": "", "format": "epoch-millis"}), False, False),
+    ("a decimal's scale above its precision", _with(fields=[_field("amount", kind="decimal", precision=4, scale=5)]), False, True),
+    ("a name declared twice", _with(fields=[_field("device_id", kind="string"), _field("device_id", kind="long")]), False, True),
+    ("an undeclared event-time field", _with(eventTime={"field": "event_time", "format": "epoch-millis"}), False, True),
+    ("an event-time field that is not a timestamp", _with(eventTime={"field": "battery", "format": "epoch-millis"}), False, True),
+    ("a field named as the export's date column", _with(fields=[_field("arrival_date", kind="date")]), False, True),
+    ("a member the export does not use", _with(description="heartbeats"), True, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("document", "reader", "schema"),
+    [(document, reader, schema) for _, document, reader, schema in STREAM_SCHEMA_VERDICTS],
+    ids=[name for name, *_ in STREAM_SCHEMA_VERDICTS],
+)
+def test_the_export_reads_the_stream_schema_the_contract_describes(
+    stream_schema_schema: dict[str, Any], document: Any, reader: bool, schema: bool
+) -> None:
+    assert (_reader_accepts(document), Draft202012Validator(stream_schema_schema).is_valid(document)) == (reader, schema)

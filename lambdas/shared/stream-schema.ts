@@ -1,36 +1,25 @@
+import { maximumDecimalPrecision, simpleColumnKinds, type SimpleColumnKind } from "../../contracts/column-types";
+import type { ColumnType, StreamSchemaDocument, StreamSchemaField } from "../../contracts/stream-schema";
+
 /**
  * The stream schema the deploy side hands the producer and file-to-stream functions in
- * STREAM_SCHEMA: the declared fields with their types, the format every timestamp field is written
- * in, and which field holds the event time, when the stream has one (a stream partitioned by
- * arrival may not). Parsing checks all of it at once and names every problem, so a bad deployment
- * fails at the first invocation with a message that says what to fix.
+ * STREAM_SCHEMA (contracts/stream-schema.ts): the declared fields with their types, the format every
+ * timestamp field is written in (`epoch-millis`, or a pattern such as yyyy-MM-dd'T'HH:mm:ss.SSSXXX,
+ * see compileTimestampFormat), and which field holds the event time, when the stream has one (a
+ * stream partitioned by arrival may not). Parsing checks all of it at once and names every problem,
+ * so a bad deployment fails at the first invocation with a message that says what to fix. The
+ * contract's zod schema stays out of the bundle (its types only are imported here);
+ * test/stream-records.test.ts checks this parser accepts and refuses what the contract does.
  */
 
-export const simpleKinds = ["string", "integer", "long", "double", "boolean", "date", "timestamp"] as const;
+export type FieldType = ColumnType;
 
-export type FieldType =
-    { readonly kind: (typeof simpleKinds)[number] } | { readonly kind: "decimal"; readonly precision: number; readonly scale: number };
+export type StreamField = StreamSchemaField;
 
-export interface StreamField {
-    readonly name: string;
-    readonly type: FieldType;
-}
-
-export interface StreamSchema {
-    readonly stream: string;
-    readonly fields: readonly StreamField[];
-    readonly eventTime: {
-        /** The timestamp field every record must carry; absent when records carry no event time. */
-        readonly field?: string;
-        /** How every timestamp field is written: `epoch-millis`, or a pattern such as yyyy-MM-dd'T'HH:mm:ss.SSSXXX (see compileTimestampFormat). */
-        readonly format: string;
-    };
-}
+export type StreamSchema = StreamSchemaDocument;
 
 /** Integer milliseconds since the epoch. */
 export const epochMillis = "epoch-millis";
-
-const maximumDecimalPrecision = 38;
 
 /** Parses STREAM_SCHEMA; throws one Error naming every problem. Members it does not know are ignored. */
 export function parseStreamSchema(text: string): StreamSchema {
@@ -98,11 +87,11 @@ function parseField(field: unknown, where: string, problems: string[]): StreamFi
         problems.push(`${where}.type must be an object with a kind`);
         return undefined;
     }
-    if ((simpleKinds as readonly string[]).includes(type.kind)) {
-        return { name: field.name, type: { kind: type.kind as (typeof simpleKinds)[number] } };
+    if ((simpleColumnKinds as readonly string[]).includes(type.kind)) {
+        return { name: field.name, type: { kind: type.kind as SimpleColumnKind } };
     }
     if (type.kind !== "decimal") {
-        problems.push(`${where}.type.kind is "${type.kind}"; expected one of ${simpleKinds.join(", ")}, decimal`);
+        problems.push(`${where}.type.kind is "${type.kind}"; expected one of ${simpleColumnKinds.join(", ")}, decimal`);
         return undefined;
     }
     const { precision, scale } = type;
