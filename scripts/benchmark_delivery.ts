@@ -404,10 +404,18 @@ function pysparkVersion(): string {
 
 async function main(): Promise<void> {
     const options = parseOptions(process.argv.slice(2));
+    // Every figure is wall-clock time on a shared machine: the load around the run says what they are worth.
+    const loadAtStart = os.loadavg()[0]!;
     const { rounds, objectBytes } = await withEmulator(async (emulator) => measure(emulator, await deploy(emulator), options), tell);
     const figure = (pick: (round: Round) => number, digits = 2): Figure => medianAndSpread(rounds.map(pick), digits);
     const results = {
-        machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", node: process.version, pyspark: pysparkVersion() },
+        machine: {
+            cores: os.cpus().length,
+            cpu: os.cpus()[0]?.model ?? "unknown",
+            loadAverage: { start: Number(loadAtStart.toFixed(1)), end: Number(os.loadavg()[0]!.toFixed(1)) },
+            node: process.version,
+            pyspark: pysparkVersion(),
+        },
         date: new Date().toISOString().slice(0, 10),
         runs: options.runs,
         records: options.records,
@@ -427,7 +435,8 @@ async function main(): Promise<void> {
         heading,
         "",
         `Measured ${results.date} by \`npx tsx scripts/benchmark_delivery.ts --runs ${options.runs} --records ${options.records}\` ` +
-            `(${results.machine.cores} cores, ${results.machine.cpu}, shared; Node ${results.machine.node}, PySpark ${results.machine.pyspark} ` +
+            `(${results.machine.cores} cores, ${results.machine.cpu}, shared: 1-minute load average ${results.machine.loadAverage.start} at the ` +
+            `start, ${results.machine.loadAverage.end} at the end; Node ${results.machine.node}, PySpark ${results.machine.pyspark} ` +
             "local mode, moto server for S3, DynamoDB and Glue, started by the script on loopback).",
         `Each round delivers one object as Firehose does, ${options.records.toLocaleString("en-US")} clickstream events (the example stream's`,
         `nine fields) as gzip JSON lines, ${spreadText(
@@ -453,6 +462,9 @@ async function main(): Promise<void> {
         `| ${spreadText(results.deliveredToParquetSeconds)} | ${spreadText(results.eventToStarterDoneMs)} | ` +
             `${spreadText(results.glueRunSeconds)} | ${spreadText(results.floorSeconds)} | ` +
             `**${spreadText(results.deliveredOverFloor)}** | ${spreadText(results.glueRunOverFloor)} |`,
+        "",
+        `The starter is ${((results.eventToStarterDoneMs.median / 1000 / results.deliveredToParquetSeconds.median) * 100).toFixed(1)} % ` +
+            `of the median latency; the rest is the Glue run, ${results.glueRunOverFloor.median} times the floor's conversion of the same object.`,
         "",
         "Not measured here, and added on AWS: the Glue job's own start (provisioning its workers, typically tens of seconds",
         "before the script runs) and Firehose's buffering interval (60 s in the seed example), which passes before an object is",
