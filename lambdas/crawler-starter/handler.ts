@@ -1,5 +1,6 @@
 import { GlueClient, StartCrawlerCommand } from "@aws-sdk/client-glue";
 import { EnvironmentReader, errorText, jsonLog, sleep, type Log } from "../shared/runtime";
+import type { CrawlerStarterVariable } from "./contract";
 
 /**
  * Starts the stream lake's Glue crawler on the schedule EventBridge invokes this function with,
@@ -68,7 +69,7 @@ export function createHandler(dependencies: CrawlerStarterDependencies): (event?
 
 /** Reads CRAWLER_NAME, START_ATTEMPTS (default 5) and START_RETRY_SECONDS (default 30). */
 export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): CrawlerStarterSettings {
-    const reader = new EnvironmentReader(environment, "the crawler starter");
+    const reader = new EnvironmentReader<CrawlerStarterVariable>(environment, "the crawler starter");
     const settings = {
         crawlerName: reader.required("CRAWLER_NAME"),
         startAttempts: reader.wholeNumber("START_ATTEMPTS", 5, 1),

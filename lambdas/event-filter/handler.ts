@@ -12,6 +12,7 @@ import {
     type Destination,
     type Forwarded,
 } from "./forward";
+import type { EventFilterVariable } from "./contract";
 import { lookUpKeys, type LookupTable } from "./lookup";
 import { metricsEntry, type FilterCounts } from "./metrics";
 import { readRecord, type KeyedEvent, type KeyType } from "./records";
@@ -149,12 +150,12 @@ const destinationForms = "firehose:<delivery stream name> or s3://<bucket>/<pref
  * TTL_ATTRIBUTE and DESTINATION (firehose:<delivery stream name> or s3://<bucket>/<prefix/>).
  */
 export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): FilterSettings {
-    const reader = new EnvironmentReader(environment, "the event filter");
+    const reader = new EnvironmentReader<EventFilterVariable>(environment, "the event filter");
     const name = reader.required("LOOKUP_TABLE");
     const keyAttribute = reader.required("KEY_ATTRIBUTE");
     const keyType = reader.required("KEY_TYPE");
     const eventKeyField = reader.required("EVENT_KEY_FIELD");
-    const ttlAttribute = environment.TTL_ATTRIBUTE === "" ? undefined : environment.TTL_ATTRIBUTE;
+    const ttlAttribute = reader.optional("TTL_ATTRIBUTE");
     const destinationText = reader.required("DESTINATION");
     if (keyType !== "" && !(keyTypes as readonly string[]).includes(keyType)) {
         reader.problem(`KEY_TYPE must be S or N, not "${keyType}"`);

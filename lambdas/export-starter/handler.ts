@@ -123,7 +123,7 @@ export function createHandler(dependencies: ExportStarterDependencies): (event: 
 
 /** Reads the function's settings from its environment, naming every variable that is missing. */
 export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): ExportStarterSettings {
-    const reader = new EnvironmentReader(environment, "the export starter");
+    const reader = new EnvironmentReader<ExportStarterVariable>(environment, "the export starter");
     const value = (name: ExportStarterVariable) => reader.required(name);
     const settings = {
         jobName: value("JOB_NAME"),

@@ -5,7 +5,7 @@ import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { landedObjectsHandler, notLandedIn, type LandedObject, type LandingPlace } from "../shared/events";
 import { errorText, stdoutLog, type LogEntry } from "../shared/runtime";
 import { badArchiveNameEntry, quarantineBadlyNamedArchive, type BadNameQuarantine } from "./bad-name";
-import { triggerVariables } from "./contract";
+import { triggerVariables, type TriggerVariable } from "./contract";
 import { maximumSequence, readExtractName, type ArchiveNaming, type ExtractIdentity } from "./extract-name";
 import { RunLedger } from "./run-ledger";
 import { startExtractRun, type RunStarter } from "./start-run";
@@ -143,9 +143,11 @@ export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): Trigger
     if (missing.length > 0) {
         throw new Error(`the trigger's environment lacks ${missing.join(", ")}`);
     }
+    // Every variable is set (checked just above); reading them by the contract's names only.
+    const value = (name: TriggerVariable): string => environment[name]!;
     let archiveNaming: ArchiveNaming;
     try {
-        archiveNaming = JSON.parse(environment.ARCHIVE_NAMING!) as ArchiveNaming;
+        archiveNaming = JSON.parse(value("ARCHIVE_NAMING")) as ArchiveNaming;
     } catch {
         throw new Error("ARCHIVE_NAMING is not JSON");
     }
@@ -157,14 +159,14 @@ export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): Trigger
         throw new Error("ARCHIVE_NAMING must hold regex, groups and timestampFormat");
     }
     return {
-        stack: environment.STACK!,
-        pipeline: environment.PIPELINE!,
-        jobName: environment.JOB_NAME!,
-        runLedgerTable: environment.RUN_LEDGER_TABLE!,
-        landingBucket: environment.LANDING_BUCKET!,
-        landingPrefix: environment.LANDING_PREFIX!,
+        stack: value("STACK"),
+        pipeline: value("PIPELINE"),
+        jobName: value("JOB_NAME"),
+        runLedgerTable: value("RUN_LEDGER_TABLE"),
+        landingBucket: value("LANDING_BUCKET"),
+        landingPrefix: value("LANDING_PREFIX"),
         archiveNaming,
-        quarantineBucket: environment.QUARANTINE_BUCKET!,
+        quarantineBucket: value("QUARANTINE_BUCKET"),
     };
 }
 

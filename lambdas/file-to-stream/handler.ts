@@ -375,17 +375,16 @@ export function createHandler(dependencies: FileToStreamDependencies): (event: S
  * left out: the bound is then `defaultMaxFileMiB`, as the deploy side defaults it.
  */
 export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): FileToStreamSettings {
-    const reader = new EnvironmentReader(environment, "the file-to-stream function");
-    const required = (name: FileToStreamVariable) => reader.required(name);
-    const streamName = required("STREAM_NAME");
-    const schema = reader.parsed("STREAM_SCHEMA" satisfies FileToStreamVariable, parseStreamSchema);
-    const sourceBucket = required("SOURCE_BUCKET");
-    const reportBucket = required("REPORT_BUCKET");
-    const reportPrefix = required("REPORT_PREFIX");
+    const reader = new EnvironmentReader<FileToStreamVariable>(environment, "the file-to-stream function");
+    const streamName = reader.required("STREAM_NAME");
+    const schema = reader.parsed("STREAM_SCHEMA", parseStreamSchema);
+    const sourceBucket = reader.required("SOURCE_BUCKET");
+    const reportBucket = reader.required("REPORT_BUCKET");
+    const reportPrefix = reader.required("REPORT_PREFIX");
     if (reportPrefix !== "" && !reportPrefix.endsWith("/")) {
         reader.problem(`REPORT_PREFIX must end with "/", not "${reportPrefix}"`);
     }
-    const maxFileBytes = reader.wholeNumber("MAX_FILE_BYTES" satisfies FileToStreamVariable, defaultMaxFileMiB * mebibyte, 1);
+    const maxFileBytes = reader.wholeNumber("MAX_FILE_BYTES", defaultMaxFileMiB * mebibyte, 1);
     reader.done();
     return { streamName, schema: schema!, sourceBucket, reportBucket, reportPrefix, maxFileBytes };
 }

@@ -114,7 +114,7 @@ function archiveOf(run: JobRun): string {
 
 /** Reads the variables of `notifierVariables`, naming every one that is missing. */
 export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): NotifierSettings {
-    const reader = new EnvironmentReader(environment, "the run notifier");
+    const reader = new EnvironmentReader<NotifierVariable>(environment, "the run notifier");
     const value = Object.fromEntries(notifierVariables.map((name) => [name, reader.required(name)])) as Record<NotifierVariable, string>;
     reader.done();
     return { pipeline: value.PIPELINE, lakeBucket: value.LAKE_BUCKET, topicArn: value.TOPIC_ARN };

@@ -32,9 +32,10 @@ export function errorText(error: unknown): string {
 
 /**
  * Reads a function's settings from its environment, collecting every missing or invalid variable
- * so one error names them all.
+ * so one error names them all. `Name` is the function's variables, from its contract.ts, which the
+ * component that deploys it sets: a name the contract does not list fails typecheck.
  */
-export class EnvironmentReader {
+export class EnvironmentReader<Name extends string = string> {
     private readonly missing: string[] = [];
     private readonly problems: string[] = [];
 
@@ -44,7 +45,7 @@ export class EnvironmentReader {
         private readonly owner: string,
     ) {}
 
-    required(name: string): string {
+    required(name: Name): string {
         const value = this.environment[name];
         if (value === undefined || value === "") {
             this.missing.push(name);
@@ -54,7 +55,13 @@ export class EnvironmentReader {
     }
 
     /** A whole number of at least `minimum`, or `fallback` when the variable is unset or empty. */
-    wholeNumber(name: string, fallback: number, minimum: number): number {
+    /** The value, or undefined when the variable is unset or empty. */
+    optional(name: Name): string | undefined {
+        const value = this.environment[name];
+        return value === "" ? undefined : value;
+    }
+
+    wholeNumber(name: Name, fallback: number, minimum: number): number {
         const value = this.environment[name];
         if (value === undefined || value === "") {
             return fallback;
@@ -67,7 +74,7 @@ export class EnvironmentReader {
     }
 
     /** Parses a present value; a thrown error's message becomes one of the problems. */
-    parsed<T>(name: string, parse: (text: string) => T): T | undefined {
+    parsed<T>(name: Name, parse: (text: string) => T): T | undefined {
         const text = this.required(name);
         if (text === "") {
             return undefined;

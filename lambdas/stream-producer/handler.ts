@@ -11,6 +11,7 @@ import {
 import { EnvironmentReader, jsonLog, sleep, type Log } from "../shared/runtime";
 import { RecordValidator } from "../shared/stream-records";
 import { parseStreamSchema, type StreamSchema } from "../shared/stream-schema";
+import type { StreamProducerVariable } from "./contract";
 
 /**
  * A test producer for the stream: run it from the Lambda console with the JSON in
@@ -106,7 +107,7 @@ function eventsOf(event: unknown): unknown[] {
 
 /** Reads STREAM_NAME and STREAM_SCHEMA. */
 export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): ProducerSettings {
-    const reader = new EnvironmentReader(environment, "the stream producer");
+    const reader = new EnvironmentReader<StreamProducerVariable>(environment, "the stream producer");
     const streamName = reader.required("STREAM_NAME");
     const schema = reader.parsed("STREAM_SCHEMA", parseStreamSchema);
     reader.done();
