@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { importTableCompressions, importTableFormats, lookupPlan, type Lookup, type UpstreamStream } from "../../config/lookup";
 import type lookupArguments from "../../glue-scripts/ingest/contracts/lookup_job_arguments.json";
 import { AlarmTopic, anyCount, deadLetterAlarm } from "../alarm-topic";
+import type { EventFilterEnvironment } from "../../lambdas/event-filter/contract";
 import { BundledFunction } from "../bundled-function";
 import { reservedConcurrencyOf, streamConsumerConcurrency, type LambdaSettings } from "../bundled-function/lambda-settings";
 import { lookupLoadMetric, matchedEvents, type MetricId } from "../metrics";
@@ -363,7 +364,7 @@ export class LookupTable extends pulumi.ComponentResource {
                     EVENT_KEY_FIELD: filter.eventField,
                     ...(lookup.ttl ? { TTL_ATTRIBUTE: lookup.ttl.attribute } : {}),
                     DESTINATION: destination,
-                },
+                } satisfies EventFilterEnvironment<pulumi.Input<string>>,
                 policyStatements: filterStatements({
                     streamArn: wiring.stream.arn,
                     ...(upstream ? { streamKey: { arn: upstream.kmsKeyArn, region: upstream.region } } : {}),

@@ -2,6 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { streamSchemaDocument, type Stream } from "../../config/stream";
 import { AlarmTopic, anyCount, deadLetterAlarm } from "../alarm-topic";
+import type { CrawlerStarterVariable } from "../../lambdas/crawler-starter/contract";
+import type { StreamProducerVariable } from "../../lambdas/stream-producer/contract";
 import { BundledFunction } from "../bundled-function";
 import { oneAtATime, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
 import { matchedEvents, type MetricId } from "../metrics";
@@ -319,7 +321,10 @@ export class StreamLake extends pulumi.ComponentResource {
                 ...(args.lambda ? { tracing: args.lambda.tracing } : {}),
                 // Invoked by hand, to publish a sample.
                 reservedConcurrency: reservedConcurrencyOf(args.lambda, "stream-producer", oneAtATime),
-                environment: { STREAM_NAME: this.kinesisStream.name, STREAM_SCHEMA: schemaEnvironment },
+                environment: {
+                    STREAM_NAME: this.kinesisStream.name,
+                    STREAM_SCHEMA: schemaEnvironment,
+                } satisfies Record<StreamProducerVariable, pulumi.Input<string>>,
                 policyStatements: [streamWriterStatement(this.kinesisStream.arn)],
             },
             { parent: this },
@@ -414,7 +419,7 @@ export class StreamLake extends pulumi.ComponentResource {
                     CRAWLER_NAME: crawler.name,
                     START_ATTEMPTS: String(crawlerStart.attempts),
                     START_RETRY_SECONDS: String(crawlerStart.retrySeconds),
-                },
+                } satisfies Record<CrawlerStarterVariable, pulumi.Input<string>>,
                 policyStatements: [
                     {
                         Sid: "StartStreamCrawler",
