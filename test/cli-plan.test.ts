@@ -186,7 +186,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
             names: lakeMaintenance(`${p}-customers-maintenance`),
         },
         {
-            heading: `StreamLake ${p}-clickstream (ingestion:streaming:StreamLake), ${stack === "prod" ? 47 : 46} resources`,
+            heading: `StreamLake ${p}-clickstream (ingestion:streaming:StreamLake), ${stack === "prod" ? 44 : 43} resources`,
             names: [
                 `${p}-clickstream-stream`,
                 ...secureBucket(`${p}-clickstream-raw`, dataBucketParts),
@@ -197,7 +197,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-clickstream-delivery-role`,
                 `${p}-clickstream-delivery-policy`,
                 `${p}-clickstream-delivery`,
-                // The alarm topic holds every alarm of the stream, those of its file source and warehouse export too.
+                // The alarm topic holds the stream's own alarms; its file source and warehouse export hold theirs, which notify it.
                 `${p}-clickstream-alarms`,
                 `${p}-clickstream-alarms-policy`,
                 ...email(`${p}-clickstream-alarms-email`),
@@ -208,9 +208,6 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-clickstream-alarms-dead-letters`,
                 `${p}-clickstream-alarms-crawl-not-started`,
                 `${p}-clickstream-alarms-crawl-failures`,
-                `${p}-clickstream-alarms-file-dead-letters`,
-                `${p}-clickstream-alarms-export-dead-letters`,
-                `${p}-clickstream-alarms-export-failures`,
                 `${p}-clickstream-functions-dlq`,
                 ...bundledFunction(`${p}-clickstream-producer`),
                 `${p}-clickstream-crawler-role`,
@@ -226,7 +223,7 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
             ],
         },
         {
-            heading: `FileSource ${p}-clickstream (ingestion:streaming:FileSource), 19 resources`,
+            heading: `FileSource ${p}-clickstream (ingestion:streaming:FileSource), 20 resources`,
             names: [
                 ...secureBucket(`${p}-clickstream-source`, [...dataBucketParts, "notifications"]),
                 `${p}-clickstream-files-dlq`,
@@ -236,10 +233,11 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-clickstream-files-created-target`,
                 ...bundledFunction(`${p}-clickstream-loader`),
                 `${p}-clickstream-loader-source`,
+                `${p}-clickstream-alarms-file-dead-letters`,
             ],
         },
         {
-            heading: `WarehouseExport ${p}-clickstream-warehouse (ingestion:streaming:WarehouseExport), 43 resources`,
+            heading: `WarehouseExport ${p}-clickstream-warehouse (ingestion:streaming:WarehouseExport), 45 resources`,
             names: [
                 // warehouse.trigger: on-delivery, the example's: the delivery bucket's events go to EventBridge.
                 ...secureBucket(`${p}-clickstream-warehouse-intermediate`, [...dataBucketParts, "notifications"]),
@@ -264,7 +262,9 @@ function expectedComponents(stack: "dev" | "prod"): { heading: string; names: st
                 `${p}-clickstream-warehouse-runs`,
                 ...bundledFunction(`${p}-clickstream-warehouse-starter`),
                 `${p}-clickstream-warehouse-starter-source`,
+                `${p}-clickstream-alarms-export-dead-letters`,
                 `${p}-clickstream-warehouse-run-failed`,
+                `${p}-clickstream-alarms-export-failures`,
                 `${p}-clickstream-warehouse-snowflake`,
                 `${p}-clickstream-warehouse-snowflake-policy`,
             ],
@@ -438,7 +438,7 @@ describe("ingest plan", () => {
                     `  SecureBucket ingest-${stack}-landing (ingestion:storage:SecureBucket), 9 resources`,
                     `  BundledFunction ingest-${stack}-customers-trigger (ingestion:lambda:BundledFunction), 4 resources`,
                     `  BundledFunction ingest-${stack}-customers-run-notifier (ingestion:lambda:BundledFunction), 4 resources`,
-                    `  AlarmTopic ingest-${stack}-clickstream-alarms (ingestion:notifications:AlarmTopic), ${stack === "prod" ? 13 : 12} resources`,
+                    `  AlarmTopic ingest-${stack}-clickstream-alarms (ingestion:notifications:AlarmTopic), ${stack === "prod" ? 10 : 9} resources`,
                     `  ObjectEventQueue ingest-${stack}-clickstream-files (ingestion:events:ObjectEventQueue), 5 resources`,
                 ]);
             });
@@ -753,8 +753,8 @@ describe("ingest plan", () => {
                 "Catalog ingest-plan-test-variants (ingestion:catalog:Catalog), 49 resources",
                 "ExtractPipeline ingest-plan-test-variants-customers (ingestion:extract:ExtractPipeline), 39 resources",
                 "LakeMaintenance ingest-plan-test-variants-customers-maintenance (ingestion:lake:LakeMaintenance), 9 resources",
-                "StreamLake ingest-plan-test-variants-orderstream (ingestion:streaming:StreamLake), 32 resources",
-                "WarehouseExport ingest-plan-test-variants-orderstream-warehouse (ingestion:streaming:WarehouseExport), 44 resources",
+                "StreamLake ingest-plan-test-variants-orderstream (ingestion:streaming:StreamLake), 30 resources",
+                "WarehouseExport ingest-plan-test-variants-orderstream-warehouse (ingestion:streaming:WarehouseExport), 46 resources",
                 "LookupTable ingest-plan-test-variants-sellers (ingestion:lookup:LookupTable), 34 resources",
                 "StackDashboard ingest-plan-test-variants (ingestion:monitoring:StackDashboard), 1 resources",
             ]);

@@ -4,7 +4,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { Catalog, type IcebergTableSpec } from "../components/catalog";
 import { icebergType } from "../components/catalog/defaults";
-import { icebergJobArguments, icebergSparkConf } from "../components/lake-access";
 import { ExtractPipeline } from "../components/extract-pipeline";
 import { itemsTableThroughput, type ItemsTableThroughput } from "../components/extract-pipeline/defaults";
 import { extractRunMetric } from "../components/metrics";
@@ -13,18 +12,11 @@ import { LakeMaintenance } from "../components/lake-maintenance";
 import { Storage } from "../components/storage";
 import { buildJobPlan, icebergTableProperties } from "../config/job-plan";
 import { parseMapping } from "../config/mapping";
-import { policyOf, settle, useMocks, valueOf, type RecordingMocks } from "./support/pulumi-mocks";
+import { lakeConf } from "./support/lake-conf";
+import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
 import { repositoryRoot, runProgram, runProgramWithExports } from "./support/program";
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
-/** Glue's --conf value for the lake's Iceberg catalog (glue-scripts/ingest/contracts/iceberg_catalog.json), written out. */
-const lakeConf = (bucket: string) =>
-    "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions" +
-    " --conf spark.sql.catalog.lake=org.apache.iceberg.spark.SparkCatalog" +
-    " --conf spark.sql.catalog.lake.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog" +
-    " --conf spark.sql.catalog.lake.io-impl=org.apache.iceberg.aws.s3.S3FileIO" +
-    " --conf spark.sql.catalog.lake.glue.skip-name-validation=false" +
-    ` --conf spark.sql.catalog.lake.warehouse=s3://${bucket}/`;
 /**
  * The statement letting a job's role write its own log groups: those Glue names after the security
  * configuration ("lake-security") and the role when the configuration encrypts logs.
@@ -406,39 +398,6 @@ describe("Catalog", () => {
                 },
             },
         });
-    });
-});
-
-describe("lake access for Glue jobs", () => {
-    it("chains every catalog setting of the contract into one --conf value, warehouse last", () => {
-        expect(
-            icebergSparkConf(
-                {
-                    catalog: "tables",
-                    extensions: "x.Extensions",
-                    catalogSettings: {
-                        "": "x.Catalog",
-                        "catalog-impl": "x.GlueCatalog",
-                        "io-impl": "x.FileIO",
-                        "glue.skip-name-validation": "false",
-                    },
-                    warehouseSetting: "warehouse",
-                },
-                "s3://bucket/",
-            ),
-        ).to.equal(
-            "spark.sql.extensions=x.Extensions" +
-                " --conf spark.sql.catalog.tables=x.Catalog" +
-                " --conf spark.sql.catalog.tables.catalog-impl=x.GlueCatalog" +
-                " --conf spark.sql.catalog.tables.io-impl=x.FileIO" +
-                " --conf spark.sql.catalog.tables.glue.skip-name-validation=false" +
-                " --conf spark.sql.catalog.tables.warehouse=s3://bucket/",
-        );
-    });
-
-    it("turns on Glue's Iceberg and names the contract's catalog, with the lake bucket as warehouse", async () => {
-        const resolved = await valueOf(pulumi.output(icebergJobArguments("lake")));
-        expect(resolved).to.deep.equal({ "--datalake-formats": "iceberg", "--conf": lakeConf("lake") });
     });
 });
 

@@ -1,6 +1,12 @@
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import type { AccountScope } from "../extract-pipeline/policies";
+
+/** The partition, region and account a component builds ARNs in. */
+export interface AccountScope {
+    readonly partition: pulumi.Input<string>;
+    readonly region: pulumi.Input<string>;
+    readonly accountId: pulumi.Input<string>;
+}
 
 /**
  * The account, region and partition a component builds its ARNs in, read through the provider of

@@ -44,9 +44,22 @@ export class AlarmTopic extends pulumi.ComponentResource {
         this.registerOutputs({ topicArn: this.topicArn });
     }
 
-    /** A metric alarm named `<topic name>-<suffix>` that notifies this topic. */
-    alarm(suffix: string, description: string, settings: AlarmSettings): aws.cloudwatch.MetricAlarm {
-        return notifyingAlarm(`${this.name}-${suffix}`, this.topic.arn, description, settings, { parent: this });
+    /**
+     * A metric alarm named `<topic name>-<suffix>` that notifies this topic. It is the topic's child
+     * unless `opts` name another parent: a component alarming on this topic about its own resources
+     * passes `topic.ownedBy(this)`, so the alarm stays in its own subtree.
+     */
+    alarm(suffix: string, description: string, settings: AlarmSettings, opts?: pulumi.CustomResourceOptions): aws.cloudwatch.MetricAlarm {
+        return notifyingAlarm(`${this.name}-${suffix}`, this.topic.arn, description, settings, pulumi.mergeOptions({ parent: this }, opts));
+    }
+
+    /**
+     * The options of an alarm `owner` declares on this topic about its own resources: a child of
+     * `owner`, aliased to where such alarms were declared before (under the topic), so a stack that
+     * has them moves them without replacing them.
+     */
+    ownedBy(owner: pulumi.Resource): pulumi.CustomResourceOptions {
+        return { parent: owner, aliases: [{ parent: this }] };
     }
 }
 

@@ -18,4 +18,3 @@ export const bundleTarget = "node20";
 export const lambdaArchitecture = "arm64";
 export const defaultMemoryMb = 256;
 export const defaultTimeoutSeconds = 30;
-export const defaultLogRetentionDays = 90;

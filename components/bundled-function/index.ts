@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { kmsUse, logWriting, xrayTraceWriting, type PolicyStatement } from "../policies";
 import { serviceRole } from "../service-role";
-import { defaultLogRetentionDays, defaultMemoryMb, defaultTimeoutSeconds, lambdaArchitecture, lambdaRuntime } from "./defaults";
+import { defaultLogRetentionDays } from "../defaults/log-groups";
+import { defaultMemoryMb, defaultTimeoutSeconds, lambdaArchitecture, lambdaRuntime } from "./defaults";
 import { defaultLambdaSettings, type TracingMode } from "./lambda-settings";
 
 export interface BundledFunctionArgs {

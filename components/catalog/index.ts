@@ -1,11 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { accountScope } from "../account-scope";
-import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
+import { accountScope, type AccountScope } from "../account-scope";
 import { lakeTableArns } from "../lake-access";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
 import { serviceRole } from "../service-role";
 import { defaultBytesScannedCutoff, icebergTableInput, optimizerSettings, type IcebergTableSpec } from "./defaults";
+import type { BucketRef } from "../secure-bucket";
 
 export type { IcebergTableSpec } from "./defaults";
 

@@ -1,7 +1,5 @@
-import * as pulumi from "@pulumi/pulumi";
-
-/** Glue 5.1: Spark 3.5.6 and Python 3.11, the versions the job is tested with locally. */
-export const glueVersion = "5.1";
+import { defaultWorkerType } from "../glue-job/defaults";
+import { visibilityTimeoutFor } from "../defaults/queues";
 
 export interface GlueJobSettings {
     /** G.1X or G.2X (Flex runs only on these), or G.4X / G.8X for very large extracts. */
@@ -17,7 +15,7 @@ export interface GlueJobSettings {
 }
 
 export const defaultGlueJob: GlueJobSettings = {
-    workerType: "G.1X",
+    workerType: defaultWorkerType,
     maxWorkers: 10,
     flex: false,
     // The stack settings' defaults too: a run with its retries fits in the default latency promise.
@@ -25,41 +23,6 @@ export const defaultGlueJob: GlueJobSettings = {
     maxRetries: 0,
     maxConcurrentRuns: 2,
 };
-
-/**
- * A job's default arguments: Glue's own (see `glueRuntimeArguments`, then `glueArguments`, such as
- * `--datalake-formats`), its Python package, and the job's contract arguments as `--name value`.
- */
-export function glueJobArguments(
-    assetsBucket: pulumi.Input<string>,
-    packageKey: pulumi.Input<string>,
-    temporaryPrefix: string,
-    contract: Record<string, pulumi.Input<string>>,
-    glueArguments: Record<string, pulumi.Input<string>> = {},
-): pulumi.Output<Record<string, string>> {
-    return pulumi.all([assetsBucket, packageKey, contract, glueArguments]).apply(([bucket, key, values, glue]): Record<string, string> => ({
-        ...glueRuntimeArguments(bucket, temporaryPrefix),
-        ...glue,
-        "--extra-py-files": `s3://${bucket}/${key}`,
-        ...Object.fromEntries(Object.entries(values).map(([argument, value]) => [`--${argument}`, value])),
-    }));
-}
-
-/**
- * Glue arguments that configure Spark and Glue itself, beside the job's own contract arguments. No
- * continuous-logging arguments: Glue 5 logs every job in real time to its error and output groups
- * (`glueJobLogGroupNames`), the only groups a job's role may write.
- */
-export function glueRuntimeArguments(assetsBucket: string, pipeline: string): Record<string, string> {
-    return {
-        "--job-language": "python",
-        "--enable-auto-scaling": "true",
-        "--enable-metrics": "true",
-        "--enable-observability-metrics": "true",
-        "--enable-glue-datacatalog": "true",
-        "--TempDir": `s3://${assetsBucket}/temporary/${pipeline}/`,
-    };
-}
 
 /** Write units per second a new on-demand DynamoDB table takes at once (its warm throughput). */
 export const onDemandWarmWriteUnitsPerSecond = 4000;
@@ -83,14 +46,13 @@ export function itemsTableThroughput(writeUnitsPerSecond: number): ItemsTableThr
     };
 }
 
+export const triggerTimeoutSeconds = 30;
+
 /** SQS settings of the trigger queue. */
 export const triggerQueue = {
-    /** Lambda's guidance: at least six times the function timeout. */
-    visibilityTimeoutSeconds: 180,
+    visibilityTimeoutSeconds: visibilityTimeoutFor(triggerTimeoutSeconds),
     /** Deliveries before a message moves to the dead-letter queue. */
     maxReceiveCount: 5,
-    receiveWaitTimeSeconds: 20,
-    deadLetterRetentionSeconds: 14 * 24 * 3600,
 } as const;
 
 /** Event source mapping of the trigger: small batches, and at most two pollers per pipeline. */
@@ -100,8 +62,6 @@ export const triggerPolling = {
     /** The lowest value Lambda accepts; starting Glue runs needs no more. */
     maximumConcurrency: 2,
 } as const;
-
-export const triggerTimeoutSeconds = 30;
 
 /** Minutes from an archive landing to its items written a stack promises unless it says otherwise (the seed's hour, less a margin). */
 export const defaultLatencyPromiseMinutes = 45;
@@ -115,5 +75,3 @@ export const defaultLatencyPromiseMinutes = 45;
 export function latencyThresholds(promiseMinutes: number): { readonly itemsWrittenSeconds: number; readonly waitSeconds: number } {
     return { itemsWrittenSeconds: promiseMinutes * 60, waitSeconds: Math.ceil(promiseMinutes / 3) * 60 };
 }
-
-export { activeRunStates, failedRunStates } from "../../contracts/glue-run-states";

@@ -6,14 +6,16 @@ import { badArchiveNamePrefix, type TriggerVariable } from "../../lambdas/extrac
 import type { NotifierVariable } from "../../lambdas/run-notifier/contract";
 import { alarmPublishing, anyCount, deadLetterAlarm, notifyingAlarm, type AlarmSettings } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
+import { deadLetterRetentionSeconds, receiveWaitTimeSeconds } from "../defaults/queues";
+import { runLedgerKey, tableDefaults } from "../defaults/tables";
 import { reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
 import { glueAssetUri, glueJob } from "../glue-job";
+import { failedRunRule, glueJobEventRule } from "../glue-job/run-events";
 import { icebergJobArguments } from "../lake-access";
 import { badArchiveNamesMetric, extractRunMetric, matchedEvents, oldestMessageAge, visibleMessages, type MetricId } from "../metrics";
-import { objectsUnder, policyDocument } from "../policies";
+import { objectsUnder, policyDocument, serviceDelivery } from "../policies";
 import {
     defaultGlueJob,
-    failedRunStates,
     latencyThresholds,
     itemsTableThroughput,
     triggerPolling,
@@ -21,9 +23,10 @@ import {
     triggerTimeoutSeconds,
     type GlueJobSettings,
 } from "./defaults";
-import { jobRoleStatements, notifierStatements, runReportsPrefix, serviceDelivery, triggerStatements, type BucketRef } from "./policies";
+import { jobRoleStatements, notifierStatements, runReportsPrefix, triggerStatements } from "./policies";
 import { savedLakeQueries } from "./queries";
 import { accountScope } from "../account-scope";
+import type { BucketRef } from "../secure-bucket";
 
 export type { GlueJobSettings } from "./defaults";
 
@@ -128,12 +131,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
         const { plan } = args;
         const glue = { ...defaultGlueJob, ...args.glue };
         const scope = accountScope(this);
-        const encryptedTable = {
-            billingMode: "PAY_PER_REQUEST",
-            pointInTimeRecovery: { enabled: true },
-            serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
-            deletionProtectionEnabled: args.deletionProtection,
-        };
+        const encryptedTable = tableDefaults(args.kmsKeyArn, args.deletionProtection);
 
         const { partitionKey, sortKey } = plan.item;
         this.itemsTable = new aws.dynamodb.Table(
@@ -152,9 +150,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             `${name}-runs`,
             {
                 ...encryptedTable,
-                hashKey: "archive",
-                attributes: [{ name: "archive", type: "S" }],
-                ttl: { attributeName: "expiresAt", enabled: true },
+                ...runLedgerKey(),
             },
             { parent: this },
         );
@@ -170,7 +166,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
 
         this.deadLetterQueue = new aws.sqs.Queue(
             `${name}-archives-dlq`,
-            { kmsMasterKeyId: args.kmsKeyArn, messageRetentionSeconds: triggerQueue.deadLetterRetentionSeconds },
+            { kmsMasterKeyId: args.kmsKeyArn, messageRetentionSeconds: deadLetterRetentionSeconds },
             { parent: this },
         );
         this.queue = new aws.sqs.Queue(
@@ -178,7 +174,7 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             {
                 kmsMasterKeyId: args.kmsKeyArn,
                 visibilityTimeoutSeconds: triggerQueue.visibilityTimeoutSeconds,
-                receiveWaitTimeSeconds: triggerQueue.receiveWaitTimeSeconds,
+                receiveWaitTimeSeconds,
                 redrivePolicy: pulumi.jsonStringify({
                     deadLetterTargetArn: this.deadLetterQueue.arn,
                     maxReceiveCount: triggerQueue.maxReceiveCount,
@@ -326,33 +322,31 @@ export class ExtractPipeline extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const jobEvents = (suffix: string, description: string, detailType: string, states?: readonly string[]) =>
-            new aws.cloudwatch.EventRule(
-                `${name}-${suffix}`,
-                {
-                    description,
-                    eventPattern: pulumi.jsonStringify({
-                        source: ["aws.glue"],
-                        "detail-type": [detailType],
-                        detail: { jobName: [this.job.name], ...(states ? { state: states } : {}) },
-                    }),
-                },
-                { parent: this },
-            );
-        const succeeded = jobEvents("run-succeeded", `Successful runs of the ${plan.pipeline} extract job`, "Glue Job State Change", [
-            "SUCCEEDED",
-        ]);
-        const failed = jobEvents(
-            "run-failed",
-            `Failed, stopped or timed-out runs of the ${plan.pipeline} extract job`,
-            "Glue Job State Change",
-            failedRunStates,
+        const jobName = this.job.name;
+        const succeeded = glueJobEventRule(
+            `${name}-run-succeeded`,
+            {
+                description: `Successful runs of the ${plan.pipeline} extract job`,
+                jobName,
+                detailType: "Glue Job State Change",
+                states: ["SUCCEEDED"],
+            },
+            { parent: this },
+        );
+        const failed = failedRunRule(
+            `${name}-run-failed`,
+            { description: `Failed, stopped or timed-out runs of the ${plan.pipeline} extract job`, jobName },
+            { parent: this },
         );
         // Glue sends it once for a run still going after the job's notifyDelayAfter (the promise).
-        const delayed = jobEvents(
-            "run-delayed",
-            `Runs of the ${plan.pipeline} extract job still going after the promise`,
-            "Glue Job Run Status",
+        const delayed = glueJobEventRule(
+            `${name}-run-delayed`,
+            {
+                description: `Runs of the ${plan.pipeline} extract job still going after the promise`,
+                jobName,
+                detailType: "Glue Job Run Status",
+            },
+            { parent: this },
         );
         new aws.sns.TopicPolicy(
             `${name}-notifications-policy`,

@@ -1,17 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { AccountScope } from "../account-scope";
 import { lakeTableStatements, type LakeTableRef } from "../lake-access";
 import { kmsUse, objectsUnder, queueConsumption, type PolicyStatement } from "../policies";
-
-export interface BucketRef {
-    readonly name: pulumi.Input<string>;
-    readonly arn: pulumi.Input<string>;
-}
-
-export interface AccountScope {
-    readonly partition: pulumi.Input<string>;
-    readonly region: pulumi.Input<string>;
-    readonly accountId: pulumi.Input<string>;
-}
+import type { BucketRef } from "../secure-bucket";
 
 export interface JobRoleScope extends AccountScope {
     readonly pipeline: string;
@@ -163,22 +154,4 @@ export function notifierStatements(scope: NotifierScope): PolicyStatement[] {
         { Sid: "ReadRunReports", Effect: "Allow", Action: ["s3:GetObject"], Resource: objectsUnder(scope.lakeArn, scope.reportsPrefix) },
         { Sid: "AnnounceRuns", Effect: "Allow", Action: ["sns:Publish"], Resource: scope.topicArn },
     ];
-}
-
-/** Lets one AWS service principal deliver to a topic or queue, only from the given source ARNs. */
-export function serviceDelivery(
-    sid: string,
-    service: string | string[],
-    action: string,
-    resource: pulumi.Input<string>,
-    sourceArns: pulumi.Input<string>[],
-): PolicyStatement {
-    return {
-        Sid: sid,
-        Effect: "Allow",
-        Principal: { Service: service },
-        Action: [action],
-        Resource: resource,
-        Condition: { ArnEquals: { "aws:SourceArn": sourceArns } },
-    };
 }

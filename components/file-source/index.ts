@@ -4,11 +4,11 @@ import { streamSchemaDocument, type Stream } from "../../config/stream";
 import { defaultMaxFileMiB, mebibyte, type FileToStreamVariable } from "../../lambdas/file-to-stream/contract";
 import { deadLetterAlarm, type AlarmTopic } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
+import { visibilityTimeoutFor } from "../defaults/queues";
 import { queueConcurrency, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
-import type { BucketRef } from "../extract-pipeline/policies";
 import { ObjectEventQueue } from "../object-events";
 import { objectsUnder, queueConsumption } from "../policies";
-import { SecureBucket } from "../secure-bucket";
+import { SecureBucket, type BucketRef } from "../secure-bucket";
 import { streamWriterStatement } from "../stream-lake/policies";
 
 export interface FileSourceArgs {
@@ -83,7 +83,7 @@ export class FileSource extends pulumi.ComponentResource {
                 bucketName: this.bucket.name,
                 prefix: args.prefix,
                 kmsKeyArn: args.kmsKeyArn,
-                visibilityTimeoutSeconds: 6 * fileLoader.timeoutSeconds,
+                visibilityTimeoutSeconds: visibilityTimeoutFor(fileLoader.timeoutSeconds),
                 maxReceiveCount: fileLoader.maxReceiveCount,
             },
             { parent: this },
@@ -152,6 +152,7 @@ export class FileSource extends pulumi.ComponentResource {
             "file-dead-letters",
             `Files landed for ${stream.stream} could not be put on the stream and wait in the dead-letter queue`,
             deadLetterAlarm(this.files.deadLetterQueue.name),
+            args.alarms.ownedBy(this),
         );
         this.registerOutputs({ bucketName: this.bucket.name });
     }

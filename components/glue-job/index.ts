@@ -1,10 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { glueJobArguments, glueVersion } from "../extract-pipeline/defaults";
-import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { jobMetricsNamespace } from "../metrics";
 import type { PolicyStatement } from "../policies";
 import { assumedRole, rolePolicy } from "../service-role";
+import { glueJobArguments, glueVersion } from "./defaults";
+import type { AccountScope } from "../account-scope";
+import type { BucketRef } from "../secure-bucket";
 
 export interface GlueJobCapacity {
     readonly workerType: string;
@@ -172,6 +173,7 @@ export function glueJob(name: string, args: GlueJobArgs, opts: pulumi.CustomReso
                 : {}),
             securityConfiguration: args.securityConfigurationName,
         },
-        { ...opts, dependsOn: [policy, script, jobPackage, configuration] },
+        // Merged, not spread: a caller's own dependsOn is kept beside the job's files and permissions.
+        pulumi.mergeOptions(opts, { dependsOn: [policy, script, jobPackage, configuration] }),
     );
 }

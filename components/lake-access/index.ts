@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import icebergCatalog from "../../glue-scripts/ingest/contracts/iceberg_catalog.json";
-import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { objectsUnder, type PolicyStatement } from "../policies";
+import type { AccountScope } from "../account-scope";
+import type { BucketRef } from "../secure-bucket";
 
 /**
  * How a Glue job reaches the lake's Apache Iceberg tables: the Spark settings of the catalog the

@@ -1,3 +1,5 @@
+import { defaultWorkerType } from "../glue-job/defaults";
+
 /** Every day at 03:30 UTC, when extracts rarely land (a fixed time, so runs are easy to find and to compare). */
 export const maintenanceSchedule = "cron(30 3 * * ? *)";
 
@@ -6,7 +8,13 @@ export const maintenanceSchedule = "cron(30 3 * * ? *)";
  * auto scaling up to `maxWorkers`, one run at a time (a second run would race the first for the
  * same rows), one retry.
  */
-export const maintenanceJob = { workerType: "G.1X", flex: true, timeoutMinutes: 120, maxRetries: 1, maxConcurrentRuns: 1 } as const;
+export const maintenanceJob = {
+    workerType: defaultWorkerType,
+    flex: true,
+    timeoutMinutes: 120,
+    maxRetries: 1,
+    maxConcurrentRuns: 1,
+} as const;
 
 /** Upper bound for the maintenance job's auto scaling unless the stack gives one. */
 export const defaultMaintenanceWorkers = 10;

@@ -5,12 +5,12 @@ import type maintenanceArguments from "../../glue-scripts/ingest/contracts/maint
 import { accountScope } from "../account-scope";
 import { anyCount, notifyingAlarm } from "../alarm-topic";
 import { matchedEvents } from "../metrics";
-import { failedRunStates } from "../extract-pipeline/defaults";
-import type { BucketRef } from "../extract-pipeline/policies";
 import { glueAssetUri, glueJob } from "../glue-job";
+import { failedRunRule } from "../glue-job/run-events";
 import { icebergJobArguments } from "../lake-access";
 import { defaultMaintenanceWorkers, maintenanceJob, maintenancePrefixes, maintenanceSchedule } from "./defaults";
 import { maintenanceStatements } from "./policies";
+import type { BucketRef } from "../secure-bucket";
 
 export interface LakeMaintenanceArgs {
     /** The pipeline's job plan; its `lake.tables` are what the job maintains. It is uploaded beside the job. */
@@ -104,16 +104,9 @@ export class LakeMaintenance extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const failed = new aws.cloudwatch.EventRule(
+        const failed = failedRunRule(
             `${name}-run-failed`,
-            {
-                description: `Failed, stopped or timed-out runs of the ${plan.pipeline} lake maintenance`,
-                eventPattern: pulumi.jsonStringify({
-                    source: ["aws.glue"],
-                    "detail-type": ["Glue Job State Change"],
-                    detail: { jobName: [this.job.name], state: failedRunStates },
-                }),
-            },
+            { description: `Failed, stopped or timed-out runs of the ${plan.pipeline} lake maintenance`, jobName: this.job.name },
             { parent: this },
         );
         // A failed run leaves expired rows in the lake until the next one succeeds: worth a notification,

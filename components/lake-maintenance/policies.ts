@@ -1,7 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { lakeTableStatements, type LakeTableRef } from "../lake-access";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
+import type { AccountScope } from "../account-scope";
+import type { BucketRef } from "../secure-bucket";
 
 export interface MaintenanceScope extends AccountScope {
     readonly lake: BucketRef;

@@ -5,16 +5,18 @@ import type lookupArguments from "../../glue-scripts/ingest/contracts/lookup_job
 import { AlarmTopic, anyCount, deadLetterAlarm } from "../alarm-topic";
 import type { EventFilterEnvironment } from "../../lambdas/event-filter/contract";
 import { BundledFunction } from "../bundled-function";
+import { deadLetterRetentionSeconds } from "../defaults/queues";
+import { tableDefaults } from "../defaults/tables";
 import { reservedConcurrencyOf, streamConsumerConcurrency, type LambdaSettings } from "../bundled-function/lambda-settings";
 import { lookupLoadMetric, matchedEvents, type MetricId } from "../metrics";
-import { failedRunStates } from "../extract-pipeline/defaults";
-import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { objectsUnder } from "../policies";
 import { glueAssetUri, glueJob } from "../glue-job";
-import { SecureBucket } from "../secure-bucket";
+import { defaultWorkerType } from "../glue-job/defaults";
+import { failedRunRule } from "../glue-job/run-events";
+import { SecureBucket, type BucketRef } from "../secure-bucket";
 import { serviceRole } from "../service-role";
 import { filterStatements, loaderStatements } from "./policies";
-import { accountScope } from "../account-scope";
+import { accountScope, type AccountScope } from "../account-scope";
 
 export interface LookupFilterArgs {
     /**
@@ -68,7 +70,13 @@ export interface LookupTableArgs {
  * range checkpointed, so a crashed load resumes where it stopped. One G.1X pair is plenty for
  * lookup-sized exports and costs cents per run; one run at a time keeps checkpoints consistent.
  */
-export const loaderJob = { workerType: "G.1X", numberOfWorkers: 2, timeoutMinutes: 120, maxRetries: 1, maxConcurrentRuns: 1 } as const;
+export const loaderJob = {
+    workerType: defaultWorkerType,
+    numberOfWorkers: 2,
+    timeoutMinutes: 120,
+    maxRetries: 1,
+    maxConcurrentRuns: 1,
+} as const;
 
 /** The event filter's source mapping: split a failing batch to isolate the bad record, give up after a day. */
 export const filterPolling = { bisectBatchOnFunctionError: true, maximumRetryAttempts: 10, maximumRecordAgeInSeconds: 86_400 } as const;
@@ -138,10 +146,7 @@ export class LookupTable extends pulumi.ComponentResource {
         this.table = new aws.dynamodb.Table(
             `${name}-table`,
             {
-                billingMode: "PAY_PER_REQUEST",
-                pointInTimeRecovery: { enabled: true },
-                serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
-                deletionProtectionEnabled: args.deletionProtection,
+                ...tableDefaults(args.kmsKeyArn, args.deletionProtection),
                 hashKey: lookup.key.partition.attribute,
                 ...(lookup.key.sort ? { rangeKey: lookup.key.sort.attribute } : {}),
                 attributes: keys.map((key) => ({ name: key.attribute, type: dynamoType(key.type) })),
@@ -236,16 +241,9 @@ export class LookupTable extends pulumi.ComponentResource {
             this.startOnNewExport(name, scope, exportPrefix, lookupPlan(lookup).markers);
         }
 
-        const failed = new aws.cloudwatch.EventRule(
+        const failed = failedRunRule(
             `${name}-load-failed`,
-            {
-                description: `Failed, stopped or timed-out loads of the ${lookup.lookup} lookup`,
-                eventPattern: pulumi.jsonStringify({
-                    source: ["aws.glue"],
-                    "detail-type": ["Glue Job State Change"],
-                    detail: { jobName: [this.job.name], state: failedRunStates },
-                }),
-            },
+            { description: `Failed, stopped or timed-out loads of the ${lookup.lookup} lookup`, jobName: this.job.name },
             { parent: this },
         );
         const loads = { stack: args.stack, lookup: lookup.lookup };
@@ -333,7 +331,7 @@ export class LookupTable extends pulumi.ComponentResource {
         const streamLabel = upstream ? `${upstream.name} (account ${upstream.accountId})` : filter.stream;
         const failures = new aws.sqs.Queue(
             `${name}-filter-failures`,
-            { kmsMasterKeyId: args.kmsKeyArn, messageRetentionSeconds: 14 * 24 * 3600 },
+            { kmsMasterKeyId: args.kmsKeyArn, messageRetentionSeconds: deadLetterRetentionSeconds },
             { parent: this },
         );
         const toPrefix = "prefix" in filter.destination ? filter.destination.prefix : undefined;

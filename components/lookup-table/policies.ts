@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
+import type { AccountScope } from "../account-scope";
+import type { BucketRef } from "../secure-bucket";
 
 export interface LoaderScope extends AccountScope {
     readonly exports: BucketRef;

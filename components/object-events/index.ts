@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { serviceDelivery } from "../extract-pipeline/policies";
-import { policyDocument } from "../policies";
+import { deadLetterRetentionSeconds, receiveWaitTimeSeconds } from "../defaults/queues";
+import { policyDocument, serviceDelivery } from "../policies";
 
 export interface ObjectEventQueueArgs {
     readonly description: string;
@@ -10,14 +10,11 @@ export interface ObjectEventQueueArgs {
     /** Only objects under this prefix. */
     readonly prefix: string;
     readonly kmsKeyArn: pulumi.Input<string>;
-    /** At least six times the timeout of the consuming function, as Lambda advises. */
+    /** At least six times the timeout of the consuming function, as Lambda advises (`visibilityTimeoutFor`). */
     readonly visibilityTimeoutSeconds: number;
     /** Deliveries before a message moves to the dead-letter queue. */
     readonly maxReceiveCount: number;
 }
-
-/** Days a message waits in a dead-letter queue: SQS's maximum, time for a person to look. */
-export const deadLetterRetentionSeconds = 14 * 24 * 3600;
 
 /**
  * A queue of the objects created under a bucket prefix: an EventBridge rule forwards each
@@ -40,7 +37,7 @@ export class ObjectEventQueue extends pulumi.ComponentResource {
             {
                 kmsMasterKeyId: args.kmsKeyArn,
                 visibilityTimeoutSeconds: args.visibilityTimeoutSeconds,
-                receiveWaitTimeSeconds: 20,
+                receiveWaitTimeSeconds,
                 redrivePolicy: pulumi.jsonStringify({
                     deadLetterTargetArn: this.deadLetterQueue.arn,
                     maxReceiveCount: args.maxReceiveCount,

@@ -61,6 +61,24 @@ export function kmsUse(keyArn: pulumi.Input<string>, sid = "UseProjectKey"): Pol
     };
 }
 
+/** Lets one AWS service principal deliver to a topic or queue, only from the given source ARNs. */
+export function serviceDelivery(
+    sid: string,
+    service: string | string[],
+    action: string,
+    resource: pulumi.Input<string>,
+    sourceArns: pulumi.Input<string>[],
+): PolicyStatement {
+    return {
+        Sid: sid,
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: [action],
+        Resource: resource,
+        Condition: { ArnEquals: { "aws:SourceArn": sourceArns } },
+    };
+}
+
 /** What a function consuming a queue through an event source mapping needs of it. */
 export function queueConsumption(queueArn: pulumi.Input<string>, sid: string): PolicyStatement {
     return {

@@ -3,6 +3,15 @@ import * as pulumi from "@pulumi/pulumi";
 import { denyInsecureTransport, objectsUnder, policyDocument, type PolicyStatement } from "../policies";
 import { blockAllPublicAccess, defaultNoncurrentVersionDays, lifecycleRules, type ExpirationRule } from "./defaults";
 
+/**
+ * What a component needs of a bucket it is handed: its name and ARN. A SecureBucket is one; so is
+ * `{ name: bucket.bucket, arn: bucket.arn }` of any other bucket.
+ */
+export interface BucketRef {
+    readonly name: pulumi.Input<string>;
+    readonly arn: pulumi.Input<string>;
+}
+
 export interface SecureBucketArgs {
     /**
      * KMS key for default encryption (SSE-KMS, with S3 Bucket Keys to cut KMS requests).

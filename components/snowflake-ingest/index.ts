@@ -4,12 +4,12 @@ import * as snowflake from "@pulumi/snowflake";
 import type { ColumnType } from "../../config/formats";
 import { accountScope } from "../account-scope";
 import { anyCount, type AlarmTopic } from "../alarm-topic";
-import type { BucketRef } from "../extract-pipeline/policies";
 import type { MetricId } from "../metrics";
 import { policyDocument } from "../policies";
 import { snowflakeReadStatements } from "../warehouse-export/policies";
 import { copyStatement, maxRoleNameLength, qualifiedName, snowflakeType, storageProviderOf } from "./defaults";
 import { errorPublishingStatements, snowflakeIntegrationTrust } from "./policies";
+import type { BucketRef } from "../secure-bucket";
 
 export interface SnowflakeTarget {
     /** An existing database. */
@@ -221,6 +221,7 @@ export class SnowflakeIngest extends pulumi.ComponentResource {
             "snowpipe-errors",
             `Snowpipe reported an error loading the ${stream} stream into ${target.database}.${target.schema}.${target.table}`,
             anyCount(publishedMessages(this.errorTopic.name)),
+            args.alarms.ownedBy(this),
         );
 
         this.registerOutputs({

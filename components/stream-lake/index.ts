@@ -5,11 +5,12 @@ import { AlarmTopic, anyCount, deadLetterAlarm } from "../alarm-topic";
 import type { CrawlerStarterVariable } from "../../lambdas/crawler-starter/contract";
 import type { StreamProducerVariable } from "../../lambdas/stream-producer/contract";
 import { BundledFunction } from "../bundled-function";
+import { defaultLogRetentionDays } from "../defaults/log-groups";
+import { deadLetterRetentionSeconds } from "../defaults/queues";
 import { oneAtATime, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
 import { matchedEvents, type MetricId } from "../metrics";
 import { parquetStorage } from "../catalog/defaults";
-import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
-import { SecureBucket } from "../secure-bucket";
+import { SecureBucket, type BucketRef } from "../secure-bucket";
 import { assumedRole, rolePolicy, serviceRole } from "../service-role";
 import {
     crawlerConfiguration,
@@ -26,7 +27,7 @@ import {
     streamTableName,
 } from "./defaults";
 import { crawlerStatements, firehoseStatements, streamWriterStatement } from "./policies";
-import { accountScope } from "../account-scope";
+import { accountScope, type AccountScope } from "../account-scope";
 
 export interface StreamLakeArgs {
     /** The validated stream definition (`config/streams/<stream>.yaml`). */
@@ -149,7 +150,7 @@ export class StreamLake extends pulumi.ComponentResource {
 
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-delivery-logs`,
-            { retentionInDays: logRetentionDays ?? 90, kmsKeyId: args.kmsKeyArn },
+            { retentionInDays: logRetentionDays ?? defaultLogRetentionDays, kmsKeyId: args.kmsKeyArn },
             { parent: this },
         );
         const logStream = (suffix: string, streamName: string) =>
@@ -300,7 +301,7 @@ export class StreamLake extends pulumi.ComponentResource {
 
         this.functionDeadLetterQueue = new aws.sqs.Queue(
             `${name}-functions-dlq`,
-            { kmsMasterKeyId: args.kmsKeyArn, messageRetentionSeconds: 14 * 24 * 3600 },
+            { kmsMasterKeyId: args.kmsKeyArn, messageRetentionSeconds: deadLetterRetentionSeconds },
             { parent: this },
         );
         this.alarms.alarm(

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
-import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
+import type { AccountScope } from "../account-scope";
+import type { BucketRef } from "../secure-bucket";
 
 export interface FirehoseScope extends AccountScope {
     readonly streamArn: pulumi.Input<string>;

@@ -3,12 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { manualSnowflake, streamSchemaDocument, type Stream } from "../../config/stream";
 import type exportArguments from "../../glue-scripts/ingest/contracts/export_job_arguments.json";
 import { anyCount, type AlarmTopic } from "../alarm-topic";
+import { defaultLogRetentionDays } from "../defaults/log-groups";
 import { matchedEvents } from "../metrics";
-import { failedRunStates } from "../extract-pipeline/defaults";
-import type { BucketRef } from "../extract-pipeline/policies";
 import { policyDocument } from "../policies";
 import { glueAssetUri, glueJob } from "../glue-job";
-import { SecureBucket } from "../secure-bucket";
+import { defaultWorkerType } from "../glue-job/defaults";
+import { failedRunRule } from "../glue-job/run-events";
+import { SecureBucket, type BucketRef } from "../secure-bucket";
 import { serviceRole } from "../service-role";
 import { firehoseStatements } from "../stream-lake/policies";
 import { exportJobStatements, snowflakeReadStatements, snowflakeTrustPolicy, type ExportPrefixes } from "./policies";
@@ -50,7 +51,13 @@ export interface WarehouseExportArgs {
  * time, never queued by Glue: a start while a run is going is refused, and the next schedule (or the
  * on-delivery message, redelivered) tries again.
  */
-export const exportJob = { workerType: "G.1X", numberOfWorkers: 2, timeoutMinutes: 30, maxRetries: 0, maxConcurrentRuns: 1 } as const;
+export const exportJob = {
+    workerType: defaultWorkerType,
+    numberOfWorkers: 2,
+    timeoutMinutes: 30,
+    maxRetries: 0,
+    maxConcurrentRuns: 1,
+} as const;
 
 /** Where each part of the export lives, for a stream. */
 export function exportPrefixes(stream: string): ExportPrefixes {
@@ -119,7 +126,7 @@ export class WarehouseExport extends pulumi.ComponentResource {
 
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-delivery-logs`,
-            { retentionInDays: args.logRetentionDays ?? 90, kmsKeyId: args.kmsKeyArn },
+            { retentionInDays: args.logRetentionDays ?? defaultLogRetentionDays, kmsKeyId: args.kmsKeyArn },
             { parent: this },
         );
         const deliveryLog = new aws.cloudwatch.LogStream(
@@ -232,22 +239,16 @@ export class WarehouseExport extends pulumi.ComponentResource {
                       { parent: this },
                   )
                 : undefined;
-        const failedRuns = new aws.cloudwatch.EventRule(
+        const failedRuns = failedRunRule(
             `${name}-run-failed`,
-            {
-                description: `Failed, stopped or timed-out runs of the ${stream.stream} export job`,
-                eventPattern: pulumi.jsonStringify({
-                    source: ["aws.glue"],
-                    "detail-type": ["Glue Job State Change"],
-                    detail: { jobName: [this.job.name], state: failedRunStates },
-                }),
-            },
+            { description: `Failed, stopped or timed-out runs of the ${stream.stream} export job`, jobName: this.job.name },
             { parent: this },
         );
         args.alarms.alarm(
             "export-failures",
             `A run of the ${stream.stream} warehouse export failed, timed out or was stopped`,
             anyCount(matchedEvents(failedRuns.name), 900),
+            args.alarms.ownedBy(this),
         );
 
         this.snowflakeRole = manual && this.manualSnowflakeRole(name, stream.stream, manual, args.kmsKeyArn, prefixes.destination, scope);

@@ -1,12 +1,14 @@
 import * as aws from "@pulumi/aws";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { exportMarkerPrefix, type ExportStarterVariable } from "../../lambdas/export-starter/contract";
 import { deadLetterAlarm, type AlarmTopic } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
+import { visibilityTimeoutFor } from "../defaults/queues";
+import { runLedgerKey, tableDefaults } from "../defaults/tables";
 import { queueConcurrency, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
-import type { BucketRef } from "../extract-pipeline/policies";
 import { ObjectEventQueue } from "../object-events";
 import { exportStarterStatements } from "./policies";
+import type { BucketRef } from "../secure-bucket";
 
 /**
  * The on-delivery starter's settings. Glue refuses a start while the job's one run is going
@@ -17,8 +19,7 @@ import { exportStarterStatements } from "./policies";
  */
 export const exportStarter = {
     timeoutSeconds: 30,
-    /** Lambda's guidance: at least six times the function timeout. */
-    visibilityTimeoutSeconds: 180,
+    visibilityTimeoutSeconds: visibilityTimeoutFor(30),
     maxReceiveCount: 20,
     /** One object a message, one run an object: a batch would only meet more refusals. */
     batchSize: 1,
@@ -69,13 +70,8 @@ export function onDeliveryStarter(name: string, args: OnDeliveryArgs, opts: pulu
     const runLedger = new aws.dynamodb.Table(
         `${name}-runs`,
         {
-            billingMode: "PAY_PER_REQUEST",
-            pointInTimeRecovery: { enabled: true },
-            serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
-            deletionProtectionEnabled: args.deletionProtection,
-            hashKey: "archive",
-            attributes: [{ name: "archive", type: "S" }],
-            ttl: { attributeName: "expiresAt", enabled: true },
+            ...tableDefaults(args.kmsKeyArn, args.deletionProtection),
+            ...runLedgerKey(),
         },
         opts,
     );
@@ -125,6 +121,8 @@ export function onDeliveryStarter(name: string, args: OnDeliveryArgs, opts: pulu
         "export-dead-letters",
         `Objects delivered for the ${args.stream} warehouse export found no run and wait in the dead-letter queue (the schedule still exports them)`,
         deadLetterAlarm(deliveries.deadLetterQueue.name),
+        // In the export's subtree (the parent of everything here), not the alarm topic's.
+        opts.parent ? pulumi.mergeOptions(opts, args.alarms.ownedBy(opts.parent)) : opts,
     );
     return { deliveries, runLedger, starter };
 }

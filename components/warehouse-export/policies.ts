@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AccountScope, BucketRef } from "../extract-pipeline/policies";
 import { kmsUse, objectsUnder, queueConsumption, type PolicyStatement } from "../policies";
+import type { AccountScope } from "../account-scope";
+import type { BucketRef } from "../secure-bucket";
 
 export interface ExportJobScope extends AccountScope {
     readonly stream: string;
