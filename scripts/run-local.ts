@@ -13,7 +13,6 @@ import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { CreateDatabaseCommand, CreateJobCommand, GetJobRunsCommand } from "@aws-sdk/client-glue";
 import { CreateBucketCommand, HeadObjectCommand, PutBucketVersioningCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { CreateTopicCommand } from "@aws-sdk/client-sns";
-import type { SQSEvent } from "aws-lambda";
 import { readStoredJson } from "../cli/job-runs";
 import { describeChanges, describeScan, runReportKey, type RunReport } from "../cli/run-report";
 import type { JobPlan } from "../config/job-plan";
@@ -27,8 +26,8 @@ import { describeSeconds } from "../lambdas/shared/durations";
 import { indentJson } from "../lambdas/shared/json-text";
 import {
     elapsed,
+    objectCreatedEvent,
     python,
-    region,
     reportFailures,
     runGlueScript,
     say,
@@ -297,47 +296,6 @@ async function generateExtracts(plan: JobPlan, sample: SampleSettings, workDir: 
         .split("\n")
         .filter((line) => line.trim().startsWith("{"))
         .map((line) => (JSON.parse(line) as { archive: string }).archive);
-}
-
-function objectCreatedEvent(bucket: string, key: string, size: number, versionId: string, landedAt: Date, index: number): SQSEvent {
-    const body = {
-        version: "0",
-        id: `local-event-${index}`,
-        "detail-type": "Object Created",
-        source: "aws.s3",
-        account: "123456789012",
-        time: landedAt.toISOString(),
-        region,
-        resources: [`arn:aws:s3:::${bucket}`],
-        detail: {
-            version: "0",
-            bucket: { name: bucket },
-            object: { key, size, etag: "local", "version-id": versionId, sequencer: `00${index}` },
-            "request-id": `local-${index}`,
-            requester: "123456789012",
-            reason: "PutObject",
-        },
-    };
-    return {
-        Records: [
-            {
-                messageId: `local-message-${index}`,
-                receiptHandle: `local-receipt-${index}`,
-                body: JSON.stringify(body),
-                attributes: {
-                    ApproximateReceiveCount: "1",
-                    SentTimestamp: String(Date.now()),
-                    SenderId: "events.amazonaws.com",
-                    ApproximateFirstReceiveTimestamp: String(Date.now()),
-                },
-                messageAttributes: {},
-                md5OfBody: "",
-                eventSource: "aws:sqs",
-                eventSourceARN: `arn:aws:sqs:${region}:123456789012:ingest-local-archives`,
-                awsRegion: region,
-            },
-        ],
-    };
 }
 
 function stripDashes(argumentsWithDashes: Record<string, string>): Record<string, string> {
