@@ -28,6 +28,7 @@ import { configuredSettings, loadStackConfig, readStackFile } from "./config/loa
 import { upstreamStreamOf } from "./config/lookup";
 import { refusePlainSnowflakeCredentials } from "./config/snowflake";
 import { manualSnowflake, type Stream } from "./config/stream";
+import type { DeployedStackOutputs } from "./contracts/stack-outputs";
 
 const stack = pulumi.getStack();
 // The region the AWS provider deploys to, as it reads it: a filter's stream of another stack must be in it.
@@ -332,11 +333,25 @@ export const lookupTables = Object.fromEntries(
             loaderJob: lookup.job.name,
             // Where each load writes <reportPrefix><lookup>/<run id>/report.json (`ingest runs --lookup`
             // reads them): read from the loader's own arguments, so the outputs say what the job was told.
-            reportBucket: lookup.job.defaultArguments.apply((jobArguments) => jobArguments?.["--report_bucket"]),
-            reportPrefix: lookup.job.defaultArguments.apply((jobArguments) => jobArguments?.["--report_prefix"]),
+            // LookupTable always gives both (test/lookup-components.test.ts), so they are strings.
+            reportBucket: lookup.job.defaultArguments.apply((jobArguments) => jobArguments?.["--report_bucket"] as string),
+            reportPrefix: lookup.job.defaultArguments.apply((jobArguments) => jobArguments?.["--report_prefix"] as string),
             alarmTopicArn: lookup.alarms.topicArn,
             // The role another account grants its stream and key to, when the filter reads a stream of theirs.
             ...(lookup.filter ? { filterFunction: lookup.filter.functionName, filterRoleArn: lookup.filter.role.arn } : {}),
         },
     ]),
 );
+
+// What the operator's command line reads of these (contracts/stack-outputs.ts, which cli/stack-outputs.ts
+// parses with): an output it needs that is missing, renamed or of another shape fails typecheck here.
+void ({
+    landingBucket,
+    lakeBucket,
+    quarantineBucket,
+    glueDatabase,
+    athenaWorkgroup,
+    extractPipelines,
+    lookupTables,
+    streamingLakes,
+} satisfies DeployedStackOutputs<pulumi.Input<string>>);

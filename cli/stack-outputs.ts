@@ -1,52 +1,26 @@
 import { spawn } from "child_process";
 import * as fs from "fs";
-import { z } from "zod";
+import type { z } from "zod";
+import {
+    lookupTableOutputsSchema,
+    stackOutputsSchema,
+    streamingLakeOutputsSchema,
+    type ExtractPipelineOutputs as PipelineOutputs,
+    type LookupTableOutputs as LookupOutputs,
+    type StackOutputs,
+} from "../contracts/stack-outputs";
 import { ExitCode, OperatorError } from "./terminal";
 
 /**
- * The stack outputs the operator commands need (index.ts exports them). They come from a file saved
- * with `pulumi stack output --json`, or from the Pulumi CLI when it is installed, so the tool also
- * works where only the outputs were handed over.
+ * The stack outputs the operator commands need (index.ts exports them; both sides take their names
+ * from contracts/stack-outputs.ts). They come from a file saved with `pulumi stack output --json`,
+ * or from the Pulumi CLI when it is installed, so the tool also works where only the outputs were
+ * handed over.
  */
 
-const extractPipelineOutputs = z.object({
-    landingPrefix: z.string(),
-    runLedgerTable: z.string(),
-    jobName: z.string(),
-});
-
-const stackOutputsSchema = z.object({
-    landingBucket: z.string(),
-    lakeBucket: z.string(),
-    quarantineBucket: z.string(),
-    glueDatabase: z.string(),
-    athenaWorkgroup: z.string(),
-    extractPipelines: z.record(z.string(), extractPipelineOutputs),
-    // Read only when a command names a lookup (selectLookup), so that outputs saved before a lookup
-    // output was added still serve the pipeline commands.
-    lookupTables: z.record(z.string(), z.unknown()).default({}),
-    // Likewise read only when a command names a stream (selectExport).
-    streamingLakes: z.record(z.string(), z.unknown()).default({}),
-});
-
-/** A lookup's outputs: its loader job, where exports land, and where each load writes its report (`<reportPrefix><lookup>/<run id>/report.json`). */
-const lookupTableOutputs = z.object({
-    table: z.string(),
-    exportsBucket: z.string(),
-    exportsPrefix: z.string(),
-    loaderJob: z.string(),
-    reportBucket: z.string(),
-    reportPrefix: z.string(),
-});
-
-/** A stream's outputs as `ingest runs --export` reads them: its warehouse export's job, when it has one. */
-const streamingLakeOutputs = z.object({
-    warehouse: z.object({ exportJob: z.string() }).optional(),
-});
-
-export type StackOutputs = z.infer<typeof stackOutputsSchema>;
-export type ExtractPipelineOutputs = z.infer<typeof extractPipelineOutputs> & { readonly pipeline: string };
-export type LookupTableOutputs = z.infer<typeof lookupTableOutputs> & { readonly lookup: string };
+export type { StackOutputs };
+export type ExtractPipelineOutputs = PipelineOutputs & { readonly pipeline: string };
+export type LookupTableOutputs = LookupOutputs & { readonly lookup: string };
 /** A stream's warehouse export: the Glue job whose runs convert what Firehose delivered to Parquet. */
 export interface WarehouseExportOutputs {
     readonly stream: string;
@@ -110,13 +84,18 @@ export function selectPipeline(outputs: StackOutputs, stack: string, name: strin
 
 /** The named lookup's outputs; an unknown name is refused with the lookups the stack has. */
 export function selectLookup(outputs: StackOutputs, stack: string, name: string): LookupTableOutputs {
-    const entry = selectEntry(outputs.lookupTables, lookupTableOutputs, { stack, name, kind: "lookup", output: "lookupTables" });
+    const entry = selectEntry(outputs.lookupTables, lookupTableOutputsSchema, { stack, name, kind: "lookup", output: "lookupTables" });
     return { lookup: name, ...entry };
 }
 
 /** The named stream's warehouse export; a stream the stack lacks, or one without an export, is refused. */
 export function selectExport(outputs: StackOutputs, stack: string, name: string): WarehouseExportOutputs {
-    const entry = selectEntry(outputs.streamingLakes, streamingLakeOutputs, { stack, name, kind: "stream", output: "streamingLakes" });
+    const entry = selectEntry(outputs.streamingLakes, streamingLakeOutputsSchema, {
+        stack,
+        name,
+        kind: "stream",
+        output: "streamingLakes",
+    });
     if (!entry.warehouse) {
         throw new OperatorError(
             ExitCode.usage,
