@@ -13,8 +13,9 @@ import tempfile
 import boto3
 
 from ingest.arguments import EXTRACT_JOB_CONTRACT
+from ingest.aws_clients import AwsClients
 from ingest.glue_entry import job_arguments, spark_session
-from ingest.job import AwsClients, run
+from ingest.job import run
 from ingest.report import RunFailure
 
 
@@ -30,6 +31,7 @@ def main(argv: list[str]) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="extract-") as work_dir:
         try:
+            # `run` reads the arguments and the plan they name into their typed shapes (ExtractArguments, JobPlan) first.
             run(spark, arguments, clients, work_dir=work_dir)
         except RunFailure as failure:
             print(f"extract {arguments['extract_id']} failed: {failure}", file=sys.stderr)

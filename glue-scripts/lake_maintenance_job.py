@@ -12,8 +12,8 @@ import boto3
 
 from ingest.arguments import MAINTENANCE_JOB_CONTRACT
 from ingest.glue_entry import job_arguments, spark_session
+from ingest.job_plan import load_job_plan
 from ingest.lake_ledger import LakeLedger
-from ingest.locations import load_json
 from ingest.maintenance import publish_report, run_maintenance
 from ingest.report import RunFailure
 
@@ -22,7 +22,8 @@ def main(argv: list[str]) -> int:
     arguments = job_arguments(argv, MAINTENANCE_JOB_CONTRACT)
     spark = spark_session("lake-maintenance-job")
     s3, sns = boto3.client("s3"), boto3.client("sns")
-    plan = load_json(s3, arguments["plan_uri"])
+    # A plan the job cannot use raises JobPlanError here, naming the plan and every problem, and fails the run.
+    plan = load_job_plan(s3, arguments["plan_uri"])
     try:
         run_maintenance(
             spark,
@@ -32,7 +33,7 @@ def main(argv: list[str]) -> int:
             publish=lambda report: publish_report(s3, sns, arguments, report),
         )
     except RunFailure as failure:
-        print(f"lake maintenance of {plan['pipeline']} failed: {failure}", file=sys.stderr)
+        print(f"lake maintenance of {plan.pipeline} failed: {failure}", file=sys.stderr)
         return 1
     return 0
 

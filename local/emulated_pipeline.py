@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from ingest.aws_clients import AwsClients
 from ingest.dynamodb_writer import ON_DEMAND_WARM_WRITE_UNITS
-from ingest.job import AwsClients, run
+from ingest.job import run
+from ingest.job_plan import JobPlan, parse_job_plan
 from ingest.report import RunFailure
 
 HEADERS = {
@@ -38,16 +40,16 @@ def zip_bytes(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def plan_archive(plan: dict, rows: dict[str, list[str]]) -> bytes:
+def plan_archive(plan: JobPlan, rows: dict[str, list[str]]) -> bytes:
     """An archive with one CSV per table of the plan, headed by the plan's columns.
 
     A required table not given gets a file with its header only; an optional one is left out.
     """
     files = {}
-    for table in plan["tables"]:
-        if table["name"] in rows or table["required"]:
-            header = ",".join(column["name"] for column in table["columns"])
-            files[table["fileGlob"].replace("*", "")] = "\n".join([header, *rows.get(table["name"], [])]) + "\n"
+    for table in plan.tables:
+        if table.name in rows or table.required:
+            header = ",".join(table.column_names)
+            files[table.file_glob.replace("*", "")] = "\n".join([header, *rows.get(table.name, [])]) + "\n"
     return zip_bytes(files)
 
 
@@ -58,7 +60,10 @@ def csv_archive(rows: dict[str, list[str]]) -> bytes:
 
 @dataclass
 class Pipeline:
-    """Buckets, tables, catalog and topic of one pipeline, with unique names so tests stay independent."""
+    """Buckets, tables, catalog and topic of one pipeline, with unique names so tests stay independent.
+
+    `plan` is the job plan's JSON, as the stack stores it for the job; `job_plan` is what the job reads of it.
+    """
 
     plan: dict
     clients: AwsClients
@@ -78,13 +83,12 @@ class Pipeline:
             s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=self.landing, VersioningConfiguration={"Status": "Enabled"})
         s3.put_object(Bucket=self.assets, Key="plan.json", Body=json.dumps(self.plan).encode("utf-8"))
-        item = self.plan["item"]
-        keys = [item["partitionKey"]] + ([item["sortKey"]] if "sortKey" in item else [])
+        keys = self.job_plan.item.keys
         self.items_table = f"items-{self.suffix}"
         self.clients.dynamodb.create_table(
             TableName=self.items_table,
-            KeySchema=[{"AttributeName": key["attribute"], "KeyType": kind} for key, kind in zip(keys, ("HASH", "RANGE"), strict=False)],
-            AttributeDefinitions=[{"AttributeName": key["attribute"], "AttributeType": key["type"]} for key in keys],
+            KeySchema=[{"AttributeName": key.attribute, "KeyType": kind} for key, kind in zip(keys, ("HASH", "RANGE"), strict=False)],
+            AttributeDefinitions=[{"AttributeName": key.attribute, "AttributeType": key.type} for key in keys],
             BillingMode="PAY_PER_REQUEST",
         )
         self.ledger_table = f"runs-{self.suffix}"
@@ -103,6 +107,10 @@ class Pipeline:
         self.clients.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
         self.notification_queue = queue_url
 
+    @property
+    def job_plan(self) -> JobPlan:
+        return parse_job_plan(self.plan)
+
     def deploy(self, plan: dict) -> None:
         """Replaces the pipeline's plan, as a `pulumi up` with a changed mapping does."""
         self.plan = plan
@@ -110,11 +118,11 @@ class Pipeline:
 
     def land(self, name: str, body: bytes) -> str:
         """Puts an archive under the landing prefix and returns its version id."""
-        key = f"{self.plan['extract']['landingPrefix']}{name}"
+        key = f"{self.job_plan.extract.landing_prefix}{name}"
         return self.clients.s3.put_object(Bucket=self.landing, Key=key, Body=body)["VersionId"]
 
     def arguments(self, name: str, version_id: str, extract_id: str, version: int) -> dict[str, str]:
-        key = f"{self.plan['extract']['landingPrefix']}{name}"
+        key = f"{self.job_plan.extract.landing_prefix}{name}"
         # The landed version's Last-Modified, the time a replay gives a run.
         landed_at = self.clients.s3.head_object(Bucket=self.landing, Key=key, VersionId=version_id)["LastModified"]
         return {
@@ -125,8 +133,8 @@ class Pipeline:
             "glue_database": self.database,
             "notification_topic_arn": self.topic_arn,
             "run_ledger_table": self.ledger_table,
-            "staging_uri": f"s3://{self.assets}/temporary/{self.plan['pipeline']}/staging/",
-            "changes_uri": f"s3://{self.assets}/temporary/{self.plan['pipeline']}/changes/",
+            "staging_uri": f"s3://{self.assets}/temporary/{self.job_plan.pipeline}/staging/",
+            "changes_uri": f"s3://{self.assets}/temporary/{self.job_plan.pipeline}/changes/",
             "items_write_units_per_second": str(self.items_write_units_per_second),
             "stack": self.stack,
             "archive_bucket": self.landing,
@@ -158,8 +166,7 @@ class Pipeline:
         deserializer = TypeDeserializer()
         pages = self.clients.dynamodb.get_paginator("scan").paginate(TableName=self.items_table, ConsistentRead=True)
         items = [{name: deserializer.deserialize(value) for name, value in item.items()} for page in pages for item in page["Items"]]
-        item = self.plan["item"]
-        keys = [item["partitionKey"]["attribute"]] + ([item["sortKey"]["attribute"]] if "sortKey" in item else [])
+        keys = [key.attribute for key in self.job_plan.item.keys]
         return sorted(items, key=lambda entry: tuple(entry[key] for key in keys))
 
     def notifications(self) -> list[str]:

@@ -24,8 +24,15 @@ import re
 import string
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+
+# Run as `python -m local.sample_extract` from the repository root (scripts/run-local.ts), the job's
+# package is beside this one rather than on the path.
+sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "glue-scripts"))
+
+from ingest.csv_dialect import CsvDialect
+from ingest.job_plan import ArchiveNaming, JobPlan, PlanColumn, PlanTable, parse_job_plan
 
 FIRST_EXTRACT = dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.UTC)
 FIRST_NAMES = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "Ken", "Radia", "Tim", "Zoë", "José"]
@@ -39,22 +46,22 @@ STREETS = ["Main St", "Harbour Rd", "Mill Lane", "Station Sq", "Kirkegata", "Rue
 class TableState:
     """Rows generated so far for one table, by primary key, so later extracts can update them."""
 
-    plan: dict
+    plan: PlanTable
     rows: dict[tuple, dict] = field(default_factory=dict)
     counter: int = 0
     children_of: dict[tuple, int] = field(default_factory=dict)
 
 
 class ExtractGenerator:
-    def __init__(self, plan: dict, *, seed: int, children: float) -> None:
+    def __init__(self, plan: JobPlan, *, seed: int, children: float) -> None:
         self.plan = plan
         self.random = random.Random(seed)
         self.children = children
-        self.tables = {table["name"]: TableState(table) for table in plan["tables"]}
+        self.tables = {table.name: TableState(table) for table in plan.tables}
         self.child_tables = {
-            name: [table["name"] for table in plan["tables"] if table.get("parent", {}).get("table") == name] for name in self.tables
+            name: [table.name for table in plan.tables if table.parent is not None and table.parent.table == name] for name in self.tables
         }
-        self.root = next(table["name"] for table in plan["tables"] if "parent" not in table)
+        self.root = next(table.name for table in plan.tables if table.parent is None)
 
     def extract(
         self, index: int, *, roots: int, bad_rows: int, updated_roots: int | None = None
@@ -83,7 +90,7 @@ class ExtractGenerator:
                 share = len(earlier[name]) // 20 if updated_roots is None else updated_roots // 2
                 for row in self.random.sample(earlier[name], k=min(max(1, share), len(earlier[name]))):
                     output[name].append(self._updated(name, row, moment))
-                parents = earlier[state.plan["parent"]["table"]]
+                parents = earlier[state.plan.parent.table]
                 late = len(parents) // 20 if updated_roots is None else updated_roots // 2
                 for parent_row in self.random.sample(parents, k=min(max(1, late), len(parents))):
                     self._new_row(name, parent_row, moment, output, depth=1)
@@ -93,18 +100,18 @@ class ExtractGenerator:
     def _new_row(self, name: str, parent_row: dict | None, moment: dt.datetime, output: dict, depth: int) -> None:
         state = self.tables[name]
         state.counter += 1
-        row = {column["name"]: self._value(name, column, state.counter, moment) for column in state.plan["columns"]}
+        row = {column.name: self._value(name, column, state.counter, moment) for column in state.plan.columns}
         if parent_row is not None:
-            on = state.plan["parent"]["on"]
+            on = state.plan.parent.on
             for pair in on:
-                row[pair["child"]] = parent_row[pair["parent"]]
-            parent_key = tuple(parent_row[pair["parent"]] for pair in on)
+                row[pair.child] = parent_row[pair.parent]
+            parent_key = tuple(parent_row[pair.parent] for pair in on)
             position = state.children_of[parent_key] = state.children_of.get(parent_key, 0) + 1
-            for column in state.plan["columns"]:
-                in_key = column["name"] in state.plan["primaryKey"] and column["name"] not in {pair["child"] for pair in on}
-                if in_key and column["type"] in ("int", "bigint"):
-                    row[column["name"]] = position
-        key = tuple(row[column] for column in state.plan["primaryKey"])
+            for column in state.plan.columns:
+                in_key = column.name in state.plan.primary_key and column.name not in {pair.child for pair in on}
+                if in_key and column.type in ("int", "bigint"):
+                    row[column.name] = position
+        key = tuple(row[column] for column in state.plan.primary_key)
         state.rows[key] = row
         output[name].append(dict(row))
         for child in self.child_tables[name]:
@@ -114,20 +121,20 @@ class ExtractGenerator:
 
     def _updated(self, name: str, row: dict, moment: dt.datetime) -> dict:
         state = self.tables[name]
-        keys = set(state.plan["primaryKey"]) | {pair["child"] for pair in state.plan.get("parent", {}).get("on", [])}
-        changeable = [column for column in state.plan["columns"] if column["name"] not in keys]
+        keys = set(state.plan.primary_key) | {pair.child for pair in (state.plan.parent.on if state.plan.parent else ())}
+        changeable = [column for column in state.plan.columns if column.name not in keys]
         for column in self.random.sample(changeable, k=min(2, len(changeable))):
-            row[column["name"]] = self._value(name, column, state.counter, moment)
+            row[column.name] = self._value(name, column, state.counter, moment)
         for column in changeable:
-            if column["type"] == "timestamp" and "updated" in column["name"]:
-                row[column["name"]] = moment - dt.timedelta(minutes=self.random.randint(1, 600))
+            if column.type == "timestamp" and "updated" in column.name:
+                row[column.name] = moment - dt.timedelta(minutes=self.random.randint(1, 600))
         return dict(row)
 
-    def _value(self, table: str, column: dict, counter: int, moment: dt.datetime):
-        name, kind = column["name"], column["type"]
-        if column["nullable"] and self.random.random() < 0.1:
+    def _value(self, table: str, column: PlanColumn, counter: int, moment: dt.datetime):
+        name, kind = column.name, column.type
+        if column.nullable and self.random.random() < 0.1:
             return None
-        if name in self.tables[table].plan["primaryKey"] and kind == "string":
+        if name in self.tables[table].plan.primary_key and kind == "string":
             return f"{table[:3].upper()}{counter:08d}"
         if kind == "string":
             return self._text(name, counter)
@@ -180,8 +187,8 @@ class ExtractGenerator:
         expected: dict[str, int] = {}
         template = next(iter(self.tables[self.root].rows.values()))
         good_rows = list(rows)
-        key_column = table["primaryKey"][0]
-        typed = {column["type"].split("(")[0]: column for column in table["columns"] if column["name"] not in table["primaryKey"]}
+        key_column = table.primary_key[0]
+        typed = {column.type.split("(")[0]: column for column in table.columns if column.name not in table.primary_key}
         for index in range(count):
             marker = f"BAD{index:06d}"
             rows.append(_Raw(marker + "," + "only-two-fields"))
@@ -201,7 +208,7 @@ class ExtractGenerator:
                 ("boolean", "bad-boolean", "maybe"),
             ):
                 if kind in typed:
-                    rows.append({**template, key_column: f"{marker}{kind[:3].upper()}", typed[kind]["name"]: _Raw(bad_value)})
+                    rows.append({**template, key_column: f"{marker}{kind[:3].upper()}", typed[kind].name: _Raw(bad_value)})
                     expected[reason] = expected.get(reason, 0) + 1
         return expected
 
@@ -213,12 +220,15 @@ class _Raw:
         self.value = value
 
 
-def archive_name(naming: dict, moment: dt.datetime, sequence: int) -> str:
-    """Fills an archive-name regex built by the mapping compiler with a timestamp and sequence."""
-    pattern = naming["regex"].removeprefix("^").removesuffix("$")
-    values = iter(
-        _spark_pattern(naming["timestampFormat"], moment) if group == "timestamp" else str(sequence) for group in naming["groups"]
-    )
+def archive_name(naming: ArchiveNaming | Mapping, moment: dt.datetime, sequence: int) -> str:
+    """Fills an archive-name regex built by the mapping compiler with a timestamp and sequence.
+
+    `naming` is the plan's `extract.archive_naming`, or its `extract.archiveNaming` JSON.
+    """
+    if not isinstance(naming, ArchiveNaming):
+        naming = ArchiveNaming(regex=naming["regex"], groups=tuple(naming["groups"]), timestamp_format=naming["timestampFormat"])
+    pattern = naming.regex.removeprefix("^").removesuffix("$")
+    values = iter(_spark_pattern(naming.timestamp_format, moment) if group == "timestamp" else str(sequence) for group in naming.groups)
     filled = re.sub(r"\((?:[^()\\]|\\.)*\)", lambda _: next(values).replace("\\", "\\\\"), pattern)
     return re.sub(r"\\(.)", r"\1", filled)
 
@@ -252,10 +262,10 @@ def _spark_pattern(pattern: str, moment: dt.datetime | dt.date) -> str:
     return "".join(output)
 
 
-def _lines(table: dict, rows: list[dict], csv_options: dict) -> Iterator[bytes]:
-    encoding = csv_options["encoding"]
-    formats = {column["name"]: column.get("format") for column in table["columns"]}
-    names = [column["name"] for column in table["columns"]]
+def _lines(table: PlanTable, rows: list[dict], dialect: CsvDialect) -> Iterator[bytes]:
+    encoding = dialect.encoding
+    formats = {column.name: column.format for column in table.columns}
+    names = list(table.column_names)
 
     class Sink:
         line = ""
@@ -263,8 +273,8 @@ def _lines(table: dict, rows: list[dict], csv_options: dict) -> Iterator[bytes]:
         def write(self, text: str) -> None:
             Sink.line = text
 
-    writer = csv.writer(Sink(), delimiter=csv_options["delimiter"], quotechar=csv_options["quote"], lineterminator="\n")
-    if csv_options["header"]:
+    writer = csv.writer(Sink(), delimiter=dialect.delimiter, quotechar=dialect.quote, lineterminator="\n")
+    if dialect.header:
         writer.writerow(names)
         yield Sink.line.encode(encoding)
     for row in rows:
@@ -274,13 +284,13 @@ def _lines(table: dict, rows: list[dict], csv_options: dict) -> Iterator[bytes]:
                 yield b"\n"
             continue
         raw_fields = {name: value.value for name, value in row.items() if isinstance(value, _Raw)}
-        writer.writerow([raw_fields.get(name, _text_of(row[name], formats[name], csv_options)) for name in names])
+        writer.writerow([raw_fields.get(name, _text_of(row[name], formats[name], dialect)) for name in names])
         yield Sink.line.encode(encoding)
 
 
-def _text_of(value, pattern: str | None, csv_options: dict) -> str:
+def _text_of(value, pattern: str | None, dialect: CsvDialect) -> str:
     if value is None:
-        return csv_options["nullValue"]
+        return dialect.null_value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime | dt.date):
@@ -288,28 +298,30 @@ def _text_of(value, pattern: str | None, csv_options: dict) -> str:
     return str(value)
 
 
-def write_archive(path: str, plan: dict, rows_by_table: dict[str, list[dict]]) -> None:
+def write_archive(path: str, plan: JobPlan, rows_by_table: dict[str, list[dict]]) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for table in plan["tables"]:
+        for table in plan.tables:
             file_name = _file_name(table)
             with archive.open(file_name, "w", force_zip64=True) as target:
-                for line in _lines(table, rows_by_table[table["name"]], plan["extract"]["csv"]):
+                for line in _lines(table, rows_by_table[table.name], plan.extract.csv):
                     target.write(line)
 
 
-def _file_name(table: dict) -> str:
+def _file_name(table: PlanTable) -> str:
     """A file name the table's glob matches: the glob with its wildcards removed."""
-    return table["fileGlob"].replace("*", "").replace("?", "x")
+    return table.file_glob.replace("*", "").replace("?", "x")
 
 
-def generate(plan: dict, out: str, *, roots: int, extracts: int, seed: int, children: float, bad_rows: int) -> list[dict]:
+def generate(plan: JobPlan | Mapping, out: str, *, roots: int, extracts: int, seed: int, children: float, bad_rows: int) -> list[dict]:
+    """Writes `extracts` archives under `out` and returns their manifest; `plan` is a JobPlan or the plan's JSON."""
+    plan = plan if isinstance(plan, JobPlan) else parse_job_plan(plan)
     generator = ExtractGenerator(plan, seed=seed, children=children)
     manifest = []
     for index in range(extracts):
         rows, expected = generator.extract(index, roots=roots, bad_rows=bad_rows)
         moment = FIRST_EXTRACT + dt.timedelta(days=index)
-        path = os.path.join(out, archive_name(plan["extract"]["archiveNaming"], moment, index + 1))
+        path = os.path.join(out, archive_name(plan.extract.archive_naming, moment, index + 1))
         write_archive(path, plan, rows)
         entry = {
             "archive": path,
@@ -334,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.roots < 1 or arguments.extracts < 1:
         parser.error("--roots and --extracts must be at least 1")
     with open(arguments.plan, encoding="utf-8") as plan_file:
-        plan = json.load(plan_file)
+        plan = parse_job_plan(json.load(plan_file))
     for entry in generate(
         plan,
         arguments.out,

@@ -62,8 +62,9 @@ from ingest.dynamodb_writer import (  # noqa: E402
     write_partition,
     write_units,
     writer_count,
-    writer_settings,
 )
+from ingest.job import item_writer_settings  # noqa: E402
+from ingest.job_plan import ItemNode, JobPlan, parse_job_plan  # noqa: E402
 from local.benchmarks import example_plan, median_and_spread, replace_section, use_emulated_aws  # noqa: E402
 from local.moto_server import moto_server  # noqa: E402
 from local.sample_extract import FIRST_EXTRACT, ExtractGenerator  # noqa: E402
@@ -96,7 +97,7 @@ def main() -> int:
     parser.add_argument("--repetitions", type=int, default=5)
     parser.add_argument("--output", default=os.path.join(REPO_ROOT, "BENCHMARKS.md"))
     arguments = parser.parse_args()
-    plan = example_plan()
+    plan = parse_job_plan(example_plan())
     sized = item_sizes(plan, example_items(plan, SIZED_ITEMS))
     print(json.dumps({"sized": sized}), flush=True)
     rows = example_items(plan, arguments.items)
@@ -128,68 +129,68 @@ def main() -> int:
     return 0
 
 
-def example_items(plan: dict, count: int) -> list[dict]:
+def example_items(plan: JobPlan, count: int) -> list[dict]:
     """`count` items of the plan's shape, as the job hands them to the writer: one per root row of a full extract.
 
     Values are typed as Spark reads them (decimals, timestamps, dates, integers, booleans); the nested
     collections are sorted by their orderBy and primary key, nulls left out of maps as the writer does.
     """
     rows, _ = ExtractGenerator(plan, seed=SEED, children=2).extract(0, roots=count, bad_rows=0)
-    tables = {table["name"]: table for table in plan["tables"]}
+    tables = {table.name: table for table in plan.tables}
 
     def typed(name: str, row: dict) -> dict:
-        columns = tables[name]["columns"]
+        columns = tables[name].columns
         return {
-            column["name"]: Decimal(row[column["name"]])
-            if row[column["name"]] is not None and column["type"].startswith("decimal")
-            else row[column["name"]]
+            column.name: Decimal(row[column.name])
+            if row[column.name] is not None and column.type.startswith("decimal")
+            else row[column.name]
             for column in columns
         }
 
     children: dict[str, dict[tuple, list[dict]]] = collections.defaultdict(lambda: collections.defaultdict(list))
-    for table in plan["tables"]:
-        if "parent" in table:
-            for row in rows[table["name"]]:
-                children[table["name"]][tuple(row[pair["child"]] for pair in table["parent"]["on"])].append(typed(table["name"], row))
+    for table in plan.tables:
+        if table.parent is not None:
+            for row in rows[table.name]:
+                children[table.name][tuple(row[pair.child] for pair in table.parent.on)].append(typed(table.name, row))
 
-    item = plan["item"]
+    item = plan.item
     activity = collections.defaultdict(list)
-    for reference in item["ttl"]["activity"]:
-        activity[reference["table"]].append(reference["column"])
+    for reference in item.ttl.activity:
+        activity[reference.table].append(reference.column)
 
-    def payload(node: dict, row: dict, moments: list) -> dict:
-        moments.extend(row[column] for column in activity.get(node["table"], []) if row[column] is not None)
-        built = {attribute["attribute"]: row[attribute["column"]] for attribute in node["attributes"]}
-        for collection in node["collections"]:
-            child = tables[collection["node"]["table"]]
-            order = list(dict.fromkeys([*collection["orderBy"], *child["primaryKey"]]))
-            members = children[child["name"]][tuple(row[pair["parent"]] for pair in child["parent"]["on"])]
+    def payload(node: ItemNode, row: dict, moments: list) -> dict:
+        moments.extend(row[column] for column in activity.get(node.table, []) if row[column] is not None)
+        built = {attribute.attribute: row[attribute.column] for attribute in node.attributes}
+        for collection in node.collections:
+            child = tables[collection.node.table]
+            order = list(dict.fromkeys([*collection.order_by, *child.primary_key]))
+            members = children[child.name][tuple(row[pair.parent] for pair in child.parent.on)]
             members = sorted(members, key=lambda member: tuple((member[column] is not None, member[column]) for column in order))
-            built[collection["attribute"]] = [payload(collection["node"], member, moments) for member in members]
+            built[collection.attribute] = [payload(collection.node, member, moments) for member in members]
         return built
 
     version = int(FIRST_EXTRACT.timestamp()) * 1_000_000 + 1
     items = []
-    for root in rows[item["root"]["table"]]:
+    for root in rows[item.root.table]:
         moments: list[dt.datetime] = []
-        built = payload(item["root"], typed(item["root"]["table"], root), moments)
+        built = payload(item.root, typed(item.root.table, root), moments)
         latest = max(moments, default=FIRST_EXTRACT)
         items.append(
             {
-                item["partitionKey"]["attribute"]: root[item["partitionKey"]["column"]],
-                item["sortKey"]["attribute"]: item["sortKey"]["value"],
+                item.partition_key.attribute: root[item.partition_key.column],
+                item.sort_key.attribute: item.sort_key.value,
                 **built,
-                item["versionAttribute"]: version,
-                item["snapshotAttribute"]: 1,
-                item["ttl"]["attribute"]: int(latest.timestamp()) + item["ttl"]["retentionDays"] * 86_400,
+                item.version_attribute: version,
+                item.snapshot_attribute: 1,
+                item.ttl.attribute: int(latest.timestamp()) + item.ttl.retention_days * 86_400,
             }
         )
     return items
 
 
-def item_sizes(plan: dict, items: list[dict]) -> dict:
+def item_sizes(plan: JobPlan, items: list[dict]) -> dict:
     """Mean size, write units and check read units per item, by DynamoDB's rules."""
-    keys = writer_settings(plan, "sizing").keys
+    keys = item_writer_settings(plan, "sizing").keys
     sizes = [item_size(to_item(item, keys)) for item in items]
     units = collections.Counter(write_units(size) for size in sizes)
     return {
@@ -206,11 +207,11 @@ def item_sizes(plan: dict, items: list[dict]) -> dict:
 class Bench:
     """The writers of one case, run together against one table; every figure from what the writers and the table counted."""
 
-    def __init__(self, plan: dict, endpoint: str, rows: list[dict], budget: float, writers: int) -> None:
+    def __init__(self, plan: JobPlan, endpoint: str, rows: list[dict], budget: float, writers: int) -> None:
         self.plan = plan
         self.endpoint = endpoint
         # As the job hands them over: Spark has turned each item into its JSON and size before the writer sees it.
-        keys = writer_settings(plan, "sizing").keys
+        keys = item_writer_settings(plan, "sizing").keys
         self.rows = [encoded_item(row, keys) for row in rows]
         self.budget = budget
         self.writers = writers
@@ -219,8 +220,8 @@ class Bench:
 
     def new_table(self) -> str:
         name = f"bench-{uuid.uuid4().hex[:8]}"
-        item = self.plan["item"]
-        keys = [(item["partitionKey"]["attribute"], "HASH"), (item["sortKey"]["attribute"], "RANGE")]
+        item = self.plan.item
+        keys = [(item.partition_key.attribute, "HASH"), (item.sort_key.attribute, "RANGE")]
         self.dynamodb.create_table(
             TableName=name,
             KeySchema=[{"AttributeName": attribute, "KeyType": kind} for attribute, kind in keys],
@@ -230,7 +231,7 @@ class Bench:
         return name
 
     def settings(self, table: str, units_per_second: float) -> WriterSettings:
-        return writer_settings(self.plan, table, write_units_per_second=units_per_second, endpoint_url=self.endpoint, region=REGION)
+        return item_writer_settings(self.plan, table, write_units_per_second=units_per_second, endpoint_url=self.endpoint, region=REGION)
 
     def run(self, table: str, factory, *, writers: int | None = None, units_per_second: float | None = None) -> dict:
         """The rows split among the writers, each writing its part at its share of the budget; the outcomes summed."""

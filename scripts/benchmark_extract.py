@@ -42,6 +42,7 @@ sys.path[:0] = [os.path.join(REPO_ROOT, "glue-scripts"), REPO_ROOT]
 import ingest.job  # noqa: E402
 from ingest.dynamodb_writer import ITEM_BYTES, WriteOutcome, write_units  # noqa: E402
 from ingest.job import AwsClients  # noqa: E402
+from ingest.job_plan import ItemNode, JobPlan, PlanTable, parse_job_plan  # noqa: E402
 from ingest.spark_settings import local_session  # noqa: E402
 from local.benchmarks import example_plan, median_and_spread, replace_section, spread_text, use_emulated_aws  # noqa: E402
 from local.emulated_pipeline import Pipeline  # noqa: E402
@@ -91,8 +92,10 @@ def received_not_sent(rows, settings):
     yield outcome.as_dict()
 
 
-def measure(spark, plan: dict, endpoint: str, size: int, repetitions: int, work: str) -> dict:
+def measure(spark, document: dict, endpoint: str, size: int, repetitions: int, work: str) -> dict:
+    """`document` is the job plan's JSON, as each run's pipeline stores it for the job."""
     os.makedirs(work)
+    plan = parse_job_plan(document)
     [entry] = generate(
         plan, os.path.join(work, "extract"), roots=max(1, size // ROWS_PER_ROOT), extracts=1, seed=42, children=2, bad_rows=0
     )
@@ -110,7 +113,7 @@ def measure(spark, plan: dict, endpoint: str, size: int, repetitions: int, work:
     for repetition in range(repetitions):
         # A new pipeline each time (its own buckets, tables and lake): every run is a first, full load.
         pipeline = Pipeline(
-            plan=plan,
+            plan=document,
             clients=AwsClients(s3=client("s3"), glue=client("glue"), dynamodb=client("dynamodb"), sns=client("sns")),
             sqs=client("sqs"),
         )
@@ -143,27 +146,27 @@ def measure(spark, plan: dict, endpoint: str, size: int, repetitions: int, work:
     }
 
 
-def _typed_csv(spark, table: dict, extracted: str) -> DataFrame:
+def _typed_csv(spark, table: PlanTable, extracted: str) -> DataFrame:
     """A table's CSV files read with its schema, as Spark's own CSV reader does it (RFC 4180 quotes, newlines in values)."""
-    schema = ", ".join(f"`{column['name']}` {column['type']}" for column in table["columns"])
-    formats = {column["type"]: column["format"] for column in table["columns"] if "format" in column}
+    schema = ", ".join(f"`{column.name}` {column.type}" for column in table.columns)
+    formats = {column.type: column.format for column in table.columns if column.format is not None}
     reader = spark.read.schema(schema).options(header="true", multiLine="true", escape='"', nullValue="")
     if "timestamp" in formats:
         reader = reader.option("timestampFormat", formats["timestamp"])
     if "date" in formats:
         reader = reader.option("dateFormat", formats["date"])
-    return reader.csv(os.path.join(extracted, table["fileGlob"]))
+    return reader.csv(os.path.join(extracted, table.file_glob))
 
 
-def csv_to_parquet(spark, plan: dict, extracted: str, target: str) -> float:
+def csv_to_parquet(spark, plan: JobPlan, extracted: str, target: str) -> float:
     """(c): the same CSVs read with the same schemas, written as Parquet."""
     started = time.monotonic()
-    for table in plan["tables"]:
-        _typed_csv(spark, table, extracted).write.mode("overwrite").parquet(f"{target}{table['name']}/")
+    for table in plan.tables:
+        _typed_csv(spark, table, extracted).write.mode("overwrite").parquet(f"{target}{table.name}/")
     return time.monotonic() - started
 
 
-def honest_floor(spark, plan: dict, extracted: str, target: str) -> tuple[float, int]:
+def honest_floor(spark, plan: JobPlan, extracted: str, target: str) -> tuple[float, int]:
     """(b): the job's essential work written minimally, without validation; returns its seconds and the items it built.
 
     Each table is read typed and written as Parquet with its line order; the latest line per
@@ -172,13 +175,13 @@ def honest_floor(spark, plan: dict, extracted: str, target: str) -> tuple[float,
     `collect_list` sorted by the mapping's order; every item is serialized with `to_json`.
     """
     started = time.monotonic()
-    tables = {table["name"]: table for table in plan["tables"]}
+    tables = {table.name: table for table in plan.tables}
     latest = {}
     for name, table in tables.items():
         _typed_csv(spark, table, extracted).withColumn("_line", F.monotonically_increasing_id()).write.mode("overwrite").parquet(
             f"{target}{name}/"
         )
-        by_key = Window.partitionBy(*table["primaryKey"]).orderBy(F.col("_line").desc())
+        by_key = Window.partitionBy(*table.primary_key).orderBy(F.col("_line").desc())
         latest[name] = (
             spark.read.parquet(f"{target}{name}/")
             .withColumn("_rank", F.row_number().over(by_key))
@@ -186,29 +189,29 @@ def honest_floor(spark, plan: dict, extracted: str, target: str) -> tuple[float,
             .drop("_rank", "_line")
         )
 
-    def node(definition: dict, keep: list[str]) -> DataFrame:
+    def node(definition: ItemNode, keep: list[str]) -> DataFrame:
         """A node's rows: the `keep` columns its parent needs, and the node itself as `_node`."""
-        frame = latest[definition["table"]]
-        for collection in definition["collections"]:
-            links = tables[collection["node"]["table"]]["parent"]["on"]
-            order = collection["orderBy"]
-            nested = node(collection["node"], [link["child"] for link in links] + order)
-            grouped = nested.groupBy(*[F.col(link["child"]).alias(f"_parent_{link['parent']}") for link in links]).agg(
+        frame = latest[definition.table]
+        for collection in definition.collections:
+            links = tables[collection.node.table].parent.on
+            order = list(collection.order_by)
+            nested = node(collection.node, [link.child for link in links] + order)
+            grouped = nested.groupBy(*[F.col(link.child).alias(f"_parent_{link.parent}") for link in links]).agg(
                 F.transform(
                     F.sort_array(F.collect_list(F.struct(*[F.col(column) for column in order], F.col("_node").alias("_value")))),
                     lambda element: element["_value"],
-                ).alias(collection["attribute"])
+                ).alias(collection.attribute)
             )
-            frame = frame.join(grouped, [frame[link["parent"]] == grouped[f"_parent_{link['parent']}"] for link in links], "left")
-        attributes = [F.col(attribute["column"]).alias(attribute["attribute"]) for attribute in definition["attributes"]]
-        collections = [F.col(collection["attribute"]) for collection in definition["collections"]]
+            frame = frame.join(grouped, [frame[link.parent] == grouped[f"_parent_{link.parent}"] for link in links], "left")
+        attributes = [F.col(attribute.column).alias(attribute.attribute) for attribute in definition.attributes]
+        collections = [F.col(collection.attribute) for collection in definition.collections]
         return frame.select(*[F.col(column) for column in dict.fromkeys(keep)], F.struct(*attributes, *collections).alias("_node"))
 
-    item = plan["item"]
-    key = item["partitionKey"]
-    sort_key = [F.lit(item["sortKey"]["value"]).alias(item["sortKey"]["attribute"])] if "sortKey" in item else []
-    items = node(item["root"], [key["column"]]).select(
-        F.to_json(F.struct(F.col(key["column"]).alias(key["attribute"]), *sort_key, F.col("_node.*"))).alias("item")
+    item = plan.item
+    key = item.partition_key
+    sort_key = [F.lit(item.sort_key.value).alias(item.sort_key.attribute)] if item.sort_key is not None else []
+    items = node(item.root, [key.column]).select(
+        F.to_json(F.struct(F.col(key.column).alias(key.attribute), *sort_key, F.col("_node.*"))).alias("item")
     )
     built, _ = items.agg(F.count(F.lit(1)), F.sum(F.length("item"))).first()
     return time.monotonic() - started, built

@@ -31,6 +31,7 @@ sys.path[:0] = [os.path.join(REPO_ROOT, "glue-scripts"), REPO_ROOT]
 
 import ingest.job  # noqa: E402
 from ingest.job import AwsClients  # noqa: E402
+from ingest.job_plan import JobPlan  # noqa: E402
 from ingest.spark_settings import local_session  # noqa: E402
 from local.benchmarks import example_plan, replace_section, use_emulated_aws  # noqa: E402
 from local.emulated_pipeline import Pipeline  # noqa: E402
@@ -76,17 +77,19 @@ def _build_only(report, items) -> None:
     report.items = {"touched": items.persist().count()}
 
 
-def measure(spark, plan: dict, endpoint: str, history: int, runs: int, work: str) -> dict:
+def measure(spark, document: dict, endpoint: str, history: int, runs: int, work: str) -> dict:
+    """`document` is the job plan's JSON, as the pipeline stores it for the job."""
     os.makedirs(work)
 
     def client(service: str):
         return boto3.client(service, endpoint_url=endpoint, region_name=REGION)
 
     pipeline = Pipeline(
-        plan=plan,
+        plan=document,
         clients=AwsClients(s3=client("s3"), glue=client("glue"), dynamodb=client("dynamodb"), sns=client("sns")),
         sqs=client("sqs"),
     )
+    plan = pipeline.job_plan
     generator = ExtractGenerator(plan, seed=history, children=2.0)
     seed_roots = max(1, history * ROWS_PER_EXTRACT // ROWS_PER_ROOT)
     seed_rows, _ = generator.extract(0, roots=seed_roots, bad_rows=0)
@@ -131,9 +134,9 @@ def measure(spark, plan: dict, endpoint: str, history: int, runs: int, work: str
     }
 
 
-def _run(pipeline: Pipeline, spark, work: str, plan: dict, day: int, rows: dict) -> dict:
+def _run(pipeline: Pipeline, spark, work: str, plan: JobPlan, day: int, rows: dict) -> dict:
     moment = dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.UTC) + dt.timedelta(days=day)
-    path = os.path.join(work, archive_name(plan["extract"]["archiveNaming"], moment, day))
+    path = os.path.join(work, archive_name(plan.extract.archive_naming, moment, day))
     write_archive(path, plan, rows)
     with open(path, "rb") as archive:
         report, failure = pipeline.run_extract(spark, pathlib.Path(work), day, archive.read())

@@ -5,72 +5,71 @@ from __future__ import annotations
 import datetime as dt
 
 from ingest.assembly import ItemTree, build_items
+from ingest.job_plan import (
+    ActivityColumn,
+    ItemCollection,
+    ItemKey,
+    ItemNode,
+    ItemShape,
+    ItemTtl,
+    JoinPair,
+    NodeAttribute,
+    ParentLink,
+    PlanTable,
+)
 
-PLAN = {
-    "tables": [
-        {"name": "customers", "primaryKey": ["customer_id"]},
-        {
-            "name": "orders",
-            "primaryKey": ["order_id"],
-            "parent": {"table": "customers", "on": [{"child": "customer_id", "parent": "customer_id"}]},
-        },
-        {
-            "name": "lines",
-            "primaryKey": ["order_id", "line_no"],
-            "parent": {"table": "orders", "on": [{"child": "order_id", "parent": "order_id"}]},
-        },
-        {
-            "name": "addresses",
-            "primaryKey": ["address_id"],
-            "parent": {"table": "customers", "on": [{"child": "customer_id", "parent": "customer_id"}]},
-        },
-    ],
-    "item": {
-        "partitionKey": {"attribute": "pk", "column": "customer_id", "type": "S"},
-        "sortKey": {"attribute": "sk", "value": "PROFILE", "type": "S"},
-        "versionAttribute": "extract_version",
-        "snapshotAttribute": "lake_snapshot",
-        "ttl": {
-            "attribute": "expires_at",
-            "retentionDays": 10,
-            "activity": [{"table": "customers", "column": "updated_at"}, {"table": "orders", "column": "updated_at"}],
-        },
-        "root": {
-            "table": "customers",
-            "attributes": [{"column": "customer_id", "attribute": "customer_id"}, {"column": "name", "attribute": "fullName"}],
-            "collections": [
-                {
-                    "attribute": "orders",
-                    "orderBy": ["placed"],
-                    "node": {
-                        "table": "orders",
-                        "attributes": [{"column": "order_id", "attribute": "order_id"}, {"column": "placed", "attribute": "placed"}],
-                        "collections": [
-                            {
-                                "attribute": "lines",
-                                "orderBy": ["line_no"],
-                                "node": {
-                                    "table": "lines",
-                                    "attributes": [{"column": "line_no", "attribute": "line"}, {"column": "sku", "attribute": "sku"}],
-                                    "collections": [],
-                                },
-                            }
-                        ],
-                    },
-                },
-                {
-                    "attribute": "addresses",
-                    "orderBy": ["kind"],
-                    "node": {
-                        "table": "addresses",
-                        "attributes": [{"column": "kind", "attribute": "kind"}, {"column": "city", "attribute": "city"}],
-                        "collections": [],
-                    },
-                },
-            ],
-        },
-    },
+
+def table(name: str, primary_key: tuple[str, ...], parent: str | None = None, on: str = "") -> PlanTable:
+    """A mapped table with what assembly reads of it: its primary key and its join to its parent (on one column)."""
+    return PlanTable(
+        name=name,
+        file_glob=f"{name}.csv",
+        file_regex=f"^{name}\\.csv$",
+        required=True,
+        primary_key=primary_key,
+        columns=(),
+        mode="incremental",
+        catalog_table=name,
+        lake_prefix=f"{name}/",
+        parent=None if parent is None else ParentLink(parent, (JoinPair(child=on, parent=on),)),
+    )
+
+
+def node(name: str, attributes: dict[str, str], *collections: ItemCollection) -> ItemNode:
+    return ItemNode(name, tuple(NodeAttribute(column, attribute) for column, attribute in attributes.items()), collections)
+
+
+TABLES = {
+    "customers": table("customers", ("customer_id",)),
+    "orders": table("orders", ("order_id",), "customers", on="customer_id"),
+    "lines": table("lines", ("order_id", "line_no"), "orders", on="order_id"),
+    "addresses": table("addresses", ("address_id",), "customers", on="customer_id"),
 }
+ITEM = ItemShape(
+    partition_key=ItemKey(attribute="pk", column="customer_id", type="S"),
+    sort_key=ItemKey(attribute="sk", value="PROFILE", type="S"),
+    version_attribute="extract_version",
+    snapshot_attribute="lake_snapshot",
+    ttl=ItemTtl(
+        attribute="expires_at",
+        retention_days=10,
+        activity=(ActivityColumn("customers", "updated_at"), ActivityColumn("orders", "updated_at")),
+    ),
+    root=node(
+        "customers",
+        {"customer_id": "customer_id", "name": "fullName"},
+        ItemCollection(
+            "orders",
+            ("placed",),
+            node(
+                "orders",
+                {"order_id": "order_id", "placed": "placed"},
+                ItemCollection("lines", ("line_no",), node("lines", {"line_no": "line", "sku": "sku"})),
+            ),
+        ),
+        ItemCollection("addresses", ("kind",), node("addresses", {"kind": "kind", "city": "city"})),
+    ),
+)
 
 T = dt.datetime
 V1, V2, V3 = 100, 200, 300
@@ -106,9 +105,9 @@ CURRENT = {
 
 
 def test_items_are_complete_sorted_and_carry_version_snapshot_and_ttl(spark):
-    tree = ItemTree(PLAN)
+    tree = ItemTree(TABLES, ITEM.root)
     rows = {name: spark.createDataFrame(values, schema) for name, (schema, values) in CURRENT.items()}
-    items = build_items(rows, tree, snapshot=7)
+    items = build_items(rows, tree, ITEM, snapshot=7)
     actual = sorted((row.asDict(recursive=True) for row in items.collect()), key=lambda item: item["pk"])
     ttl = 10 * 86_400
     assert actual == [

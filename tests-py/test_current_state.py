@@ -9,69 +9,71 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from local_frames import local_frame
 
-from ingest.current_state import CHANGE, DELETE, FORGET, REROOT, UPSERT, ExtractMark, compute_changes, touched_roots
+from ingest.assembly import ItemTree
+from ingest.current_state import CHANGE, DELETE, FORGET, REROOT, UPSERT, ExtractMark, RootColumns, compute_changes, touched_roots
+from ingest.job_plan import Deletes, ItemCollection, ItemNode, JoinPair, ParentLink, PlanTable, RootColumn
 
 ROOT = "ingest_root_customer_id"
 PREVIOUS = "ingest_previous_root_customer_id"
 METADATA = "ingest_extract_id string, ingest_extract_version bigint, ingest_extract_time timestamp"
 
-PLAN = {
-    "tables": [
-        {"name": "customers", "primaryKey": ["customer_id"], "mode": "incremental"},
-        {
-            "name": "orders",
-            "primaryKey": ["order_id"],
-            "mode": "incremental",
-            "deletes": {"column": "op", "values": ["D"]},
-            "parent": {"table": "customers", "on": [{"child": "customer_id", "parent": "customer_id"}]},
-        },
-        {
-            "name": "lines",
-            "primaryKey": ["order_id", "line_no"],
-            "mode": "incremental",
-            "deletes": {"column": "op", "values": ["D"]},
-            "parent": {"table": "orders", "on": [{"child": "order_id", "parent": "order_id"}]},
-        },
-        {
-            "name": "addresses",
-            "primaryKey": ["address_id"],
-            "mode": "incremental",
-            "parent": {"table": "customers", "on": [{"child": "customer_id", "parent": "customer_id"}]},
-        },
-    ],
-    "item": {
-        "root": {
-            "table": "customers",
-            "attributes": [],
-            "collections": [
-                {
-                    "attribute": "orders",
-                    "orderBy": ["order_id"],
-                    "node": {
-                        "table": "orders",
-                        "attributes": [],
-                        "collections": [
-                            {"attribute": "lines", "orderBy": ["line_no"], "node": {"table": "lines", "attributes": [], "collections": []}}
-                        ],
-                    },
-                },
-                {"attribute": "addresses", "orderBy": ["address_id"], "node": {"table": "addresses", "attributes": [], "collections": []}},
-            ],
-        }
+
+def table(name: str, primary_key: tuple[str, ...], parent: str | None = None, on: str = "", deletes: Deletes | None = None) -> PlanTable:
+    """A mapped table with what the change set reads of it: key, mode, deletes and its join to its parent (on one column)."""
+    return PlanTable(
+        name=name,
+        file_glob=f"{name}.csv",
+        file_regex=f"^{name}\\.csv$",
+        required=True,
+        primary_key=primary_key,
+        columns=(),
+        mode="incremental",
+        catalog_table=name,
+        lake_prefix=f"{name}/",
+        parent=None if parent is None else ParentLink(parent, (JoinPair(child=on, parent=on),)),
+        deletes=deletes,
+    )
+
+
+def leaf(name: str) -> ItemNode:
+    return ItemNode(name, (), ())
+
+
+TREE = ItemTree(
+    {
+        "customers": table("customers", ("customer_id",)),
+        "orders": table("orders", ("order_id",), "customers", on="customer_id", deletes=Deletes("op", ("D",))),
+        "lines": table("lines", ("order_id", "line_no"), "orders", on="order_id", deletes=Deletes("op", ("D",))),
+        "addresses": table("addresses", ("address_id",), "customers", on="customer_id"),
     },
-    "lake": {"rootColumns": [{"name": ROOT, "column": "customer_id", "type": "string"}]},
-}
+    ItemNode(
+        "customers",
+        (),
+        (
+            ItemCollection("orders", ("order_id",), ItemNode("orders", (), (ItemCollection("lines", ("line_no",), leaf("lines")),))),
+            ItemCollection("addresses", ("address_id",), leaf("addresses")),
+        ),
+    ),
+)
+ROOTS = RootColumns.of([RootColumn(name=ROOT, column="customer_id", type="string")])
+
+
+def changed(tree: ItemTree, name: str, **fields) -> ItemTree:
+    """The tree with one table changed (its mode or deletes)."""
+    return replace(tree, tables_by_name={**tree.tables_by_name, name: replace(tree.table(name), **fields)})
+
+
 SCHEMAS = {
     "customers": "customer_id string, name string",
     "orders": "order_id string, customer_id string, op string",
     "lines": "order_id string, line_no int, sku string, op string",
     "addresses": "address_id string, customer_id string, city string",
 }
-KEYS = {table["name"]: tuple(table["primaryKey"]) for table in PLAN["tables"]}
+KEYS = {name: table.primary_key for name, table in TREE.tables_by_name.items()}
 
 
 @dataclass
@@ -151,7 +153,7 @@ def extract(number: int) -> ExtractMark:
     return ExtractMark(f"2026110{number}T000000Z-000001", number * 100, f"2026-11-0{number}T00:00:00Z")
 
 
-def run_extract(spark, lake: LakeModel, mark: ExtractMark, rows: dict[str, list[tuple]], plan: dict = PLAN) -> tuple[dict, set]:
+def run_extract(spark, lake: LakeModel, mark: ExtractMark, rows: dict[str, list[tuple]], tree: ItemTree = TREE) -> tuple[dict, set]:
     """Computes the extract's changes against the model, applies them, returns (changes per table, touched roots)."""
     moment = dt.datetime.fromisoformat(mark.extract_time.removesuffix("Z"))
     incoming = {
@@ -168,14 +170,15 @@ def run_extract(spark, lake: LakeModel, mark: ExtractMark, rows: dict[str, list[
 
     changes = compute_changes(
         spark,
-        plan,
+        tree,
+        ROOTS,
         incoming,
         current=lambda name: lake.frames(spark, "current", name),
         keys=lambda name: lake.frames(spark, "keys", name),
         extract=mark,
         keep=keep,
     )
-    touched = {row[ROOT] for row in touched_roots(plan, changes).collect()}
+    touched = {row[ROOT] for row in touched_roots(ROOTS, changes).collect()}
     for name in SCHEMAS:
         lake.apply(name, kept[name])
     return kept, touched
@@ -276,8 +279,8 @@ def test_deletes_by_operation_column_shrink_the_item_and_an_older_extract_never_
 def test_a_deleted_root_orphans_its_children(spark):
     lake = LakeModel()
     run_extract(spark, lake, extract(1), FIRST)
-    plan = {**PLAN, "tables": [{**PLAN["tables"][0], "deletes": {"column": "name", "values": ["<deleted>"]}}, *PLAN["tables"][1:]]}
-    changes, touched = run_extract(spark, lake, extract(2), {"customers": [("C1", "<deleted>")]}, plan)
+    tree = changed(TREE, "customers", deletes=Deletes("name", ("<deleted>",)))
+    changes, touched = run_extract(spark, lake, extract(2), {"customers": [("C1", "<deleted>")]}, tree)
     assert summary(changes) == {
         "customers": [(DELETE, ("C1",), "C1", None)],
         "orders": [(REROOT, ("O1",), "C1", None)],
@@ -291,8 +294,8 @@ def test_a_deleted_root_orphans_its_children(spark):
 def test_a_full_snapshot_table_deletes_the_live_keys_it_leaves_out(spark):
     lake = LakeModel()
     run_extract(spark, lake, extract(1), {**FIRST, "addresses": [("A1", "C1", "Oslo"), ("A2", "C2", "Rome")]})
-    plan = {**PLAN, "tables": [*PLAN["tables"][:3], {**PLAN["tables"][3], "mode": "full"}]}
-    changes, touched = run_extract(spark, lake, extract(2), {"addresses": [("A2", "C2", "Roma")]}, plan)
+    tree = changed(TREE, "addresses", mode="full")
+    changes, touched = run_extract(spark, lake, extract(2), {"addresses": [("A2", "C2", "Roma")]}, tree)
     assert summary(changes) == {"addresses": [(DELETE, ("A1",), "C1", None), (UPSERT, ("A2",), "C2", "C2")]}
     assert touched == {"C1", "C2"}
 

@@ -1,8 +1,16 @@
-"""The whole job against moto on local Spark: incremental loads, ordering, reruns, reports and failures."""
+"""The whole job against moto on local Spark: incremental loads, ordering, reruns, reports and failures; and what the
+job reads before it starts (its plan, its arguments), each parsed once into a typed shape.
+
+A job run costs tens of seconds of Spark. Tests that only read what two extracts leave behind share
+one module-scoped load (`two_extracts`), which keeps what the tests read (reports, items, messages) as
+it was right after the load.
+"""
 
 from __future__ import annotations
 
+import copy
 import csv
+import dataclasses
 import datetime as dt
 import errno
 import io
@@ -10,13 +18,18 @@ import json
 import re
 import zipfile
 from decimal import Decimal
+from importlib import resources
 
 import boto3
 import pytest
 from test_archive import _patched as patched_entry
 
 from ingest import job
-from ingest.job import AwsClients
+from ingest.arguments import EXTRACT_JOB_CONTRACT, load_contract
+from ingest.aws_clients import AwsClients
+from ingest.job import ExtractArguments
+from ingest.job_plan import ANNOTATIONS, SCHEMA_KEYWORDS, JobPlanError, parse_job_plan
+from ingest.report import RunFailure
 from local.emulated_pipeline import HEADERS, Pipeline, csv_archive, extract_version, zip_bytes
 
 REGION = "us-east-1"
@@ -139,13 +152,46 @@ def expected_items() -> list[dict]:
     ]
 
 
-@pytest.fixture
-def pipeline(customers_plan, moto_endpoint, aws_environment):
+def new_pipeline(plan: dict, moto_endpoint: str) -> Pipeline:
     def client(service: str):
         return boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION)
 
     clients = AwsClients(s3=client("s3"), glue=client("glue"), dynamodb=client("dynamodb"), sns=client("sns"))
-    return Pipeline(plan=customers_plan, clients=clients, sqs=client("sqs"))
+    return Pipeline(plan=plan, clients=clients, sqs=client("sqs"))
+
+
+@pytest.fixture
+def pipeline(customers_plan, moto_endpoint, aws_environment):
+    return new_pipeline(customers_plan, moto_endpoint)
+
+
+@dataclasses.dataclass(frozen=True)
+class TwoExtracts:
+    """A pipeline after extracts 1 and 2, and what the tests read as the load left it."""
+
+    pipeline: Pipeline
+    first: dict
+    first_failure: RunFailure | None
+    second: dict
+    second_failure: RunFailure | None
+    items: list[dict]
+    notifications: list[str]
+    stored_report: dict
+
+
+@pytest.fixture(scope="module")
+def two_extracts(customers_plan, moto_endpoint, aws_environment, spark, tmp_path_factory) -> TwoExtracts:
+    """Extracts 1 and 2 loaded once for the module. Only test_an_older_snapshot_never_overwrites_a_newer_item
+    loads more into the pipeline; the others read what is kept here, taken before it could."""
+    pipeline = new_pipeline(customers_plan, moto_endpoint)
+    work = tmp_path_factory.mktemp("two-extracts")
+    first, first_failure = pipeline.run_extract(spark, work, 1, EXTRACT_1)
+    second, second_failure = pipeline.run_extract(spark, work, 2, EXTRACT_2)
+    stored = None
+    if second is not None:
+        key = f"customers/_reports/{second['extractId']}/{second['jobRunId']}.json"
+        stored = json.loads(pipeline.clients.s3.get_object(Bucket=pipeline.lake, Key=key)["Body"].read())
+    return TwoExtracts(pipeline, first, first_failure, second, second_failure, pipeline.items(), pipeline.notifications(), stored)
 
 
 def after_landing(subject: str) -> str:
@@ -157,15 +203,15 @@ def without_snapshot(items: list[dict]) -> list[dict]:
     return [{key: value for key, value in item.items() if key != "lake_snapshot"} for item in items]
 
 
-def test_incremental_extracts_build_complete_items_and_report_exact_counts(pipeline, spark, tmp_path):
-    first, failure = pipeline.run_extract(spark, tmp_path, 1, EXTRACT_1)
+def test_incremental_extracts_build_complete_items_and_report_exact_counts(two_extracts):
+    first, failure = two_extracts.first, two_extracts.first_failure
     assert failure is None
     assert first["items"]["written"] == 2
-    second, failure = pipeline.run_extract(spark, tmp_path, 2, EXTRACT_2)
+    second, failure = two_extracts.second, two_extracts.second_failure
     assert failure is None
 
-    assert without_snapshot(pipeline.items()) == expected_items()
-    assert [item["lake_snapshot"] for item in pipeline.items()] == [2, 2, 2]
+    assert without_snapshot(two_extracts.items) == expected_items()
+    assert [item["lake_snapshot"] for item in two_extracts.items] == [2, 2, 2]
     assert second["status"] == "succeeded"
     assert second["lakeSnapshot"] == 2
     changes = {"customers": {"upsert": 2}, "orders": {"upsert": 1}, "order_lines": {"upsert": 3}, "addresses": {}}
@@ -194,11 +240,8 @@ def test_incremental_extracts_build_complete_items_and_report_exact_counts(pipel
         "stale": 0,
         "oversize": 0,
     }
-    report_object = pipeline.clients.s3.get_object(
-        Bucket=pipeline.lake, Key=f"customers/_reports/{second['extractId']}/{second['jobRunId']}.json"
-    )
-    assert json.loads(report_object["Body"].read())["tables"] == second["tables"]
-    subjects = [after_landing(message.splitlines()[0]) for message in pipeline.notifications()]
+    assert two_extracts.stored_report["tables"] == second["tables"]
+    subjects = [after_landing(message.splitlines()[0]) for message in two_extracts.notifications]
     assert subjects == [
         "[customers] extract 20261101T101500Z-000001 succeeded <elapsed> after landing: 7 rows, 2 items",
         "[customers] extract 20261102T101500Z-000001 succeeded <elapsed> after landing: 6 rows, 3 items",
@@ -243,9 +286,10 @@ def test_a_child_moved_to_another_parent_leaves_the_old_item_with_its_own_childr
     assert pipeline.items() == before
 
 
-def test_an_older_snapshot_never_overwrites_a_newer_item(pipeline, spark, tmp_path):
-    assert pipeline.run_extract(spark, tmp_path, 1, EXTRACT_1)[1] is None
-    assert pipeline.run_extract(spark, tmp_path, 2, EXTRACT_2)[1] is None
+def test_an_older_snapshot_never_overwrites_a_newer_item(two_extracts, spark, tmp_path):
+    pipeline = two_extracts.pipeline
+    assert two_extracts.first_failure is None
+    assert two_extracts.second_failure is None
     stale = {"pk": {"S": "C1"}, "sk": {"S": "PROFILE"}, "name": {"S": "stale"}, "lake_snapshot": {"N": "99"}}
     pipeline.clients.dynamodb.put_item(TableName=pipeline.items_table, Item=stale)
     report, failure = pipeline.run_extract(
@@ -258,15 +302,8 @@ def test_an_older_snapshot_never_overwrites_a_newer_item(pipeline, spark, tmp_pa
 
 @pytest.mark.parametrize("policy", ["quarantine", "fail"])
 def test_an_item_over_the_size_limit_follows_the_oversize_policy(customers_plan, moto_endpoint, aws_environment, spark, tmp_path, policy):
-    def client(service: str):
-        return boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION)
-
     strict = {**customers_plan, "oversize": {"policy": policy, "maxItemBytes": 4_000}}
-    pipeline = Pipeline(
-        plan=strict,
-        clients=AwsClients(s3=client("s3"), glue=client("glue"), dynamodb=client("dynamodb"), sns=client("sns")),
-        sqs=client("sqs"),
-    )
+    pipeline = new_pipeline(strict, moto_endpoint)
     long_name = "Ada " + "ø" * 3_000
     body = csv_archive(
         {
@@ -450,16 +487,10 @@ def test_generated_extracts_with_bad_rows_of_every_kind_account_for_every_row(
 ):
     from local.sample_extract import generate
 
-    def client(service: str):
-        return boto3.client(service, endpoint_url=moto_endpoint, region_name=REGION)
-
     lenient = {**customers_plan, "quarantine": {"maxRejectedFraction": 0.9}}
-    pipeline = Pipeline(
-        plan=lenient,
-        clients=AwsClients(s3=client("s3"), glue=client("glue"), dynamodb=client("dynamodb"), sns=client("sns")),
-        sqs=client("sqs"),
-    )
-    manifest = generate(lenient, str(tmp_path / "extracts"), roots=40, extracts=2, seed=11, children=1.5, bad_rows=1)
+    pipeline = new_pipeline(lenient, moto_endpoint)
+    # 20 roots: the follow-up's 3 good customers beside its bad ones stay under the 90% allowed.
+    manifest = generate(pipeline.job_plan, str(tmp_path / "extracts"), roots=20, extracts=2, seed=11, children=1.5, bad_rows=1)
     accepted_roots: set[str] = set()
     for day, entry in enumerate(manifest, start=1):
         with open(entry["archive"], "rb") as archive:
@@ -475,3 +506,134 @@ def test_generated_extracts_with_bad_rows_of_every_kind_account_for_every_row(
         ids = [record[0] for record in records if len(record) == 7 and not record[0].startswith("BAD") and record[0]]
         accepted_roots |= {customer for customer in ids if ids.count(customer) == 1}
     assert sorted(item["pk"] for item in pipeline.items()) == sorted(accepted_roots)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the job reads before it starts: the plan and its arguments, each parsed once
+
+
+@pytest.mark.parametrize("mapping", ["customers", "tests-py/fixtures/mappings/crm.yaml", "tests-py/fixtures/mappings/crm-evolved.yaml"])
+def test_every_plan_the_program_builds_parses_into_the_typed_plan_and_loses_nothing(plan_of, mapping):
+    document = plan_of(mapping)
+    plan = parse_job_plan(document)
+    assert (plan.plan_version, plan.pipeline) == (2, document["pipeline"])
+    assert [table.name for table in plan.tables] == [table["name"] for table in document["tables"]]
+    # The one part still handed on as JSON (typed_read.classify) comes back exactly as the plan wrote it.
+    assert [table.as_document() for table in plan.tables] == document["tables"]
+    assert [(spec.name, spec.role) for spec in plan.lake.tables] == [(spec["name"], spec["role"]) for spec in document["lake"]["tables"]]
+    assert plan.item.partition_key.attribute == document["item"]["partitionKey"]["attribute"]
+    assert plan.oversize.max_item_bytes == document["oversize"]["maxItemBytes"]
+
+
+def _retarget_orders(plan: dict) -> None:
+    plan["tables"][2]["parent"]["table"] = "nope"
+
+
+def _header_and_policy(plan: dict) -> None:
+    plan["extract"]["csv"]["header"] = "yes"
+    plan["oversize"]["policy"] = "drop"
+
+
+def _misplaced_node(plan: dict) -> None:
+    plan["item"]["root"]["collections"][0]["node"]["table"] = "order_lines"
+
+
+BROKEN_PLANS = [
+    ("wrong planVersion", lambda plan: plan.update(planVersion=3), "planVersion: must be 2, not 3"),
+    ("missing tables", lambda plan: plan.pop("tables"), "tables: missing"),
+    ("unknown field", lambda plan: plan["item"].update(ttlDays=270), "item.ttlDays: unknown field"),
+    (
+        "wrong type",
+        lambda plan: plan["tables"][0]["columns"].__setitem__(0, {"name": 1, "type": "string", "nullable": True}),
+        "tables[0].columns[0].name: must be a string, not 1",
+    ),
+    (
+        "every problem at once",
+        _header_and_policy,
+        'extract.csv.header: must be a boolean, not "yes"; oversize.policy: "drop" is not one of fail, skip, quarantine',
+    ),
+    ("unknown parent", _retarget_orders, "tables[2].parent.table: 'nope' is not a table listed before orders"),
+    (
+        "key from a non-root column",
+        lambda plan: plan["item"]["partitionKey"].update(column="email"),
+        "item.partitionKey.column: 'email' is not a root column (lake.rootColumns)",
+    ),
+    (
+        "node under the wrong parent",
+        _misplaced_node,
+        "item.root.collections[0].orderBy: 'order_date' is not a column of order_lines; "
+        "item.root.collections[0].node.table: 'order_lines' is not a child of customers",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "mutate", "message"), BROKEN_PLANS, ids=[case[0] for case in BROKEN_PLANS])
+def test_a_plan_the_job_cannot_use_is_refused_naming_every_problem_where_it_is(customers_plan, label, mutate, message):
+    plan = copy.deepcopy(customers_plan)
+    mutate(plan)
+    with pytest.raises(JobPlanError) as refused:
+        parse_job_plan(plan)
+    assert str(refused.value) == message
+
+
+def test_a_plan_that_is_not_an_object_is_refused():
+    with pytest.raises(JobPlanError) as refused:
+        parse_job_plan([])
+    assert str(refused.value) == "the job plan must be a JSON object"
+
+
+def test_the_plan_check_applies_every_rule_the_generated_schema_uses():
+    # A keyword the validator did not apply would pass every plan unchecked on that rule.
+    schema = json.loads(resources.files("ingest").joinpath("contracts/job_plan.schema.json").read_text(encoding="utf-8"))
+    found: set[str] = set()
+
+    def walk(node: dict) -> None:
+        found.update(node)
+        for name in ("properties", "$defs"):
+            for member in node.get(name, {}).values():
+                walk(member)
+        for name in ("items", "additionalProperties", "propertyNames"):
+            if isinstance(node.get(name), dict):
+                walk(node[name])
+
+    walk(schema)
+    assert found - ANNOTATIONS <= SCHEMA_KEYWORDS
+
+
+def test_a_plan_the_job_cannot_use_fails_the_run_before_it_starts(pipeline, tmp_path):
+    broken = {**pipeline.plan, "planVersion": 3}
+    pipeline.clients.s3.put_object(Bucket=pipeline.assets, Key="plan.json", Body=json.dumps(broken).encode("utf-8"))
+    extract_id, version = extract_version(9)
+    name = f"crm_customers_{extract_id[:16]}_1.zip"
+    arguments = pipeline.arguments(name, pipeline.land(name, EXTRACT_1), extract_id, version)
+    with pytest.raises(RunFailure) as failed:
+        job.run(None, arguments, pipeline.clients, work_dir=str(tmp_path), progress=lambda _: None)
+    assert (failed.value.reason, failed.value.detail) == (
+        "invalid-job-plan",
+        f"s3://{pipeline.assets}/plan.json: planVersion: must be 2, not 3",
+    )
+
+
+def test_the_run_arguments_are_one_field_per_name_of_the_contract():
+    names = load_contract(EXTRACT_JOB_CONTRACT).all
+    assert [field.name for field in dataclasses.fields(ExtractArguments)] == [name.lower() for name in names]
+
+
+def test_arguments_the_job_cannot_use_fail_the_run_naming_each(pipeline):
+    extract_id, version = extract_version(10)
+    name = f"crm_customers_{extract_id[:16]}_1.zip"
+    arguments = pipeline.arguments(name, pipeline.land(name, EXTRACT_1), extract_id, version)
+    parsed = ExtractArguments.parse(arguments)
+    assert (parsed.extract_version, parsed.items_write_units_per_second, parsed.job_run_id) == (
+        version,
+        float(pipeline.items_write_units_per_second),
+        arguments["JOB_RUN_ID"],
+    )
+    del arguments["stack"]
+    arguments["extract_version"] = "yesterday"
+    with pytest.raises(RunFailure) as failed:
+        ExtractArguments.parse(arguments)
+    assert (failed.value.reason, failed.value.detail) == (
+        "invalid-arguments",
+        "--stack: missing; --extract_version: 'yesterday' is not a number",
+    )

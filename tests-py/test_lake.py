@@ -11,7 +11,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from ingest import job, lake
-from ingest.job import AwsClients
+from ingest.aws_clients import AwsClients
+from ingest.job_plan import parse_job_plan
 from ingest.lake import CURRENT, HISTORY, KEYS, lake_tables
 from ingest.lake_ledger import LakeLedger
 from ingest.maintenance import publish_report, run_maintenance
@@ -39,7 +40,7 @@ def crm(plan_of, moto_endpoint, aws_environment):
 
 
 def run(pipeline: Pipeline, spark, tmp_path, day: int, rows: dict[str, list[str]]) -> dict:
-    report, failure = pipeline.run_extract(spark, tmp_path, day, plan_archive(pipeline.plan, rows))
+    report, failure = pipeline.run_extract(spark, tmp_path, day, plan_archive(pipeline.job_plan, rows))
     assert failure is None, failure
     return report
 
@@ -57,7 +58,7 @@ def shapes(pipeline: Pipeline) -> dict[str, dict]:
 
 def lake_shapes(spark, pipeline: Pipeline) -> dict[str, dict]:
     """The same shapes read from the current tables, as Athena sees them: rows grouped by the root they carry."""
-    tables = lake_tables(pipeline.plan)
+    tables = lake_tables(pipeline.job_plan)
 
     def current(name: str):
         return spark.table(tables[(name, CURRENT)].identifier(pipeline.database)).collect()
@@ -121,13 +122,13 @@ def test_a_run_that_dies_between_tables_is_completed_by_the_next_run_and_a_rerun
     applied = job.apply_to_current
 
     def dies_at_orders(spark_session, table, *arguments):
-        if table["name"] == "orders":
+        if table.name == "orders":
             raise OSError("the driver lost its connection")
         return applied(spark_session, table, *arguments)
 
     monkeypatch.setattr(job, "apply_to_current", dies_at_orders)
     with pytest.raises(OSError, match="the driver lost its connection"):
-        crm.run_extract(spark, tmp_path, 1, plan_archive(crm.plan, FIRST))
+        crm.run_extract(spark, tmp_path, 1, plan_archive(crm.job_plan, FIRST))
     pending = LakeLedger(crm.clients.dynamodb, crm.ledger_table).pending()
     assert (pending.extract_id, pending.applied_tables) == ("20261101T101500Z-000001", ("customers",))
 
@@ -141,10 +142,10 @@ def test_a_run_that_dies_between_tables_is_completed_by_the_next_run_and_a_rerun
     }
     assert shapes(crm) == expected
     assert lake_shapes(spark, crm) == expected
-    tables = lake_tables(crm.plan)
+    tables = lake_tables(crm.job_plan)
     for name in ("customers", "orders", "order_lines", "addresses"):
         rows = spark.table(tables[(name, CURRENT)].identifier(crm.database))
-        keys = next(table for table in crm.plan["tables"] if table["name"] == name)["primaryKey"]
+        keys = crm.job_plan.table(name).primary_key
         assert rows.count() == rows.select(*keys).distinct().count(), name
 
     before = crm.items()
@@ -163,13 +164,13 @@ def test_a_nullable_column_added_to_the_mapping_joins_the_lake_and_older_archive
     run(crm, spark, tmp_path, 1, FIRST)
     crm.deploy(plan_of(CRM_EVOLVED))
     run(crm, spark, tmp_path, 2, {"customers": ["C1,Ada,2026-11-02 09:00:00,,gold"]})
-    older_format = plan_archive(plan_of(CRM), {"customers": ["C4,Dee,2026-11-03 09:00:00,"]})
+    older_format = plan_archive(parse_job_plan(plan_of(CRM)), {"customers": ["C4,Dee,2026-11-03 09:00:00,"]})
     report, failure = crm.run_extract(spark, tmp_path, 3, older_format)
     assert failure is None
     assert report["tables"]["customers"]["changes"] == {"upsert": 1}
     items = {item["pk"]: item for item in crm.items()}
     assert (items["C1"]["tier"], "tier" in items["C4"], "tier" in items["C2"]) == ("gold", False, False)
-    current = lake_tables(crm.plan)[("customers", CURRENT)].identifier(crm.database)
+    current = lake_tables(crm.job_plan)[("customers", CURRENT)].identifier(crm.database)
     assert spark.table(current).schema["tier"].dataType.simpleString() == "string"
     assert sorted((row.customer_id, row.tier) for row in spark.table(current).collect()) == [
         ("C1", "gold"),
@@ -187,7 +188,9 @@ def test_a_nullable_column_added_to_the_mapping_joins_the_lake_and_older_archive
             if column["name"] == "tier":
                 column["type"] = "int"
     crm.deploy(retyped)
-    report, failure = crm.run_extract(spark, tmp_path, 4, plan_archive(plan_of(CRM), {"customers": ["C5,Eve,2026-11-04 09:00:00,"]}))
+    report, failure = crm.run_extract(
+        spark, tmp_path, 4, plan_archive(parse_job_plan(plan_of(CRM)), {"customers": ["C5,Eve,2026-11-04 09:00:00,"]})
+    )
     assert (report, failure.reason, failure.detail) == (
         None,
         "incompatible-schema-change",
@@ -234,7 +237,7 @@ def test_maintenance_removes_the_rows_of_expired_items_and_old_history_and_keeps
     }
     report = run_maintenance(
         spark,
-        crm.plan,
+        crm.job_plan,
         arguments,
         ledger=LakeLedger(crm.clients.dynamodb, crm.ledger_table),
         publish=lambda report: (published.append(report.to_dict()), publish_report(crm.clients.s3, crm.clients.sns, arguments, report)),
@@ -264,7 +267,7 @@ def test_maintenance_removes_the_rows_of_expired_items_and_old_history_and_keeps
         },
     }
     assert lake_shapes(spark, crm) == {"C1": {"orders": {"O1": [1, 2], "O2": [1]}, "addresses": ["A1", "A2"]}}
-    tables = lake_tables(crm.plan)
+    tables = lake_tables(crm.job_plan)
     keys = spark.table(tables[("customers", KEYS)].identifier(crm.database))
     assert sorted(row.customer_id for row in keys.collect()) == ["C1"]
     assert spark.table(tables[("customers", HISTORY)].identifier(crm.database)).count() == 0

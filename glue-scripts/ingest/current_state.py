@@ -21,13 +21,14 @@ half way is completed from exactly the same changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingest.assembly import ItemTree
+from ingest.job_plan import PlanTable, RootColumn
 
 CHANGE = "ingest_change"
 UPSERT = "upsert"
@@ -56,13 +57,13 @@ class RootColumns:
     types: tuple[str, ...]
 
     @classmethod
-    def of(cls, plan: Mapping) -> RootColumns:
-        columns = plan["lake"]["rootColumns"]
+    def of(cls, columns: Sequence[RootColumn]) -> RootColumns:
+        """From the plan's `lake.root_columns`."""
         return cls(
-            names=tuple(column["name"] for column in columns),
-            previous=tuple(f"{PREVIOUS_PREFIX}{column['column']}" for column in columns),
-            source=tuple(column["column"] for column in columns),
-            types=tuple(column["type"] for column in columns),
+            names=tuple(column.name for column in columns),
+            previous=tuple(f"{PREVIOUS_PREFIX}{column.column}" for column in columns),
+            source=tuple(column.column for column in columns),
+            types=tuple(column.type for column in columns),
         )
 
     @property
@@ -87,7 +88,8 @@ class ExtractMark:
 
 def compute_changes(
     spark: SparkSession,
-    plan: Mapping,
+    tree: ItemTree,
+    roots: RootColumns,
     incoming: Mapping[str, DataFrame],
     current: Callable[[str], DataFrame],
     keys: Callable[[str], DataFrame],
@@ -97,16 +99,14 @@ def compute_changes(
     """The change set of one extract, per table; `keep(table, frame)` writes a table's changes and returns them read back.
 
     `incoming` holds each table's accepted rows; `current` and `keys` give a table's current and
-    keys tables as they are before the extract.
+    keys tables as they are before the extract; `tree` says each table's key, parent and mode.
     """
-    tree = ItemTree(plan)
-    roots = RootColumns.of(plan)
     changes: dict[str, DataFrame] = {}
     for name in tree.tables():
         table = tree.table(name)
-        primary_key = list(table["primaryKey"])
+        primary_key = list(table.primary_key)
         # A full snapshot needs every key, to find those it leaves out.
-        candidates = keys(name) if table["mode"] == "full" else narrowed(keys(name), primary_key[0], incoming[name].select(primary_key[0]))
+        candidates = keys(name) if table.mode == "full" else narrowed(keys(name), primary_key[0], incoming[name].select(primary_key[0]))
         known = candidates.select(
             *primary_key,
             *[F.col(root).alias(previous) for root, previous in zip(roots.names, roots.previous, strict=True)],
@@ -117,8 +117,8 @@ def compute_changes(
         newer = F.col(KNOWN_VERSION).isNull() | (F.col(VERSION) > F.col(KNOWN_VERSION))
         marked_deleted = (
             # A null operation is not a delete.
-            F.coalesce(F.col(table["deletes"]["column"]).isin(table["deletes"]["values"]), F.lit(False))
-            if "deletes" in table
+            F.coalesce(F.col(table.deletes.column).isin(list(table.deletes.values)), F.lit(False))
+            if table.deletes is not None
             else F.lit(False)
         )
         live_before = F.col(KNOWN_VERSION).isNotNull() & ~F.col(KNOWN_DELETED)
@@ -131,7 +131,7 @@ def compute_changes(
             EXTRACT_TIME,
             F.when(live_before, F.lit(DELETE)).otherwise(F.lit(FORGET)).alias(CHANGE),
         )
-        if table["mode"] == "full":
+        if table.mode == "full":
             absent = (
                 known.where(~F.col(KNOWN_DELETED) & (F.col(KNOWN_VERSION) < F.lit(extract.extract_version)))
                 .join(incoming[name].select(*primary_key), primary_key, "left_anti")
@@ -145,7 +145,7 @@ def compute_changes(
                 )
             )
             deletes = deletes.unionByName(absent)
-        if "parent" not in table:
+        if table.parent is None:
             upserts = upserts.select("*", *[F.col(source).alias(root) for source, root in zip(roots.source, roots.names, strict=True)])
             reroots = None
         else:
@@ -159,16 +159,16 @@ def compute_changes(
     return changes
 
 
-def _parent_pairs(table: Mapping) -> list[tuple[str, str]]:
-    return [(pair["child"], pair["parent"]) for pair in table["parent"]["on"]]
+def _parent_pairs(table: PlanTable) -> list[tuple[str, str]]:
+    return [(pair.child, pair.parent) for pair in table.parent.on]
 
 
 def _with_parent_roots(
-    upserts: DataFrame, incoming: DataFrame, table: Mapping, tree: ItemTree, roots: RootColumns, changes, keys
+    upserts: DataFrame, incoming: DataFrame, table: PlanTable, tree: ItemTree, roots: RootColumns, changes, keys
 ) -> DataFrame:
     """Each upsert with the root its parent has after this extract (null for an orphan)."""
-    parent_name = table["parent"]["table"]
-    parent_key = list(tree.table(parent_name)["primaryKey"])
+    parent_name = table.parent.table
+    parent_key = list(tree.table(parent_name).primary_key)
     pairs = _parent_pairs(table)
     parent_changes = changes[parent_name]
     changed = parent_changes.where(F.col(CHANGE) != F.lit(FORGET)).select(
@@ -195,11 +195,11 @@ def _with_parent_roots(
     )
 
 
-def _reroots(table: Mapping, tree: ItemTree, roots: RootColumns, changes, current, upserts: DataFrame, deletes: DataFrame) -> DataFrame:
+def _reroots(table: PlanTable, tree: ItemTree, roots: RootColumns, changes, current, upserts: DataFrame, deletes: DataFrame) -> DataFrame:
     """Current rows whose parent's root changes in this extract (and that the extract does not change itself)."""
-    parent_name = table["parent"]["table"]
+    parent_name = table.parent.table
     pairs = _parent_pairs(table)
-    primary_key = list(table["primaryKey"])
+    primary_key = list(table.primary_key)
     moved = (
         changes[parent_name]
         .where((F.col(CHANGE) != F.lit(FORGET)) & ~roots.same())
@@ -213,7 +213,7 @@ def _reroots(table: Mapping, tree: ItemTree, roots: RootColumns, changes, curren
         )
     )
     previous_roots = moved.select(F.col(f"ingest_parent_{roots.previous[0]}").alias(roots.names[0]))
-    children = narrowed(current(table["name"]), roots.names[0], previous_roots).select(
+    children = narrowed(current(table.name), roots.names[0], previous_roots).select(
         *dict.fromkeys([*primary_key, *(child for child, _ in pairs), *roots.names])
     )
     # A child is under a moved parent when it joins the parent and sits under the parent's old root.
@@ -229,9 +229,8 @@ def _reroots(table: Mapping, tree: ItemTree, roots: RootColumns, changes, curren
     return under_moved.join(changed_by_extract, primary_key, "left_anti").withColumn(CHANGE, F.lit(REROOT))
 
 
-def touched_roots(plan: Mapping, changes: Mapping[str, DataFrame]) -> DataFrame:
+def touched_roots(roots: RootColumns, changes: Mapping[str, DataFrame]) -> DataFrame:
     """Root keys of every item a change reaches: the root a changed row had before, and the one it has after."""
-    roots = RootColumns.of(plan)
     touched = None
     for frame in changes.values():
         relevant = frame.where(F.col(CHANGE) != F.lit(FORGET))
@@ -243,14 +242,14 @@ def touched_roots(plan: Mapping, changes: Mapping[str, DataFrame]) -> DataFrame:
 
 
 def apply_to_current(
-    spark: SparkSession, table: Mapping, identifier: str, columns: list[str], roots: RootColumns, changes: DataFrame
+    spark: SparkSession, table: PlanTable, identifier: str, columns: list[str], roots: RootColumns, changes: DataFrame
 ) -> None:
     """MERGEs one table's changes into its current table; applying them twice changes nothing the second time."""
-    view = f"ingest_current_changes_{table['name']}"
+    view = f"ingest_current_changes_{table.name}"
     changes.where(F.col(CHANGE) != F.lit(FORGET)).createOrReplaceTempView(view)
     newer = f"t.`{VERSION}` < s.`{VERSION}`"
     spark.sql(
-        f"MERGE INTO {identifier} t USING {view} s ON {_same_key(table['primaryKey'])}{_within_roots(changes, roots)} "
+        f"MERGE INTO {identifier} t USING {view} s ON {_same_key(table.primary_key)}{_within_roots(changes, roots)} "
         f"WHEN MATCHED AND s.`{CHANGE}` = '{DELETE}' AND {newer} THEN DELETE "
         f"WHEN MATCHED AND s.`{CHANGE}` = '{UPSERT}' AND {newer} THEN UPDATE SET {_assign(columns)} "
         f"WHEN MATCHED AND s.`{CHANGE}` = '{REROOT}' AND NOT ({_same_roots(roots)}) THEN UPDATE SET {_assign(roots.names)} "
@@ -259,13 +258,13 @@ def apply_to_current(
     spark.catalog.dropTempView(view)
 
 
-def apply_to_keys(spark: SparkSession, table: Mapping, identifier: str, roots: RootColumns, changes: DataFrame) -> None:
+def apply_to_keys(spark: SparkSession, table: PlanTable, identifier: str, roots: RootColumns, changes: DataFrame) -> None:
     """MERGEs one table's changes into its keys table: roots, latest versions and deletes."""
-    view = f"ingest_key_changes_{table['name']}"
+    view = f"ingest_key_changes_{table.name}"
     changes.withColumn(DELETED, F.col(CHANGE).isin(DELETE, FORGET)).createOrReplaceTempView(view)
-    recorded = [*table["primaryKey"], *roots.names, EXTRACT_ID, VERSION, EXTRACT_TIME, DELETED]
+    recorded = [*table.primary_key, *roots.names, EXTRACT_ID, VERSION, EXTRACT_TIME, DELETED]
     spark.sql(
-        f"MERGE INTO {identifier} t USING {view} s ON {_same_key(table['primaryKey'])} "
+        f"MERGE INTO {identifier} t USING {view} s ON {_same_key(table.primary_key)} "
         f"WHEN MATCHED AND s.`{CHANGE}` = '{REROOT}' AND NOT ({_same_roots(roots)}) THEN UPDATE SET {_assign(roots.names)} "
         f"WHEN MATCHED AND s.`{CHANGE}` <> '{REROOT}' AND t.`{VERSION}` < s.`{VERSION}` "
         f"THEN UPDATE SET {_assign([*roots.names, EXTRACT_ID, VERSION, EXTRACT_TIME, DELETED])} "
@@ -274,7 +273,7 @@ def apply_to_keys(spark: SparkSession, table: Mapping, identifier: str, roots: R
     spark.catalog.dropTempView(view)
 
 
-def _same_key(primary_key: list[str]) -> str:
+def _same_key(primary_key: tuple[str, ...]) -> str:
     return " AND ".join(f"t.`{column}` = s.`{column}`" for column in primary_key)
 
 

@@ -20,6 +20,7 @@ from importlib import resources
 
 from pyspark.sql import DataFrame, SparkSession
 
+from ingest.job_plan import JobPlan, PlanTable
 from ingest.report import RunFailure
 from ingest.spark_settings import iceberg_catalog
 
@@ -49,24 +50,24 @@ class LakeTable:
         return f"{iceberg_catalog()['catalog']}.`{database}`.`{self.name}`"
 
 
-def lake_tables(plan: Mapping) -> dict[tuple[str, str], LakeTable]:
+def lake_tables(plan: JobPlan) -> dict[tuple[str, str], LakeTable]:
     """The plan's Iceberg tables by (mapped table, role)."""
     return {
-        (spec["table"], spec["role"]): LakeTable(
-            name=spec["name"],
-            table=spec["table"],
-            role=spec["role"],
-            location=spec["location"],
-            columns=tuple((column["name"], column["type"]) for column in spec["columns"]),
-            partition_by=tuple((field["column"], field["transform"]) for field in spec["partitionBy"]),
-            sort_by=tuple(spec["sortBy"]),
-            properties=spec["properties"],
+        (spec.table, spec.role): LakeTable(
+            name=spec.name,
+            table=spec.table,
+            role=spec.role,
+            location=spec.location,
+            columns=tuple((column.name, column.type) for column in spec.columns),
+            partition_by=spec.partition_by,
+            sort_by=spec.sort_by,
+            properties=spec.properties,
         )
-        for spec in plan["lake"]["tables"]
+        for spec in plan.lake.tables
     }
 
 
-def ensure_tables(spark: SparkSession, plan: Mapping, database: str, lake_bucket: str) -> list[str]:
+def ensure_tables(spark: SparkSession, plan: JobPlan, database: str, lake_bucket: str) -> list[str]:
     """Creates missing tables and evolves existing ones to the plan; returns what it changed, for the report."""
     changes: list[str] = []
     for table in lake_tables(plan).values():
@@ -147,10 +148,10 @@ def table_at(spark: SparkSession, identifier: str, snapshot: int | None) -> Data
     return reader.load(identifier.replace("`", ""))
 
 
-def accepted_schema(table: Mapping, plan: Mapping) -> str:
+def accepted_schema(table: PlanTable, plan: JobPlan) -> str:
     """Spark DDL of a table's accepted rows: the mapped columns, then the lake's own columns."""
-    columns = [(column["name"], column["type"]) for column in table["columns"]]
-    columns += [(column["name"], column["type"]) for column in plan["lake"]["metadataColumns"]]
+    columns = [(column.name, column.type) for column in table.columns]
+    columns += [(column.name, column.type) for column in plan.lake.metadata_columns]
     return ", ".join(f"`{name}` {kind}" for name, kind in columns)
 
 

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 
+from ingest.aws_clients import DynamoDbClient
+
 _RECORDS = json.loads(resources.files("ingest").joinpath("contracts/lake_ledger.json").read_text(encoding="utf-8"))
 LEASE_KEY = _RECORDS["lease"]
 PENDING_KEY = _RECORDS["pending"]
@@ -56,7 +58,7 @@ class Commit:
 
 @dataclass
 class LakeLedger:
-    dynamodb: object
+    dynamodb: DynamoDbClient
     table: str
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep

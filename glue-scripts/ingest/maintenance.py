@@ -22,7 +22,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ingest.assembly import ItemTree, expires_at
+from ingest.aws_clients import S3Client, SnsClient
 from ingest.current_state import DELETED, EXTRACT_TIME, RootColumns
+from ingest.job_plan import JobPlan
 from ingest.lake import CURRENT, HISTORY, KEYS, ensure_tables, lake_tables
 from ingest.lake_ledger import LakeLedger
 from ingest.report import reported_run
@@ -59,7 +61,7 @@ class MaintenanceReport:
 
 def run_maintenance(
     spark: SparkSession,
-    plan: Mapping,
+    plan: JobPlan,
     arguments: Mapping[str, str],
     *,
     ledger: LakeLedger,
@@ -68,7 +70,7 @@ def run_maintenance(
 ) -> MaintenanceReport:
     """One maintenance pass over a pipeline's lake; the report is published however it ends."""
     moment = now or datetime.now(UTC)
-    report = MaintenanceReport(pipeline=plan["pipeline"], job_run_id=arguments["JOB_RUN_ID"], now=moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    report = MaintenanceReport(pipeline=plan.pipeline, job_run_id=arguments["JOB_RUN_ID"], now=moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
     with reported_run(report, lambda: publish(report)), ledger.lease(MAINTENANCE_OWNER, wait_seconds=3600):
         database = arguments["glue_database"]
         ensure_tables(spark, plan, database, arguments["lake_bucket"])
@@ -79,13 +81,13 @@ def run_maintenance(
     return report
 
 
-def expired_roots(plan: Mapping, current: Mapping[str, DataFrame], now_seconds: int) -> DataFrame:
+def expired_roots(plan: JobPlan, current: Mapping[str, DataFrame], now_seconds: int) -> DataFrame:
     """Roots of items whose TTL (from their current rows, as the job computes it) has passed."""
-    tree = ItemTree(plan)
-    roots = RootColumns.of(plan)
+    tree = ItemTree.of(plan)
+    roots = RootColumns.of(plan.lake.root_columns)
     activity_columns: dict[str, list[str]] = {}
-    for reference in plan["item"]["ttl"]["activity"]:
-        activity_columns.setdefault(reference["table"], []).append(reference["column"])
+    for reference in plan.item.ttl.activity:
+        activity_columns.setdefault(reference.table, []).append(reference.column)
     per_table = []
     for name in tree.tables():
         activity = [F.col(column).cast("timestamp") for column in activity_columns.get(name, [])]
@@ -106,19 +108,19 @@ def expired_roots(plan: Mapping, current: Mapping[str, DataFrame], now_seconds: 
     items = combined.groupBy(*roots.names).agg(F.max("activity").alias("activity"), F.max("loaded").alias("loaded"))
     # Only a root with its root row is an item; other roots' rows are the orphans' concern.
     items = items.join(current[tree.root].select(*roots.names), list(roots.names), "left_semi")
-    expiry = expires_at(F.col("activity"), F.col("loaded"), plan["item"]["ttl"]["retentionDays"])
+    expiry = expires_at(F.col("activity"), F.col("loaded"), plan.item.ttl.retention_days)
     return items.where(expiry < F.lit(now_seconds)).select(*roots.names)
 
 
-def _expire_items(spark: SparkSession, plan: Mapping, database: str, report: MaintenanceReport, now_seconds: int) -> None:
+def _expire_items(spark: SparkSession, plan: JobPlan, database: str, report: MaintenanceReport, now_seconds: int) -> None:
     tables = lake_tables(plan)
-    tree = ItemTree(plan)
-    roots = RootColumns.of(plan)
+    tree = ItemTree.of(plan)
+    roots = RootColumns.of(plan.lake.root_columns)
     identifiers = {name: tables[(name, CURRENT)].identifier(database) for name in tree.tables()}
     current = {name: spark.table(identifier) for name, identifier in identifiers.items()}
     expired = expired_roots(plan, current, now_seconds).collect()
     report.expired_items = len(expired)
-    orphan_cutoff = now_seconds - plan["item"]["ttl"]["retentionDays"] * 86_400
+    orphan_cutoff = now_seconds - plan.item.ttl.retention_days * 86_400
     spark.createDataFrame(expired, roots.schema).createOrReplaceTempView("ingest_expired_roots")
     under_expired = (
         f"({', '.join(f'`{name}`' for name in roots.names)}) IN (SELECT {', '.join(f'`{name}`' for name in roots.names)} "
@@ -137,7 +139,7 @@ def _expire_items(spark: SparkSession, plan: Mapping, database: str, report: Mai
     spark.catalog.dropTempView("ingest_expired_roots")
 
 
-def _expire_history(spark: SparkSession, plan: Mapping, database: str, report: MaintenanceReport, cutoff_seconds: int) -> None:
+def _expire_history(spark: SparkSession, plan: JobPlan, database: str, report: MaintenanceReport, cutoff_seconds: int) -> None:
     tables = lake_tables(plan)
     for (_, role), table in sorted(tables.items()):
         identifier = table.identifier(database)
@@ -157,7 +159,7 @@ def _timestamp(seconds: int) -> str:
     return f"TIMESTAMP '{datetime.fromtimestamp(seconds, UTC).strftime('%Y-%m-%d %H:%M:%S')}'"
 
 
-def publish_report(s3, sns, arguments: Mapping[str, str], report: MaintenanceReport, progress=print) -> None:
+def publish_report(s3: S3Client, sns: SnsClient, arguments: Mapping[str, str], report: MaintenanceReport, progress=print) -> None:
     """Keeps the report beside the pipeline's run reports and tells the pipeline's topic how the pass ended."""
     body = json.dumps(report.to_dict(), indent=2).encode("utf-8")
     key = f"{report.pipeline}/_maintenance/{report.job_run_id}.json"
