@@ -12,23 +12,12 @@ import { LakeMaintenance } from "../components/lake-maintenance";
 import { Storage } from "../components/storage";
 import { buildJobPlan, icebergTableProperties } from "../config/job-plan";
 import { parseMapping } from "../config/mapping";
+import { glueLogsOf, publishJobMetrics } from "./support/glue-statements";
 import { lakeConf } from "./support/lake-conf";
 import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
 import { repositoryRoot, runProgram, runProgramWithExports } from "./support/program";
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
-/**
- * The statement letting a job's role write its own log groups: those Glue names after the security
- * configuration ("lake-security") and the role when the configuration encrypts logs.
- */
-const glueLogsOf = (role: string) => ({
-    Sid: "WriteOwnGlueLogs",
-    Effect: "Allow",
-    Action: ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-    Resource: ["output", "error"].map(
-        (group) => `arn:aws:logs:eu-west-1:123456789012:log-group:/aws-glue/jobs/lake-security-role/${role}/${group}:*`,
-    ),
-});
 const customersPlan = buildJobPlan(
     parseMapping("config/mappings/customers.yaml", fs.readFileSync(path.join(repositoryRoot, "config/mappings/customers.yaml"), "utf8")),
 );
@@ -672,13 +661,7 @@ describe("ExtractPipeline", () => {
                 Resource: keyArn,
             },
             glueLogsOf("crm-job-role"),
-            {
-                Sid: "PublishJobMetrics",
-                Effect: "Allow",
-                Action: ["cloudwatch:PutMetricData"],
-                Resource: "*",
-                Condition: { StringEquals: { "cloudwatch:namespace": ["Glue", "Ingestion"] } },
-            },
+            publishJobMetrics,
         ]);
     });
 
@@ -1248,13 +1231,7 @@ describe("LakeMaintenance", () => {
                 Resource: keyArn,
             },
             glueLogsOf("crm-maintenance-job-role"),
-            {
-                Sid: "PublishJobMetrics",
-                Effect: "Allow",
-                Action: ["cloudwatch:PutMetricData"],
-                Resource: "*",
-                Condition: { StringEquals: { "cloudwatch:namespace": ["Glue", "Ingestion"] } },
-            },
+            publishJobMetrics,
         ]);
     });
 });
