@@ -1,3 +1,4 @@
+import { datetimeDialects, tokenizeDatetimePattern } from "../contracts/datetime-pattern";
 import type { Parsed } from "./formats";
 
 /**
@@ -21,18 +22,13 @@ interface Token {
     readonly offset: number | undefined;
 }
 
-const fixedWidthLetters: Record<string, readonly number[]> = {
-    y: [4],
-    M: [2],
-    d: [2],
-    H: [2],
-    m: [2],
-    s: [2],
-    S: [1, 2, 3, 4, 5, 6, 7, 8, 9],
-};
-/** Java's offset letters and the Joda-Time letters that parse the same text (XX: +0100, XXX: +01:00 or Z). */
-const jodaOffsets: Record<number, string> = { 2: "Z", 3: "ZZ" };
-const separators = new Set(["-", ":", ".", " ", "/", ","]);
+/**
+ * A stream's format is a pattern of the Java dialect (contracts/datetime-pattern.ts); the SerDe reads
+ * it as the Joda dialect: the same fields, and Java's offsets XX (+0100) and XXX (+01:00 or Z) as
+ * Joda's letters for them.
+ */
+const { fields: javaFields, separators } = datetimeDialects.java;
+const jodaOffsets = datetimeDialects.joda.offsets;
 
 /** The pattern letters each granularity needs, in the order the partition value lists them. */
 const granularityLetters: Record<EventTimeGranularity, readonly string[]> = {
@@ -103,27 +99,21 @@ function tokenize(pattern: string): Parsed<{ tokens: Token[]; joda: string }> {
     const tokens: Token[] = [];
     let joda = "";
     let offset: number | undefined = 0;
-    let index = 0;
     const advance = (width: number | undefined) => {
         offset = offset === undefined || width === undefined ? undefined : offset + width;
     };
-    while (index < pattern.length) {
-        const character = pattern.charAt(index);
-        if (character === "'") {
-            const end = pattern.indexOf("'", index + 1);
-            if (end < 0) {
-                return { ok: false, error: `pattern "${pattern}" has an unclosed quote` };
-            }
-            joda += pattern.slice(index, end + 1);
-            advance(Math.max(end - index - 1, 1));
-            index = end + 1;
+    for (const piece of tokenizeDatetimePattern(pattern)) {
+        if (piece.kind === "unclosed-quote") {
+            return { ok: false, error: `pattern "${pattern}" has an unclosed quote` };
+        }
+        if (piece.kind === "quoted") {
+            joda += `'${piece.text}'`;
+            advance(Math.max(piece.text.length, 1));
             continue;
         }
-        let count = 1;
-        while (pattern.charAt(index + count) === character) {
-            count++;
-        }
-        if (separators.has(character)) {
+        const { character, count } = piece;
+        const widths = javaFields[character]?.widths;
+        if (separators.includes(character)) {
             joda += character.repeat(count);
             advance(count);
         } else if (character === "X") {
@@ -136,15 +126,15 @@ function tokenize(pattern: string): Parsed<{ tokens: Token[]; joda: string }> {
             }
             joda += jodaOffset;
             advance(undefined);
-        } else if (fixedWidthLetters[character]?.includes(count)) {
+        } else if (widths?.includes(count)) {
             tokens.push({ letter: character, width: count, offset });
             joda += character.repeat(count);
             advance(count);
-        } else if (fixedWidthLetters[character]) {
-            const widths = fixedWidthLetters[character].map((width) => character.repeat(width));
+        } else if (widths) {
+            const expected = widths.map((width) => character.repeat(width));
             return {
                 ok: false,
-                error: `pattern "${pattern}" has '${character.repeat(count)}'; expected ${widths.slice(0, 3).join(" or ")}`,
+                error: `pattern "${pattern}" has '${character.repeat(count)}'; expected ${expected.slice(0, 3).join(" or ")}`,
             };
         } else {
             return {
@@ -152,7 +142,6 @@ function tokenize(pattern: string): Parsed<{ tokens: Token[]; joda: string }> {
                 error: `pattern "${pattern}" has '${character}', which Firehose cannot parse; use yyyy MM dd HH mm ss S, XX or XXX, quoted literals and - : . / , or space`,
             };
         }
-        index += count;
     }
     for (const letter of ["y", "M", "d"]) {
         if (!tokens.some((token) => token.letter === letter)) {

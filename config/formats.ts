@@ -5,6 +5,7 @@
  */
 
 import { maximumDecimalPrecision, simpleColumnKinds, type SimpleColumnKind } from "../contracts/column-types";
+import { datetimeDialects, tokenizeDatetimePattern } from "../contracts/datetime-pattern";
 import type { ColumnType } from "../contracts/stream-schema";
 
 export type { ColumnType };
@@ -58,32 +59,31 @@ export function isNumeric(type: ColumnType): boolean {
 export const defaultDateFormat = "yyyy-MM-dd";
 export const defaultTimestampFormat = "yyyy-MM-dd HH:mm:ss";
 
-const datePatternLetters = new Set(["y", "M", "d", "D", "E"]);
-const timePatternLetters = new Set(["H", "h", "k", "K", "m", "s", "S", "a", "X", "x", "Z", "z", "V", "O"]);
-const patternSeparators = new Set([" ", "-", "/", ":", ".", ",", "_", "[", "]"]);
+const { dateLetters, timeLetters, separators: patternSeparators } = datetimeDialects.spark;
 
 /**
- * Checks a Spark 3 datetime pattern (the subset that round-trips between Spark and this
- * platform): known pattern letters, quoted literals, common separators, and a complete date.
+ * Checks a pattern of the Spark dialect (contracts/datetime-pattern.ts: the subset of Spark 3's
+ * datetime patterns that round-trips between Spark and this platform): known pattern letters,
+ * quoted literals, common separators, and a complete date.
  */
 export function checkDatetimePattern(pattern: string, kind: "date" | "timestamp"): string | undefined {
     const letters = new Set<string>();
-    for (let index = 0; index < pattern.length; index++) {
-        const character = pattern.charAt(index);
-        if (character === "'") {
-            const end = pattern.indexOf("'", index + 1);
-            if (end < 0) {
-                return `pattern "${pattern}" has an unclosed quote`;
-            }
-            index = end;
-        } else if (datePatternLetters.has(character) || timePatternLetters.has(character)) {
-            if (kind === "date" && timePatternLetters.has(character)) {
+    for (const piece of tokenizeDatetimePattern(pattern)) {
+        if (piece.kind === "unclosed-quote") {
+            return `pattern "${pattern}" has an unclosed quote`;
+        }
+        if (piece.kind === "quoted") {
+            continue;
+        }
+        const { character } = piece;
+        if (dateLetters.includes(character) || timeLetters.includes(character)) {
+            if (kind === "date" && timeLetters.includes(character)) {
                 return `pattern "${pattern}" has time letter '${character}' but the column is a date`;
             }
             letters.add(character);
         } else if (/[A-Za-z]/.test(character)) {
             return `pattern "${pattern}" has unknown letter '${character}'; quote literal text, as in 'T'`;
-        } else if (!patternSeparators.has(character)) {
+        } else if (!patternSeparators.includes(character)) {
             return `pattern "${pattern}" has unsupported character '${character}'`;
         }
     }
@@ -99,14 +99,7 @@ export interface ArchiveNaming {
     timestampFormat: string;
 }
 
-const timestampTokens: Record<string, string> = {
-    yyyy: "\\d{4}",
-    MM: "\\d{2}",
-    dd: "\\d{2}",
-    HH: "\\d{2}",
-    mm: "\\d{2}",
-    ss: "\\d{2}",
-};
+const archiveName = datetimeDialects.archiveName;
 
 /**
  * Compiles `name_{timestamp:yyyyMMdd'T'HHmmss'Z'}_{sequence}.zip` into an ArchiveNaming. The
@@ -157,31 +150,40 @@ export function compileArchiveName(template: string): Parsed<ArchiveNaming> {
     return { ok: true, value: { regex, groups, timestampFormat } };
 }
 
+/**
+ * An archive name's timestamp format, of the archiveName dialect (contracts/datetime-pattern.ts),
+ * as a regex. A run of a field letter reads as many whole fields as it holds (yyyyyyyy is two years).
+ */
 function compileTimestampFormat(format: string): Parsed<string> {
     let regex = "";
     const seen = new Set<string>();
-    let index = 0;
-    while (index < format.length) {
-        const token = Object.keys(timestampTokens).find((candidate) => format.startsWith(candidate, index));
-        if (token) {
-            regex += timestampTokens[token];
-            seen.add(token);
-            index += token.length;
-        } else if (format.charAt(index) === "'") {
-            const end = format.indexOf("'", index + 1);
-            if (end < 0) {
-                return { ok: false, error: `timestamp format "${format}" has an unclosed quote` };
+    const unsupported = (at: number): Parsed<string> => ({
+        ok: false,
+        error: `timestamp format "${format}" has unsupported text at "${format.slice(at)}"; use yyyy MM dd HH mm ss, - _ . and 'quoted' literals`,
+    });
+    for (const piece of tokenizeDatetimePattern(format)) {
+        if (piece.kind === "unclosed-quote") {
+            return { ok: false, error: `timestamp format "${format}" has an unclosed quote` };
+        }
+        if (piece.kind === "quoted") {
+            regex += escapeLiteral(piece.text);
+            continue;
+        }
+        const { character, count, at } = piece;
+        const width = archiveName.fields[character]?.widths[0];
+        if (width !== undefined) {
+            const whole = Math.floor(count / width);
+            regex += `\\d{${width}}`.repeat(whole);
+            if (whole > 0) {
+                seen.add(character.repeat(width));
             }
-            regex += escapeLiteral(format.slice(index + 1, end));
-            index = end + 1;
-        } else if ("-_.".includes(format.charAt(index))) {
-            regex += escapeLiteral(format.charAt(index));
-            index += 1;
+            if (whole * width < count) {
+                return unsupported(at + whole * width);
+            }
+        } else if (archiveName.separators.includes(character)) {
+            regex += escapeLiteral(character.repeat(count));
         } else {
-            return {
-                ok: false,
-                error: `timestamp format "${format}" has unsupported text at "${format.slice(index)}"; use yyyy MM dd HH mm ss, - _ . and 'quoted' literals`,
-            };
+            return unsupported(at);
         }
     }
     for (const required of ["yyyy", "MM", "dd"]) {

@@ -1,3 +1,5 @@
+import { datetimeDialects, tokenizeDatetimePattern } from "../../contracts/datetime-pattern";
+
 /**
  * Reads an extract's identity from its archive name, as the job plan's archive naming describes
  * it. The extract id sorts in extract order; the extract version is the same order as a number.
@@ -55,38 +57,51 @@ export function readExtractName(key: string, landingPrefix: string, naming: Arch
     };
 }
 
+/** The archiveName dialect's fields (contracts/datetime-pattern.ts), as this reader keeps them. */
 const fieldTokens = ["yyyy", "MM", "dd", "HH", "mm", "ss"] as const;
 type FieldToken = (typeof fieldTokens)[number];
 
-/** Epoch seconds of `text` read with `format`, or undefined when it is not a real UTC time. */
+/**
+ * Epoch seconds of `text` read with `format` (of the archiveName dialect), or undefined when it is
+ * not a real UTC time. A run of a field letter reads as many whole fields as it holds; what is left
+ * of it, and every other character, is literal text.
+ */
 export function parseTimestamp(text: string, format: string): number | undefined {
     const fields: Record<FieldToken, number> = { yyyy: 0, MM: 1, dd: 1, HH: 0, mm: 0, ss: 0 };
     let position = 0;
-    let index = 0;
-    while (index < format.length) {
-        const token = fieldTokens.find((candidate) => format.startsWith(candidate, index));
-        if (token) {
-            const digits = text.slice(position, position + token.length);
-            if (!/^\d+$/.test(digits) || digits.length !== token.length) {
+    const literal = (expected: string): boolean => {
+        if (!text.startsWith(expected, position)) {
+            return false;
+        }
+        position += expected.length;
+        return true;
+    };
+    for (const piece of tokenizeDatetimePattern(format)) {
+        if (piece.kind === "unclosed-quote") {
+            return undefined;
+        }
+        if (piece.kind === "quoted") {
+            if (!literal(piece.text)) {
+                return undefined;
+            }
+            continue;
+        }
+        const { character, count } = piece;
+        const width = datetimeDialects.archiveName.fields[character]?.widths[0] ?? 0;
+        const token = fieldTokens.find((candidate) => width > 0 && candidate === character.repeat(width));
+        let left = count;
+        while (token !== undefined && left >= width) {
+            const digits = text.slice(position, position + width);
+            if (!/^\d+$/.test(digits) || digits.length !== width) {
                 return undefined;
             }
             fields[token] = Number(digits);
-            position += token.length;
-            index += token.length;
-            continue;
+            position += width;
+            left -= width;
         }
-        let literal = format.charAt(index);
-        if (literal === "'") {
-            const end = format.indexOf("'", index + 1);
-            literal = format.slice(index + 1, end);
-            index = end + 1;
-        } else {
-            index += 1;
-        }
-        if (!text.startsWith(literal, position)) {
+        if (!literal(character.repeat(left))) {
             return undefined;
         }
-        position += literal.length;
     }
     if (position !== text.length) {
         return undefined;

@@ -1,4 +1,5 @@
 import { maximumDecimalPrecision, simpleColumnKinds, type SimpleColumnKind } from "../../contracts/column-types";
+import { datetimeDialects, quotedText, tokenizeDatetimePattern } from "../../contracts/datetime-pattern";
 import type { ColumnType, StreamSchemaDocument, StreamSchemaField } from "../../contracts/stream-schema";
 
 /**
@@ -123,22 +124,16 @@ export type PatternFormat = Extract<TimestampFormat, { kind: "pattern" }>;
 
 export type Compiled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
-const fieldWidths: Record<string, { token: TimeToken; widths: readonly number[] }> = {
-    y: { token: "yyyy", widths: [4] },
-    M: { token: "MM", widths: [2] },
-    d: { token: "dd", widths: [2] },
-    H: { token: "HH", widths: [2] },
-    m: { token: "mm", widths: [2] },
-    s: { token: "ss", widths: [2] },
-    S: { token: "fraction", widths: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
-};
-/** Java's offset letters: X is +01 or +0130, XX is +0130, XXX is +01:30; each writes Z for a zero offset. */
+/** The part of a time each of the Java dialect's field letters (contracts/datetime-pattern.ts) holds. */
+const fieldTokens: Record<string, TimeToken> = { y: "yyyy", M: "MM", d: "dd", H: "HH", m: "mm", s: "ss", S: "fraction" };
+/** What each of Java's offset widths reads: X is +01 or +0130, XX is +0130, XXX is +01:30; each writes Z for a zero offset. */
 const offsetPatterns: Record<number, string> = { 1: "Z|[+-]\\d{2}(?:\\d{2})?", 2: "Z|[+-]\\d{4}", 3: "Z|[+-]\\d{2}:\\d{2}" };
-const separators = new Set(["-", ":", ".", " ", "/", ","]);
+const { fields: javaFields, offsetWidths, separators } = datetimeDialects.java;
 
 /**
- * Compiles `epoch-millis` or a Java DateTimeFormatter-style pattern (yyyy MM dd HH mm ss, S to
- * SSSSSSSSS, X XX XXX, 'quoted' literals and - : . / , space) into a regex a value must match exactly.
+ * Compiles `epoch-millis` or a pattern of the Java dialect (contracts/datetime-pattern.ts: yyyy MM dd
+ * HH mm ss, S to SSSSSSSSS, X XX XXX, 'quoted' literals and - : . / , space) into a regex a value
+ * must match exactly.
  */
 export function compileTimestampFormat(format: string): Compiled<TimestampFormat> {
     if (format === epochMillis) {
@@ -146,36 +141,28 @@ export function compileTimestampFormat(format: string): Compiled<TimestampFormat
     }
     let regex = "^";
     const groups: TimeToken[] = [];
-    let index = 0;
-    while (index < format.length) {
-        const character = format.charAt(index);
-        if (character === "'") {
-            const end = format.indexOf("'", index + 1);
-            if (end < 0) {
-                return { ok: false, error: `pattern "${format}" has an unclosed quote` };
-            }
-            regex += escapeRegex(end === index + 1 ? "'" : format.slice(index + 1, end));
-            index = end + 1;
+    for (const piece of tokenizeDatetimePattern(format)) {
+        if (piece.kind === "unclosed-quote") {
+            return { ok: false, error: `pattern "${format}" has an unclosed quote` };
+        }
+        if (piece.kind === "quoted") {
+            regex += escapeRegex(quotedText(piece));
             continue;
         }
-        let count = 1;
-        while (format.charAt(index + count) === character) {
-            count++;
-        }
-        const field = fieldWidths[character];
+        const { character, count } = piece;
+        const field = javaFields[character];
         let token: TimeToken;
-        if (separators.has(character)) {
+        if (separators.includes(character)) {
             regex += escapeRegex(character.repeat(count));
-            index += count;
             continue;
-        } else if (character === "X" && offsetPatterns[count]) {
+        } else if (character === "X" && offsetWidths.includes(count)) {
             token = "offset";
             regex += `(${offsetPatterns[count]})`;
         } else if (field?.widths.includes(count)) {
-            token = field.token;
+            token = fieldTokens[character]!;
             regex += `(\\d{${count}})`;
         } else if (field || character === "X") {
-            const expected = field ? field.widths.map((width) => character.repeat(width)) : ["X", "XX", "XXX"];
+            const expected = (field ?? { widths: offsetWidths }).widths.map((width) => character.repeat(width));
             const shown = expected.length > 3 ? `${expected[0]} to ${expected[expected.length - 1]}` : expected.join(", ");
             return { ok: false, error: `pattern "${format}" has ${character.repeat(count)}; expected ${shown}` };
         } else {
@@ -188,7 +175,6 @@ export function compileTimestampFormat(format: string): Compiled<TimestampFormat
             return { ok: false, error: `pattern "${format}" has ${character} twice` };
         }
         groups.push(token);
-        index += count;
     }
     if (!groups.includes("yyyy") || !groups.includes("MM") || !groups.includes("dd")) {
         return { ok: false, error: `pattern "${format}" must contain a year, month and day (yyyy, MM, dd)` };
