@@ -5,6 +5,15 @@ import { policyOf, settle, useMocks, valueOf, type RecordingMocks } from "./supp
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
 const topicArn = "arn:aws:sns:eu-west-1:123456789012:topic/alerts";
+/** The topic policy's one statement: CloudWatch alarms of this account, and no one else, publish. */
+const cloudWatchPublishes = {
+    Sid: "CloudWatchAlarmsPublish",
+    Effect: "Allow",
+    Principal: { Service: "cloudwatch.amazonaws.com" },
+    Action: ["sns:Publish"],
+    Resource: topicArn,
+    Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+};
 const failedRuns = { namespace: "AWS/Events", metricName: "MatchedEvents", dimensions: { RuleName: "etl-run-failed" } };
 
 /** A component of another part of the stack that alarms on the topic about its own resources. */
@@ -50,16 +59,7 @@ describe("AlarmTopic", () => {
             ["alerts", keyArn],
             ["quiet", keyArn],
         ]);
-        expect(policyOf(mocks.named("alerts-policy")).Statement).to.deep.equal([
-            {
-                Sid: "CloudWatchAlarmsPublish",
-                Effect: "Allow",
-                Principal: { Service: "cloudwatch.amazonaws.com" },
-                Action: ["sns:Publish"],
-                Resource: topicArn,
-                Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
-            },
-        ]);
+        expect(policyOf(mocks.named("alerts-policy")).Statement).to.deep.equal([cloudWatchPublishes]);
         expect(
             mocks.ofType("aws:sns/topicSubscription:TopicSubscription").map((resource) => [resource.name, resource.inputs]),
         ).to.deep.equal([["alerts-email", { topic: topicArn, protocol: "email", endpoint: "ops@example.com" }]]);
@@ -123,14 +123,7 @@ describe("alarm settings", () => {
     });
 
     it("alarmPublishing lets only this account's alarms publish", () => {
-        expect(alarmPublishing(topicArn, "123456789012")).to.deep.equal({
-            Sid: "CloudWatchAlarmsPublish",
-            Effect: "Allow",
-            Principal: { Service: "cloudwatch.amazonaws.com" },
-            Action: ["sns:Publish"],
-            Resource: topicArn,
-            Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
-        });
+        expect(alarmPublishing(topicArn, "123456789012")).to.deep.equal(cloudWatchPublishes);
     });
 });
 

@@ -30,6 +30,15 @@ function jobArgs(name: string, capacity: Partial<GlueJobArgs["capacity"]> = {}):
     };
 }
 
+/** The arguments every job gets that turn on Glue's features, before its temporary directory. */
+const glueFlags = {
+    "--job-language": "python",
+    "--enable-auto-scaling": "true",
+    "--enable-metrics": "true",
+    "--enable-observability-metrics": "true",
+    "--enable-glue-datacatalog": "true",
+};
+
 /** The logical name at the end of a URN. */
 const nameOf = (urn: string) => urn.split("::").pop()!;
 
@@ -110,11 +119,7 @@ describe("glueJob", () => {
             glueVersion: "5.1",
             command: { name: "glueetl", pythonVersion: "3", scriptLocation: "s3://assets/jobs/etl/etl_job.py" },
             defaultArguments: {
-                "--job-language": "python",
-                "--enable-auto-scaling": "true",
-                "--enable-metrics": "true",
-                "--enable-observability-metrics": "true",
-                "--enable-glue-datacatalog": "true",
+                ...glueFlags,
                 "--TempDir": "s3://assets/temporary/etl/",
                 "--extra-py-files": "s3://assets/jobs/etl/ingest.zip",
                 "--plan_uri": "s3://assets/jobs/etl/plan.json",
@@ -136,11 +141,7 @@ describe("glueJob", () => {
         const job = mocks.named("plain").inputs;
         expect(job).not.to.have.any.keys("executionClass", "jobRunQueuingEnabled", "notificationProperty");
         expect(job.defaultArguments).to.deep.equal({
-            "--job-language": "python",
-            "--enable-auto-scaling": "true",
-            "--enable-metrics": "true",
-            "--enable-observability-metrics": "true",
-            "--enable-glue-datacatalog": "true",
+            ...glueFlags,
             "--TempDir": "s3://assets/temporary/plain/",
             "--datalake-formats": "iceberg",
             "--extra-py-files": "s3://assets/jobs/plain/ingest.zip",
@@ -156,11 +157,7 @@ describe("glueJobArguments", () => {
             glueJobArguments("assets", "jobs/x/ingest.zip", "x", { TempDir: "s3://elsewhere/" }, { "--conf": "a=b" }),
         );
         expect(resolved).to.deep.equal({
-            "--job-language": "python",
-            "--enable-auto-scaling": "true",
-            "--enable-metrics": "true",
-            "--enable-observability-metrics": "true",
-            "--enable-glue-datacatalog": "true",
+            ...glueFlags,
             "--TempDir": "s3://elsewhere/",
             "--conf": "a=b",
             "--extra-py-files": "s3://assets/jobs/x/ingest.zip",

@@ -5,6 +5,16 @@ import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulum
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
 
+/** The statement of every bucket's policy: no request without TLS, to the bucket or its objects. */
+const tlsOnly = (bucket: string) => ({
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: "*",
+    Action: ["s3:*"],
+    Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+});
+
 describe("SecureBucket", () => {
     let mocks: RecordingMocks;
     before(async () => {
@@ -84,25 +94,9 @@ describe("SecureBucket", () => {
     });
 
     it("refuses requests without TLS, and lets S3 deliver access logs from this account to a log bucket", () => {
-        expect(policyOf(mocks.named("data-policy")).Statement).to.deep.equal([
-            {
-                Sid: "DenyInsecureTransport",
-                Effect: "Deny",
-                Principal: "*",
-                Action: ["s3:*"],
-                Resource: ["arn:aws:s3:::data", "arn:aws:s3:::data/*"],
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-        ]);
+        expect(policyOf(mocks.named("data-policy")).Statement).to.deep.equal([tlsOnly("data")]);
         expect(policyOf(mocks.named("logs-policy")).Statement).to.deep.equal([
-            {
-                Sid: "DenyInsecureTransport",
-                Effect: "Deny",
-                Principal: "*",
-                Action: ["s3:*"],
-                Resource: ["arn:aws:s3:::logs", "arn:aws:s3:::logs/*"],
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
+            tlsOnly("logs"),
             {
                 Sid: "S3ServerAccessLogDelivery",
                 Effect: "Allow",
