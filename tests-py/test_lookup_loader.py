@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import boto3
@@ -43,17 +44,9 @@ DUMPS = "lookup-table-dumps"
 REPORT_PREFIX = "reports/"
 NOTIFICATIONS = "arn:aws:sns:us-east-1:123456789012:lookup-notifications"
 STACK = "lookup-tests"
-PRODUCTS_PLAN = {
-    "lookup": "products",
-    "key": {"partition": {"attribute": "product_id", "type": "string"}, "sort": None},
-    "attributes": [{"name": "category", "type": "string", "required": True}, {"name": "price", "type": "number", "required": False}],
-    "format": "jsonl",
-    "ttl": None,
-    "maxItemBytes": 4096,
-    "fullRefresh": False,
-    "markers": ["_SUCCESS", "manifest-summary.json", "manifest"],
-    "unload": None,
-}
+# The plan the deploy side writes for test/fixtures/lookups-loader/products.yaml (products without a time to
+# live or a full refresh, items of at most 4 KiB); test/lookup-plan-document.test.ts checks it is lookupPlan's.
+PRODUCTS_PLAN = json.loads((Path(__file__).parent / "fixtures" / "lookup-plan-products.json").read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------------------------------------
