@@ -9,6 +9,7 @@ import {
     queueConsumption,
     serviceDelivery,
     serviceTrustPolicy,
+    streamWriterStatement,
     xrayTraceWriting,
 } from "../components/policies";
 import { useMocks, valueOf } from "./support/pulumi-mocks";
@@ -90,6 +91,15 @@ describe("policy builders", () => {
             Resource: queueArn,
         });
         expect(kmsUse("arn:aws:kms:us-east-1:111111111111:key/upstream", "DecryptUpstream").Sid).to.equal("DecryptUpstream");
+    });
+
+    it("let a producer put records on one stream", () => {
+        expect(streamWriterStatement("arn:aws:kinesis:eu-west-1:123456789012:stream/clicks")).to.deep.equal({
+            Sid: "PutRecordsOnStream",
+            Effect: "Allow",
+            Action: ["kinesis:PutRecord", "kinesis:PutRecords"],
+            Resource: "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks",
+        });
     });
 
     it("let a function write its own log group's streams, and send its traces where X-Ray allows only *", async () => {

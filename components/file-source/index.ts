@@ -7,9 +7,8 @@ import { BundledFunction } from "../bundled-function";
 import { visibilityTimeoutFor } from "../defaults/queues";
 import { queueConcurrency, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
 import { ObjectEventQueue } from "../object-events";
-import { objectsUnder, queueConsumption } from "../policies";
+import { objectsUnder, queueConsumption, streamWriterStatement } from "../policies";
 import { SecureBucket, type BucketRef } from "../secure-bucket";
-import { streamWriterStatement } from "../stream-lake/policies";
 
 export interface FileSourceArgs {
     readonly stream: Stream;

@@ -110,3 +110,13 @@ export const xrayTraceActions = ["xray:PutTelemetryRecords", "xray:PutTraceSegme
 export function xrayTraceWriting(): PolicyStatement {
     return { Sid: "SendTraces", Effect: "Allow", Action: [...xrayTraceActions], Resource: "*" };
 }
+
+/** What a function that publishes to a Kinesis stream may do: put records there. */
+export function streamWriterStatement(streamArn: pulumi.Input<string>): PolicyStatement {
+    return {
+        Sid: "PutRecordsOnStream",
+        Effect: "Allow",
+        Action: ["kinesis:PutRecord", "kinesis:PutRecords"],
+        Resource: streamArn,
+    };
+}

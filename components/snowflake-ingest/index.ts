@@ -6,9 +6,8 @@ import { accountScope } from "../account-scope";
 import { anyCount, type AlarmTopic } from "../alarm-topic";
 import type { MetricId } from "../metrics";
 import { policyDocument } from "../policies";
-import { snowflakeReadStatements } from "../warehouse-export/policies";
 import { copyStatement, maxRoleNameLength, qualifiedName, snowflakeType, storageProviderOf } from "./defaults";
-import { errorPublishingStatements, snowflakeIntegrationTrust } from "./policies";
+import { errorPublishingStatements, snowflakeIntegrationTrust, snowflakeReadStatements } from "./policies";
 import type { BucketRef } from "../secure-bucket";
 
 export interface SnowflakeTarget {

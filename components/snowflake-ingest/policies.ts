@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { PolicyStatement } from "../policies";
+import { objectsUnder, type PolicyStatement } from "../policies";
+import type { BucketRef } from "../secure-bucket";
 
 /**
  * Trust for a role a Snowflake integration assumes: exactly the IAM user Snowflake created for the
@@ -49,6 +50,62 @@ export function errorPublishingStatements(scope: ErrorPublishingScope): PolicySt
             Action: ["kms:GenerateDataKey", "kms:Decrypt"],
             Resource: scope.kmsKeyArn,
             Condition: { StringEquals: { "kms:ViaService": pulumi.interpolate`sns.${scope.region}.amazonaws.com` } },
+        },
+    ];
+}
+
+export interface SnowflakeReadScope {
+    /** The destination bucket, encrypted (SSE-KMS with an S3 Bucket Key) with `kmsKeyArn`. */
+    readonly destination: BucketRef;
+    /** The prefix Snowflake loads from. */
+    readonly prefix: string;
+    readonly kmsKeyArn: pulumi.Input<string>;
+    /** The bucket's region: Snowflake decrypts only through S3 there. */
+    readonly region: pulumi.Input<string>;
+}
+
+/**
+ * What Snowflake's storage integration needs to load the destination prefix, as Snowflake documents
+ * it for reading only (no PutObject or DeleteObject: Snowpipe loads, it does not unload or purge).
+ */
+export function snowflakeReadStatements(scope: SnowflakeReadScope): PolicyStatement[] {
+    const { destination, prefix } = scope;
+    return [
+        {
+            Sid: "ListExportedParquet",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: destination.arn,
+            Condition: { StringLike: { "s3:prefix": [`${prefix}*`] } },
+        },
+        {
+            Sid: "LocateDestinationBucket",
+            Effect: "Allow",
+            Action: ["s3:GetBucketLocation"],
+            Resource: destination.arn,
+        },
+        {
+            Sid: "ReadExportedParquet",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:GetObjectVersion"],
+            Resource: objectsUnder(destination.arn, prefix),
+        },
+        {
+            // The project key encrypts every bucket of the platform: Snowflake may use it only when S3
+            // decrypts an object of the destination bucket for it. The destination bucket encrypts
+            // with an S3 Bucket Key (SecureBucket sets bucketKeyEnabled), so S3 asks KMS with the
+            // bucket's ARN as encryption context, not the object's (S3 user guide, "Configuring your
+            // bucket to use an S3 Bucket Key"). Snowflake only reads, so Decrypt is all it needs.
+            Sid: "DecryptExportedParquet",
+            Effect: "Allow",
+            Action: ["kms:Decrypt"],
+            Resource: scope.kmsKeyArn,
+            Condition: {
+                StringEquals: {
+                    "kms:ViaService": pulumi.interpolate`s3.${scope.region}.amazonaws.com`,
+                    "kms:EncryptionContext:aws:s3:arn": destination.arn,
+                },
+            },
         },
     ];
 }

@@ -9,6 +9,7 @@ import { defaultLogRetentionDays } from "../defaults/log-groups";
 import { deadLetterRetentionSeconds } from "../defaults/queues";
 import { oneAtATime, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
 import { matchedEvents, type MetricId } from "../metrics";
+import { streamWriterStatement } from "../policies";
 import { parquetStorage } from "../catalog/defaults";
 import { SecureBucket, type BucketRef } from "../secure-bucket";
 import { assumedRole, rolePolicy, serviceRole } from "../service-role";
@@ -26,7 +27,7 @@ import {
     streamLakePrefixes,
     streamTableName,
 } from "./defaults";
-import { crawlerStatements, firehoseStatements, streamWriterStatement } from "./policies";
+import { crawlerStatements, firehoseStatements } from "./policies";
 import { accountScope, type AccountScope } from "../account-scope";
 
 export interface StreamLakeArgs {

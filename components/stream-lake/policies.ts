@@ -139,13 +139,3 @@ export function crawlerStatements(scope: CrawlerScope): PolicyStatement[] {
         kmsUse(scope.kmsKeyArn),
     ];
 }
-
-/** What a function that publishes to the stream may do: put records there. */
-export function streamWriterStatement(streamArn: pulumi.Input<string>): PolicyStatement {
-    return {
-        Sid: "PutRecordsOnStream",
-        Effect: "Allow",
-        Action: ["kinesis:PutRecord", "kinesis:PutRecords"],
-        Resource: streamArn,
-    };
-}
