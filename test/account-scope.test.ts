@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { accountScope } from "../components/account-scope";
+import { accountScope, glueArn } from "../components/account-scope";
 import { mockAccountId, mockRegion, settle, useMocks, valueOf, type RecordingMocks } from "./support/pulumi-mocks";
 
 class Scoped extends pulumi.ComponentResource {
@@ -35,4 +35,22 @@ describe("accountScope", () => {
         ]);
         expect(mocks.resources.map((resource) => resource.name)).to.deep.equal(["scoped"]);
     });
+});
+
+describe("glueArn", () => {
+    before(async () => {
+        await useMocks();
+    });
+
+    const scope = { partition: "aws-cn", region: "cn-north-1", accountId: "210987654321" };
+    const cases: [string, string][] = [
+        ["catalog", "arn:aws-cn:glue:cn-north-1:210987654321:catalog"],
+        ["table/lake/orders", "arn:aws-cn:glue:cn-north-1:210987654321:table/lake/orders"],
+        ["workflow/products-workflow", "arn:aws-cn:glue:cn-north-1:210987654321:workflow/products-workflow"],
+    ];
+    for (const [resource, arn] of cases) {
+        it(`names ${resource} in the scope's partition, region and account`, async () => {
+            expect(await valueOf(glueArn(scope, resource))).to.equal(arn);
+        });
+    }
 });

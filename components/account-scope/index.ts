@@ -1,5 +1,5 @@
 import * as aws from "@pulumi/aws";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 
 /** The partition, region and account a component builds ARNs in. */
 export interface AccountScope {
@@ -18,4 +18,12 @@ export function accountScope(parent: pulumi.Resource): AccountScope & { readonly
         partition: aws.getPartitionOutput({}, { parent }).partition,
         region: aws.getRegionOutput({}, { parent }).region,
     };
+}
+
+/**
+ * The ARN of a Glue resource in the scope's partition, region and account: `catalog`,
+ * `database/<database>`, `table/<database>/<table>`, `workflow/<name>`, `crawler/<name>`.
+ */
+export function glueArn(scope: AccountScope, resource: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.interpolate`arn:${scope.partition}:glue:${scope.region}:${scope.accountId}:${resource}`;
 }

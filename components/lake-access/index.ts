@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import icebergCatalog from "../../glue-scripts/ingest/contracts/iceberg_catalog.json";
 import { objectsUnder, type PolicyStatement } from "../policies";
-import type { AccountScope } from "../account-scope";
+import { glueArn, type AccountScope } from "../account-scope";
 import type { BucketRef } from "../secure-bucket";
 
 /**
@@ -52,12 +52,10 @@ export function lakeTableArns(
     databaseName: pulumi.Input<string>,
     tables: readonly LakeTableRef[],
 ): pulumi.Output<string>[] {
-    const glueArn = (resource: pulumi.Input<string>) =>
-        pulumi.interpolate`arn:${scope.partition}:glue:${scope.region}:${scope.accountId}:${resource}`;
     return [
-        glueArn("catalog"),
-        glueArn(pulumi.interpolate`database/${databaseName}`),
-        ...tables.map((table) => glueArn(pulumi.interpolate`table/${databaseName}/${table.name}`)),
+        glueArn(scope, "catalog"),
+        glueArn(scope, pulumi.interpolate`database/${databaseName}`),
+        ...tables.map((table) => glueArn(scope, pulumi.interpolate`table/${databaseName}/${table.name}`)),
     ];
 }
 

@@ -16,7 +16,7 @@ import { failedRunRule } from "../glue-job/run-events";
 import { SecureBucket, type BucketRef } from "../secure-bucket";
 import { serviceRole } from "../service-role";
 import { filterStatements, loaderStatements } from "./policies";
-import { accountScope, type AccountScope } from "../account-scope";
+import { accountScope, glueArn, type AccountScope } from "../account-scope";
 
 export interface LookupFilterArgs {
     /**
@@ -297,7 +297,7 @@ export class LookupTable extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const workflowArn = pulumi.interpolate`arn:${scope.partition}:glue:${scope.region}:${scope.accountId}:workflow/${workflow.name}`;
+        const workflowArn = glueArn(scope, pulumi.interpolate`workflow/${workflow.name}`);
         const { role, policy } = serviceRole(
             `${name}-export-events`,
             {

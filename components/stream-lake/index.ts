@@ -28,7 +28,7 @@ import {
     streamTableName,
 } from "./defaults";
 import { crawlerStatements, firehoseStatements } from "./policies";
-import { accountScope, type AccountScope } from "../account-scope";
+import { accountScope, glueArn, type AccountScope } from "../account-scope";
 
 export interface StreamLakeArgs {
     /** The validated stream definition (`config/streams/<stream>.yaml`). */
@@ -427,7 +427,7 @@ export class StreamLake extends pulumi.ComponentResource {
                         Sid: "StartStreamCrawler",
                         Effect: "Allow",
                         Action: ["glue:StartCrawler"],
-                        Resource: pulumi.interpolate`arn:${scope.partition}:glue:${scope.region}:${scope.accountId}:crawler/${crawler.name}`,
+                        Resource: glueArn(scope, pulumi.interpolate`crawler/${crawler.name}`),
                     },
                 ],
             },

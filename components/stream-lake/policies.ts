@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { kmsUse, objectsUnder, type PolicyStatement } from "../policies";
-import type { AccountScope } from "../account-scope";
+import { glueArn, type AccountScope } from "../account-scope";
 import type { BucketRef } from "../secure-bucket";
 
 export interface FirehoseScope extends AccountScope {
@@ -13,10 +13,6 @@ export interface FirehoseScope extends AccountScope {
     readonly kmsKeyArn: pulumi.Input<string>;
 }
 
-export function glueCatalogArn(scope: AccountScope, resource: pulumi.Input<string>): pulumi.Output<string> {
-    return pulumi.interpolate`arn:${scope.partition}:glue:${scope.region}:${scope.accountId}:${resource}`;
-}
-
 /** The catalog, database and table ARNs that Glue table permissions must all name. */
 export function tableArns(
     scope: AccountScope,
@@ -24,9 +20,9 @@ export function tableArns(
     tableName: pulumi.Input<string>,
 ): pulumi.Output<string>[] {
     return [
-        glueCatalogArn(scope, "catalog"),
-        glueCatalogArn(scope, pulumi.interpolate`database/${databaseName}`),
-        glueCatalogArn(scope, pulumi.interpolate`table/${databaseName}/${tableName}`),
+        glueArn(scope, "catalog"),
+        glueArn(scope, pulumi.interpolate`database/${databaseName}`),
+        glueArn(scope, pulumi.interpolate`table/${databaseName}/${tableName}`),
     ];
 }
 
