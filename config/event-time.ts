@@ -1,3 +1,4 @@
+import { epochMillis } from "../contracts/column-types";
 import { datetimeDialects, tokenizeDatetimePattern } from "../contracts/datetime-pattern";
 import type { Parsed } from "./formats";
 
@@ -12,8 +13,6 @@ import type { Parsed } from "./formats";
 export const eventTimeGranularities = ["year", "month", "day", "hour"] as const;
 export type EventTimeGranularity = (typeof eventTimeGranularities)[number];
 
-/** The one format that is not a pattern: integer milliseconds since the epoch (Firehose's `millis`). */
-export const epochMillis = "epoch-millis";
 
 interface Token {
     readonly letter: string;

@@ -1,9 +1,8 @@
 import { z } from "zod";
-import { fieldNamePattern } from "../contracts/column-types";
+import { epochMillis, fieldNamePattern } from "../contracts/column-types";
 import type { StreamSchemaDocument } from "../contracts/stream-schema";
 import { cronProblem, type CronService } from "./cron";
 import {
-    epochMillis,
     eventTimeGranularities,
     projectionDates,
     readEventTime,

@@ -15,3 +15,6 @@ export const maximumDecimalPrecision = 38;
 
 /** A field name: lower_snake_case, a letter, then letters, digits or _ (at most 63, Glue's limit is 255 but Athena's views are shorter). */
 export const fieldNamePattern = /^[a-z][a-z0-9_]{0,62}$/;
+
+/** The one timestamp format that is not a datetime pattern: integer milliseconds since the epoch (Firehose's `millis`). */
+export const epochMillis = "epoch-millis";

@@ -836,7 +836,7 @@ def _event_time_not_a_timestamp(schema: dict) -> None:
         ),
         (
             _event_time_not_a_timestamp,
-            "eventTime.field: 'item_count' has kind integer; the event time must be a timestamp; eventTime.format: must be epoch-millis, epoch-seconds or a datetime pattern",
+            "eventTime.field: 'item_count' has kind integer; the event time must be a timestamp; eventTime.format: must be epoch-millis or a datetime pattern; got ''",
         ),
     ],
     ids=["event time undeclared", "bad kinds", "duplicate and reserved names", "event time not a timestamp"],
@@ -877,7 +877,8 @@ NOT_A_FIELD_NAME = "eventTime.field: must be a field name, or absent when record
             None,
             "eventTime.field: 'battery' has kind integer; the event time must be a timestamp",
         ),
-        ({}, None, "eventTime.format: must be epoch-millis, epoch-seconds or a datetime pattern"),
+        ({}, None, "eventTime.format: must be epoch-millis or a datetime pattern; got None"),
+        ({"format": "epoch-seconds"}, None, "eventTime.format: must be epoch-millis or a datetime pattern; got 'epoch-seconds'"),
         ("epoch-millis", None, "eventTime: must be an object with format, and field when records carry an event time"),
         (
             {"format": "epoch-millis"},
@@ -885,7 +886,16 @@ NOT_A_FIELD_NAME = "eventTime.field: must be a field name, or absent when record
             "fields[3].name: 'arrival_date' is the partition column the export adds",
         ),
     ],
-    ids=["null field", "empty field", "field not a name", "field not a timestamp", "no format", "not an object", "reserved arrival_date"],
+    ids=[
+        "null field",
+        "empty field",
+        "field not a name",
+        "field not a timestamp",
+        "no format",
+        "epoch seconds",
+        "not an object",
+        "reserved arrival_date",
+    ],
 )
 def test_a_malformed_event_time_is_refused(event_time, extra_field, message):
     schema = {**PINGS_SCHEMA, "eventTime": event_time, "fields": PINGS_SCHEMA["fields"] + ([extra_field] if extra_field else [])}

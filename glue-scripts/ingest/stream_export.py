@@ -56,6 +56,7 @@ DELIVERED_KEY = "delivered_key"  # the optional run argument of an object-scoped
 EVENT_DATE = "event_date"
 ARRIVAL_DATE = "arrival_date"
 DATE_FORMAT = "yyyy-MM-dd"
+EPOCH_MILLIS = "epoch-millis"
 # The date folders the delivery stream's prefix !{timestamp:yyyy/MM/dd/HH}/ puts before an object's
 # name (components/warehouse-export); read by both Python's re and Spark's (Java) regexp_extract.
 ARRIVAL_FOLDERS = r"(\d{4}/\d{2}/\d{2})/\d{2}/[^/]+$"
@@ -114,7 +115,7 @@ class StreamSchema:
     stream: str
     fields: tuple[StreamField, ...]
     event_time_field: str | None  # None: records carry no event time, and are filed by arrival date
-    event_time_format: str  # epoch-millis, epoch-seconds or a Spark datetime pattern, for every timestamp field
+    event_time_format: str  # epoch-millis or a Spark datetime pattern, for every timestamp field
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -184,8 +185,9 @@ def parse_stream_schema(document: object) -> StreamSchema:
             problems.append(f"eventTime.field: {event_field!r} is not a declared field")
         elif event_field is not None and kinds[event_field] != "timestamp":
             problems.append(f"eventTime.field: {event_field!r} has kind {kinds[event_field]}; the event time must be a timestamp")
-        if not isinstance(event_format, str) or not event_format:
-            problems.append("eventTime.format: must be epoch-millis, epoch-seconds or a datetime pattern")
+        # typed_read also reads epoch-seconds, which no stream declares (contracts/column-types.ts, epochMillis).
+        if not isinstance(event_format, str) or not event_format or event_format in set(EPOCH_FORMATS) - {EPOCH_MILLIS}:
+            problems.append(f"eventTime.format: must be {EPOCH_MILLIS} or a datetime pattern; got {event_format!r}")
     if problems:
         raise StreamSchemaError("; ".join(problems))
     return StreamSchema(stream=stream, fields=tuple(fields), event_time_field=event_field, event_time_format=event_format)

@@ -1,4 +1,4 @@
-import { maximumDecimalPrecision, simpleColumnKinds, type SimpleColumnKind } from "../../contracts/column-types";
+import { epochMillis, maximumDecimalPrecision, simpleColumnKinds, type SimpleColumnKind } from "../../contracts/column-types";
 import { datetimeDialects, quotedText, tokenizeDatetimePattern } from "../../contracts/datetime-pattern";
 import type { ColumnType, StreamSchemaDocument, StreamSchemaField } from "../../contracts/stream-schema";
 
@@ -19,8 +19,6 @@ export type StreamField = StreamSchemaField;
 
 export type StreamSchema = StreamSchemaDocument;
 
-/** Integer milliseconds since the epoch. */
-export const epochMillis = "epoch-millis";
 
 /** Parses STREAM_SCHEMA; throws one Error naming every problem. Members it does not know are ignored. */
 export function parseStreamSchema(text: string): StreamSchema {
