@@ -2,6 +2,17 @@ import * as pulumi from "@pulumi/pulumi";
 import { projectionDates, type EventTimeGranularity } from "../../config/event-time";
 import { usesDynamicPartitioning, type Stream } from "../../config/stream";
 
+/** Parquet through the Hive SerDe, which Glue, Athena and Spark all read. */
+export const parquetStorage = {
+    inputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    serDeInfo: {
+        name: "parquet",
+        serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        parameters: { "serialization.format": "1" },
+    },
+} as const;
+
 /** The lake bucket's prefix of every stream lake; what is under it expires after the stack's retentionDays. */
 export const streamLakesPrefix = "streams/";
 

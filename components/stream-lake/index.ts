@@ -10,7 +10,6 @@ import { deadLetterRetentionSeconds } from "../defaults/queues";
 import { oneAtATime, reservedConcurrencyOf, type LambdaSettings } from "../bundled-function/lambda-settings";
 import { matchedEvents, type MetricId } from "../metrics";
 import { streamWriterStatement } from "../policies";
-import { parquetStorage } from "../catalog/defaults";
 import { SecureBucket, type BucketRef } from "../secure-bucket";
 import { assumedRole, rolePolicy, serviceRole } from "../service-role";
 import {
@@ -21,6 +20,7 @@ import {
     freshnessThresholdSeconds,
     iteratorAgeThresholdMs,
     metadataExtractionQuery,
+    parquetStorage,
     partitionColumns,
     projectionParameters,
     savedQueries,
