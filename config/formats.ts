@@ -5,6 +5,7 @@
  */
 
 import { maximumDecimalPrecision, simpleColumnKinds, type SimpleColumnKind } from "../contracts/column-types";
+import type { ArchiveNaming } from "../contracts/archive-naming";
 import { datetimeDialects, tokenizeDatetimePattern } from "../contracts/datetime-pattern";
 import type { ColumnType } from "../contracts/stream-schema";
 
@@ -91,18 +92,11 @@ export function checkDatetimePattern(pattern: string, kind: "date" | "timestamp"
     return hasDate ? undefined : `pattern "${pattern}" must contain a year, month and day (y, M, d)`;
 }
 
-/** How the trigger and the job recognize an archive and read its extract time and sequence. */
-export interface ArchiveNaming {
-    /** Regex over the file name: only literals, `\d{n}` and `(\d+)`, so JavaScript and Python read it alike. */
-    regex: string;
-    groups: ("timestamp" | "sequence")[];
-    timestampFormat: string;
-}
-
 const archiveName = datetimeDialects.archiveName;
 
 /**
- * Compiles `name_{timestamp:yyyyMMdd'T'HHmmss'Z'}_{sequence}.zip` into an ArchiveNaming. The
+ * Compiles `name_{timestamp:yyyyMMdd'T'HHmmss'Z'}_{sequence}.zip` into an ArchiveNaming: how the
+ * trigger and the job recognize an archive and read its extract time and sequence. The
  * timestamp format accepts yyyy MM dd HH mm ss and quoted literals; times are UTC.
  */
 export function compileArchiveName(template: string): Parsed<ArchiveNaming> {

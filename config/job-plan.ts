@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { archiveNamingSchema } from "../contracts/archive-naming";
 import {
     catalogTypeName,
     compileArchiveName,
@@ -96,11 +97,7 @@ export const jobPlanSchema = z.strictObject({
     pipeline: z.string(),
     extract: z.strictObject({
         landingPrefix: z.string(),
-        archiveNaming: z.strictObject({
-            regex: z.string(),
-            groups: z.array(z.enum(["timestamp", "sequence"])),
-            timestampFormat: z.string(),
-        }),
+        archiveNaming: archiveNamingSchema,
         csv: z.strictObject({
             delimiter: z.string(),
             quote: z.string(),

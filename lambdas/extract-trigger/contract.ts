@@ -1,4 +1,4 @@
-import type { ArchiveNaming } from "./extract-name";
+import type { ArchiveNaming } from "../../contracts/archive-naming";
 
 /**
  * What the extract trigger shares with the code that deploys it and with the operator's command

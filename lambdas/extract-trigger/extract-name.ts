@@ -1,17 +1,10 @@
+import type { ArchiveNaming } from "../../contracts/archive-naming";
 import { datetimeDialects, tokenizeDatetimePattern } from "../../contracts/datetime-pattern";
 
 /**
  * Reads an extract's identity from its archive name, as the job plan's archive naming describes
  * it. The extract id sorts in extract order; the extract version is the same order as a number.
  */
-
-export interface ArchiveNaming {
-    /** Anchored regex over the file name, one group per entry of `groups`. */
-    readonly regex: string;
-    readonly groups: readonly ("timestamp" | "sequence")[];
-    /** yyyy MM dd HH mm ss, '-', '_', '.' and 'quoted' literals; UTC. */
-    readonly timestampFormat: string;
-}
 
 export interface ExtractIdentity {
     /** `<yyyyMMddTHHmmssZ>-<sequence, 6 digits>` */

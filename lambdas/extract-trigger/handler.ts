@@ -6,7 +6,8 @@ import { landedObjectsHandler, notLandedIn, type LandedObject, type LandingPlace
 import { errorText, stdoutLog, type LogEntry } from "../shared/runtime";
 import { badArchiveNameEntry, quarantineBadlyNamedArchive, type BadNameQuarantine } from "./bad-name";
 import { triggerVariables, type TriggerVariable } from "./contract";
-import { maximumSequence, readExtractName, type ArchiveNaming, type ExtractIdentity } from "./extract-name";
+import type { ArchiveNaming } from "../../contracts/archive-naming";
+import { maximumSequence, readExtractName, type ExtractIdentity } from "./extract-name";
 import { RunLedger } from "./run-ledger";
 import { startExtractRun, type RunStarter } from "./start-run";
 
