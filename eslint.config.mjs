@@ -1,5 +1,6 @@
 import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
+import { importFloors } from "./scripts/import-floors.mjs";
 
 export default tseslint.config(
     { ignores: ["node_modules/", ".venv/", "bin/", "dist/", ".build/", "out/", "**/*.js", "**/*.mjs"] },
@@ -22,20 +23,24 @@ export default tseslint.config(
     // reaches the components only through the preview, which runs the whole program (index.ts).
     {
         files: ["lambdas/**/*.ts"],
+        plugins: { floors: importFloors },
         rules: {
+            "floors/imports": [
+                "error",
+                {
+                    may: ["lambdas", "contracts"],
+                    // What the nodejs22.x runtime provides (the SDK), and the event types, which compile away.
+                    packages: ["@aws-sdk", "aws-lambda"],
+                    why: "a function's bundle holds lambdas/** and contracts/** only; put what deploy time and run time share in contracts/",
+                },
+            ],
             "@typescript-eslint/no-restricted-imports": [
                 "error",
                 {
                     patterns: [
                         {
-                            regex: "^\\.\\./\\.\\./(?!contracts/)",
-                            message:
-                                "lambdas/** imports only lambdas/** and contracts/**: put what deploy time and run time share in contracts/.",
-                        },
-                        { group: ["@pulumi/*"], message: "Runtime code never imports Pulumi." },
-                        {
                             // A bundle carries nothing from node_modules but what the runtime provides (test/bundles.test.ts).
-                            regex: "^\\.\\./\\.\\./contracts/stream-schema$",
+                            regex: "/contracts/stream-schema$",
                             allowTypeImports: true,
                             message:
                                 "contracts/stream-schema.ts is zod: a function imports its types only, and reads the document with lambdas/shared/stream-schema.ts.",
@@ -47,17 +52,14 @@ export default tseslint.config(
     },
     {
         files: ["contracts/**/*.ts"],
+        plugins: { floors: importFloors },
         rules: {
-            "@typescript-eslint/no-restricted-imports": [
+            "floors/imports": [
                 "error",
                 {
-                    patterns: [
-                        {
-                            regex: "^(?!zod$|\\./|\\.\\./glue-scripts/ingest/contracts/[^/]+\\.json$)",
-                            message:
-                                "contracts/** imports nothing of the project (but the Glue jobs' JSON contracts) and no package but zod: deploy time and run time both import it.",
-                        },
-                    ],
+                    may: ["contracts", "glue-scripts/ingest/contracts"],
+                    packages: ["zod"],
+                    why: "contracts/** imports nothing of the project but the Glue jobs' JSON contracts, and no package but zod: deploy time and run time both import it",
                 },
             ],
         },
@@ -65,17 +67,13 @@ export default tseslint.config(
     {
         files: ["cli/**/*.ts"],
         ignores: ["cli/preview/**"],
+        plugins: { floors: importFloors },
         rules: {
-            "@typescript-eslint/no-restricted-imports": [
+            "floors/imports": [
                 "error",
                 {
-                    patterns: [
-                        {
-                            regex: "^(\\.\\./)+components(/|$)",
-                            message:
-                                "cli/** reaches the components only through the preview (cli/preview/), which runs index.ts; shared names go in contracts/.",
-                        },
-                    ],
+                    mayNot: ["components"],
+                    why: "cli/** reaches the components only through the preview (cli/preview/), which runs index.ts; shared names go in contracts/",
                 },
             ],
         },
