@@ -1,4 +1,13 @@
 import { z } from "zod";
+import {
+    exportFormats,
+    exportMarkerPattern,
+    lookupAttributeTypes,
+    lookupKeyTypes,
+    lookupNamePattern,
+    type ExportFormat,
+    type LookupPlan,
+} from "../contracts/lookup-plan";
 import { cronProblem } from "./cron";
 import { YamlSource } from "./yaml-source";
 
@@ -11,16 +20,10 @@ import { YamlSource } from "./yaml-source";
 const attributeName = z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,254}$/, { error: "must start with a letter or _ and use letters, digits, _ . or -" });
-const attributeType = z.enum(["string", "number", "boolean"]);
-const keyType = z.enum(["string", "number"]);
+const attributeType = z.enum(lookupAttributeTypes);
+const keyType = z.enum(lookupKeyTypes);
 /** A relative S3 prefix ending in /: what `source.prefix`, `bootstrap.keyPrefix` and a filter's destination prefix are. */
 const relativePrefix = /^[A-Za-z0-9_\-/.]+\/$/;
-/** An object name that completes an export folder (`glue-scripts/ingest/lookup_plan.py` _MARKER_NAME). */
-const markerName = /^[A-Za-z0-9_.-]{1,255}$/;
-
-/** The export formats the loader reads (`glue-scripts/ingest/lookup_plan.py` FORMATS). */
-export const exportFormats = ["jsonl", "dynamodb-json", "data-pipeline-json", "redshift-text", "csv", "keys"] as const;
-export type ExportFormat = (typeof exportFormats)[number];
 
 /** The formats DynamoDB ImportTable reads, with its InputFormat for each. */
 export const importTableFormats: Partial<Record<ExportFormat, "DYNAMODB_JSON" | "CSV">> = { "dynamodb-json": "DYNAMODB_JSON", csv: "CSV" };
@@ -75,9 +78,7 @@ export function namesStreamByArn(stream: string): boolean {
 export const dynamodbMaximumItemKiB = 400;
 
 export const lookupSchema = z.strictObject({
-    lookup: z
-        .string()
-        .regex(/^[a-z][a-z0-9-]{0,30}$/, { error: "must be lower-kebab-case: a letter, then letters, digits or - (at most 31)" }),
+    lookup: z.string().regex(lookupNamePattern, { error: "must be lower-kebab-case: a letter, then letters, digits or - (at most 31)" }),
     description: z.string().optional(),
     key: z.strictObject({
         partition: z.strictObject({ attribute: attributeName, type: keyType }),
@@ -100,7 +101,7 @@ export const lookupSchema = z.strictObject({
          * MANIFEST's `<name prefix>manifest`, or a team's own `DONE`). Defaults to every name of
          * `defaultExportMarkers`.
          */
-        marker: z.string().regex(markerName, { error: "must be an object name: 1 to 255 letters, digits, _ . or -" }).optional(),
+        marker: z.string().regex(exportMarkerPattern, { error: "must be an object name: 1 to 255 letters, digits, _ . or -" }).optional(),
         /** How the Redshift UNLOAD wrote a redshift-text export (required for it, refused for every other format). */
         unload: z
             .strictObject({
@@ -169,29 +170,6 @@ export const lookupSchema = z.strictObject({
 });
 
 export type Lookup = z.output<typeof lookupSchema>;
-
-/** The plan the loader job reads (uploaded beside it as JSON). */
-export interface LookupPlan {
-    readonly lookup: string;
-    readonly key: {
-        readonly partition: { readonly attribute: string; readonly type: string };
-        readonly sort: { readonly attribute: string; readonly type: string } | null;
-    };
-    readonly attributes: readonly { readonly name: string; readonly type: string; readonly required: boolean }[];
-    readonly format: ExportFormat;
-    readonly ttl: { readonly attribute: string; readonly days: number } | null;
-    readonly maxItemBytes: number;
-    readonly fullRefresh: boolean;
-    /** Object names that complete an export folder (the loader loads a folder only once one is there). */
-    readonly markers: readonly string[];
-    /** How a Redshift UNLOAD wrote a redshift-text export; null for every other format. */
-    readonly unload: {
-        readonly columns: readonly string[];
-        readonly delimiter: string;
-        readonly escape: boolean;
-        readonly nullAs: string;
-    } | null;
-}
 
 /** The completion markers of the exports teams have: Spark/Hadoop and Data Pipeline, DynamoDB export, Redshift UNLOAD MANIFEST. */
 export const defaultExportMarkers = ["_SUCCESS", "manifest-summary.json", "manifest"] as const;

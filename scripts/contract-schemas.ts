@@ -1,5 +1,6 @@
 import * as path from "path";
-import type { z } from "zod";
+import { z } from "zod";
+import { lookupPlanSchema } from "../contracts/lookup-plan";
 import { streamSchemaDocumentSchema } from "../contracts/stream-schema";
 import { jobPlanSchema } from "../config/job-plan";
 
@@ -28,4 +29,15 @@ export const generatedSchemas: readonly GeneratedSchema[] = [
         schema: streamSchemaDocumentSchema,
         notice: notice("streamSchemaDocumentSchema in contracts/stream-schema.ts"),
     },
+    {
+        file: path.join(contractsFolder, "lookup_plan.schema.json"),
+        schema: lookupPlanSchema,
+        notice: notice("lookupPlanSchema in contracts/lookup-plan.ts"),
+    },
 ];
+
+/** A generated file's text: the JSON Schema of its zod schema, with the notice right after `$schema`, where a reader sees it first. */
+export function generatedSchemaText(generated: GeneratedSchema): string {
+    const { $schema, ...schema } = z.toJSONSchema(generated.schema);
+    return `${JSON.stringify({ $schema, $comment: generated.notice, ...schema }, null, 2)}\n`;
+}

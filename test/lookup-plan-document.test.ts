@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
 import { lookupPlan, parseLookup } from "../config/lookup";
+import { lookupPlanSchema } from "../contracts/lookup-plan";
 import { repositoryRoot } from "./support/program";
 
 /**
@@ -17,5 +18,10 @@ describe("the loader tests' lookup plan (tests-py/fixtures/lookup-plan-products.
     it(`is what lookupPlan writes for ${definition}`, () => {
         const plan = lookupPlan(parseLookup(definition, fs.readFileSync(path.join(repositoryRoot, definition), "utf8")));
         expect(JSON.parse(fs.readFileSync(fixture, "utf8")), "stale: write it from lookupPlan of the definition").to.deep.equal(plan);
+    });
+
+    it("is a plan the contract (contracts/lookup-plan.ts) accepts", () => {
+        const plan = JSON.parse(fs.readFileSync(fixture, "utf8")) as unknown;
+        expect(lookupPlanSchema.parse(plan)).to.deep.equal(plan);
     });
 });

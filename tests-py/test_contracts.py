@@ -19,6 +19,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.validators import validator_for
 
 from ingest.arguments import EXPORT_JOB_CONTRACT, EXTRACT_JOB_CONTRACT, MAINTENANCE_JOB_CONTRACT, given_optional, load_contract
+from ingest.dynamodb_writer import DYNAMODB_ITEM_LIMIT
+from ingest.lookup_plan import _LOOKUP_NAME, _MARKER_NAME, ATTRIBUTE_TYPES, FORMATS, KEY_TYPES, LookupPlanError, parse_lookup_plan
 from ingest.report import run_report_key
 from ingest.stream_export import _FIELD_NAME, KINDS, StreamSchemaError, parse_stream_schema
 
@@ -299,3 +301,85 @@ def test_the_export_reads_the_stream_schema_the_contract_describes(
     stream_schema_schema: dict[str, Any], document: Any, reader: bool, schema: bool
 ) -> None:
     assert (_reader_accepts(document), Draft202012Validator(stream_schema_schema).is_valid(document)) == (reader, schema)
+
+
+# ---------------------------------------------------------------------------------------------
+# The lookup plan (contracts/lookup-plan.ts -> lookup_plan.schema.json)
+
+PRODUCTS_PLAN_DOCUMENT = REPO_ROOT / "tests-py" / "fixtures" / "lookup-plan-products.json"
+
+
+@pytest.fixture(scope="module")
+def lookup_plan_schema() -> dict[str, Any]:
+    return json.loads((CONTRACTS / "lookup_plan.schema.json").read_text(encoding="utf-8"))
+
+
+def _products(**members: Any) -> dict[str, Any]:
+    return {**json.loads(PRODUCTS_PLAN_DOCUMENT.read_text(encoding="utf-8")), **members}
+
+
+def _loader_accepts(document: Any) -> bool:
+    try:
+        parse_lookup_plan(document)
+    except LookupPlanError:
+        return False
+    return True
+
+
+def test_lookup_plan_schema_is_a_valid_draft_2020_12_schema(lookup_plan_schema: dict[str, Any]) -> None:
+    assert validator_for(lookup_plan_schema) is Draft202012Validator
+    Draft202012Validator.check_schema(lookup_plan_schema)
+
+
+def test_the_loader_names_the_formats_types_and_limits_the_contract_does(lookup_plan_schema: dict[str, Any]) -> None:
+    properties = lookup_plan_schema["properties"]
+    key = properties["key"]["properties"]["partition"]["properties"]
+    attribute = properties["attributes"]["items"]["properties"]
+    assert (
+        tuple(properties["format"]["enum"]),
+        tuple(key["type"]["enum"]),
+        tuple(attribute["type"]["enum"]),
+        properties["lookup"]["pattern"],
+        properties["markers"]["items"]["pattern"],
+        properties["maxItemBytes"]["maximum"],
+    ) == (FORMATS, KEY_TYPES, tuple(ATTRIBUTE_TYPES), _LOOKUP_NAME.pattern, _MARKER_NAME.pattern, DYNAMODB_ITEM_LIMIT)
+
+
+REDSHIFT_UNLOAD = {"columns": ["product_id", "category", "price"], "delimiter": "|", "escape": True, "nullAs": ""}
+
+# (name, document, the loader accepts it, the JSON Schema accepts it). The schema says the shape; the
+# loader also checks what a schema cannot: names declared once and apart from the keys, the TTL and
+# the generation attribute, unload settings only for redshift-text and covering the required columns.
+LOOKUP_PLAN_VERDICTS = [
+    ("the products plan (the deploy side's)", _products(), True, True),
+    ("a redshift-text plan", _products(format="redshift-text", unload=REDSHIFT_UNLOAD), True, True),
+    ("not an object", [], False, False),
+    ("no markers", _products(markers=[]), False, False),
+    ("a marker with a folder", _products(markers=["done/_SUCCESS"]), False, False),
+    ("a lookup name in upper case", _products(lookup="Products"), False, False),
+    ("a boolean key", _products(key={"partition": {"attribute": "product_id", "type": "boolean"}, "sort": None}), False, False),
+    ("an unknown format", _products(format="parquet"), False, False),
+    ("an item limit above DynamoDB's", _products(maxItemBytes=400 * 1024 + 1), False, False),
+    ("a TTL of zero days", _products(ttl={"attribute": "expires_at", "days": 0}), False, False),
+    ("a member the loader does not know", _products(description="products"), False, False),
+    ("a two-character delimiter", _products(format="redshift-text", unload={**REDSHIFT_UNLOAD, "delimiter": "||"}), False, False),
+    (
+        "a sort key named as the partition key",
+        _products(key={"partition": {"attribute": "product_id", "type": "string"}, "sort": {"attribute": "product_id", "type": "string"}}),
+        False,
+        True,
+    ),
+    ("unload settings on a jsonl plan", _products(unload=REDSHIFT_UNLOAD), False, True),
+    ("a TTL named as the generation attribute", _products(ttl={"attribute": "load_generation", "days": 30}), False, True),
+]
+
+
+@pytest.mark.parametrize(
+    ("document", "loader", "schema"),
+    [(document, loader, schema) for _, document, loader, schema in LOOKUP_PLAN_VERDICTS],
+    ids=[name for name, *_ in LOOKUP_PLAN_VERDICTS],
+)
+def test_the_loader_reads_the_lookup_plan_the_contract_describes(
+    lookup_plan_schema: dict[str, Any], document: Any, loader: bool, schema: bool
+) -> None:
+    assert (_loader_accepts(document), Draft202012Validator(lookup_plan_schema).is_valid(document)) == (loader, schema)

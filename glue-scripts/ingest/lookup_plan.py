@@ -1,4 +1,8 @@
-"""The lookup plan: the JSON the Pulumi program builds from config/lookups/<lookup>.yaml, checked before a load."""
+"""The lookup plan: the JSON the Pulumi program builds from config/lookups/<lookup>.yaml, checked before a load.
+
+Its shape is contracts/lookup-plan.ts; tests-py/test_contracts.py holds this parser, and the names and
+limits below, to the JSON Schema generated from it (contracts/lookup_plan.schema.json).
+"""
 
 from __future__ import annotations
 
