@@ -7,10 +7,9 @@ import { loadJobPlan, loadJobPlans, repositoryRoot } from "../config/load";
 import { parseMapping } from "../config/mapping";
 import { parseStackSettings } from "../config/stack-settings";
 import { ConfigError } from "../config/yaml-source";
-import { fixtureText, useConfigRoot } from "./support/config-root";
 
 const customersFile = "config/mappings/customers.yaml";
-const customersYaml = fixtureText(customersFile);
+const customersYaml = fs.readFileSync(path.join(repositoryRoot, customersFile), "utf8");
 
 /** `text` with `from` replaced by `to`; `from` must occur exactly once, so a stale edit fails loudly. */
 function replaceOnce(text: string, from: string, to: string): string {
@@ -761,7 +760,6 @@ describe("stack settings", () => {
 });
 
 describe("loadJobPlans", () => {
-    useConfigRoot();
     let directory: string;
 
     before(() => {
@@ -813,7 +811,6 @@ describe("loadJobPlans", () => {
 });
 
 describe("loadJobPlan", () => {
-    useConfigRoot();
     let directory: string;
 
     before(() => {
@@ -829,7 +826,7 @@ describe("loadJobPlan", () => {
         fs.rmSync(directory, { recursive: true, force: true });
     });
 
-    it("loads a name from config/mappings/ under the config root", () => {
+    it("loads a name from config/mappings/", () => {
         expect(loadJobPlan("customers")).to.deep.equal(customersPlan);
     });
 
