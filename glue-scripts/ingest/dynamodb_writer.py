@@ -135,19 +135,6 @@ class WriterSettings:
         return [self.partition_key] + ([self.sort_key] if self.sort_key else [])
 
 
-def writer_settings(plan: Mapping, table_name: str, **tuning) -> WriterSettings:
-    """Settings for writing a job plan's items to `table_name`; `tuning` overrides the writer's defaults."""
-    item = plan["item"]
-    return WriterSettings(
-        table_name=table_name,
-        partition_key=item["partitionKey"]["attribute"],
-        sort_key=item["sortKey"]["attribute"] if "sortKey" in item else None,
-        snapshot_attribute=item["snapshotAttribute"],
-        max_item_bytes=plan["oversize"]["maxItemBytes"],
-        **tuning,
-    )
-
-
 # The run report's item counts, in the order it lists them.
 WRITE_COUNTS = (
     "written",
