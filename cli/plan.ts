@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../config/yaml-source";
 import { pipelineDiagram } from "./preview/diagram";
-import { repositoryRoot } from "../config/load";
+import { configRoot } from "../config/load";
 import { declareProgram, shortType, type DeclaredResource } from "./preview/program";
 import { describeSettings } from "./preview/settings";
 import { ExitCode, OperatorError, type Terminal } from "./terminal";
@@ -41,10 +41,10 @@ function shownPath(file: string): string {
     return relative.startsWith("..") || path.isAbsolute(relative) ? file : relative;
 }
 
-/** The stacks with a `Pulumi.<stack>.yaml` beside the program, sorted. */
+/** The stacks with a `Pulumi.<stack>.yaml` in the config root (the repository unless INGESTION_CONFIG_ROOT names another), sorted. */
 function configuredStacks(): string[] {
     return fs
-        .readdirSync(repositoryRoot)
+        .readdirSync(configRoot())
         .flatMap((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1] ?? [])
         .sort();
 }

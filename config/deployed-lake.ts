@@ -3,7 +3,7 @@ import * as path from "path";
 import * as aws from "@pulumi/aws";
 import type { JobPlan } from "./job-plan";
 import { lakeSchemaProblems, type DeployedColumn } from "./lake-schema";
-import { mappingsDirectory, repositoryRoot } from "./load";
+import { configDirectory, displayPath } from "./load";
 import { ConfigError, YamlSource } from "./yaml-source";
 
 /** The columns of a deployed lake table by its Glue name, or undefined when it is not deployed yet. */
@@ -14,7 +14,11 @@ export type ReadLakeTable = (name: string) => Promise<readonly DeployedColumn[] 
  * ConfigError with every type change Iceberg cannot make in place, each located at its mapping's
  * field (see `lakeSchemaProblems`). A table not deployed yet has nothing to compare.
  */
-export async function checkDeployedLake(plans: readonly JobPlan[], read: ReadLakeTable, directory = mappingsDirectory): Promise<void> {
+export async function checkDeployedLake(
+    plans: readonly JobPlan[],
+    read: ReadLakeTable,
+    directory = configDirectory("mappings"),
+): Promise<void> {
     const names = plans.flatMap((plan) => plan.lake.tables.map((table) => table.name));
     const deployed = new Map<string, readonly DeployedColumn[]>();
     for (const [name, columns] of await Promise.all(names.map(async (name) => [name, await read(name)] as const))) {
@@ -29,7 +33,7 @@ export async function checkDeployedLake(plans: readonly JobPlan[], read: ReadLak
             continue;
         }
         const file = path.join(directory, `${plan.pipeline}.yaml`);
-        const source = new YamlSource(path.relative(repositoryRoot, file), fs.readFileSync(file, "utf8"));
+        const source = new YamlSource(displayPath(file), fs.readFileSync(file, "utf8"));
         for (const { path: field, message } of found) {
             source.report(field, message);
         }

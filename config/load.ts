@@ -10,16 +10,48 @@ import { parseStackSettings, type StackSettings } from "./stack-settings";
 import { readStream, type Stream } from "./stream";
 import { ConfigError, YamlSource } from "./yaml-source";
 
+/** The repository: the program's code assets (lambdas/, glue-scripts/) are always read from here. */
 export const repositoryRoot = path.resolve(__dirname, "..");
-export const mappingsDirectory = path.join(repositoryRoot, "config", "mappings");
-export const streamsDirectory = path.join(repositoryRoot, "config", "streams");
-export const lookupsDirectory = path.join(repositoryRoot, "config", "lookups");
+
+/**
+ * The environment variable naming the config root: the folder holding the stack files
+ * (`Pulumi.<stack>.yaml`) and `config/{mappings,streams,lookups}/`. A relative path is taken from
+ * the working directory. Unset or empty, the config root is the repository.
+ */
+export const configRootVariable = "INGESTION_CONFIG_ROOT";
+
+/**
+ * The config root, as `INGESTION_CONFIG_ROOT` names it now (the repository when unset). Read at
+ * each call, not once at load, so every reader (the program, `ingest plan`, print-plan, run-local)
+ * sees the same root and a test can point them at its own fixtures.
+ */
+export function configRoot(): string {
+    const configured = process.env[configRootVariable];
+    return configured ? path.resolve(configured) : repositoryRoot;
+}
+
+/** The kinds of definition a stack lists, each a folder `config/<kind>/` under the config root. */
+export type ConfigKind = "mappings" | "streams" | "lookups";
+
+/** The folder of one kind of definition under `root` (by default the config root). */
+export function configDirectory(kind: ConfigKind, root = configRoot()): string {
+    return path.join(root, "config", kind);
+}
+
+/**
+ * A config file as messages name it: from the config root when it lies inside it (so
+ * `config/mappings/customers.yaml` reads the same wherever the config lives), else from the repository.
+ */
+export function displayPath(file: string): string {
+    const fromRoot = path.relative(configRoot(), file);
+    return fromRoot.startsWith("..") || path.isAbsolute(fromRoot) ? path.relative(repositoryRoot, file) : fromRoot;
+}
 
 /**
  * The stack file `Pulumi.<stack>.yaml` of the current stack (or of `stack`), read so that problems
  * with its settings are located; throws a located ConfigError when the file itself is broken.
  */
-export function readStackFile(stack = pulumi.getStack(), directory = repositoryRoot): StackFile {
+export function readStackFile(stack = pulumi.getStack(), directory = configRoot()): StackFile {
     return StackFile.read(stack, directory);
 }
 
@@ -61,7 +93,7 @@ export interface StackSources {
     readonly settings: Record<string, unknown>;
     /** The region the stack deploys to, when known: a filter's stream of another stack must be in it. */
     readonly region?: string | undefined;
-    /** The folder holding config/mappings, config/streams and config/lookups. Defaults to the repository's. */
+    /** The folder holding config/mappings, config/streams and config/lookups. Defaults to the config root. */
     readonly root?: string;
 }
 
@@ -71,8 +103,8 @@ export interface StackSources {
  * has any: a later stage needs the earlier ones valid to say anything true.
  */
 export function loadStackConfig(stack: string, sources: StackSources): StackConfig {
-    const root = sources.root ?? repositoryRoot;
-    const directory = (kind: string) => path.join(root, "config", kind);
+    const root = sources.root ?? configRoot();
+    const directory = (kind: ConfigKind) => configDirectory(kind, root);
     const { stackFile } = sources;
     const settings = parseStackSettings(stack, sources.settings, stackFile);
     const plans = loadJobPlans(settings.mappings, directory("mappings"), stackFile);
@@ -98,7 +130,7 @@ export function loadStackConfig(stack: string, sources: StackSources): StackConf
  * Glue table name for two tables), each at the field of the later file. `listedIn`, the stack file
  * listing the names, places a name that has no file.
  */
-export function loadJobPlans(names: readonly string[], directory = mappingsDirectory, listedIn?: StackFile): JobPlan[] {
+export function loadJobPlans(names: readonly string[], directory = configDirectory("mappings"), listedIn?: StackFile): JobPlan[] {
     const { loaded, problems } = loadNamedFiles(names, directory, "mapping", "mappings", listedIn, (source, name) => {
         const mapping = readMapping(source);
         if (mapping.pipeline !== name) {
@@ -170,12 +202,12 @@ export function checkStack(
     settings: Pick<StackSettings, "retentionDays">,
     plans: readonly JobPlan[],
     expiringLakePrefixes: readonly ExpiringLakePrefix[],
-    directory = mappingsDirectory,
+    directory = configDirectory("mappings"),
 ): void {
     const problems: string[] = [];
     for (const plan of plans) {
         const file = path.join(directory, `${plan.pipeline}.yaml`);
-        const source = new YamlSource(path.relative(repositoryRoot, file), fs.readFileSync(file, "utf8"));
+        const source = new YamlSource(displayPath(file), fs.readFileSync(file, "utf8"));
         const ttlDays = plan.item.ttl.retentionDays;
         if (ttlDays > settings.retentionDays) {
             source.report(
@@ -203,7 +235,7 @@ export function checkStack(
 }
 
 /**
- * The plan of one mapping, given as a name (`config/mappings/<name>.yaml`, as a stack names it) or
+ * The plan of one mapping, given as a name (`config/mappings/<name>.yaml` under the config root, as a stack names it) or
  * as the path of a mapping file anywhere (anything with a "/" or ending in .yaml or .yml), for
  * trying a mapping outside any stack; a file given by path need not be named after its pipeline.
  */
@@ -223,7 +255,7 @@ export function loadJobPlan(mapping: string): JobPlan {
  */
 export function loadStreams(
     names: readonly string[],
-    directory = streamsDirectory,
+    directory = configDirectory("streams"),
     listedIn?: StackFile,
     plans: readonly JobPlan[] = [],
 ): Stream[] {
@@ -257,7 +289,7 @@ export function loadLookups(
     names: readonly string[],
     streams: readonly Stream[],
     context: LookupContext = {},
-    directory = lookupsDirectory,
+    directory = configDirectory("lookups"),
     listedIn?: StackFile,
 ): Lookup[] {
     const { loaded, problems } = loadNamedFiles(names, directory, "lookup", "lookups", listedIn, (source) => readLookup(source, context));
@@ -307,7 +339,7 @@ function loadNamedFiles<T>(
     const loaded: LoadedFile<T>[] = [];
     names.forEach((name, index) => {
         const file = path.join(directory, `${name}.yaml`);
-        const displayName = path.relative(repositoryRoot, file);
+        const displayName = displayPath(file);
         if (!fs.existsSync(file)) {
             problems.push(
                 listedIn

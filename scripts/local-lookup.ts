@@ -16,7 +16,7 @@ import { exportDetail, lookupReportKey, outcomeDetails, parseLoadReport, type Lo
 import { formatBytes } from "../cli/query";
 import { lookupPlan, parseLookup, type Lookup } from "../config/lookup";
 import type { LookupPlan } from "../contracts/lookup-plan";
-import { lookupsDirectory, repositoryRoot } from "../config/load";
+import { configDirectory, displayPath } from "../config/load";
 import type lookupArguments from "../glue-scripts/ingest/contracts/lookup_job_arguments.json";
 import { JsonNumber, stringifyJson, type JsonObject, type JsonValue } from "../lambdas/shared/json-text";
 import { elapsed, reportFailures, runGlueScript, say, scanItems, withEmulator, writeOut, type Emulator } from "./local-glue";
@@ -93,7 +93,7 @@ function exportName(fileName: string): string {
 
 /** The lookup definition: config/lookups/<lookup>.yaml, or the --lookup-config file, whose lookup: must be the --lookup name. */
 export function readLookup(options: Pick<LookupOptions, "lookup" | "lookupConfig">): Lookup {
-    const file = options.lookupConfig ?? path.join(lookupsDirectory, `${options.lookup}.yaml`);
+    const file = options.lookupConfig ?? path.join(configDirectory("lookups"), `${options.lookup}.yaml`);
     if (!fs.existsSync(file)) {
         throw new UsageError(
             options.lookupConfig
@@ -101,7 +101,7 @@ export function readLookup(options: Pick<LookupOptions, "lookup" | "lookupConfig
                 : `lookup "${options.lookup}" does not exist: there is no config/lookups/${options.lookup}.yaml (a file elsewhere goes with --lookup-config)`,
         );
     }
-    const displayName = options.lookupConfig ?? path.relative(repositoryRoot, file);
+    const displayName = options.lookupConfig ?? displayPath(file);
     const lookup = parseLookup(displayName, fs.readFileSync(file, "utf8"));
     if (lookup.lookup !== options.lookup) {
         throw new UsageError(`${displayName} defines lookup "${lookup.lookup}", not "${options.lookup}"`);

@@ -38,7 +38,10 @@ Lookup options:
 
 Exit code: 0 when every run or load succeeded; 1 when one failed (each failure's reason is
 printed last) or the local run could not finish; 2 for a wrong option, archive name, mapping or
-lookup.`;
+lookup.
+
+Mapping and lookup names are read under the config root: the repository, or the folder the
+INGESTION_CONFIG_ROOT environment variable names.`;
 
 /** A mistake in how the command was called; the message says which. */
 export class UsageError extends Error {

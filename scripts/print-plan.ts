@@ -7,6 +7,8 @@ import { ConfigError } from "../config/yaml-source";
  *     npx tsx scripts/print-plan.ts customers                 # config/mappings/customers.yaml
  *     npx tsx scripts/print-plan.ts path/to/any-mapping.yaml  # a mapping file anywhere
  *
+ * A name is read under the config root: the repository, or the folder INGESTION_CONFIG_ROOT names.
+ *
  * The Python contract tests read it so they check the real plan rather than a copy.
  */
 

@@ -4,7 +4,8 @@ import { readStackFile, repositoryRoot } from "../../config/load";
 import { RecordingMocks, settle, useMocks, type RecordedResource } from "./mocks";
 
 /**
- * The `config:` block of Pulumi.<stack>.yaml, in the string form Pulumi hands to a program; throws a
+ * The `config:` block of Pulumi.<stack>.yaml in the config root (config/load.ts `configRoot`: the
+ * repository, or the folder INGESTION_CONFIG_ROOT names), in the string form Pulumi hands to a program; throws a
  * located ConfigError for a stack file that is not valid YAML, repeats a key or has no `config:` block.
  */
 export function stackConfig(stack: string): Record<string, string> {
