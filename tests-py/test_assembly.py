@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from plan_tables import plan_table
+
 from ingest.assembly import ItemTree, build_items
 from ingest.job_plan import (
     ActivityColumn,
@@ -12,27 +14,8 @@ from ingest.job_plan import (
     ItemNode,
     ItemShape,
     ItemTtl,
-    JoinPair,
     NodeAttribute,
-    ParentLink,
-    PlanTable,
 )
-
-
-def table(name: str, primary_key: tuple[str, ...], parent: str | None = None, on: str = "") -> PlanTable:
-    """A mapped table with what assembly reads of it: its primary key and its join to its parent (on one column)."""
-    return PlanTable(
-        name=name,
-        file_glob=f"{name}.csv",
-        file_regex=f"^{name}\\.csv$",
-        required=True,
-        primary_key=primary_key,
-        columns=(),
-        mode="incremental",
-        catalog_table=name,
-        lake_prefix=f"{name}/",
-        parent=None if parent is None else ParentLink(parent, (JoinPair(child=on, parent=on),)),
-    )
 
 
 def node(name: str, attributes: dict[str, str], *collections: ItemCollection) -> ItemNode:
@@ -40,10 +23,10 @@ def node(name: str, attributes: dict[str, str], *collections: ItemCollection) ->
 
 
 TABLES = {
-    "customers": table("customers", ("customer_id",)),
-    "orders": table("orders", ("order_id",), "customers", on="customer_id"),
-    "lines": table("lines", ("order_id", "line_no"), "orders", on="order_id"),
-    "addresses": table("addresses", ("address_id",), "customers", on="customer_id"),
+    "customers": plan_table("customers", ("customer_id",)),
+    "orders": plan_table("orders", ("order_id",), "customers", on="customer_id"),
+    "lines": plan_table("lines", ("order_id", "line_no"), "orders", on="order_id"),
+    "addresses": plan_table("addresses", ("address_id",), "customers", on="customer_id"),
 }
 ITEM = ItemShape(
     partition_key=ItemKey(attribute="pk", column="customer_id", type="S"),

@@ -12,31 +12,15 @@ import itertools
 from dataclasses import dataclass, field, replace
 
 from local_frames import local_frame
+from plan_tables import plan_table
 
 from ingest.assembly import ItemTree
 from ingest.current_state import CHANGE, DELETE, FORGET, REROOT, UPSERT, ExtractMark, RootColumns, compute_changes, touched_roots
-from ingest.job_plan import Deletes, ItemCollection, ItemNode, JoinPair, ParentLink, PlanTable, RootColumn
+from ingest.job_plan import Deletes, ItemCollection, ItemNode, RootColumn
 
 ROOT = "ingest_root_customer_id"
 PREVIOUS = "ingest_previous_root_customer_id"
 METADATA = "ingest_extract_id string, ingest_extract_version bigint, ingest_extract_time timestamp"
-
-
-def table(name: str, primary_key: tuple[str, ...], parent: str | None = None, on: str = "", deletes: Deletes | None = None) -> PlanTable:
-    """A mapped table with what the change set reads of it: key, mode, deletes and its join to its parent (on one column)."""
-    return PlanTable(
-        name=name,
-        file_glob=f"{name}.csv",
-        file_regex=f"^{name}\\.csv$",
-        required=True,
-        primary_key=primary_key,
-        columns=(),
-        mode="incremental",
-        catalog_table=name,
-        lake_prefix=f"{name}/",
-        parent=None if parent is None else ParentLink(parent, (JoinPair(child=on, parent=on),)),
-        deletes=deletes,
-    )
 
 
 def leaf(name: str) -> ItemNode:
@@ -45,10 +29,10 @@ def leaf(name: str) -> ItemNode:
 
 TREE = ItemTree(
     {
-        "customers": table("customers", ("customer_id",)),
-        "orders": table("orders", ("order_id",), "customers", on="customer_id", deletes=Deletes("op", ("D",))),
-        "lines": table("lines", ("order_id", "line_no"), "orders", on="order_id", deletes=Deletes("op", ("D",))),
-        "addresses": table("addresses", ("address_id",), "customers", on="customer_id"),
+        "customers": plan_table("customers", ("customer_id",)),
+        "orders": plan_table("orders", ("order_id",), "customers", on="customer_id", deletes=Deletes("op", ("D",))),
+        "lines": plan_table("lines", ("order_id", "line_no"), "orders", on="order_id", deletes=Deletes("op", ("D",))),
+        "addresses": plan_table("addresses", ("address_id",), "customers", on="customer_id"),
     },
     ItemNode(
         "customers",
