@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { runPlan } from "../cli/plan";
 import { ExitCode, OperatorError, type Terminal } from "../cli/terminal";
-import { repositoryRoot } from "./support/program";
+import { fixtureRoot, fixtureText, withConfigFiles, withConfigRoot } from "./support/config-root";
 
 interface PlanRun {
     /** The exit code, or the refusal the command threw. */
@@ -14,7 +14,8 @@ interface PlanRun {
     readonly diagramFile: string;
 }
 
-async function plan(stack: string): Promise<PlanRun> {
+/** `ingest plan` for a stack of the config under `root` (the tests' fixtures unless a test gives its own). */
+async function plan(stack: string, root = fixtureRoot): Promise<PlanRun> {
     // A directory that does not exist yet: the command creates it.
     const diagramFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-test-")), "out", `plan-${stack}.mmd`);
     const output = { stdout: "", stderr: "" };
@@ -27,7 +28,7 @@ async function plan(stack: string): Promise<PlanRun> {
     };
     let outcome: number | OperatorError;
     try {
-        outcome = await runPlan({ stack, diagramFile }, terminal);
+        outcome = await withConfigRoot(root, () => runPlan({ stack, diagramFile }, terminal));
     } catch (error) {
         if (!(error instanceof OperatorError)) {
             throw error;
@@ -44,23 +45,14 @@ function refusal(run: PlanRun): OperatorError {
     return run.outcome;
 }
 
-/** An example file of the repository, as the tests derive other configs from it. */
+/** A fixture config file, as the tests derive other configs from it. */
 function exampleConfig(file: string): string {
-    return fs.readFileSync(path.join(repositoryRoot, file), "utf8");
+    return fixtureText(file);
 }
 
-/** Plans a stack whose config files (paths from the repository root) exist only while it is planned. */
+/** Plans a stack in a temporary copy of the fixtures with `files` (paths from the config root) added. */
 async function planWithFiles(stack: string, files: Record<string, string>): Promise<PlanRun> {
-    const written = Object.entries(files).map(([file, text]) => {
-        const absolute = path.join(repositoryRoot, file);
-        fs.writeFileSync(absolute, text);
-        return absolute;
-    });
-    try {
-        return await plan(stack);
-    } finally {
-        written.forEach((file) => fs.rmSync(file, { force: true }));
-    }
+    return withConfigFiles(files, (root) => plan(stack, root));
 }
 
 /** The top-level component headings, and the logical names of the resources listed under each, in order. */

@@ -1,5 +1,3 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { Catalog, type IcebergTableSpec } from "../components/catalog";
@@ -15,12 +13,11 @@ import { parseMapping } from "../config/mapping";
 import { glueLogsOf, publishJobMetrics } from "./support/glue-statements";
 import { lakeConf } from "./support/lake-conf";
 import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
-import { repositoryRoot, runProgram, runProgramWithExports } from "./support/program";
+import { fixtureText } from "./support/config-root";
+import { runProgram, runProgramWithExports } from "./support/program";
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
-const customersPlan = buildJobPlan(
-    parseMapping("config/mappings/customers.yaml", fs.readFileSync(path.join(repositoryRoot, "config/mappings/customers.yaml"), "utf8")),
-);
+const customersPlan = buildJobPlan(parseMapping("config/mappings/customers.yaml", fixtureText("config/mappings/customers.yaml")));
 
 describe("Storage", () => {
     let mocks: RecordingMocks;
@@ -905,8 +902,7 @@ describe("two pipelines whose names share a prefix (customers and customers-orde
     const customersOrderPlan = buildJobPlan(
         parseMapping(
             "config/mappings/customers-order.yaml",
-            fs
-                .readFileSync(path.join(repositoryRoot, "config/mappings/customers.yaml"), "utf8")
+            fixtureText("config/mappings/customers.yaml")
                 .replace("pipeline: customers", "pipeline: customers-order")
                 .replace("incoming/customers/", "incoming/customers-order/"),
         ),

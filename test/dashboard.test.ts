@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { dashboardBody, StackDashboard, type DashboardBody, type DashboardPanels } from "../components/dashboard";
 import type { ExtractPipelineMetrics } from "../components/extract-pipeline";
-import { declareProgram, type DeclaredResource } from "../cli/preview/program";
+import type { DeclaredResource } from "../cli/preview/program";
+import { declareProgram } from "./support/program";
 import { settle, useMocks, valueOf } from "./support/pulumi-mocks";
 
 /** The metrics of a pipeline `crm` of the stack `dev` as ExtractPipeline hands them over, written out. */

@@ -7,9 +7,10 @@ import { loadJobPlan, loadJobPlans, repositoryRoot } from "../config/load";
 import { parseMapping } from "../config/mapping";
 import { parseStackSettings } from "../config/stack-settings";
 import { ConfigError } from "../config/yaml-source";
+import { fixtureText, useConfigRoot } from "./support/config-root";
 
 const customersFile = "config/mappings/customers.yaml";
-const customersYaml = fs.readFileSync(path.join(repositoryRoot, customersFile), "utf8");
+const customersYaml = fixtureText(customersFile);
 
 /** `text` with `from` replaced by `to`; `from` must occur exactly once, so a stale edit fails loudly. */
 function replaceOnce(text: string, from: string, to: string): string {
@@ -760,6 +761,7 @@ describe("stack settings", () => {
 });
 
 describe("loadJobPlans", () => {
+    useConfigRoot();
     let directory: string;
 
     before(() => {
@@ -811,6 +813,7 @@ describe("loadJobPlans", () => {
 });
 
 describe("loadJobPlan", () => {
+    useConfigRoot();
     let directory: string;
 
     before(() => {
@@ -826,7 +829,7 @@ describe("loadJobPlan", () => {
         fs.rmSync(directory, { recursive: true, force: true });
     });
 
-    it("loads a name from config/mappings/", () => {
+    it("loads a name from config/mappings/ under the config root", () => {
         expect(loadJobPlan("customers")).to.deep.equal(customersPlan);
     });
 

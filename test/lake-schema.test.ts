@@ -4,6 +4,7 @@ import type { JobPlan } from "../config/job-plan";
 import { lakeSchemaProblems, sparkTypeName, widens, type DeployedColumn, type LakeSchemaProblem } from "../config/lake-schema";
 import { loadJobPlans } from "../config/load";
 import { ConfigError } from "../config/yaml-source";
+import { fixtureRoot, useConfigRoot, withConfigRoot } from "./support/config-root";
 import { runProgramWithExports } from "./support/program";
 import { RecordingMocks, settle, useMocks } from "./support/pulumi-mocks";
 
@@ -12,7 +13,7 @@ const refusal = (table: string, column: string, lake: string, mapping: string): 
     `${table}.${column} is ${lake} in the lake and ${mapping} in the mapping; Iceberg can only widen int to bigint, float to double ` +
     "and raise a decimal's precision (same scale) without rewriting the table";
 
-const [customers] = loadJobPlans(["customers"]) as [JobPlan];
+const [customers] = withConfigRoot(fixtureRoot, () => loadJobPlans(["customers"])) as [JobPlan];
 
 /** The customers lake as its plan declares it, in Glue's words, with `changes` (table -> column -> type, or undefined to drop it). */
 function deployedCustomers(
@@ -214,6 +215,7 @@ async function failureOf(action: () => Promise<unknown>): Promise<unknown> {
 }
 
 describe("checkDeployedLake", () => {
+    useConfigRoot();
     const reading = (deployed: Map<string, DeployedColumn[]>): { read: ReadLakeTable; asked: string[] } => {
         const asked: string[] = [];
         return {

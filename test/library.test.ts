@@ -10,15 +10,16 @@ import { parseLookup } from "../config/lookup";
 import { parseMapping } from "../config/mapping";
 import { parseStream } from "../config/stream";
 import * as library from "../lib";
+import { fixtureText } from "./support/config-root";
 import { settle, useMocks, valueOf, type RecordingMocks } from "./support/pulumi-mocks";
 
 const entryPath = path.join(repositoryRoot, "lib", "index.ts");
 const programPath = path.join(repositoryRoot, "index.ts");
 const examplePath = path.join(repositoryRoot, "examples", "stream-lake", "index.ts");
 
-/** A YAML file of the repository as the plain object a program would write instead. */
+/** A YAML file of the tests' config (test/fixtures/project/) as the plain object a program would write instead. */
 function plainObjectOf(file: string): Record<string, unknown> {
-    return parseYaml(fs.readFileSync(path.join(repositoryRoot, file), "utf8")) as Record<string, unknown>;
+    return parseYaml(fixtureText(file)) as Record<string, unknown>;
 }
 
 /** The problems of a ConfigError `build` throws; fails when it throws none. */
@@ -141,7 +142,7 @@ describe("the library entry (ingestion-platform/components)", () => {
     describe("builders", () => {
         it("build from a plain object what the YAML reader builds from the same definition in a file", () => {
             const file = (kind: string, name: string) => `config/${kind}/${name}.yaml`;
-            const text = (kind: string, name: string) => fs.readFileSync(path.join(repositoryRoot, file(kind, name)), "utf8");
+            const text = (kind: string, name: string) => fixtureText(file(kind, name));
             expect(library.defineStream(plainObjectOf(file("streams", "clickstream")) as library.StreamInput)).to.deep.equal(
                 parseStream(file("streams", "clickstream"), text("streams", "clickstream")),
             );

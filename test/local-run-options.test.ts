@@ -6,6 +6,8 @@ import { expect } from "chai";
 import { ConfigError } from "../config/yaml-source";
 import { exportUploads, readLookup } from "../scripts/local-lookup";
 import { parseLocalOptions, UsageError } from "../scripts/local-options";
+import { configRootVariable } from "../config/load";
+import { fixtureRoot } from "./support/config-root";
 import { repositoryRoot } from "./support/program";
 
 /** What `npm run local` is asked to do, before anything runs: its options, exports and lookup definition. */
@@ -228,7 +230,7 @@ describe("npm run local: exit code of a wrong call", function () {
             const run = spawnSync(path.join(repositoryRoot, "node_modules", ".bin", "tsx"), ["scripts/run-local.ts", ...argv], {
                 cwd: repositoryRoot,
                 encoding: "utf8",
-                env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+                env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", [configRootVariable]: fixtureRoot },
             });
             expect({ status: run.status, stdout: run.stdout, stderr: run.stderr }).to.deep.equal({ status: 2, stdout: "", stderr });
         });

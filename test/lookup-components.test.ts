@@ -1,18 +1,14 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import type { LambdaSettings } from "../components/bundled-function/lambda-settings";
 import { LookupTable, type LookupFilterArgs } from "../components/lookup-table";
 import { lookupPlan, parseLookup, upstreamStreamOf, type Lookup } from "../config/lookup";
 import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
-import { repositoryRoot, runProgramWithExports } from "./support/program";
+import { fixtureText } from "./support/config-root";
+import { runProgramWithExports } from "./support/program";
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
-const products = parseLookup(
-    "config/lookups/products.yaml",
-    fs.readFileSync(path.join(repositoryRoot, "config/lookups/products.yaml"), "utf8"),
-);
+const products = parseLookup("config/lookups/products.yaml", fixtureText("config/lookups/products.yaml"));
 const bucket = (name: string) => ({ name, arn: `arn:aws:s3:::${name}` });
 const code = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({});") });
 const kms = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"];

@@ -8,6 +8,7 @@ import { generationAttribute, lookupPlan, parseLookup, upstreamStreamOf } from "
 import { exportFormats } from "../contracts/lookup-plan";
 import { type ConfigError } from "../config/yaml-source";
 import { configExample } from "./support/config-example";
+import { fixtureRoot, useConfigRoot, withConfigRoot } from "./support/config-root";
 import { repositoryRoot } from "./support/program";
 
 const file = "config/lookups/products.yaml";
@@ -423,7 +424,8 @@ describe("lookup definitions", () => {
 });
 
 describe("loadLookups", () => {
-    const streams = loadStreams(["clickstream"]);
+    useConfigRoot();
+    const streams = withConfigRoot(fixtureRoot, () => loadStreams(["clickstream"]));
 
     it("checks that a filter names a stream of the stack and a field of it, or a stream of the stack's region by ARN", () => {
         const directory = fs.mkdtempSync(path.join(os.tmpdir(), "lookups-"));

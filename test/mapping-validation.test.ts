@@ -1,12 +1,11 @@
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
 import { z } from "zod";
 import { parseMapping } from "../config/mapping";
 import { ConfigError, YamlSource } from "../config/yaml-source";
+import { fixtureText } from "./support/config-root";
 
 const customersFile = "config/mappings/customers.yaml";
-const customersYaml = fs.readFileSync(path.join(__dirname, "..", customersFile), "utf8");
+const customersYaml = fixtureText(customersFile);
 
 /**
  * customers.yaml with the lines from `line` on replaced. The lines being replaced must read `from`

@@ -1,7 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import * as fs from "fs";
-import * as path from "path";
 import { AlarmTopic } from "../components/alarm-topic";
 import { SnowflakeIngest } from "../components/snowflake-ingest";
 import { copyStatement, qualifiedName, snowflakeType, storageProviderOf } from "../components/snowflake-ingest/defaults";
@@ -11,7 +9,8 @@ import { StackFile } from "../config/stack-file";
 import { parseStream } from "../config/stream";
 import { ConfigError } from "../config/yaml-source";
 import { configExample } from "./support/config-example";
-import { repositoryRoot, runProgramWithExports } from "./support/program";
+import { fixtureText, withConfigFiles } from "./support/config-root";
+import { runProgramWithExports } from "./support/program";
 import { policyOf, RecordingMocks, settle, snowflakeReports, useMocks, valueOf } from "./support/pulumi-mocks";
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
@@ -394,25 +393,16 @@ describe("Snowflake credentials in the stack file", () => {
 });
 
 describe("the program with warehouse.snowflake.account", () => {
-    // A stack and a stream written beside the real ones for the run, as `pulumi up` would read them.
+    // A stack and a stream written beside the fixtures in a copy of them for the run, as `pulumi up` would read them.
     const stack = "snowflake-test";
-    const stackFile = path.join(repositoryRoot, `Pulumi.${stack}.yaml`);
-    const streamFile = path.join(repositoryRoot, "config/streams/snowstream.yaml");
     const stackConfig = "config:\n  aws:region: eu-west-1\n  ingestion:mappings: [customers]\n  ingestion:streams: [snowstream]\n";
-    const stream = fs
-        .readFileSync(path.join(repositoryRoot, "config/streams/clickstream.yaml"), "utf8")
+    const stream = fixtureText("config/streams/clickstream.yaml")
         .replace("stream: clickstream", "stream: snowstream")
         .replace(/^ {2}snowflake:\n(?: {4}.*\n)*/m, "  snowflake:\n    account: { database: RAW, schema: EVENTS, table: SNOWSTREAM }\n");
-    const run = async (config: string, mocks = new RecordingMocks()) => {
-        fs.writeFileSync(stackFile, config);
-        fs.writeFileSync(streamFile, stream);
-        try {
-            return await runProgramWithExports(stack, mocks);
-        } finally {
-            fs.rmSync(stackFile, { force: true });
-            fs.rmSync(streamFile, { force: true });
-        }
-    };
+    const run = (config: string, mocks = new RecordingMocks()) =>
+        withConfigFiles({ [`Pulumi.${stack}.yaml`]: config, "config/streams/snowstream.yaml": stream }, (root) =>
+            runProgramWithExports(stack, mocks, root),
+        );
 
     it("declares the Snowflake side, drops the manual role and exports what the integration and pipe report", async () => {
         const { mocks, exports } = await run(stackConfig + "  snowflake:password:\n    secure: v1:AAAAAAAAAAAAAAAA\n");

@@ -5,11 +5,12 @@ import * as path from "path";
 import { checkStack, loadJobPlans, readStackFile, readStackSettings, repositoryRoot, type ExpiringLakePrefix } from "../config/load";
 import type { StackSettings } from "../config/stack-settings";
 import { ConfigError } from "../config/yaml-source";
+import { fixtureRoot, fixtureText, useConfigRoot, withConfigRoot } from "./support/config-root";
 import { useMocks } from "./support/pulumi-mocks";
 
 /** Cross-file checks of a stack: its settings against the mappings it deploys and the lake bucket's expiring prefixes. */
 
-const customersYaml = fs.readFileSync(path.join(repositoryRoot, "config/mappings/customers.yaml"), "utf8");
+const customersYaml = fixtureText("config/mappings/customers.yaml");
 const streamLakes: ExpiringLakePrefix = { prefix: "streams/", holds: "the stream lakes' objects" };
 
 function problemsOf(action: () => void): readonly string[] {
@@ -25,7 +26,8 @@ function problemsOf(action: () => void): readonly string[] {
 }
 
 describe("checkStack", () => {
-    const [customers] = loadJobPlans(["customers"]);
+    useConfigRoot();
+    const [customers] = withConfigRoot(fixtureRoot, () => loadJobPlans(["customers"]));
     let directory: string;
 
     before(() => {

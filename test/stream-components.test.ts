@@ -9,13 +9,11 @@ import { StreamLake } from "../components/stream-lake";
 import { WarehouseExport } from "../components/warehouse-export";
 import { parseStream, streamSchemaDocument, type Stream, type StreamSchemaDocument } from "../config/stream";
 import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
+import { fixtureText } from "./support/config-root";
 import { repositoryRoot, runProgramWithExports } from "./support/program";
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
-const clickstream = parseStream(
-    "config/streams/clickstream.yaml",
-    fs.readFileSync(path.join(repositoryRoot, "config/streams/clickstream.yaml"), "utf8"),
-);
+const clickstream = parseStream("config/streams/clickstream.yaml", fixtureText("config/streams/clickstream.yaml"));
 const bucket = (name: string) => ({ name, arn: `arn:aws:s3:::${name}` });
 const code = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({});") });
 const kms = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"];

@@ -8,6 +8,7 @@ import { loadStreams } from "../config/load";
 import { parseStream, streamSchemaDocument, type Stream } from "../config/stream";
 import { type ConfigError } from "../config/yaml-source";
 import { configExample } from "./support/config-example";
+import { useConfigRoot } from "./support/config-root";
 import { repositoryRoot } from "./support/program";
 
 const file = "config/streams/clickstream.yaml";
@@ -471,6 +472,7 @@ describe("stream definitions by arrival, without an event time", () => {
 });
 
 describe("loadStreams", () => {
+    useConfigRoot();
     it("loads the streams a stack names", () => {
         expect(loadStreams(["clickstream"]).map((stream) => stream.stream)).to.deep.equal(["clickstream"]);
     });

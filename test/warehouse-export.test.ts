@@ -1,5 +1,3 @@
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { AlarmTopic } from "../components/alarm-topic";
@@ -7,13 +5,10 @@ import { WarehouseExport, type WarehouseExportArgs } from "../components/warehou
 import { exportStarter } from "../components/warehouse-export/on-delivery";
 import { parseStream, type Stream } from "../config/stream";
 import { policyOf, settle, useMocks, type RecordingMocks } from "./support/pulumi-mocks";
-import { repositoryRoot } from "./support/program";
+import { fixtureText } from "./support/config-root";
 
 const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/project";
-const clickstream = parseStream(
-    "config/streams/clickstream.yaml",
-    fs.readFileSync(path.join(repositoryRoot, "config/streams/clickstream.yaml"), "utf8"),
-);
+const clickstream = parseStream("config/streams/clickstream.yaml", fixtureText("config/streams/clickstream.yaml"));
 const bucket = (name: string) => ({ name, arn: `arn:aws:s3:::${name}` });
 const code = new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset("exports.handler = async () => ({});") });
 const queueArn = (name: string) => `arn:aws:sqs:eu-west-1:123456789012:queue/${name}`;

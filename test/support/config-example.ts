@@ -2,14 +2,16 @@ import * as fs from "fs";
 import * as path from "path";
 import { expect } from "chai";
 import { ConfigError } from "../../config/yaml-source";
+import { fixtureRoot } from "./config-root";
 import { repositoryRoot } from "./program";
 
 /**
- * An example config file and its variants, for tables of bad definitions: `problemsOf` gives the
- * exact problems the parser reports (none when it accepts the text).
+ * A fixture config file (a path under test/fixtures/project/, or one from the repository starting
+ * test/fixtures/) and its variants, for tables of bad definitions: `problemsOf`
+ * gives the exact problems the parser reports (none when it accepts the text).
  */
 export function configExample(file: string, parse: (fileName: string, text: string) => unknown) {
-    const valid = fs.readFileSync(path.join(repositoryRoot, file), "utf8");
+    const valid = fs.readFileSync(path.join(file.startsWith("test/fixtures/") ? repositoryRoot : fixtureRoot, file), "utf8");
     return {
         valid,
         problemsOf: (text: string, fileName = file): string[] => {
