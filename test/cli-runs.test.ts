@@ -9,9 +9,10 @@ import { HeadObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import type { AwsClients } from "../cli/aws";
 import { describeChanges, describeScan, runReportKey } from "../cli/run-report";
-import { loadJobPlans } from "../config/load";
+import { configDirectory, loadJobPlans } from "../config/load";
 import { createHandler, type LogEntry } from "../lambdas/extract-trigger/handler";
 import { describeSeconds } from "../lambdas/shared/durations";
+import { fixtureRoot } from "./support/config-root";
 import { interceptCommand } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 import { deployOperatorStack, motoClients, operatorStack, runOperator, setMotoTransition, writeOutputsFile } from "./support/operator";
@@ -290,7 +291,7 @@ describe("operator command line: runs", () => {
     });
 
     it("lists the archives the trigger quarantined for a bad name, newest first, with the object, reason and naming expected", async () => {
-        const { archiveNaming } = loadJobPlans(["customers"])[0]!.extract;
+        const { archiveNaming } = loadJobPlans(["customers"], configDirectory("mappings", fixtureRoot))[0]!.extract;
         const logs: LogEntry[] = [];
         const trigger = createHandler({
             glue: clients.glue,

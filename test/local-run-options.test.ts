@@ -7,7 +7,7 @@ import { ConfigError } from "../config/yaml-source";
 import { exportUploads, readLookup } from "../scripts/local-lookup";
 import { parseLocalOptions, UsageError } from "../scripts/local-options";
 import { configRootVariable } from "../config/load";
-import { fixtureRoot } from "./support/config-root";
+import { fixtureRoot, useConfigRoot } from "./support/config-root";
 import { repositoryRoot } from "./support/program";
 
 /** What `npm run local` is asked to do, before anything runs: its options, exports and lookup definition. */
@@ -175,6 +175,7 @@ describe("npm run local: export folders", () => {
 });
 
 describe("npm run local: the lookup definition", () => {
+    useConfigRoot();
     it("reads a lookup from config/lookups/, or from --lookup-config", () => {
         expect(readLookup({ lookup: "products" }).source.prefix).to.equal("exports/");
         expect(readLookup({ lookup: "store-prices", lookupConfig: fixture }).key).to.deep.equal({

@@ -3,6 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { expect } from "chai";
+import { configRootVariable } from "../config/load";
+import { fixtureRoot } from "./support/config-root";
 import { repositoryRoot } from "./support/program";
 import { zipArchive } from "./support/zip-archive";
 
@@ -17,6 +19,8 @@ function runLocal(argv: string[]): LocalRun {
     const run = spawnSync(path.join(repositoryRoot, "node_modules", ".bin", "tsx"), ["scripts/run-local.ts", ...argv], {
         cwd: repositoryRoot,
         encoding: "utf8",
+        // Mapping and lookup names are the tests' own (test/fixtures/project/), never the shipped examples.
+        env: { ...process.env, [configRootVariable]: fixtureRoot },
     });
     return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
