@@ -16,13 +16,6 @@ from ingest.job import run
 from ingest.job_plan import JobPlan, parse_job_plan
 from ingest.report import RunFailure
 
-HEADERS = {
-    "customers": "customer_id,email,full_name,segment,credit_limit,created_at,updated_at",
-    "orders": "order_id,customer_id,order_date,status,total_amount,updated_at",
-    "order_lines": "order_id,line_number,sku,quantity,unit_price",
-    "addresses": "address_id,customer_id,kind,line1,city,postcode,country,is_primary",
-}
-
 
 def extract_version(day: int, sequence: int = 1) -> tuple[str, int]:
     """Extract id and version of an extract taken at 10:15:00 UTC on 2026-11-<day>."""
@@ -51,11 +44,6 @@ def plan_archive(plan: JobPlan, rows: dict[str, list[str]]) -> bytes:
             header = ",".join(table.column_names)
             files[table.file_glob.replace("*", "")] = "\n".join([header, *rows.get(table.name, [])]) + "\n"
     return zip_bytes(files)
-
-
-def csv_archive(rows: dict[str, list[str]]) -> bytes:
-    """An archive with one CSV per table of the customers mapping; tables not given get a header only."""
-    return zip_bytes({f"{table}.csv": "\n".join([header, *rows.get(table, [])]) + "\n" for table, header in HEADERS.items()})
 
 
 @dataclass

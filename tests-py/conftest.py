@@ -73,6 +73,9 @@ def spark(aws_environment: str):
     session.stop()
 
 
+CUSTOMERS_MAPPING = "tests-py/fixtures/mappings/customers.yaml"
+
+
 @pytest.fixture(scope="session")
 def plan_of():
     """The job plan the TypeScript program builds from a mapping (a name under config/mappings, or a path), once per mapping."""
@@ -87,9 +90,9 @@ def plan_of():
 
 
 @pytest.fixture(scope="session")
-def customers_plan() -> dict:
-    """The job plan the TypeScript program builds from config/mappings/customers.yaml (not a copy of it)."""
-    return _print_plan("customers")
+def customers_plan(plan_of) -> dict:
+    """The job plan the TypeScript program builds from the tests' customers mapping (tests-py/fixtures/mappings/customers.yaml)."""
+    return plan_of(CUSTOMERS_MAPPING)
 
 
 def _print_plan(mapping: str) -> dict:

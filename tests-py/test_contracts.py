@@ -34,12 +34,6 @@ def plan_schema() -> dict[str, Any]:
     return json.loads((CONTRACTS / "job_plan.schema.json").read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
-def customers_plan(plan_of) -> dict[str, Any]:
-    """The plan the TypeScript program builds from the tests' own customers mapping (tests-py/fixtures/mappings/customers.yaml)."""
-    return plan_of("tests-py/fixtures/mappings/customers.yaml")
-
-
 def errors_of(schema: dict[str, Any], plan: Any) -> list[tuple[str, str, str]]:
     """Every validation error as (JSON path, failed keyword, message), in a stable order."""
     errors = Draft202012Validator(schema).iter_errors(plan)

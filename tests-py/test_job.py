@@ -30,9 +30,27 @@ from ingest.aws_clients import AwsClients
 from ingest.job import ExtractArguments
 from ingest.job_plan import ANNOTATIONS, SCHEMA_KEYWORDS, JobPlanError, parse_job_plan
 from ingest.report import RunFailure
-from local.emulated_pipeline import HEADERS, Pipeline, csv_archive, extract_version, zip_bytes
+from local.emulated_pipeline import Pipeline, extract_version, zip_bytes
 
 REGION = "us-east-1"
+
+# The headers of the tests' customers mapping (tests-py/fixtures/mappings/customers.yaml), checked against its plan below.
+HEADERS = {
+    "customers": "customer_id,email,full_name,segment,credit_limit,created_at,updated_at",
+    "orders": "order_id,customer_id,order_date,status,total_amount,updated_at",
+    "order_lines": "order_id,line_number,sku,quantity,unit_price",
+    "addresses": "address_id,customer_id,kind,line1,city,postcode,country,is_primary",
+}
+
+
+def csv_archive(rows: dict[str, list[str]]) -> bytes:
+    """An archive with one CSV per table of the customers mapping; tables not given get a header only."""
+    return zip_bytes({f"{table}.csv": "\n".join([header, *rows.get(table, [])]) + "\n" for table, header in HEADERS.items()})
+
+
+def test_the_archives_are_headed_as_the_tests_mapping_reads_them(customers_plan):
+    assert {table["name"]: ",".join(column["name"] for column in table["columns"]) for table in customers_plan["tables"]} == HEADERS
+
 
 EXTRACT_1 = csv_archive(
     {

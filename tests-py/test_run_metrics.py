@@ -22,12 +22,6 @@ from local.emulated_pipeline import Pipeline, extract_version
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
-def customers_plan(plan_of):
-    """The plan of the tests' own customers mapping (tests-py/fixtures/mappings/customers.yaml), not the shipped example."""
-    return plan_of("tests-py/fixtures/mappings/customers.yaml")
-
-
 @dataclass
 class RecordingCloudWatch:
     calls: list[dict] = field(default_factory=list)

@@ -5,15 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zipfile
 
-import pytest
-
 from local.sample_extract import archive_name, generate
-
-
-@pytest.fixture(scope="module")
-def customers_plan(plan_of):
-    """The plan of the tests' own customers mapping (tests-py/fixtures/mappings/customers.yaml), not the shipped example."""
-    return plan_of("tests-py/fixtures/mappings/customers.yaml")
 
 
 def test_archive_names_follow_the_mappings_naming(customers_plan):
