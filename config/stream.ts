@@ -1,14 +1,8 @@
 import { z } from "zod";
 import { epochMillis, fieldNamePattern } from "../contracts/column-types";
-import type { StreamSchemaDocument } from "../contracts/stream-schema";
+import { exportDateColumn, type StreamSchemaDocument } from "../contracts/stream-schema";
 import { cronProblem, type CronService } from "./cron";
-import {
-    eventTimeGranularities,
-    projectionDates,
-    readEventTime,
-    serdeTimestampFormat,
-    type EventTimeGranularity,
-} from "./event-time";
+import { eventTimeGranularities, projectionDates, readEventTime, serdeTimestampFormat, type EventTimeGranularity } from "./event-time";
 import { catalogTypeName, parseColumnType, type ColumnType } from "./formats";
 import { YamlSource, type FieldPath } from "./yaml-source";
 
@@ -321,6 +315,18 @@ function checkStream(
     const typeOf = (name: string) => typedFields.find((field) => field.name === name)?.type;
 
     const eventField = stream.eventTime.field;
+    if (stream.warehouse !== undefined) {
+        const dateColumn = exportDateColumn(eventField);
+        stream.fields.forEach((field, index) => {
+            if (field.name === dateColumn) {
+                source.report(
+                    ["fields", index, "name"],
+                    `"${field.name}" is the date column the warehouse export adds (${dateColumn}=YYYY-MM-DD/ in the export); ` +
+                        "a field cannot share its name, so rename the field",
+                );
+            }
+        });
+    }
     const eventTimeType = eventField === undefined ? undefined : typeOf(eventField);
     if (eventField === undefined) {
         if (by === "event") {

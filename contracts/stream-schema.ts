@@ -62,3 +62,12 @@ export const streamSchemaDocumentSchema = z
 export type StreamSchemaDocument = z.infer<typeof streamSchemaDocumentSchema>;
 
 export type StreamSchemaField = StreamSchemaDocument["fields"][number];
+
+/**
+ * The date column the warehouse export partitions its Parquet by (`<column>=YYYY-MM-DD/`): the event
+ * time's date when the stream has an event time, else the date the object arrived
+ * (glue-scripts/ingest/stream_export.py, date_column). No field of an exported stream may share its name.
+ */
+export function exportDateColumn(eventTimeField: string | undefined): "event_date" | "arrival_date" {
+    return eventTimeField === undefined ? "arrival_date" : "event_date";
+}

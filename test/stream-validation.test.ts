@@ -320,6 +320,14 @@ describe("stream definitions", () => {
             [`${file}:30:5: warehouse.snowflake.notificationChannel: must be an SQS queue ARN, as SHOW PIPES shows it`],
         ],
         [
+            "a field named like the warehouse export's date column",
+            "name: session_id,",
+            "name: event_date,",
+            [
+                `${file}:9:7: fields[4].name: "event_date" is the date column the warehouse export adds (event_date=YYYY-MM-DD/ in the export); a field cannot share its name, so rename the field`,
+            ],
+        ],
+        [
             "an unknown setting",
             "errorPrefix: errors/",
             "errorPrefix: errors/\nretries: 3",
