@@ -13,7 +13,6 @@ import type { Parsed } from "./formats";
 export const eventTimeGranularities = ["year", "month", "day", "hour"] as const;
 export type EventTimeGranularity = (typeof eventTimeGranularities)[number];
 
-
 interface Token {
     readonly letter: string;
     readonly width: number;

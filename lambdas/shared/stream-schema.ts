@@ -19,7 +19,6 @@ export type StreamField = StreamSchemaField;
 
 export type StreamSchema = StreamSchemaDocument;
 
-
 /** Parses STREAM_SCHEMA; throws one Error naming every problem. Members it does not know are ignored. */
 export function parseStreamSchema(text: string): StreamSchema {
     let document: unknown;
