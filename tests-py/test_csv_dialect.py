@@ -13,8 +13,10 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from plan_tables import plan_table
 
 from ingest.csv_dialect import CsvDialect
+from ingest.job_plan import PlanColumn, PlanTable
 from ingest.staging import HeaderMismatch, MappedColumn, UnreadableFile, read_records, stage_file
 from ingest.typed_read import FILE_COLUMN, LINE_COLUMN, ExtractInfo, classify, read_staged_lines
 
@@ -22,52 +24,53 @@ EXTRACT = ExtractInfo(extract_id="20261122T101500Z-000001", extract_version=1795
 DEFAULT = CsvDialect(delimiter=",", quote='"', escape='"', null_value="", encoding="UTF-8", header=True, trim_keys=True)
 NULL_MARKER = replace(DEFAULT, null_value="\\N")
 
-NOTES = {
-    "name": "notes",
-    "primaryKey": ["id"],
-    "columns": [
-        {"name": "first", "type": "string", "nullable": True},
-        {"name": "id", "type": "string", "nullable": False},
-        {"name": "middle", "type": "string", "nullable": True},
-        {"name": "last", "type": "string", "nullable": True},
-    ],
-}
+NOTES = plan_table(
+    "notes",
+    ("id",),
+    columns=(
+        PlanColumn("first", "string", nullable=True),
+        PlanColumn("id", "string", nullable=False),
+        PlanColumn("middle", "string", nullable=True),
+        PlanColumn("last", "string", nullable=True),
+    ),
+)
 NOTES_HEADER = b"first,id,middle,last\n"
 
-TYPED = {
-    "name": "typed",
-    "primaryKey": ["id"],
-    "columns": [
-        {"name": "id", "type": "string", "nullable": False},
-        {"name": "amount", "type": "decimal(6,2)", "nullable": True},
-        {"name": "day", "type": "date", "nullable": True, "format": "yyyy-MM-dd"},
-        {"name": "at", "type": "timestamp", "nullable": True, "format": "yyyy-MM-dd HH:mm:ss"},
-        {"name": "flag", "type": "boolean", "nullable": True},
-        {"name": "label", "type": "string", "nullable": False},
-        {"name": "note", "type": "string", "nullable": True},
-    ],
-}
+TYPED = plan_table(
+    "typed",
+    ("id",),
+    columns=(
+        PlanColumn("id", "string", nullable=False),
+        PlanColumn("amount", "decimal(6,2)", nullable=True),
+        PlanColumn("day", "date", nullable=True, format="yyyy-MM-dd"),
+        PlanColumn("at", "timestamp", nullable=True, format="yyyy-MM-dd HH:mm:ss"),
+        PlanColumn("flag", "boolean", nullable=True),
+        PlanColumn("label", "string", nullable=False),
+        PlanColumn("note", "string", nullable=True),
+    ),
+)
 TYPED_HEADER = b"id,amount,day,at,flag,label,note\n"
 
-ORDERS = {
-    "name": "orders",
-    "primaryKey": ["order_id"],
-    "parent": {"table": "customers", "on": [{"child": "customer_id", "parent": "customer_id"}]},
-    "columns": [
-        {"name": "order_id", "type": "string", "nullable": False},
-        {"name": "customer_id", "type": "string", "nullable": False},
-        {"name": "note", "type": "string", "nullable": True},
-    ],
-}
+ORDERS = plan_table(
+    "orders",
+    ("order_id",),
+    parent="customers",
+    on="customer_id",
+    columns=(
+        PlanColumn("order_id", "string", nullable=False),
+        PlanColumn("customer_id", "string", nullable=False),
+        PlanColumn("note", "string", nullable=True),
+    ),
+)
 
 THOUSAND_LINES = "\n".join(f"line {number}" for number in range(1, 1001))
 BAD_QUOTING = "not RFC 4180 quoting: a quote or line break inside an unquoted field, or text after a closing quote"
 
 
-def run_typed_read(spark, directory, table: dict, dialect: CsvDialect, files: dict[str, bytes], unknown_columns: str = "reject"):
+def run_typed_read(spark, directory, table: PlanTable, dialect: CsvDialect, files: dict[str, bytes], unknown_columns: str = "reject"):
     """Stages the files as one table of one extract and returns (records per file, accepted, rejected)."""
-    columns = [column["name"] for column in table["columns"]]
-    mapped = [MappedColumn(column["name"], column["nullable"]) for column in table["columns"]]
+    columns = list(table.column_names)
+    mapped = [MappedColumn(column.name, column.nullable) for column in table.columns]
     directory.mkdir(parents=True, exist_ok=True)
     staged = []
     for index, (name, body) in enumerate(files.items()):
@@ -77,7 +80,7 @@ def run_typed_read(spark, directory, table: dict, dialect: CsvDialect, files: di
             stage_file(
                 str(source),
                 str(directory / "staged" / f"{index}.txt"),
-                table=table["name"],
+                table=table.name,
                 file_index=index,
                 entry_name=name,
                 columns=mapped,
@@ -310,7 +313,7 @@ def test_utf16_text_saved_by_a_spreadsheet_is_read_on_whole_code_units(spark, tm
 def test_a_file_that_cannot_be_read_as_mapped_is_refused_with_the_reason(tmp_path, dialect, body, error, message):
     source = tmp_path / "notes.csv"
     source.write_bytes(body)
-    columns = [MappedColumn(column["name"], column["nullable"]) for column in NOTES["columns"]]
+    columns = [MappedColumn(column.name, column.nullable) for column in NOTES.columns]
     with pytest.raises(error) as raised:
         stage_file(
             str(source), str(tmp_path / "staged.txt"), table="notes", file_index=0, entry_name="notes.csv", columns=columns, dialect=dialect
@@ -345,12 +348,11 @@ def _random_field(rng: random.Random, dialect: CsvDialect) -> tuple[str, str | N
 @pytest.mark.parametrize("dialect", [DEFAULT, replace(DEFAULT, escape="\\")], ids=["doubled-quote", "backslash-escape"])
 def test_random_well_formed_records_read_back_exactly_on_the_driver_and_in_the_jvm(spark, tmp_path, dialect):
     rng = random.Random(20261126)
-    table = {
-        "name": "random",
-        "primaryKey": ["id"],
-        "columns": [{"name": "id", "type": "string", "nullable": False}]
-        + [{"name": f"c{index}", "type": "string", "nullable": True} for index in range(4)],
-    }
+    table = plan_table(
+        "random",
+        ("id",),
+        columns=(PlanColumn("id", "string", nullable=False), *(PlanColumn(f"c{index}", "string", nullable=True) for index in range(4))),
+    )
     body, expected, line = ["id,c0,c1,c2,c3\n"], [], 2
     for number in range(400):
         fields = [_random_field(rng, dialect) for _ in range(4)]

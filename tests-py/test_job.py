@@ -28,7 +28,7 @@ from ingest import job
 from ingest.arguments import EXTRACT_JOB_CONTRACT, load_contract
 from ingest.aws_clients import AwsClients
 from ingest.job import ExtractArguments
-from ingest.job_plan import ANNOTATIONS, SCHEMA_KEYWORDS, JobPlanError, parse_job_plan
+from ingest.job_plan import ANNOTATIONS, SCHEMA_KEYWORDS, JobPlanError, PlanTable, parse_job_plan
 from ingest.report import RunFailure
 from local.emulated_pipeline import Pipeline, extract_version, zip_bytes
 
@@ -530,14 +530,37 @@ def test_generated_extracts_with_bad_rows_of_every_kind_account_for_every_row(
 # What the job reads before it starts: the plan and its arguments, each parsed once
 
 
+def _as_written(table: PlanTable) -> dict:
+    """A typed table written back as the plan's JSON, key by key, to show the parse keeps every field."""
+    document: dict = {
+        "name": table.name,
+        "fileGlob": table.file_glob,
+        "fileRegex": table.file_regex,
+        "required": table.required,
+        "primaryKey": list(table.primary_key),
+        "columns": [
+            {"name": column.name, "type": column.type, "nullable": column.nullable}
+            | ({} if column.format is None else {"format": column.format})
+            for column in table.columns
+        ],
+    }
+    if table.parent is not None:
+        document["parent"] = {"table": table.parent.table, "on": [{"child": pair.child, "parent": pair.parent} for pair in table.parent.on]}
+    document["mode"] = table.mode
+    if table.deletes is not None:
+        document["deletes"] = {"column": table.deletes.column, "values": list(table.deletes.values)}
+    document["catalogTable"] = table.catalog_table
+    document["lakePrefix"] = table.lake_prefix
+    return document
+
+
 @pytest.mark.parametrize("mapping", ["customers", "tests-py/fixtures/mappings/crm.yaml", "tests-py/fixtures/mappings/crm-evolved.yaml"])
 def test_every_plan_the_program_builds_parses_into_the_typed_plan_and_loses_nothing(plan_of, mapping):
     document = plan_of(mapping)
     plan = parse_job_plan(document)
     assert (plan.plan_version, plan.pipeline) == (2, document["pipeline"])
     assert [table.name for table in plan.tables] == [table["name"] for table in document["tables"]]
-    # The one part still handed on as JSON (typed_read.classify) comes back exactly as the plan wrote it.
-    assert [table.as_document() for table in plan.tables] == document["tables"]
+    assert [_as_written(table) for table in plan.tables] == document["tables"]
     assert [(spec.name, spec.role) for spec in plan.lake.tables] == [(spec["name"], spec["role"]) for spec in document["lake"]["tables"]]
     assert plan.item.partition_key.attribute == document["item"]["partitionKey"]["attribute"]
     assert plan.oversize.max_item_bytes == document["oversize"]["maxItemBytes"]

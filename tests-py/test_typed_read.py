@@ -6,26 +6,28 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from plan_tables import plan_table
 
 from ingest.csv_dialect import CsvDialect
+from ingest.job_plan import PlanColumn
 from ingest.staging import FileLayout, HeaderMismatch, MappedColumn, read_header, stage_file
 from ingest.typed_read import ExtractInfo, classify, read_staged_lines
 
 DIALECT = CsvDialect(delimiter=",", quote='"', escape='"', null_value="", encoding="UTF-8", header=True, trim_keys=True)
 
-ORDERS = {
-    "name": "orders",
-    "primaryKey": ["order_id"],
-    "columns": [
-        {"name": "order_id", "type": "string", "nullable": False},
-        {"name": "customer_id", "type": "string", "nullable": False},
-        {"name": "order_date", "type": "date", "nullable": False, "format": "yyyy-MM-dd"},
-        {"name": "total", "type": "decimal(6,2)", "nullable": True},
-        {"name": "items", "type": "int", "nullable": True},
-        {"name": "paid", "type": "boolean", "nullable": True},
-        {"name": "updated_at", "type": "timestamp", "nullable": True, "format": "yyyy-MM-dd HH:mm:ss"},
-    ],
-}
+ORDERS = plan_table(
+    "orders",
+    ("order_id",),
+    columns=(
+        PlanColumn("order_id", "string", nullable=False),
+        PlanColumn("customer_id", "string", nullable=False),
+        PlanColumn("order_date", "date", nullable=False, format="yyyy-MM-dd"),
+        PlanColumn("total", "decimal(6,2)", nullable=True),
+        PlanColumn("items", "int", nullable=True),
+        PlanColumn("paid", "boolean", nullable=True),
+        PlanColumn("updated_at", "timestamp", nullable=True, format="yyyy-MM-dd HH:mm:ss"),
+    ),
+)
 HEADER = "order_id,customer_id,order_date,total,items,paid,updated_at"
 EXTRACT = ExtractInfo(extract_id="20261122T101500Z-000001", extract_version=1795342500000001, extract_time="2026-11-22T10:15:00Z")
 
@@ -82,7 +84,7 @@ def classified(spark, tmp_path_factory):
         table="orders",
         file_index=0,
         entry_name="orders.csv",
-        columns=[MappedColumn(column["name"], column["nullable"]) for column in ORDERS["columns"]],
+        columns=[MappedColumn(column.name, column.nullable) for column in ORDERS.columns],
         dialect=DIALECT,
     )
     lines = read_staged_lines(spark, [staged.path], ["orders.csv"])

@@ -248,8 +248,7 @@ def _typed_read(
             continue
         lines = read_staged_lines(spark, [uri for uri, _ in staged_files], entry_names)
         layouts = {staged.file_index: staged.layout for _, staged in staged_files}
-        # typed_read still reads a table in the plan's JSON form.
-        classified = classify(lines, table.as_document(), plan.extract.csv, extract, layouts)
+        classified = classify(lines, table, plan.extract.csv, extract, layouts)
         # One pass classifies the table; every count comes from one aggregation over it.
         classified.rows.persist(StorageLevel.MEMORY_AND_DISK)
         by_reason = {row[0]: row[1] for row in classified.rows.groupBy(REASON_COLUMN).count().collect()}

@@ -98,32 +98,6 @@ class PlanTable:
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
 
-    def as_document(self) -> dict:
-        """The table as the plan's JSON writes it (for code that still reads that form: `typed_read.classify`)."""
-        document: dict = {
-            "name": self.name,
-            "fileGlob": self.file_glob,
-            "fileRegex": self.file_regex,
-            "required": self.required,
-            "primaryKey": list(self.primary_key),
-            "columns": [
-                {"name": column.name, "type": column.type, "nullable": column.nullable}
-                | ({} if column.format is None else {"format": column.format})
-                for column in self.columns
-            ],
-        }
-        if self.parent is not None:
-            document["parent"] = {
-                "table": self.parent.table,
-                "on": [{"child": pair.child, "parent": pair.parent} for pair in self.parent.on],
-            }
-        document["mode"] = self.mode
-        if self.deletes is not None:
-            document["deletes"] = {"column": self.deletes.column, "values": list(self.deletes.values)}
-        document["catalogTable"] = self.catalog_table
-        document["lakePrefix"] = self.lake_prefix
-        return document
-
 
 @dataclass(frozen=True)
 class TypedName:

@@ -15,6 +15,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from ingest.csv_dialect import KEY_PADDING_PATTERN, CsvDialect
+from ingest.job_plan import PlanTable
 from ingest.staging import BAD_ENCODING, BAD_QUOTING, MAX_RECORD_BYTES, TOO_LONG, UNCLOSED_QUOTE, FileLayout
 
 OUTCOME_COLUMN = "ingest_staging_outcome"
@@ -70,15 +71,15 @@ def read_staged_lines(spark: SparkSession, staged_paths: Sequence[str], entry_na
 
 
 def classify(
-    lines: DataFrame, table: dict, dialect: CsvDialect, extract: ExtractInfo, layouts: Mapping[int, FileLayout] | None = None
+    lines: DataFrame, table: PlanTable, dialect: CsvDialect, extract: ExtractInfo, layouts: Mapping[int, FileLayout] | None = None
 ) -> ClassifiedRows:
     """Parses, types and validates one table's records. Rejected rows carry reason, detail, file, line, raw text.
 
     `layouts` says, per staged file index, where each mapped column is (read from its header); by
     default every file holds the mapped columns in order.
     """
-    columns = table["columns"]
-    names = [column["name"] for column in columns]
+    columns = table.columns
+    names = list(table.column_names)
     layout = _FileLayouts(layouts or {}, len(names))
     parsed = lines.select("*", _fields(F.col(RAW_COLUMN), dialect).alias(FIELDS_COLUMN))
     checks: list[tuple[Column, Column, Column]] = [
@@ -98,35 +99,35 @@ def classify(
             ),
         ),
     ]
-    primary_key = set(table["primaryKey"])
-    trimmed_columns = primary_key | {pair["child"] for pair in table.get("parent", {}).get("on", [])}
+    primary_key = set(table.primary_key)
+    trimmed_columns = primary_key | {pair.child for pair in (table.parent.on if table.parent is not None else ())}
     # Each field's text is computed once into a column of its own: the checks, the typed value and
     # the detail all read it, and recomputing the unquoting for each would cost more than the read.
     texts: dict[str, Column] = {}
     for position, column in enumerate(columns):
         raw = _field_value(layout.field(position), dialect)
         texts[f"ingest_text_{position}"] = raw
-        if column["name"] in trimmed_columns:
+        if column.name in trimmed_columns:
             texts[f"ingest_unpadded_{position}"] = F.regexp_replace(raw, KEY_PADDING_PATTERN, "")
     parsed = parsed.select("*", *[text.alias(name) for name, text in texts.items()])
     typed: dict[str, Column] = {}
     for position, column in enumerate(columns):
         raw = F.col(f"ingest_text_{position}")
-        if column["name"] in trimmed_columns:
+        if column.name in trimmed_columns:
             unpadded = F.col(f"ingest_unpadded_{position}")
-            if column["name"] in primary_key:
-                checks.append((raw.isNull(), F.lit("null-primary-key"), F.lit(f"primary key column {column['name']} is null")))
-                checks.append((unpadded == F.lit(""), F.lit("blank-primary-key"), F.lit(f"primary key column {column['name']} is blank")))
+            if column.name in primary_key:
+                checks.append((raw.isNull(), F.lit("null-primary-key"), F.lit(f"primary key column {column.name} is null")))
+                checks.append((unpadded == F.lit(""), F.lit("blank-primary-key"), F.lit(f"primary key column {column.name} is blank")))
             if dialect.trim_keys:
                 raw = unpadded
         try:
-            read = typed_value(raw, column["type"], column.get("format"))
+            read = typed_value(raw, column.type, column.format)
         except ValueError:
-            raise ValueError(f"column {column['name']} has unsupported type {column['type']}") from None
-        typed[column["name"]] = read.value
-        if column["name"] not in primary_key and not column["nullable"]:
-            checks.append((raw.isNull(), F.lit("null-required"), F.lit(f"column {column['name']} must not be null")))
-        checks.append((raw.isNotNull() & ~read.valid, F.lit(_type_reason(column["type"])), _detail(column["name"], raw, read.expectation)))
+            raise ValueError(f"column {column.name} has unsupported type {column.type}") from None
+        typed[column.name] = read.value
+        if column.name not in primary_key and not column.nullable:
+            checks.append((raw.isNull(), F.lit("null-required"), F.lit(f"column {column.name} must not be null")))
+        checks.append((raw.isNotNull() & ~read.valid, F.lit(_type_reason(column.type)), _detail(column.name, raw, read.expectation)))
     reason = F.lit(None).cast("string")
     detail = F.lit(None).cast("string")
     for condition, check_reason, check_detail in reversed(checks):
@@ -140,7 +141,7 @@ def classify(
         detail.alias(DETAIL_COLUMN),
         *[value.alias(name) for name, value in typed.items()],
     )
-    key_columns = list(table["primaryKey"])
+    key_columns = list(table.primary_key)
     # Only rows that passed every other check compete for a key; a malformed line cannot make a good one a duplicate.
     duplicates = F.count(F.when(F.col(REASON_COLUMN).isNull(), 1)).over(Window.partitionBy(*key_columns))
     with_duplicates = (
@@ -170,7 +171,7 @@ def classify(
         F.col(LINE_COLUMN),
     )
     rejected = with_duplicates.where(F.col(REASON_COLUMN).isNotNull()).select(
-        F.lit(table["name"]).alias("table"),
+        F.lit(table.name).alias("table"),
         F.col(FILE_COLUMN).alias("file"),
         F.col(LINE_COLUMN).alias("line"),
         F.col(REASON_COLUMN).alias("reason"),
