@@ -1,12 +1,12 @@
 import { z } from "zod";
+import { defaultLogRetentionDays } from "../components/defaults/log-groups";
 import { defaultGlueJob, defaultLatencyPromiseMinutes, onDemandWarmWriteUnitsPerSecond } from "../components/extract-pipeline/defaults";
+import { defaultWorkerType, flexWorkerTypes, glueWorkerTypes } from "../components/glue-job/defaults";
 import { lambdaSettingsSchema } from "./lambda-settings";
 import { configNamespace, StackFile } from "./stack-file";
 import { ConfigError } from "./yaml-source";
 
 export { configNamespace } from "./stack-file";
-
-const glueWorkerTypes = ["G.1X", "G.2X", "G.4X", "G.8X"] as const;
 
 /** What a new on-demand table takes at once: the default write budget needs no pre-warming. */
 export const defaultItemsWriteUnitsPerSecond = onDemandWarmWriteUnitsPerSecond;
@@ -31,7 +31,7 @@ export const stackSettingsSchema = z
         lookups: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/, { error: "must be a lookup file name without .yaml" })).default([]),
         glue: z
             .strictObject({
-                workerType: z.enum(glueWorkerTypes).default("G.1X"),
+                workerType: z.enum(glueWorkerTypes).default(defaultWorkerType),
                 maxWorkers: z.int().min(2).max(299).default(defaultGlueJob.maxWorkers),
                 flex: z.boolean().default(defaultGlueJob.flex),
                 // A run and its retries must fit in latencyPromiseMinutes (checked below): 40 minutes, no retry.
@@ -89,14 +89,14 @@ export const stackSettingsSchema = z
                 error: (issue) =>
                     `must be one of CloudWatch Logs' retention periods (${cloudWatchLogRetentionDays.join(", ")} days), not ${JSON.stringify(issue.input)}`,
             })
-            .default(90),
+            .default(defaultLogRetentionDays),
     })
     .superRefine((settings, context) => {
-        if (settings.glue.flex && settings.glue.workerType !== "G.1X" && settings.glue.workerType !== "G.2X") {
+        if (settings.glue.flex && !flexWorkerTypes.includes(settings.glue.workerType)) {
             context.addIssue({
                 code: "custom",
                 path: ["glue", "flex"],
-                message: `Flex runs only on G.1X and G.2X workers, not ${settings.glue.workerType}`,
+                message: `Flex runs only on ${flexWorkerTypes.join(" and ")} workers, not ${settings.glue.workerType}`,
             });
         }
         if (settings.allowDataDeletion && settings.deletionProtection) {

@@ -3,11 +3,19 @@ import * as pulumi from "@pulumi/pulumi";
 /** Glue 5.1: Spark 3.5.6 and Python 3.11, the versions the job is tested with locally. */
 export const glueVersion = "5.1";
 
+/** The Spark worker types a Glue 5 job may ask for, smallest first. */
+export const glueWorkerTypes = ["G.1X", "G.2X", "G.4X", "G.8X"] as const;
+
+export type GlueWorkerType = (typeof glueWorkerTypes)[number];
+
+/** The worker types a Flex run is offered on. */
+export const flexWorkerTypes: readonly GlueWorkerType[] = ["G.1X", "G.2X"];
+
 /**
  * The worker type of every job unless its settings say otherwise: G.1X, Glue's smallest Spark
  * worker, and one Flex runs on.
  */
-export const defaultWorkerType = "G.1X";
+export const defaultWorkerType: GlueWorkerType = "G.1X";
 
 /**
  * A job's default arguments: Glue's own (see `glueRuntimeArguments`, then `glueArguments`, such as
