@@ -14,7 +14,7 @@ import { catalogTypeName } from "../config/formats";
 import { repositoryRoot } from "../config/load";
 import { parseStream, streamSchemaDocument, type StreamSchemaDocument } from "../config/stream";
 import type exportArguments from "../glue-scripts/ingest/contracts/export_job_arguments.json";
-import { exportMarkerPrefix } from "../lambdas/export-starter/contract";
+import { exportMarkerPrefix } from "../contracts/glue-jobs";
 import { createHandler } from "../lambdas/export-starter/handler";
 import type { LogEntry } from "../lambdas/shared/runtime";
 import { medianAndSpread, spreadText, writeSection, type Figure } from "../local/benchmarks";
@@ -303,6 +303,8 @@ function submitFloor(endpoint: string, document: StreamSchemaDocument, source: s
         "spark.ui.enabled": "false",
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
+        // The collector the job's local JVM runs with (LOCAL_JVM_OPTIONS in ingest/spark_settings.py).
+        "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
         // The job's event date is the UTC date of the event time.
         "spark.sql.session.timeZone": "UTC",
         "spark.hadoop.fs.s3a.endpoint": endpoint,

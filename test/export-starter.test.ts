@@ -1,11 +1,12 @@
-import { CreateTableCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { CreateJobCommand, GetJobRunsCommand, GlueClient, type JobRun } from "@aws-sdk/client-glue";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GlueClient } from "@aws-sdk/client-glue";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { SQSEvent } from "aws-lambda";
 import { expect } from "chai";
-import { exportMarkerPrefix } from "../lambdas/export-starter/contract";
+import { exportMarkerPrefix } from "../contracts/glue-jobs";
 import { createHandler, settingsFromEnvironment, type ExportStarterSettings } from "../lambdas/export-starter/handler";
 import type { LogEntry } from "../lambdas/shared/runtime";
+import { createJobAndLedger, ledgerClaims, runsOf } from "./support/claimed-runs";
 import { useMotoServer } from "./support/moto";
 import { eventBridgeBody, notificationBody, sqsEvent } from "./support/sqs-events";
 
@@ -84,22 +85,7 @@ describe("export starter against moto", function () {
             deliveryPrefix,
             markerPrefix: exportMarkerPrefix,
         };
-        await glue.send(
-            new CreateJobCommand({
-                Name: settings.jobName,
-                Role: "arn:aws:iam::123456789012:role/export",
-                Command: { Name: "glueetl", ScriptLocation: "s3://assets/stream_export_job.py" },
-                ExecutionProperty: { MaxConcurrentRuns: maxConcurrentRuns },
-            }),
-        );
-        await dynamodb.send(
-            new CreateTableCommand({
-                TableName: settings.runLedgerTable,
-                KeySchema: [{ AttributeName: "archive", KeyType: "HASH" }],
-                AttributeDefinitions: [{ AttributeName: "archive", AttributeType: "S" }],
-                BillingMode: "PAY_PER_REQUEST",
-            }),
-        );
+        await createJobAndLedger(glue, dynamodb, { ...settings, script: "s3://assets/stream_export_job.py", maxConcurrentRuns });
         const logs: LogEntry[] = [];
         const handle = createHandler({ glue, dynamodb, s3, settings, now: () => fixedNow, log: (entry) => logs.push(entry) });
         return { settings, logs, handle };
@@ -107,13 +93,12 @@ describe("export starter against moto", function () {
 
     /** The delivered key each run of the job was started for, in start order. */
     async function runObjects(jobName: string): Promise<(string | undefined)[]> {
-        const runs: JobRun[] = (await glue.send(new GetJobRunsCommand({ JobName: jobName }))).JobRuns ?? [];
+        const runs = await runsOf(glue, jobName);
         return runs.sort((a, b) => a.StartedOn!.getTime() - b.StartedOn!.getTime()).map((run) => run.Arguments?.["--delivered_key"]);
     }
 
     async function claims(table: string): Promise<[string, string][]> {
-        const scanned = await dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
-        return (scanned.Items ?? []).map((item) => [item.archive!.S!, item.status!.S!] as [string, string]).sort();
+        return (await ledgerClaims(dynamodb, table)).map((claim) => [claim.archive!, claim.status!] as [string, string]).sort();
     }
 
     it("starts an object-scoped run naming the delivered object, and claims its version", async () => {
@@ -121,7 +106,7 @@ describe("export starter against moto", function () {
         const key = delivered("14", "0b6c1f0e");
         const result = await handle(sqsEvent(eventBridgeBody("delivery", key, "v1")));
         expect(result.batchItemFailures).to.deep.equal([]);
-        const runs = (await glue.send(new GetJobRunsCommand({ JobName: settings.jobName }))).JobRuns ?? [];
+        const runs = await runsOf(glue, settings.jobName);
         expect(runs.map((run) => run.Arguments)).to.deep.equal([{ "--delivered_key": key }]);
         expect(await claims(settings.runLedgerTable)).to.deep.equal([[`archive#s3://delivery/${key}#v1`, "STARTED"]]);
         expect(logs).to.deep.equal([

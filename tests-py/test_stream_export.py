@@ -39,10 +39,12 @@ from pyspark.sql.types import DateType, DecimalType, IntegerType, StringType, St
 from ingest.json_lines import object_rows, parse_record
 from ingest.report import RunFailure
 from ingest.stream_export import (
+    ArrivalFolders,
     StreamField,
     StreamSchema,
     StreamSchemaError,
     arrival_date,
+    arrival_folders,
     classify_records,
     export_file_name,
     exported_key,
@@ -693,6 +695,26 @@ def test_without_event_time_an_object_without_an_arrival_date_stays_pending(s3, 
 )
 def test_arrival_date_is_the_date_of_firehoses_folders(delivered_key, day):
     assert arrival_date(delivered_key) == day
+
+
+@pytest.mark.parametrize(
+    ("time_folders", "read"),
+    [
+        ("yyyy/MM/dd/HH", ArrivalFolders(r"(\d{4}/\d{2}/\d{2})/\d{2}/[^/]+$", "%Y/%m/%d", "yyyy/MM/dd")),
+        ("yyyy/MM/dd", ArrivalFolders(r"(\d{4}/\d{2}/\d{2})/[^/]+$", "%Y/%m/%d", "yyyy/MM/dd")),
+        ("HH/yyyy/MM/dd", "time folders 'HH/yyyy/MM/dd' must start yyyy/MM/dd, then only yyyy, MM, dd, HH"),
+        ("yyyy/MM/dd/HH/mm", "time folders 'yyyy/MM/dd/HH/mm' must start yyyy/MM/dd, then only yyyy, MM, dd, HH"),
+        ("yyyy-MM-dd/HH", "time folders 'yyyy-MM-dd/HH' must start yyyy/MM/dd, then only yyyy, MM, dd, HH"),
+    ],
+)
+def test_the_contracts_time_folders_say_where_a_delivered_keys_date_is(time_folders, read):
+    # The delivery stream's prefix is !{timestamp:<deliveredTimeFolders>}/ (contracts/export_layout.json).
+    if isinstance(read, str):
+        with pytest.raises(ValueError) as refused:
+            arrival_folders(time_folders)
+        assert str(refused.value) == read
+    else:
+        assert arrival_folders(time_folders) == read
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import { firehoseStatements } from "../stream-lake/policies";
 import { exportJobStatements, snowflakeTrustPolicy, type ExportPrefixes } from "./policies";
 import { snowflakeReadStatements } from "../snowflake-ingest/policies";
 import { accountScope } from "../account-scope";
-import { exportMarkerPrefix } from "../../lambdas/export-starter/contract";
+import { deliveredTimeFolders, exportMarkerPrefix } from "../../contracts/glue-jobs";
 import type { LambdaSettings } from "../bundled-function/lambda-settings";
 import { onDeliveryStarter, type OnDelivery } from "./on-delivery";
 
@@ -159,7 +159,7 @@ export class WarehouseExport extends pulumi.ComponentResource {
                 extendedS3Configuration: {
                     roleArn: deliveryRole.arn,
                     bucketArn: this.delivery.arn,
-                    prefix: `${prefixes.delivered}!{timestamp:yyyy/MM/dd/HH}/`,
+                    prefix: `${prefixes.delivered}!{timestamp:${deliveredTimeFolders}}/`,
                     errorOutputPrefix: `${stream.stream}-errors/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/`,
                     bufferingSize: stream.buffering.sizeMiB,
                     bufferingInterval: stream.buffering.intervalSeconds,

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { exportMarkerPrefix, type ExportStarterVariable } from "../../lambdas/export-starter/contract";
+import { exportMarkerPrefix } from "../../contracts/glue-jobs";
+import type { ExportStarterVariable } from "../../lambdas/export-starter/contract";
 import { deadLetterAlarm, type AlarmTopic } from "../alarm-topic";
 import { BundledFunction } from "../bundled-function";
 import { visibilityTimeoutFor } from "../defaults/queues";

@@ -16,7 +16,7 @@ the date of its event time (`event_date`), and rejects a record without one. A s
 (partitioned by arrival, its schema has no `eventTime.field`) requires no field of a record and
 files every record of an object under the date Firehose received it (`arrival_date`): the
 YYYY/MM/DD of the object's key, which the delivery stream's prefix `!{timestamp:yyyy/MM/dd/HH}/`
-(components/warehouse-export) writes from the arrival time of the oldest record in the object, in
+(contracts/export_layout.json, which components/warehouse-export reads too) writes from the arrival time of the oldest record in the object, in
 UTC: the same arrival time the lake's `arrival_<granularity>` partition is cut from. It is read from
 the key rather than from the object's LastModified because the key never changes, so a rerun
 writes the same Parquet keys, and it names when Firehose received the records, not when it
@@ -40,6 +40,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -51,17 +52,47 @@ from ingest.locations import load_json, split_s3_uri
 from ingest.report import RunFailure, reported_run
 from ingest.typed_read import EPOCH_FORMATS, typed_value
 
-MARKER_PREFIX = "_exported/"
+
+def _export_layout() -> dict:
+    """The delivery stream's time folders and the markers' prefix (contracts/export_layout.json), which the Pulumi program reads too."""
+    return json.loads(resources.files("ingest").joinpath("contracts/export_layout.json").read_text(encoding="utf-8"))
+
+
+_LAYOUT = _export_layout()
+MARKER_PREFIX: str = _LAYOUT["markerPrefix"]
 DELIVERED_KEY = "delivered_key"  # the optional run argument of an object-scoped run
 EVENT_DATE = "event_date"
 ARRIVAL_DATE = "arrival_date"
 DATE_FORMAT = "yyyy-MM-dd"
 EPOCH_MILLIS = "epoch-millis"
-# The date folders the delivery stream's prefix !{timestamp:yyyy/MM/dd/HH}/ puts before an object's
-# name (components/warehouse-export); read by both Python's re and Spark's (Java) regexp_extract.
-ARRIVAL_FOLDERS = r"(\d{4}/\d{2}/\d{2})/\d{2}/[^/]+$"
-ARRIVAL_FOLDERS_DATE = "%Y/%m/%d"  # the pattern's group, as strptime reads it
-ARRIVAL_FOLDERS_SPARK_DATE = "yyyy/MM/dd"  # and as Spark's to_date reads it
+
+
+@dataclass(frozen=True)
+class ArrivalFolders:
+    """How the date is read from the time folders the delivery stream puts before an object's name."""
+
+    pattern: str  # group 1 is the date folders; read by both Python's re and Spark's (Java) regexp_extract
+    date_format: str  # the group, as strptime reads it
+    spark_date_format: str  # and as Spark's to_date reads it
+
+
+# Each folder letter the delivery stream's `!{timestamp:...}` prefix may use: as a regular expression, for strptime.
+_TIME_FOLDERS = {"yyyy": (r"\d{4}", "%Y"), "MM": (r"\d{2}", "%m"), "dd": (r"\d{2}", "%d"), "HH": (r"\d{2}", "%H")}
+_DATE_FOLDERS = ["yyyy", "MM", "dd"]
+
+
+def arrival_folders(time_folders: str) -> ArrivalFolders:
+    """Reads `yyyy/MM/dd/HH` (the contract's deliveredTimeFolders): the date folders first, then any finer ones."""
+    folders = time_folders.split("/")
+    if folders[: len(_DATE_FOLDERS)] != _DATE_FOLDERS or any(folder not in _TIME_FOLDERS for folder in folders):
+        raise ValueError(f"time folders {time_folders!r} must start yyyy/MM/dd, then only {', '.join(_TIME_FOLDERS)}")
+    date, finer = folders[: len(_DATE_FOLDERS)], folders[len(_DATE_FOLDERS) :]
+    pattern = "(" + "/".join(_TIME_FOLDERS[folder][0] for folder in date) + ")"
+    pattern += "".join(f"/{_TIME_FOLDERS[folder][0]}" for folder in finer) + "/[^/]+$"
+    return ArrivalFolders(pattern, "/".join(_TIME_FOLDERS[folder][1] for folder in date), "/".join(date))
+
+
+ARRIVAL_FOLDERS = arrival_folders(_LAYOUT["deliveredTimeFolders"])
 
 OBJECT_INDEX = "object_index"
 SOURCE_OBJECT = "source_object"
@@ -283,7 +314,7 @@ def classify_records(lines: DataFrame, stream: StreamSchema) -> DataFrame:
         # A timestamp is an instant; the job's session time zone is UTC, so this is the UTC date.
         date = F.to_date(typed[event])
     else:
-        date = F.to_date(F.regexp_extract(F.col(SOURCE_OBJECT), ARRIVAL_FOLDERS, 1), ARRIVAL_FOLDERS_SPARK_DATE)
+        date = F.to_date(F.regexp_extract(F.col(SOURCE_OBJECT), ARRIVAL_FOLDERS.pattern, 1), ARRIVAL_FOLDERS.spark_date_format)
     return lines.select(
         OBJECT_INDEX,
         SOURCE_OBJECT,
@@ -356,11 +387,11 @@ def exported_key(destination_prefix: str, delivered_key: str, date_column: str, 
 
 def arrival_date(delivered_key: str) -> str | None:
     """2026-11-23 for .../2026/11/23/14/<name>: the UTC date Firehose received the object's records; None without it."""
-    match = re.search(ARRIVAL_FOLDERS, delivered_key)
+    match = re.search(ARRIVAL_FOLDERS.pattern, delivered_key)
     if match is None:
         return None
     try:
-        return datetime.strptime(match.group(1), ARRIVAL_FOLDERS_DATE).date().isoformat()
+        return datetime.strptime(match.group(1), ARRIVAL_FOLDERS.date_format).date().isoformat()
     except ValueError:
         return None
 

@@ -6,10 +6,4 @@
 /** The variables the starter reads; the WarehouseExport component sets every one. */
 export const exportStarterVariables = ["JOB_NAME", "RUN_LEDGER_TABLE", "DELIVERY_BUCKET", "DELIVERY_PREFIX", "MARKER_PREFIX"] as const;
 
-/**
- * The job marks an exported object `<delivery bucket>/_exported/<delivered key>` (MARKER_PREFIX in
- * glue-scripts/ingest/stream_export.py); the starter reads the same markers.
- */
-export const exportMarkerPrefix = "_exported/";
-
 export type ExportStarterVariable = (typeof exportStarterVariables)[number];
