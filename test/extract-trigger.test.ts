@@ -1,6 +1,6 @@
 import { createHash } from "crypto";
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
-import { ConcurrentRunsExceededException, CreateJobCommand, GetJobRunsCommand, GlueClient, type JobRun } from "@aws-sdk/client-glue";
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { ConcurrentRunsExceededException, GlueClient } from "@aws-sdk/client-glue";
 import {
     CreateBucketCommand,
     GetObjectCommand,
@@ -17,6 +17,7 @@ import { expect } from "chai";
 import { parseQueueMessage, type LandedObject } from "../lambdas/shared/events";
 import { parseTimestamp, readExtractName } from "../lambdas/extract-trigger/extract-name";
 import { createHandler, settingsFromEnvironment, type LogEntry, type TriggerSettings } from "../lambdas/extract-trigger/handler";
+import { createJobAndLedger, ledgerClaims, runsOf } from "./support/claimed-runs";
 import { interceptCommand } from "./support/intercept";
 import { useMotoServer } from "./support/moto";
 import { eventBridgeBody, notificationBody, sqsEvent } from "./support/sqs-events";
@@ -246,36 +247,10 @@ describe("extract trigger against moto", function () {
             archiveNaming,
             quarantineBucket: "quarantine",
         };
-        await glue.send(
-            new CreateJobCommand({
-                Name: settings.jobName,
-                Role: "arn:aws:iam::123456789012:role/job",
-                Command: { Name: "glueetl", ScriptLocation: "s3://assets/extract_job.py" },
-                ExecutionProperty: { MaxConcurrentRuns: 10 },
-            }),
-        );
-        await dynamodb.send(
-            new CreateTableCommand({
-                TableName: settings.runLedgerTable,
-                KeySchema: [{ AttributeName: "archive", KeyType: "HASH" }],
-                AttributeDefinitions: [{ AttributeName: "archive", AttributeType: "S" }],
-                BillingMode: "PAY_PER_REQUEST",
-            }),
-        );
+        await createJobAndLedger(glue, dynamodb, { ...settings, script: "s3://assets/extract_job.py", maxConcurrentRuns: 10 });
         const logs: LogEntry[] = [];
         const handle = createHandler({ glue, dynamodb, s3, settings, now: () => fixedNow, log: (entry) => logs.push(entry) });
         return { settings, logs, handle };
-    }
-
-    async function runsOf(jobName: string): Promise<JobRun[]> {
-        return (await glue.send(new GetJobRunsCommand({ JobName: jobName }))).JobRuns ?? [];
-    }
-
-    async function ledger(table: string): Promise<Record<string, string>[]> {
-        const scanned = await dynamodb.send(new ScanCommand({ TableName: table, ConsistentRead: true }));
-        return (scanned.Items ?? []).map((item) =>
-            Object.fromEntries(Object.entries(item).map(([name, value]) => [name, value.S ?? value.N ?? ""])),
-        );
     }
 
     /** Puts `body` at `key` in `bucket` and returns the version S3 gave it ("null" where versioning is off). */
@@ -359,7 +334,7 @@ describe("extract trigger against moto", function () {
         const { settings, handle } = await pipeline();
         const result = await handle(sqsEvent(eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T031500Z_7.zip", "v-1")));
         expect(result).to.deep.equal({ batchItemFailures: [] });
-        const runs = await runsOf(settings.jobName);
+        const runs = await runsOf(glue, settings.jobName);
         expect(runs.map((run) => run.Arguments)).to.deep.equal([
             {
                 "--archive_bucket": "landing",
@@ -370,7 +345,7 @@ describe("extract trigger against moto", function () {
                 "--archive_landed_at": eventTime,
             },
         ]);
-        const [claim] = await ledger(settings.runLedgerTable);
+        const [claim] = await ledgerClaims(dynamodb, settings.runLedgerTable);
         expect(claim).to.deep.equal({
             archive: "archive#s3://landing/incoming/customers/crm_customers_20261122T031500Z_7.zip#v-1",
             status: "STARTED",
@@ -394,7 +369,7 @@ describe("extract trigger against moto", function () {
             ),
         );
         expect(result.batchItemFailures).to.deep.equal([]);
-        const runs = (await runsOf(settings.jobName)).map((run) => [
+        const runs = (await runsOf(glue, settings.jobName)).map((run) => [
             run.Arguments?.["--extract_id"],
             run.Arguments?.["--archive_landed_at"],
         ]);
@@ -415,7 +390,7 @@ describe("extract trigger against moto", function () {
             ),
         );
         expect(result.batchItemFailures).to.deep.equal([]);
-        expect(await runsOf(settings.jobName)).to.deep.equal([]);
+        expect(await runsOf(glue, settings.jobName)).to.deep.equal([]);
         expect(await quarantined(settings.pipeline)).to.deep.equal({});
         expect(logs.map((entry) => [entry.level, entry.message])).to.deep.equal([
             ["info", "S3 test event acknowledged"],
@@ -432,7 +407,7 @@ describe("extract trigger against moto", function () {
         const again = await handle(sqsEvent(notificationBody("landing", [{ key, versionId: "v1" }])));
         const newVersion = await handle(sqsEvent(eventBridgeBody("landing", key, "v2")));
         expect([first, again, newVersion].map((result) => result.batchItemFailures)).to.deep.equal([[], [], []]);
-        const runs = await runsOf(settings.jobName);
+        const runs = await runsOf(glue, settings.jobName);
         expect(runs.map((run) => run.Arguments?.["--archive_version_id"]).sort()).to.deep.equal(["v1", "v2"]);
         expect(logs.filter((entry) => entry.message.startsWith("duplicate event")).length).to.equal(2);
     });
@@ -441,13 +416,13 @@ describe("extract trigger against moto", function () {
         const { settings, handle } = await pipeline();
         const body = eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T031500Z_1.zip", "v1");
         const results = await Promise.all(Array.from({ length: 6 }, () => handle(sqsEvent(body))));
-        expect(await runsOf(settings.jobName)).to.have.length(1);
+        expect(await runsOf(glue, settings.jobName)).to.have.length(1);
         const failures = results.flatMap((result) => result.batchItemFailures);
         // An invocation that lost the race either saw the run started or is told to retry later;
         // a retry then finds the run started. Either way no second run starts.
         const retried = await Promise.all(failures.map(() => handle(sqsEvent(body))));
         expect(retried.flatMap((result) => result.batchItemFailures)).to.deep.equal([]);
-        expect(await runsOf(settings.jobName)).to.have.length(1);
+        expect(await runsOf(glue, settings.jobName)).to.have.length(1);
     });
 
     it("returns the message to the queue when Glue reports too many concurrent runs, and starts the run on redelivery", async () => {
@@ -473,7 +448,7 @@ describe("extract trigger against moto", function () {
                 message: "Glue could not start the run now; the message returns to the queue",
                 error: "ConcurrentRunsExceededException: Concurrent runs exceeded for extract",
             });
-            expect((await ledger(settings.runLedgerTable)).map((claim) => [claim.extractId, claim.status])).to.deep.equal([
+            expect((await ledgerClaims(dynamodb, settings.runLedgerTable)).map((claim) => [claim.extractId, claim.status])).to.deep.equal([
                 ["20261122T031500Z-000001", "STARTED"],
             ]);
 
@@ -481,7 +456,7 @@ describe("extract trigger against moto", function () {
                 sqsEvent(eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T041500Z_2.zip", "v1")),
             );
             expect(redelivered.batchItemFailures).to.deep.equal([]);
-            expect(await runsOf(settings.jobName)).to.have.length(2);
+            expect(await runsOf(glue, settings.jobName)).to.have.length(2);
         } finally {
             glue.middlewareStack.remove("refuseFirstStart");
         }
@@ -504,7 +479,7 @@ describe("extract trigger against moto", function () {
             message: "Glue refused the run; the message returns to the queue and reaches the dead-letter queue if this persists",
         });
         expect(String(logs[0]?.error)).to.match(/^EntityNotFoundException: /);
-        expect(await ledger(settings.runLedgerTable)).to.deep.equal([]);
+        expect(await ledgerClaims(dynamodb, settings.runLedgerTable)).to.deep.equal([]);
         expect((await handle(sqsEvent(body))).batchItemFailures).to.deep.equal([]);
     });
 
@@ -514,7 +489,7 @@ describe("extract trigger against moto", function () {
             sqsEvent("{not json", eventBridgeBody("landing", "incoming/customers/crm_customers_20261122T031500Z_1.zip", "v1")),
         );
         expect(result.batchItemFailures).to.deep.equal([{ itemIdentifier: "message-0" }]);
-        expect(await runsOf(settings.jobName)).to.have.length(1);
+        expect(await runsOf(glue, settings.jobName)).to.have.length(1);
     });
 
     it("lets a claim whose lease ran out be taken over", async () => {
@@ -537,7 +512,7 @@ describe("extract trigger against moto", function () {
         ).to.deep.equal([]);
         const claim = await dynamodb.send(new GetItemCommand({ TableName: settings.runLedgerTable, Key: { archive: { S: archive } } }));
         expect(claim.Item?.status?.S).to.equal("STARTED");
-        expect(await runsOf(settings.jobName)).to.have.length(1);
+        expect(await runsOf(glue, settings.jobName)).to.have.length(1);
     });
 
     /** Title, name under the prefix, the copy's file name in its quarantine folder, and why the name is refused. */
@@ -586,8 +561,8 @@ describe("extract trigger against moto", function () {
             const landed = { bucket: "landing", key, versionId: await land(key, `bytes of ${name}`), landedAt: eventTime };
             const result = await handle(sqsEvent(eventBridgeBody("landing", key, landed.versionId)));
             expect(result).to.deep.equal({ batchItemFailures: [] });
-            expect(await runsOf(settings.jobName)).to.deep.equal([]);
-            expect(await ledger(settings.runLedgerTable)).to.deep.equal([]);
+            expect(await runsOf(glue, settings.jobName)).to.deep.equal([]);
+            expect(await ledgerClaims(dynamodb, settings.runLedgerTable)).to.deep.equal([]);
             const folder = badNameFolder(settings.pipeline, landed);
             const kept = await quarantined(settings.pipeline);
             expect(Object.keys(kept).sort()).to.deep.equal([`${folder}${copyName}`, `${folder}reason.json`].sort());
