@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from importlib import resources
 
 from pyspark.sql import SparkSession
@@ -31,6 +32,12 @@ _REPOSITORY_ROOT = os.path.dirname(_PACKAGE_ROOT)
 # The jars local Spark loads beside PySpark's own: Iceberg as Glue 5.1 ships it, and S3A so that
 # s3:// URIs work locally as on Glue. scripts/install_jars.py puts them in .jars/, checksums verified.
 JVM_DEPENDENCIES = os.path.join(_REPOSITORY_ROOT, "scripts", "jvm-dependencies.json")
+
+
+# Local Spark runs driver and executors in one JVM on a few cores, where G1's concurrent threads
+# compete with the job for them; the throughput collector does not (a whole extract job ran about
+# 14 % faster on two cores, three rounds each way).
+LOCAL_JVM_OPTIONS = "-XX:+UseParallelGC"
 
 
 def local_jar_path(coordinates: str) -> str:
@@ -91,6 +98,10 @@ def local_session(
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.driver.memory", os.environ.get("INGEST_SPARK_DRIVER_MEMORY", "2g"))
+        # Python workers run the driver's interpreter, as on Glue, so they import the packages the
+        # project's environment pins rather than whatever `python3` is first on the PATH.
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.driver.extraJavaOptions", LOCAL_JVM_OPTIONS)
         .config("spark.jars", ",".join(jars))
     )
     for key, value in {**JOB_SQL_SETTINGS, **iceberg_session_settings(warehouse)}.items():
