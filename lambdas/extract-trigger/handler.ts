@@ -3,9 +3,9 @@ import { GlueClient } from "@aws-sdk/client-glue";
 import { S3Client } from "@aws-sdk/client-s3";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { landedObjectsHandler, notLandedIn, type LandedObject, type LandingPlace } from "../shared/events";
-import { errorText, stdoutLog, type LogEntry } from "../shared/runtime";
+import { EnvironmentReader, errorText, stdoutLog, type LogEntry } from "../shared/runtime";
 import { badArchiveNameEntry, quarantineBadlyNamedArchive, type BadNameQuarantine } from "./bad-name";
-import { triggerVariables, type TriggerVariable } from "./contract";
+import type { TriggerVariable } from "./contract";
 import type { ArchiveNaming } from "../../contracts/archive-naming";
 import { maximumSequence, readExtractName, type ExtractIdentity } from "./extract-name";
 import { RunLedger } from "./run-ledger";
@@ -140,15 +140,26 @@ export function createHandler(dependencies: TriggerDependencies): (event: SQSEve
 
 /** Reads the function's settings from its environment, naming every variable that is missing or wrong. */
 export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): TriggerSettings {
-    const missing = triggerVariables.filter((name) => environment[name] === undefined || environment[name] === "");
-    if (missing.length > 0) {
-        throw new Error(`the trigger's environment lacks ${missing.join(", ")}`);
-    }
-    // Every variable is set (checked just above); reading them by the contract's names only.
-    const value = (name: TriggerVariable): string => environment[name]!;
+    const reader = new EnvironmentReader<TriggerVariable>(environment, "the trigger");
+    const value = (name: TriggerVariable) => reader.required(name);
+    // Read in the contract's order, the order in which missing variables are named.
+    const jobName = value("JOB_NAME");
+    const runLedgerTable = value("RUN_LEDGER_TABLE");
+    const landingBucket = value("LANDING_BUCKET");
+    const landingPrefix = value("LANDING_PREFIX");
+    const archiveNaming = reader.parsed("ARCHIVE_NAMING", parseArchiveNaming);
+    const pipeline = value("PIPELINE");
+    const quarantineBucket = value("QUARANTINE_BUCKET");
+    const stack = value("STACK");
+    reader.done();
+    // done() throws unless every variable is set and ARCHIVE_NAMING parsed.
+    return { stack, pipeline, jobName, runLedgerTable, landingBucket, landingPrefix, archiveNaming: archiveNaming!, quarantineBucket };
+}
+
+function parseArchiveNaming(text: string): ArchiveNaming {
     let archiveNaming: ArchiveNaming;
     try {
-        archiveNaming = JSON.parse(value("ARCHIVE_NAMING")) as ArchiveNaming;
+        archiveNaming = JSON.parse(text) as ArchiveNaming;
     } catch {
         throw new Error("ARCHIVE_NAMING is not JSON");
     }
@@ -159,16 +170,7 @@ export function settingsFromEnvironment(environment: NodeJS.ProcessEnv): Trigger
     ) {
         throw new Error("ARCHIVE_NAMING must hold regex, groups and timestampFormat");
     }
-    return {
-        stack: value("STACK"),
-        pipeline: value("PIPELINE"),
-        jobName: value("JOB_NAME"),
-        runLedgerTable: value("RUN_LEDGER_TABLE"),
-        landingBucket: value("LANDING_BUCKET"),
-        landingPrefix: value("LANDING_PREFIX"),
-        archiveNaming,
-        quarantineBucket: value("QUARANTINE_BUCKET"),
-    };
+    return archiveNaming;
 }
 
 let configured: ((event: SQSEvent) => Promise<SQSBatchResponse>) | undefined;

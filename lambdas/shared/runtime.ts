@@ -54,13 +54,13 @@ export class EnvironmentReader<Name extends string = string> {
         return value;
     }
 
-    /** A whole number of at least `minimum`, or `fallback` when the variable is unset or empty. */
     /** The value, or undefined when the variable is unset or empty. */
     optional(name: Name): string | undefined {
         const value = this.environment[name];
         return value === "" ? undefined : value;
     }
 
+    /** A whole number of at least `minimum`, or `fallback` when the variable is unset or empty. */
     wholeNumber(name: Name, fallback: number, minimum: number): number {
         const value = this.environment[name];
         if (value === undefined || value === "") {
