@@ -16,13 +16,14 @@ the date of its event time (`event_date`), and rejects a record without one. A s
 (partitioned by arrival, its schema has no `eventTime.field`) requires no field of a record and
 files every record of an object under the date Firehose received it (`arrival_date`): the
 YYYY/MM/DD of the object's key, which the delivery stream's prefix `!{timestamp:yyyy/MM/dd/HH}/`
-(contracts/export_layout.json, which components/warehouse-export reads too) writes from the arrival time of the oldest record in the object, in
-UTC: the same arrival time the lake's `arrival_<granularity>` partition is cut from. It is read from
-the key rather than from the object's LastModified because the key never changes, so a rerun
-writes the same Parquet keys, and it names when Firehose received the records, not when it
-finished writing them. An object whose key has no such date (copied in by hand) stays pending,
-with why. Snowpipe loads the whole destination prefix by column name, so the folder's name is
-read by nothing but people and the job itself.
+(the time folders of contracts/export_layout.json, which components/warehouse-export reads too)
+writes from the arrival time of the oldest record in the object, in UTC: the same arrival time the
+lake's `arrival_<granularity>` partition is cut from. It is read from the key rather than from
+the object's LastModified because the key never changes, so a rerun writes the same Parquet keys,
+and it names when Firehose received the records, not when it finished writing them. An object
+whose key has no such date (copied in by hand) stays pending, with why. Snowpipe loads the whole
+destination prefix by column name, so the folder's name is read by nothing but people and the
+job itself.
 
 There is exactly one Parquet file per (delivered object, date), named after the object, so
 the names are the same on every run. An object's marker is written only after its files, so a run
