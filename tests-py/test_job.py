@@ -18,7 +18,6 @@ import json
 import re
 import zipfile
 from decimal import Decimal
-from importlib import resources
 
 import boto3
 import pytest
@@ -27,6 +26,7 @@ from test_archive import _patched as patched_entry
 from ingest import job
 from ingest.arguments import EXTRACT_JOB_CONTRACT, load_contract
 from ingest.aws_clients import AwsClients
+from ingest.contract_files import packaged_contract
 from ingest.job import ExtractArguments
 from ingest.job_plan import ANNOTATIONS, SCHEMA_KEYWORDS, JobPlanError, PlanTable, parse_job_plan
 from ingest.report import RunFailure
@@ -625,7 +625,7 @@ def test_a_plan_that_is_not_an_object_is_refused():
 
 def test_the_plan_check_applies_every_rule_the_generated_schema_uses():
     # A keyword the validator did not apply would pass every plan unchecked on that rule.
-    schema = json.loads(resources.files("ingest").joinpath("contracts/job_plan.schema.json").read_text(encoding="utf-8"))
+    schema = packaged_contract("job_plan.schema.json")
     found: set[str] = set()
 
     def walk(node: dict) -> None:

@@ -9,9 +9,9 @@ not by its schedule) is listed under `optionalRunArguments`.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from importlib import resources
+
+from ingest.contract_files import packaged_contract
 
 EXTRACT_JOB_CONTRACT = "job_arguments"
 EXPORT_JOB_CONTRACT = "export_job_arguments"
@@ -32,8 +32,7 @@ class ArgumentContract:
 
 def load_contract(name: str) -> ArgumentContract:
     """The argument names of one job, from `contracts/<name>.json` inside the package."""
-    text = resources.files("ingest").joinpath(f"contracts/{name}.json").read_text(encoding="utf-8")
-    contract = json.loads(text)
+    contract = packaged_contract(f"{name}.json")
     return ArgumentContract(
         deploy=tuple(contract["deployArguments"]),
         run=tuple(contract.get("runArguments", {})),

@@ -14,10 +14,10 @@ import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Literal
 
 from ingest.archive import ArchiveLimits, UnknownFiles
+from ingest.contract_files import packaged_contract
 from ingest.csv_dialect import CsvDialect
 from ingest.locations import load_json
 
@@ -255,8 +255,7 @@ def load_job_plan(s3, uri: str) -> JobPlan:
 
 @functools.cache
 def _plan_schema() -> dict:
-    text = resources.files("ingest").joinpath("contracts/job_plan.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return packaged_contract("job_plan.schema.json")
 
 
 # The keywords of the schema the validator below applies; the others only describe.

@@ -12,14 +12,13 @@ widened where Iceberg allows it without rewriting data.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 
 from pyspark.sql import DataFrame, SparkSession
 
+from ingest.contract_files import packaged_contract
 from ingest.job_plan import JobPlan, PlanTable
 from ingest.report import RunFailure
 from ingest.spark_settings import iceberg_catalog
@@ -32,7 +31,7 @@ _DECIMAL = re.compile(r"^decimal\((\d+),(\d+)\)$")
 _BUCKET = re.compile(r"^bucket\[(\d+)\]$")
 # Which type changes Iceberg makes in place and how a refused one is worded, shared with the Pulumi
 # program, which refuses the same changes before it deploys (config/lake-schema.ts).
-_WIDENING = json.loads(resources.files("ingest").joinpath("contracts/type_widening.json").read_text(encoding="utf-8"))
+_WIDENING = packaged_contract("type_widening.json")
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,16 @@ from less of the lake never replaces one built from more.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from importlib import resources
 
 from ingest.aws_clients import DynamoDbClient
+from ingest.contract_files import packaged_contract
 
-_RECORDS = json.loads(resources.files("ingest").joinpath("contracts/lake_ledger.json").read_text(encoding="utf-8"))
+_RECORDS = packaged_contract("lake_ledger.json")
 LEASE_KEY = _RECORDS["lease"]
 PENDING_KEY = _RECORDS["pending"]
 COMMIT_PREFIX = _RECORDS["commitPrefix"]

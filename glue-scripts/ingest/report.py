@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from typing import Protocol
+
+from ingest.contract_files import packaged_contract
 
 SNS_MESSAGE_LIMIT = 250_000
 SNS_SUBJECT_LIMIT = 100
@@ -20,7 +21,7 @@ def run_report_key(pipeline: str, extract_id: str, job_run_id: str) -> str:
 
     The layout is in `contracts/run_report.json`, which the operator command line reads too.
     """
-    contract = json.loads(resources.files("ingest").joinpath("contracts/run_report.json").read_text(encoding="utf-8"))
+    contract = packaged_contract("run_report.json")
     return contract["reportKey"].format(pipeline=pipeline, extractId=extract_id, jobRunId=job_run_id)
 
 

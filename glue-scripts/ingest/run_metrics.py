@@ -8,18 +8,17 @@ account and region may deploy the same pipeline, and each stack's alarms must wa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
-from importlib import resources
 
+from ingest.contract_files import packaged_contract
 from ingest.report import RunReport
 
 
 @cache
 def metrics_contract() -> dict:
-    return json.loads(resources.files("ingest").joinpath("contracts/run_metrics.json").read_text(encoding="utf-8"))
+    return packaged_contract("run_metrics.json")
 
 
 def run_start_metrics(report: RunReport, *, stack: str) -> list[dict]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-from importlib import resources
 
 from pyspark.sql import SparkSession
+
+from ingest.contract_files import packaged_contract
 
 # UTC everywhere: extract times, TTLs and timestamps in the lake must not depend on where Spark runs.
 # CORRECTED: datetime patterns follow Spark 3 semantics instead of failing on legacy ambiguities.
@@ -48,8 +49,7 @@ def local_jar_path(coordinates: str) -> str:
 
 def iceberg_catalog() -> dict:
     """The Iceberg catalog contract (contracts/iceberg_catalog.json) that Glue's --conf settings follow too."""
-    text = resources.files("ingest").joinpath("contracts/iceberg_catalog.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return packaged_contract("iceberg_catalog.json")
 
 
 def iceberg_session_settings(warehouse: str) -> dict[str, str]:

@@ -41,25 +41,20 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 
 from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, LongType, StringType, StructField, StructType
 
+from ingest.contract_files import packaged_contract
 from ingest.json_lines import read_objects
 from ingest.locations import load_json, split_s3_uri
 from ingest.report import RunFailure, reported_run
 from ingest.typed_read import EPOCH_FORMATS, typed_value
 
-
-def _export_layout() -> dict:
-    """The delivery stream's time folders and the markers' prefix (contracts/export_layout.json), which the Pulumi program reads too."""
-    return json.loads(resources.files("ingest").joinpath("contracts/export_layout.json").read_text(encoding="utf-8"))
-
-
-_LAYOUT = _export_layout()
+# The delivery stream's time folders and the markers' prefix, which the Pulumi program reads too.
+_LAYOUT = packaged_contract("export_layout.json")
 MARKER_PREFIX: str = _LAYOUT["markerPrefix"]
 DELIVERED_KEY = "delivered_key"  # the optional run argument of an object-scoped run
 EVENT_DATE = "event_date"
