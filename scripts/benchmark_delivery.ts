@@ -284,12 +284,15 @@ async function deliverAndExport(
     return { starterMs: starterDone - put, parquetMs: arrived - put };
 }
 
-/** The jars S3A needs (hadoop-aws and its AWS SDK), where the install step put them (glue-scripts/ingest/spark_settings.py). */
+/** What local Spark's JVM takes (glue-scripts/ingest/spark_settings.py reads the same manifest): the jars and the Java options. */
+const jvmManifest = JSON.parse(fs.readFileSync(path.join(repositoryRoot, "scripts", "jvm-dependencies.json"), "utf8")) as {
+    jars: { coordinates: string }[];
+    javaOptions: string;
+};
+
+/** The jars S3A needs (hadoop-aws and its AWS SDK), where the install step put them. */
 function s3aJars(): string[] {
-    const manifest = JSON.parse(fs.readFileSync(path.join(repositoryRoot, "scripts", "jvm-dependencies.json"), "utf8")) as {
-        jars: { coordinates: string }[];
-    };
-    return manifest.jars.flatMap(({ coordinates }) => {
+    return jvmManifest.jars.flatMap(({ coordinates }) => {
         const [, artifact = "", version = ""] = coordinates.split(":");
         return artifact === "hadoop-aws" || artifact === "aws-java-sdk-bundle"
             ? [path.join(repositoryRoot, ".jars", `${artifact}-${version}.jar`)]
@@ -303,8 +306,8 @@ function submitFloor(endpoint: string, document: StreamSchemaDocument, source: s
         "spark.ui.enabled": "false",
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
-        // The collector the job's local JVM runs with (LOCAL_JVM_OPTIONS in ingest/spark_settings.py).
-        "spark.driver.extraJavaOptions": "-XX:+UseParallelGC",
+        // The Java options the job's local JVM runs with.
+        "spark.driver.extraJavaOptions": jvmManifest.javaOptions,
         // The job's event date is the UTC date of the event time.
         "spark.sql.session.timeZone": "UTC",
         "spark.hadoop.fs.s3a.endpoint": endpoint,

@@ -35,12 +35,6 @@ _REPOSITORY_ROOT = os.path.dirname(_PACKAGE_ROOT)
 JVM_DEPENDENCIES = os.path.join(_REPOSITORY_ROOT, "scripts", "jvm-dependencies.json")
 
 
-# Local Spark runs driver and executors in one JVM on a few cores, where G1's concurrent threads
-# compete with the job for them; the throughput collector does not (a whole extract job ran about
-# 14 % faster on two cores, three rounds each way).
-LOCAL_JVM_OPTIONS = "-XX:+UseParallelGC"
-
-
 def local_jar_path(coordinates: str) -> str:
     """Where the install step keeps the jar of `group:artifact:version`."""
     _, artifact, version = coordinates.split(":")
@@ -84,8 +78,9 @@ def local_session(
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Python workers import the job's package as Glue's --extra-py-files would make them.
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
-    with open(JVM_DEPENDENCIES, encoding="utf-8") as manifest:
-        jars = [local_jar_path(jar["coordinates"]) for jar in json.load(manifest)["jars"]]
+    with open(JVM_DEPENDENCIES, encoding="utf-8") as file:
+        manifest = json.load(file)
+    jars = [local_jar_path(jar["coordinates"]) for jar in manifest["jars"]]
     missing = [jar for jar in jars if not os.path.exists(jar)]
     if missing:
         raise RuntimeError(f"missing {', '.join(missing)}: run `npm run setup` (scripts/install_jars.py) first")
@@ -101,7 +96,8 @@ def local_session(
         # Python workers run the driver's interpreter, as on Glue, so they import the packages the
         # project's environment pins rather than whatever `python3` is first on the PATH.
         .config("spark.pyspark.python", sys.executable)
-        .config("spark.driver.extraJavaOptions", LOCAL_JVM_OPTIONS)
+        # The collector and any other JVM option, with why, are in the manifest beside the jars.
+        .config("spark.driver.extraJavaOptions", manifest["javaOptions"])
         .config("spark.jars", ",".join(jars))
     )
     for key, value in {**JOB_SQL_SETTINGS, **iceberg_session_settings(warehouse)}.items():
